@@ -1,0 +1,77 @@
+"""Shared state of one CLI invocation: settings, the store, and error display."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, NoReturn
+
+import typer
+from rich.console import Console
+
+from opencasb.config import Settings, load_settings
+from opencasb.errors import OpenCASBError
+
+if TYPE_CHECKING:
+    from opencasb.store import Store
+
+__all__ = ["Ctx", "console", "err_console", "fail", "handle_errors"]
+
+console = Console()
+err_console = Console(stderr=True)
+
+
+@dataclass
+class Ctx:
+    """Lazily opened resources of one command."""
+
+    data_dir: Path | None = None
+    database_url: str | None = None
+    _settings: Settings | None = None
+    _store: Store | None = field(default=None, repr=False)
+
+    @property
+    def settings(self) -> Settings:
+        if self._settings is None:
+            self._settings = load_settings(data_dir=self.data_dir, database_url=self.database_url)
+        return self._settings
+
+    @property
+    def store(self) -> Store:
+        if self._store is None:
+            from opencasb.store import open_store
+
+            s = self.settings
+            s.data_dir.mkdir(parents=True, exist_ok=True)
+            self._store = open_store(s.resolved_database_url(), key=s.master_key())
+        return self._store
+
+    def close(self) -> None:
+        if self._store is not None:
+            self._store.close()
+            self._store = None
+
+
+def fail(err: OpenCASBError) -> NoReturn:
+    """Print what happened and what to do, then exit 1."""
+    err_console.print(f"[bold red]error:[/] {err}")
+    if err.meaning and err.meaning != str(err):
+        err_console.print(f"  [bold]meaning:[/] {err.meaning}")
+    if err.fix:
+        err_console.print(f"  [bold]fix:[/] {err.fix}")
+    raise typer.Exit(1)
+
+
+@contextmanager
+def handle_errors() -> Iterator[None]:
+    """Turn OpenCASB errors into a clear message and exit code 1, never a traceback."""
+    try:
+        yield
+    except OpenCASBError as exc:
+        fail(exc)
+    except KeyboardInterrupt:
+        err_console.print("stopped")
+        sys.exit(130)

@@ -1,0 +1,158 @@
+"""``opencasb activities`` (search and export) and ``opencasb import``."""
+
+from __future__ import annotations
+
+import sys
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from opencasb.cli.context import Ctx, console, err_console, handle_errors
+from opencasb.clock import utc
+from opencasb.errors import ConfigError, NotFound
+
+__all__ = ["register"]
+
+IMPORT_BATCH = 1000
+
+
+def _time(value: str | None, option: str) -> datetime | None:
+    if not value:
+        return None
+    try:
+        return utc(datetime.fromisoformat(value.replace("Z", "+00:00")))
+    except ValueError:
+        raise ConfigError(
+            f"{option} {value!r} is not a date or time", fix="use ISO 8601, e.g. 2026-11-01T08:00"
+        ) from None
+
+
+def activities(
+    ctx: typer.Context,
+    app: Annotated[str | None, typer.Option(help="App name, e.g. okta.")] = None,
+    instance: Annotated[str | None, typer.Option(help="Instance name.")] = None,
+    user: Annotated[str | None, typer.Option(help="Actor e-mail, name or id.")] = None,
+    type_: Annotated[str | None, typer.Option("--type", help="Activity type (eventType).")] = None,
+    action: Annotated[str | None, typer.Option(help="Normalized action.")] = None,
+    outcome: Annotated[str | None, typer.Option(help="success, failure or unknown.")] = None,
+    ip: Annotated[str | None, typer.Option(help="An address or a CIDR.")] = None,
+    country: Annotated[str | None, typer.Option(help="Country name or ISO code.")] = None,
+    since: Annotated[str | None, typer.Option(help="From this time (ISO 8601).")] = None,
+    until: Annotated[str | None, typer.Option(help="Before this time (ISO 8601).")] = None,
+    text: Annotated[str | None, typer.Option(help="Free text.")] = None,
+    limit: Annotated[int, typer.Option(help="Rows per page (table) or in total (0 = all).")] = 50,
+    after: Annotated[str | None, typer.Option(help="Page token from a previous call.")] = None,
+    fmt: Annotated[str, typer.Option("--format", help="table, json (lines) or csv.")] = "table",
+) -> None:
+    """Search activities, newest first; export them as JSON lines or CSV."""
+    from opencasb.store import ActivityQuery
+
+    state: Ctx = ctx.obj
+    with handle_errors():
+        if fmt not in ("table", "json", "csv"):
+            raise ConfigError(f"unknown format {fmt!r}", fix="use table, json or csv")
+        query = ActivityQuery(
+            app=app,
+            instance=instance,
+            user=user,
+            activity_type=type_,
+            action=action,
+            outcome=outcome,
+            ip=ip,
+            country=country,
+            since=_time(since, "--since"),
+            until=_time(until, "--until"),
+            text=text,
+            limit=limit if fmt == "table" else (limit or 1_000_000_000),
+            after=after,
+        )
+        store = state.store
+        if fmt == "json":
+            store.write_jsonl(query, sys.stdout)
+            return
+        if fmt == "csv":
+            store.write_csv(query, sys.stdout)
+            return
+        page = store.query_activities(query)
+        table = Table(show_lines=False)
+        for col in ("time", "app", "type", "outcome", "actor", "ip", "country", "description"):
+            table.add_column(col, overflow="fold")
+        for a in page.items:
+            table.add_row(
+                a.time.strftime("%Y-%m-%d %H:%M:%S"),
+                a.instance or a.app,
+                a.activity_type,
+                a.outcome.value,
+                a.actor.email or a.actor.name or a.actor.id or "",
+                a.src_ip or "",
+                (a.geo.country if a.geo else None) or "",
+                a.description,
+            )
+        console.print(table)
+        if page.next_after:
+            err_console.print(f"more: --after {page.next_after}")
+
+
+importer = typer.Typer(help="Import audit-log exports (history beyond the API's retention).")
+
+
+@importer.command("okta")
+def import_okta(
+    ctx: typer.Context,
+    file: Annotated[Path, typer.Argument(help="System Log export: JSON array or JSON lines.")],
+    instance: Annotated[str, typer.Option(help="Instance to import into.")] = "okta",
+) -> None:
+    """Import an Okta System Log export. Re-importing the same file adds nothing twice."""
+    from opencasb.apps.okta.importer import BadRecord, read_okta_export
+    from opencasb.apps.okta.normalize import normalize
+    from opencasb.ingest.runner import normalize_all
+
+    state: Ctx = ctx.obj
+    with handle_errors():
+        store = state.store
+        if not file.is_file():
+            raise ConfigError(f"no such file: {file}", fix="give the path of the export file")
+        try:
+            rec = store.get_instance(instance)
+        except NotFound:
+            # Import-only instance: holds history, never polls (no credentials).
+            rec = store.add_instance("okta", instance, {"domain": "import"}, {}, enabled=False)
+        if rec.app != "okta":
+            raise ConfigError(f"{instance} is a {rec.app} instance", fix="name an Okta instance")
+        feed = f"import:{file.name}"
+        totals = [0, 0, 0]
+        batch: list[object] = []
+        bad: list[tuple[object, str]] = []
+
+        def flush(line: int) -> None:
+            acts, rejected = normalize_all(normalize, batch)
+            rejected += bad
+            saved = store.save_page(rec.id, feed, acts, {"line": line}, rejected=rejected)
+            totals[0] += saved.inserted
+            totals[1] += saved.duplicates
+            totals[2] += len(rejected)
+            batch.clear()
+            bad.clear()
+
+        n = 0
+        for n, item in enumerate(read_okta_export(file), 1):
+            if isinstance(item, BadRecord):
+                bad.append((item.text, f"line {item.line_no}: {item.error}"))
+            else:
+                batch.append(item)
+            if len(batch) + len(bad) >= IMPORT_BATCH:
+                flush(n)
+        if batch or bad or n == 0:
+            flush(n)
+        console.print(
+            f"imported {file}: {totals[0]:,} new, {totals[1]:,} already present, "
+            f"{totals[2]:,} quarantined (see rejected records)"
+        )
+
+
+def register(app: typer.Typer) -> None:
+    app.command("activities")(activities)
+    app.add_typer(importer, name="import")

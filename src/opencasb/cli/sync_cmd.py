@@ -1,0 +1,100 @@
+"""``opencasb sync``: backfill with progress bars, then poll on each instance's interval."""
+
+from __future__ import annotations
+
+import signal
+import threading
+from types import FrameType
+from typing import Annotated
+
+import typer
+from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
+
+from opencasb.cli.context import Ctx, console, err_console, handle_errors
+from opencasb.clock import SystemClock
+from opencasb.ingest.runner import IngestRunner, PageEvent, RunResult
+from opencasb.ingest.scheduler import Scheduler
+
+__all__ = ["register", "report"]
+
+
+def report(result: RunResult) -> None:
+    """One line per run: what was stored, or the error with its fix."""
+    if result.error is not None:
+        err = result.error
+        err_console.print(f"[red]{result.instance}: {err}[/]")
+        if err.fix:
+            err_console.print(f"  fix: {err.fix}")
+        return
+    console.print(
+        f"{result.instance}: {result.inserted:,} new, {result.duplicates:,} duplicate, "
+        f"{result.rejected:,} quarantined ({result.pages} pages)"
+    )
+
+
+class _Bars:
+    """Progress bars per instance/feed, shown while a feed is behind."""
+
+    def __init__(self, progress: Progress) -> None:
+        self.progress = progress
+        self.tasks: dict[str, TaskID] = {}
+
+    def __call__(self, ev: PageEvent) -> None:
+        key = f"{ev.instance}/{ev.feed}"
+        if key not in self.tasks:
+            self.tasks[key] = self.progress.add_task(key, total=1000, stored=0)
+        task = self.tasks[key]
+        stored = self.progress.tasks[task].fields.get("stored", 0) + ev.inserted
+        done = 1000 if ev.page.caught_up else int((ev.page.progress or 0.0) * 1000)
+        self.progress.update(task, completed=done, stored=stored)
+
+
+def sync(
+    ctx: typer.Context,
+    name: Annotated[str | None, typer.Argument(help="Only this instance.")] = None,
+    once: Annotated[bool, typer.Option("--once", help="Catch up once, then exit.")] = False,
+) -> None:
+    """Fetch new activities: catch up (backfilling if new), then keep polling."""
+    state: Ctx = ctx.obj
+    with handle_errors():
+        store = state.store
+        clock = SystemClock()
+        progress = Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            TextColumn("{task.percentage:>3.0f}%"),
+            TextColumn("{task.fields[stored]:,} stored"),
+            TimeElapsedColumn(),
+            console=console,
+            transient=False,
+        )
+        runner = IngestRunner(store, clock=clock, on_page=_Bars(progress))
+        names = [name] if name else [r.name for r in store.list_instances() if r.enabled]
+        if name:
+            store.get_instance(name)  # NotFound with a clear message
+        if once:
+            failed = False
+            with progress:
+                results = [runner.run_once(n) for n in names]
+            for result in results:
+                report(result)
+                failed |= not result.ok
+            raise typer.Exit(1 if failed else 0)
+        stop = threading.Event()
+
+        def _stop(signum: int, frame: FrameType | None) -> None:
+            stop.set()
+
+        signal.signal(signal.SIGTERM, _stop)
+        scheduler = Scheduler(runner, clock, stop=stop, on_result=report)
+        console.print("polling; Ctrl-C to stop")
+        try:
+            with progress:
+                scheduler.run_forever()
+        except KeyboardInterrupt:
+            stop.set()
+        console.print("stopped")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("sync")(sync)

@@ -1,0 +1,254 @@
+"""A small synchronous API client: httpx plus pacing, retries and the error policy.
+
+Retries: transient failures (5xx, timeouts, connection resets, 429) are retried with
+exponential backoff and full jitter, up to ``HttpOptions.max_retries``; 429 waits for the
+rate-limit window instead. Failures that need the user (401, 403, unknown 4xx) raise at once.
+Every error message is scrubbed of the secrets the client knows about.
+"""
+
+from __future__ import annotations
+
+import random
+import ssl
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import httpx
+import orjson
+
+from opencasb.apps.base import HttpOptions
+from opencasb.errors import ConnectionFailed, ConnectorError, UpstreamError
+from opencasb.http.links import parse_link_header
+from opencasb.http.policy import Action, ErrorPolicy
+from opencasb.http.ratelimit import RateLimitPacer
+
+__all__ = ["ApiClient", "Auth", "Response", "scrub"]
+
+
+class Auth(Protocol):
+    """Supplies the authorization headers; ``invalidate`` drops a cached token after a 401."""
+
+    def headers(self) -> dict[str, str]: ...
+
+    def invalidate(self) -> bool:
+        """Forget a cached token; return True if a retry with a fresh one makes sense."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class Response:
+    status: int
+    headers: httpx.Headers
+    body: bytes
+    url: str
+
+    def json(self) -> Any:
+        """The body as JSON.
+
+        Raises:
+            UpstreamError: the body is not JSON (a proxy's HTML page, a truncated answer).
+        """
+        try:
+            return orjson.loads(self.body) if self.body else None
+        except orjson.JSONDecodeError:
+            raise UpstreamError(
+                f"the API answered HTTP {self.status} with a body that is not JSON",
+                fix="check that the domain points at the API and not at a proxy or login page",
+                status=self.status,
+            ) from None
+
+    @property
+    def links(self) -> dict[str, str]:
+        return parse_link_header(self.headers.get_list("link"))
+
+
+def scrub(text: str, secrets: list[str]) -> str:
+    """Replace every known secret in ``text`` by ``***``."""
+    for secret in secrets:
+        if secret and len(secret) >= 4:
+            text = text.replace(secret, "***")
+    return text
+
+
+def _connection_error(exc: httpx.TransportError, url: str, app: str) -> ConnectorError:
+    text = str(exc)
+    low = text.lower()
+    host = httpx.URL(url).host
+    if isinstance(exc, httpx.TimeoutException):
+        return UpstreamError(
+            f"the request to {host} timed out",
+            fix="the API is slow or unreachable; it will be retried",
+            app=app,
+        )
+    if "certificate" in low or "ssl" in low or "tls" in low:
+        err = ConnectionFailed(
+            f"TLS failed when connecting to {host}: {text}",
+            meaning="the server's certificate is not trusted or does not match the host name",
+            fix="check the domain; if a proxy inspects TLS, give its CA with the ca_bundle option",
+            code="TLS",
+            app=app,
+        )
+        err.transient = False
+        return err
+    if "name or service not known" in low or "nodename" in low or "getaddrinfo" in low:
+        err = ConnectionFailed(
+            f"the host {host} does not resolve (DNS)",
+            meaning="there is no such host name, or DNS is unreachable from this machine",
+            fix="check the spelling of the domain and this machine's DNS settings",
+            code="DNS",
+            app=app,
+        )
+        err.transient = False
+        return err
+    return ConnectionFailed(
+        f"could not connect to {host}: {text or type(exc).__name__}",
+        fix="check the network path to the API; the connection will be retried",
+        code="CONNECT",
+        app=app,
+    )
+
+
+class ApiClient:
+    """One API origin with its auth, error policy and rate-limit pacer.
+
+    Args:
+        base_url: the origin, e.g. ``https://acme.okta.com``.
+        app: the app name, for error context.
+        auth: supplies authorization headers.
+        policy: what each status code means.
+        http: transport, TLS verification, timeout, clock and retry budget.
+        bucket_of: maps a URL path to its rate-limit bucket.
+        secrets: strings never to reveal in error text.
+        rng: jitter source (seed it in tests).
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        app: str,
+        auth: Auth,
+        policy: ErrorPolicy,
+        http: HttpOptions,
+        bucket_of: Callable[[str], str] = lambda path: "default",
+        secrets: list[str] | None = None,
+        rng: random.Random | None = None,
+        user_agent: str = "opencasb/0.1",
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.app = app
+        self._auth = auth
+        self._policy = policy
+        self._http = http
+        self._clock = http.clock
+        self._bucket_of = bucket_of
+        self._secrets = secrets or []
+        self._rng = rng or random.Random()
+        self.pacer = RateLimitPacer(http.clock)
+        self.rate_limited = 0  # 429 answers seen, for benchmarks and health
+        self.retries = 0
+        verify: ssl.SSLContext | str | bool = http.verify
+        kwargs: dict[str, Any] = {
+            "timeout": http.timeout,
+            "headers": {"Accept": "application/json", "User-Agent": user_agent},
+            "follow_redirects": False,
+        }
+        if http.transport is not None:
+            kwargs["transport"] = http.transport
+        else:
+            kwargs["verify"] = verify
+        self._client = httpx.Client(**kwargs)
+
+    def close(self) -> None:
+        self._client.close()
+
+    def url(self, path: str) -> str:
+        return path if path.startswith(("http://", "https://")) else self.base_url + path
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, str | int] | None = None,
+        data: Mapping[str, str] | None = None,
+        authenticated: bool = True,
+    ) -> Response:
+        """Send one request, retrying transient failures; return a 2xx response.
+
+        Raises:
+            ConnectorError: a subclass per the error policy, with the vendor code's meaning.
+        """
+        url = self.url(path)
+        bucket = self._bucket_of(httpx.URL(url).path)
+        attempt = 0
+        reauthed = False
+        while True:
+            self.pacer.before_request(bucket)
+            headers = self._auth.headers() if authenticated else {}
+            if method in ("POST", "PUT", "PATCH") and data is None:
+                headers["Content-Length"] = "0"  # Okta answers 411 without it
+            try:
+                raw = self._client.request(method, url, params=params, data=data, headers=headers)
+                resp = Response(raw.status_code, raw.headers, raw.read(), str(raw.url))
+            except httpx.TransportError as exc:
+                err = _connection_error(exc, url, self.app)
+                if err.transient and attempt < self._http.max_retries:
+                    attempt += 1
+                    self._backoff(attempt)
+                    continue
+                raise self._scrubbed(err) from None
+            self.pacer.observe(bucket, resp.headers)
+            if resp.status < 400:
+                return resp
+            if resp.status == 401 and not reauthed and self._auth.invalidate():
+                reauthed = True
+                continue
+            err, action = self._error(resp)
+            if action is Action.FAIL or attempt >= self._http.max_retries:
+                raise self._scrubbed(err)
+            attempt += 1
+            if action is Action.RATE_LIMITED:
+                self.rate_limited += 1
+                wait = self.pacer.reset_in(resp.headers)
+                self.retries += 1
+                self._clock.sleep(wait if wait is not None else self._jitter(attempt))
+            else:
+                self._backoff(attempt)
+
+    def get(self, path: str, params: Mapping[str, str | int] | None = None) -> Response:
+        return self.request("GET", path, params=params)
+
+    def _backoff(self, attempt: int) -> None:
+        self.retries += 1
+        self._clock.sleep(self._jitter(attempt))
+
+    def _jitter(self, attempt: int) -> float:
+        # Full jitter on an exponential ceiling (1, 2, 4 ... 60 s) spreads retries of many
+        # workers apart; the floor of half the ceiling keeps one worker from hammering.
+        ceiling = min(60.0, 2.0 ** (attempt - 1))
+        return self._rng.uniform(ceiling / 2, ceiling)
+
+    def _error(self, resp: Response) -> tuple[ConnectorError, Action]:
+        resolution = self._policy.resolve(resp.status)
+        code, summary = self._policy.extract_code(resp.body)
+        info = self._policy.catalogue.get(code)
+        message = f"{resolution.message} (HTTP {resp.status}"
+        message += f", {code}: {summary})" if code else ")"
+        err = resolution.error(
+            message,
+            meaning=info.meaning if info else resolution.message,
+            fix=info.fix if info else resolution.fix,
+            code=code or f"HTTP {resp.status}",
+            app=self.app,
+            status=resp.status,
+            retry_after=self.pacer.reset_in(resp.headers),
+        )
+        return err, resolution.action
+
+    def _scrubbed(self, err: ConnectorError) -> ConnectorError:
+        err.message = scrub(err.message, self._secrets)
+        err.meaning = scrub(err.meaning, self._secrets)
+        err.args = (err.message,)
+        return err

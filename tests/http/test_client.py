@@ -1,0 +1,121 @@
+"""The retry loop and error policy, with the transport faked below the HTTP client."""
+
+import random
+from collections.abc import Callable
+
+import httpx
+import pytest
+
+from opencasb.apps.base import HttpOptions
+from opencasb.apps.okta.errors import OKTA_POLICY
+from opencasb.clock import FakeClock
+from opencasb.errors import AuthFailed, ConnectionFailed, PermissionDenied, UpstreamError
+from opencasb.http import ApiClient
+
+TOKEN = "00abcdefSECRETtoken1234"
+
+
+class _Auth:
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"SSWS {TOKEN}"}
+
+    def invalidate(self) -> bool:
+        return False
+
+
+def _client(handler: Callable[[httpx.Request], httpx.Response], clock: FakeClock) -> ApiClient:
+    return ApiClient(
+        "https://acme.okta.com",
+        app="okta",
+        auth=_Auth(),
+        policy=OKTA_POLICY,
+        http=HttpOptions(transport=httpx.MockTransport(handler), clock=clock, max_retries=3),
+        secrets=[TOKEN],
+        rng=random.Random(1),
+    )
+
+
+def _okta_error(status: int, code: str, summary: str) -> httpx.Response:
+    return httpx.Response(status, json={"errorCode": code, "errorSummary": summary})
+
+
+def test_retries_5xx_with_backoff_then_succeeds() -> None:
+    clock = FakeClock()
+    answers = [_okta_error(500, "E0000009", "Internal Server Error"), httpx.Response(503)]
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return answers.pop(0) if answers else httpx.Response(200, json=[])
+
+    client = _client(handler, clock)
+    assert client.get("/api/v1/logs").json() == []
+    assert len(clock.sleeps) == 2
+    assert 0.5 <= clock.sleeps[0] <= 1.0 and 1.0 <= clock.sleeps[1] <= 2.0
+
+
+def test_429_waits_until_the_reset_header() -> None:
+    clock = FakeClock()
+    reset = int(clock.now().timestamp()) + 20
+    calls = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        calls.append(1)
+        if len(calls) == 1:
+            return httpx.Response(
+                429,
+                json={"errorCode": "E0000047", "errorSummary": "rate limit"},
+                headers={
+                    "x-rate-limit-limit": "120",
+                    "x-rate-limit-remaining": "0",
+                    "x-rate-limit-reset": str(reset),
+                },
+            )
+        return httpx.Response(200, json=[])
+
+    client = _client(handler, clock)
+    client.get("/api/v1/logs")
+    assert client.rate_limited == 1
+    assert clock.sleeps[-1] == pytest.approx(21.0)
+
+
+def test_invalid_token_fails_at_once_with_meaning_and_fix_and_no_secret() -> None:
+    clock = FakeClock()
+    client = _client(lambda r: _okta_error(401, "E0000011", f"Invalid token {TOKEN}"), clock)
+    with pytest.raises(AuthFailed) as info:
+        client.get("/api/v1/logs")
+    err = info.value
+    assert err.code == "E0000011" and "API token" in err.meaning and "connect okta" in err.fix
+    assert TOKEN not in str(err)
+    assert clock.sleeps == []
+
+
+def test_missing_permission_is_permission_denied() -> None:
+    client = _client(lambda r: _okta_error(403, "E0000006", "no"), FakeClock())
+    with pytest.raises(PermissionDenied) as info:
+        client.get("/api/v1/logs")
+    assert "Read-only admin" in info.value.fix
+
+
+def test_gives_up_after_the_retry_budget() -> None:
+    clock = FakeClock()
+    client = _client(lambda r: httpx.Response(502), clock)
+    with pytest.raises(UpstreamError):
+        client.get("/api/v1/logs")
+    assert len(clock.sleeps) == 3
+
+
+def test_dns_failure_is_explained_and_not_retried() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("[Errno -2] Name or service not known")
+
+    clock = FakeClock()
+    with pytest.raises(ConnectionFailed) as info:
+        _client(handler, clock).get("/api/v1/logs")
+    assert info.value.code == "DNS" and not info.value.transient
+    assert clock.sleeps == []
+
+
+def test_non_json_body_is_a_clear_error() -> None:
+    client = _client(lambda r: httpx.Response(200, text="<html>login</html>"), FakeClock())
+    with pytest.raises(UpstreamError) as info:
+        client.get("/api/v1/logs").json()
+    assert "not JSON" in str(info.value)
