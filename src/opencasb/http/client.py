@@ -161,7 +161,10 @@ class ApiClient:
         self._client = httpx.Client(**kwargs)
 
     def close(self) -> None:
-        self._client.close()
+        # An injected transport belongs to whoever injected it (tests, the demo) and outlives
+        # this client; closing httpx.Client would close it too.
+        if self._http.transport is None:
+            self._client.close()
 
     def url(self, path: str) -> str:
         return path if path.startswith(("http://", "https://")) else self.base_url + path

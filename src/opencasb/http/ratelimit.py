@@ -9,6 +9,7 @@ neither makes us wait too long nor send too early (the lesson of okta-sdk-python
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
@@ -79,10 +80,8 @@ class RateLimitPacer:
         server_now = self._clock.now().timestamp()
         date = headers.get("date")
         if date:
-            try:
+            with contextlib.suppress(TypeError, ValueError):
                 server_now = parsedate_to_datetime(date).timestamp()
-            except (TypeError, ValueError):
-                pass
         return max(0.0, reset - server_now) + self._margin
 
     def observe(self, bucket: str, headers: Mapping[str, str]) -> None:

@@ -36,7 +36,7 @@ def next_due(rec: InstanceRecord, health: Health) -> datetime | None:
     if health.state is HealthState.ERROR:
         return health.last_attempt + max(interval, NEEDS_USER_RETRY)
     if health.state is HealthState.DEGRADED:
-        backoff = interval * (2 ** min(health.consecutive_failures - 1, 10))
+        backoff: timedelta = interval * int(2 ** min(health.consecutive_failures - 1, 10))
         return health.last_attempt + min(backoff, MAX_BACKOFF)
     if health.state is HealthState.BACKFILLING:
         return health.last_attempt  # a backfill interrupted mid-way resumes at once

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ssl
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
@@ -28,6 +29,23 @@ from opencasb.model import Activity
 __all__ = ["OktaConnector", "okta_bucket"]
 
 MAX_BACKFILL_DAYS = 90  # Okta keeps 90 days; asking further back returns nothing more
+
+
+def _ca_context(path: str) -> ssl.SSLContext:
+    """Trust the system store plus the CA bundle at ``path`` (a TLS-inspecting proxy, the sandbox).
+
+    Raises:
+        ConfigError: the bundle is missing or not PEM.
+    """
+    try:
+        ctx = ssl.create_default_context()
+        ctx.load_verify_locations(cafile=path)
+    except (OSError, ssl.SSLError) as exc:
+        raise ConfigError(
+            f"cannot load the CA bundle {path}: {exc}",
+            fix="give a readable PEM file with the CA certificate, or drop the ca_bundle option",
+        ) from None
+    return ctx
 
 
 def okta_bucket(path: str) -> str:
@@ -101,7 +119,7 @@ class OktaConnector(AppConnector):
         if self.config.get("ca_bundle") and self.http.verify is True:
             self.http = HttpOptions(
                 transport=self.http.transport,
-                verify=self.config["ca_bundle"],
+                verify=_ca_context(self.config["ca_bundle"]),
                 timeout=self.http.timeout,
                 clock=self.http.clock,
                 max_retries=self.http.max_retries,

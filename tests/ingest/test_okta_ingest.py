@@ -1,0 +1,127 @@
+"""The Okta connector, runner and store against the in-process emulator (real HTTP client)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from opencasb.model import HealthState
+from opencasb.sandbox.okta import Faults, RateLimits
+from opencasb.sandbox.okta_sandbox import LiveTrickle
+
+from .conftest import Org
+
+MakeOrg = Callable[..., Org]
+
+
+def test_backfill_stores_exactly_the_visible_log(make_org: MakeOrg) -> None:
+    org = make_org()
+    iid = org.connect()
+    result = org.runner().run_once("okta")
+    assert result.ok, result.error
+    truth = org.visible_uuids()
+    assert len(truth) > 1000
+    assert org.store.activity_ids(iid) == truth
+    assert result.duplicates == 0 and result.rejected == 0
+    health = org.store.get_health(iid)
+    assert health.state is HealthState.CONNECTED
+    assert health.events_stored == len(truth)
+    assert health.last_success == org.clock.now()
+
+
+def test_late_events_and_live_trickle_arrive_on_later_polls(make_org: MakeOrg) -> None:
+    org = make_org()
+    iid = org.connect()
+    runner = org.runner()
+    assert runner.run_once("okta").ok
+    trickle = LiveTrickle(org.sandbox)
+    for _ in range(5):
+        org.clock.advance(600)
+        assert trickle.step() >= 0
+        assert runner.run_once("okta").ok
+    assert trickle.appended > 0
+    assert org.store.activity_ids(iid) == org.visible_uuids()
+
+
+def test_faults_do_not_cause_gaps_or_duplicates(make_org: MakeOrg) -> None:
+    faults = Faults(
+        error_500_rate=0.1,
+        error_503_rate=0.05,
+        burst_429_every=7,
+        burst_429_length=2,
+        late_fraction=0.3,
+        late_max_minutes=20,
+        seed=3,
+    )
+    org = make_org(faults=faults)
+    iid = org.connect()
+    runner = org.runner()
+    trickle = LiveTrickle(org.sandbox)
+    results = []
+    for _ in range(8):
+        results.append(runner.run_once("okta"))
+        org.clock.advance(300)
+        trickle.step()
+    org.clock.advance(3600)  # let every late event land, then catch up
+    org.sandbox.state.faults.faults.error_500_rate = 0.0
+    org.sandbox.state.faults.faults.error_503_rate = 0.0
+    results.append(runner.run_once("okta"))
+    assert results[-1].ok, results[-1].error
+    stored = org.store.activity_ids(iid)
+    assert stored == org.visible_uuids()
+    assert org.store.count_activities(iid) == len(stored)
+
+
+def test_pacing_spends_the_budget_without_429(make_org: MakeOrg) -> None:
+    org = make_org(size=60, days=20, limits=RateLimits(logs=3))
+    iid = org.connect()
+    runner = org.runner()
+    result = runner.run_once("okta")
+    assert result.ok, result.error
+    assert result.pages > 6
+    assert org.store.activity_ids(iid) == org.visible_uuids()
+    assert org.clock.sleeps, "3 requests a minute must have made the client wait"
+    assert all(s > 50 for s in org.clock.sleeps)  # waits for window resets, not 429 retries
+
+
+def test_invalid_token_puts_the_instance_in_error_with_the_fix(make_org: MakeOrg) -> None:
+    org = make_org(size=50, days=1)
+    iid = org.connect(token="00definitely-not-a-valid-token-000000000000")
+    result = org.runner().run_once("okta")
+    assert not result.ok
+    health = org.store.get_health(iid)
+    assert health.state is HealthState.ERROR
+    assert health.last_error is not None and health.last_error.code == "E0000011"
+    assert "API token" in health.last_error.meaning and "connect okta" in health.last_error.fix
+    assert org.store.count_activities(iid) == 0
+
+
+def test_read_only_token_can_ingest(make_org: MakeOrg) -> None:
+    org = make_org(size=50, days=1)
+    iid = org.connect(token=org.sandbox.credentials.read_only_token)
+    assert org.runner().run_once("okta").ok
+    assert org.store.activity_ids(iid) == org.visible_uuids()
+
+
+def test_oauth_service_app_can_ingest(make_org: MakeOrg) -> None:
+    org = make_org(size=50, days=1)
+    creds = org.sandbox.credentials
+    iid = org.store.add_instance(
+        "okta",
+        "okta",
+        {"domain": "acme.okta.test", "auth": "oauth", "client_id": creds.oauth_client_id},
+        {"private_key": creds.oauth_private_key_pem},
+    ).id
+    result = org.runner().run_once("okta")
+    assert result.ok, result.error
+    assert org.store.activity_ids(iid) == org.visible_uuids()
+
+
+def test_inventory_lists_users_and_groups(make_org: MakeOrg) -> None:
+    org = make_org(size=50, days=1)
+    iid = org.connect()
+    assert org.runner().run_once("okta").ok
+    accounts = org.store.list_accounts(iid)
+    assert len(accounts) == len(org.sandbox.state.users)
+    assert {a.status for a in accounts} >= {"ACTIVE"}
+    groups = org.store.list_groups(iid)
+    assert any(g.name == "Everyone" and g.member_ids for g in groups)
