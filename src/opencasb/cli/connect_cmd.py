@@ -13,7 +13,7 @@ from opencasb.apps.base import HttpOptions, load_app
 from opencasb.cli.context import Ctx, console, err_console, handle_errors
 from opencasb.errors import ConfigError
 
-__all__ = ["register", "read_secret"]
+__all__ = ["read_secret", "register"]
 
 connect = typer.Typer(help="Connect an app.", no_args_is_help=True)
 

@@ -1,0 +1,147 @@
+"""``opencasb sandbox`` (the emulated Okta org over HTTPS) and ``opencasb demo``."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import threading
+import time
+from dataclasses import asdict
+from pathlib import Path
+from types import FrameType
+from typing import Annotated
+
+import typer
+
+from opencasb.cli.context import Ctx, console, handle_errors
+
+__all__ = ["register"]
+
+DEMO_DIR = Path("demo-data")
+
+
+def _faults(error_rate: float, burst_every: int, late_fraction: float) -> object:
+    from opencasb.sandbox.okta import Faults
+
+    return Faults(
+        error_500_rate=error_rate / 2,
+        error_503_rate=error_rate / 2,
+        burst_429_every=burst_every,
+        burst_429_length=3 if burst_every else 0,
+        late_fraction=late_fraction,
+        late_max_minutes=30 if late_fraction else 0,
+        latency_mode="real",
+    )
+
+
+def _wait_for_stop() -> threading.Event:
+    stop = threading.Event()
+
+    def _handler(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, _handler)
+    signal.signal(signal.SIGINT, _handler)
+    return stop
+
+
+def sandbox(
+    ctx: typer.Context,
+    host: Annotated[str, typer.Option(help="Loopback address to serve on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port (0 picks a free one).")] = 9443,
+    size: Annotated[int, typer.Option(help="People in the synthetic org (50-20,000).")] = 2000,
+    seed: Annotated[int, typer.Option(help="Seed of the synthetic org.")] = 1,
+    days: Annotated[int, typer.Option(help="Days of System Log history.")] = 65,
+    logs_rate: Annotated[int, typer.Option(help="System Log requests per minute.")] = 120,
+    error_rate: Annotated[float, typer.Option(help="Fraction of 5xx answers (faults).")] = 0.0,
+    burst_429_every: Annotated[int, typer.Option(help="A 429 burst every N requests.")] = 0,
+    late_fraction: Annotated[float, typer.Option(help="Fraction of events stored late.")] = 0.0,
+    trickle: Annotated[float, typer.Option(help="Seconds between live events (0: none).")] = 5.0,
+    out: Annotated[
+        Path | None, typer.Option(help="Write the URL, CA and credentials to this JSON file.")
+    ] = None,
+) -> None:
+    """Serve an emulated Okta org over HTTPS on loopback until Ctrl-C."""
+    from opencasb.sandbox.okta import Faults, RateLimits
+    from opencasb.sandbox.okta_sandbox import LiveTrickle, build_okta_sandbox
+    from opencasb.sandbox.server import SandboxServer
+    from opencasb.sandbox.tls import ensure_sandbox_tls
+
+    state: Ctx = ctx.obj
+    with handle_errors():
+        tls = ensure_sandbox_tls(state.settings.data_dir / "sandbox-tls")
+        console.print(f"generating the org: {size:,} people, {days} days of System Log ...")
+        faults = _faults(error_rate, burst_429_every, late_fraction)
+        assert isinstance(faults, Faults)
+        sb = build_okta_sandbox(
+            seed=seed, size=size, days=days, faults=faults, rate_limits=RateLimits(logs=logs_rate)
+        )
+        server = SandboxServer(sb.app, tls, host=host, port=port).start()
+        info = {
+            "okta_url": server.base_url,
+            "ca_bundle": str(tls.ca_cert),
+            **asdict(sb.credentials),
+        }
+        path = out or state.settings.data_dir / "sandbox-okta.json"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            json.dump(info, fh, indent=2)
+        console.print(f"Okta sandbox at [bold]{server.base_url}[/] ({len(sb.state.log):,} events)")
+        console.print(f"  CA: {tls.ca_cert}\n  credentials: {path}")
+        console.print(
+            f"  connect: OKTA_API_TOKEN=$(jq -r .token {path}) opencasb connect okta "
+            f"--domain {server.base_url} --ca-bundle {tls.ca_cert}"
+        )
+        stop = _wait_for_stop()
+        live = LiveTrickle(sb, every=trickle).start() if trickle > 0 else None
+        try:
+            stop.wait()
+        finally:
+            if live:
+                live.stop()
+            server.stop()
+        console.print("sandbox stopped")
+
+
+def demo(
+    ctx: typer.Context,
+    size: Annotated[int, typer.Option(help="People in the synthetic org.")] = 500,
+    seed: Annotated[int, typer.Option(help="Seed of the synthetic org.")] = 1,
+    days: Annotated[int, typer.Option(help="Days of history to backfill.")] = 30,
+    data_dir: Annotated[Path, typer.Option(help="Where the demo keeps its store.")] = DEMO_DIR,
+    reset: Annotated[bool, typer.Option("--reset", help="Start from an empty store.")] = False,
+    port: Annotated[int, typer.Option(help="Port of the Okta emulator (0: any).")] = 9443,
+    poll: Annotated[int, typer.Option(help="Seconds between polls after the backfill.")] = 15,
+    exit_when_ready: Annotated[
+        bool, typer.Option("--exit-when-ready", help="Stop once the backfill is done.")
+    ] = False,
+) -> None:
+    """Run the whole product on this laptop: emulated Okta over HTTPS, backfill, live polling."""
+    from opencasb.cli.demo import run_demo
+
+    state: Ctx = ctx.obj
+    with handle_errors():
+        if reset and data_dir.exists():
+            shutil.rmtree(data_dir)
+        state.data_dir = data_dir
+        state.database_url = f"sqlite:///{data_dir.resolve() / 'opencasb.db'}"
+        t0 = time.monotonic()
+        run_demo(
+            state,
+            size=size,
+            seed=seed,
+            days=days,
+            port=port,
+            poll=poll,
+            started=t0,
+            stop=_wait_for_stop(),
+            exit_when_ready=exit_when_ready,
+        )
+
+
+def register(app: typer.Typer) -> None:
+    app.command("sandbox")(sandbox)
+    app.command("demo")(demo)

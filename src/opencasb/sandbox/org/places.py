@@ -1,0 +1,687 @@
+"""Where the synthetic people live: cities, their home ISPs, and public holidays.
+
+The tables are small on purpose. Each city lists a few ``/16`` networks of consumer ISPs that
+really serve that country (plausible public ranges, never the org's own), so a GeoIP/ASN
+enrichment sees a believable picture. The org's own egress (offices, VPN) comes from the
+RFC 5737 documentation ranges instead — see :mod:`opencasb.sandbox.org.build`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from functools import cache
+
+__all__ = ["CITIES", "CITY_BY_KEY", "ISPS", "City", "Isp", "holidays", "is_holiday"]
+
+
+@dataclass(frozen=True, slots=True)
+class Isp:
+    """A consumer ISP: its autonomous system and the names an ASN database reports."""
+
+    key: str
+    asn: int
+    as_org: str
+    name: str
+    domain: str
+
+
+@dataclass(frozen=True, slots=True)
+class City:
+    """A city people live in or travel to.
+
+    ``nets`` are ``(isp key, "a.b")`` pairs, each standing for the network ``a.b.0.0/16``.
+    """
+
+    key: str
+    name: str
+    state: str
+    country: str
+    country_name: str
+    region: str
+    postal_code: str
+    lat: float
+    lon: float
+    tz: str
+    nets: tuple[tuple[str, str], ...]
+
+
+ISPS: dict[str, Isp] = {
+    i.key: i
+    for i in (
+        Isp("comcast", 7922, "comcast", "comcast", "comcast.net"),
+        Isp("att", 7018, "at&t services inc.", "at&t corp.", "att.net"),
+        Isp("verizon", 701, "verizon business", "verizon", "verizon.net"),
+        Isp("charter", 20115, "charter communications", "charter communications", "spectrum.com"),
+        Isp("bt", 2856, "british telecommunications plc", "bt", "bt.com"),
+        Isp("sky", 5607, "sky uk limited", "sky broadband", "sky.com"),
+        Isp("virgin", 5089, "virgin media limited", "virgin media", "virginmedia.com"),
+        Isp("dtag", 3320, "deutsche telekom ag", "deutsche telekom ag", "telekom.de"),
+        Isp("vodafone_de", 3209, "vodafone gmbh", "vodafone germany", "vodafone.de"),
+        Isp("orange_fr", 3215, "orange s.a.", "orange", "orange.fr"),
+        Isp("free", 12322, "free sas", "free sas", "free.fr"),
+        Isp("eir", 5466, "eircom limited", "eir broadband", "eircom.net"),
+        Isp("kpn", 1136, "kpn b.v.", "kpn", "kpn.com"),
+        Isp("ziggo", 33915, "vodafone libertel b.v.", "ziggo", "ziggo.nl"),
+        Isp("telefonica", 3352, "telefonica de espana s.a.u.", "movistar", "telefonica.es"),
+        Isp("orange_pl", 5617, "orange polska spolka akcyjna", "orange polska", "orange.pl"),
+        Isp("rogers", 812, "rogers communications canada inc.", "rogers", "rogers.com"),
+        Isp("bell", 577, "bell canada", "bell canada", "bell.ca"),
+        Isp("airtel", 24560, "bharti airtel ltd.", "airtel broadband", "airtel.in"),
+        Isp("jio", 55836, "reliance jio infocomm limited", "jio", "jio.com"),
+        Isp("singtel", 3758, "singnet pte ltd", "singtel", "singnet.com.sg"),
+        Isp("telstra", 1221, "telstra limited", "telstra", "bigpond.net.au"),
+        Isp("optus", 4804, "optus", "optus", "optusnet.com.au"),
+        Isp("ntt", 4713, "ntt communications corporation", "ocn", "ocn.ne.jp"),
+        Isp("softbank", 17676, "softbank corp.", "softbank bb", "bbtec.net"),
+        Isp("vivo", 27699, "telefonica brasil s.a", "vivo", "telesp.net.br"),
+        Isp("telmex", 8151, "uninet s.a. de c.v.", "telmex", "prod-infinitum.com.mx"),
+    )
+}
+
+
+def _c(
+    key: str,
+    name: str,
+    state: str,
+    country: str,
+    country_name: str,
+    region: str,
+    postal: str,
+    lat: float,
+    lon: float,
+    tz: str,
+    *nets: str,
+) -> City:
+    pairs = tuple((n.split(":")[0], n.split(":")[1]) for n in nets)
+    return City(key, name, state, country, country_name, region, postal, lat, lon, tz, pairs)
+
+
+_US = ("US", "United States", "North America")
+_GB = ("GB", "United Kingdom", "Europe")
+_DE = ("DE", "Germany", "Europe")
+
+CITIES: tuple[City, ...] = (
+    _c(
+        "nyc",
+        "New York",
+        "New York",
+        *_US,
+        "10013",
+        40.7209,
+        -74.0007,
+        "America/New_York",
+        "comcast:73.14",
+        "verizon:108.6",
+        "charter:24.90",
+    ),
+    _c(
+        "sfo",
+        "San Francisco",
+        "California",
+        *_US,
+        "94105",
+        37.7852,
+        -122.3874,
+        "America/Los_Angeles",
+        "comcast:73.162",
+        "att:99.43",
+        "comcast:67.180",
+    ),
+    _c(
+        "chi",
+        "Chicago",
+        "Illinois",
+        *_US,
+        "60601",
+        41.8858,
+        -87.6181,
+        "America/Chicago",
+        "comcast:73.44",
+        "att:99.100",
+    ),
+    _c(
+        "aus",
+        "Austin",
+        "Texas",
+        *_US,
+        "78701",
+        30.2711,
+        -97.7437,
+        "America/Chicago",
+        "att:99.61",
+        "charter:70.114",
+    ),
+    _c(
+        "sea",
+        "Seattle",
+        "Washington",
+        *_US,
+        "98101",
+        47.6101,
+        -122.3344,
+        "America/Los_Angeles",
+        "comcast:73.97",
+        "comcast:67.183",
+    ),
+    _c(
+        "bos",
+        "Boston",
+        "Massachusetts",
+        *_US,
+        "02110",
+        42.3584,
+        -71.0511,
+        "America/New_York",
+        "comcast:73.16",
+        "verizon:108.20",
+    ),
+    _c(
+        "den",
+        "Denver",
+        "Colorado",
+        *_US,
+        "80202",
+        39.7525,
+        -104.9995,
+        "America/Denver",
+        "comcast:73.95",
+        "att:99.112",
+    ),
+    _c(
+        "atl",
+        "Atlanta",
+        "Georgia",
+        *_US,
+        "30303",
+        33.7525,
+        -84.3915,
+        "America/New_York",
+        "comcast:73.207",
+        "att:99.26",
+    ),
+    _c(
+        "lon",
+        "London",
+        "England",
+        *_GB,
+        "EC2V",
+        51.5164,
+        -0.093,
+        "Europe/London",
+        "bt:86.140",
+        "sky:2.27",
+        "virgin:82.13",
+    ),
+    _c(
+        "man",
+        "Manchester",
+        "England",
+        *_GB,
+        "M1",
+        53.4794,
+        -2.2453,
+        "Europe/London",
+        "bt:86.171",
+        "virgin:82.21",
+    ),
+    _c(
+        "edi",
+        "Edinburgh",
+        "Scotland",
+        *_GB,
+        "EH1",
+        55.9521,
+        -3.1965,
+        "Europe/London",
+        "bt:86.152",
+        "sky:2.30",
+    ),
+    _c(
+        "ber",
+        "Berlin",
+        "Land Berlin",
+        *_DE,
+        "10117",
+        52.517,
+        13.3889,
+        "Europe/Berlin",
+        "dtag:91.13",
+        "vodafone_de:188.98",
+    ),
+    _c(
+        "muc",
+        "Munich",
+        "Bavaria",
+        *_DE,
+        "80331",
+        48.1371,
+        11.5754,
+        "Europe/Berlin",
+        "dtag:79.205",
+        "vodafone_de:188.108",
+    ),
+    _c("ham", "Hamburg", "Hamburg", *_DE, "20095", 53.5511, 9.9937, "Europe/Berlin", "dtag:91.50"),
+    _c(
+        "par",
+        "Paris",
+        "Ile-de-France",
+        "FR",
+        "France",
+        "Europe",
+        "75002",
+        48.8682,
+        2.3417,
+        "Europe/Paris",
+        "orange_fr:90.3",
+        "free:82.64",
+    ),
+    _c(
+        "lyo",
+        "Lyon",
+        "Auvergne-Rhone-Alpes",
+        "FR",
+        "France",
+        "Europe",
+        "69002",
+        45.7578,
+        4.832,
+        "Europe/Paris",
+        "orange_fr:90.66",
+    ),
+    _c(
+        "dub",
+        "Dublin",
+        "Leinster",
+        "IE",
+        "Ireland",
+        "Europe",
+        "D02",
+        53.3498,
+        -6.2603,
+        "Europe/Dublin",
+        "eir:86.43",
+        "eir:86.46",
+    ),
+    _c(
+        "ams",
+        "Amsterdam",
+        "North Holland",
+        "NL",
+        "Netherlands",
+        "Europe",
+        "1012",
+        52.374,
+        4.8897,
+        "Europe/Amsterdam",
+        "kpn:77.161",
+        "ziggo:84.26",
+    ),
+    _c(
+        "mad",
+        "Madrid",
+        "Madrid",
+        "ES",
+        "Spain",
+        "Europe",
+        "28005",
+        40.4143,
+        -3.7016,
+        "Europe/Madrid",
+        "telefonica:83.45",
+    ),
+    _c(
+        "waw",
+        "Warsaw",
+        "Mazovia",
+        "PL",
+        "Poland",
+        "Europe",
+        "00-001",
+        52.2297,
+        21.0122,
+        "Europe/Warsaw",
+        "orange_pl:83.21",
+    ),
+    _c(
+        "tor",
+        "Toronto",
+        "Ontario",
+        "CA",
+        "Canada",
+        "North America",
+        "M5H",
+        43.6511,
+        -79.3839,
+        "America/Toronto",
+        "rogers:99.230",
+        "bell:174.91",
+    ),
+    _c(
+        "van",
+        "Vancouver",
+        "British Columbia",
+        "CA",
+        "Canada",
+        "North America",
+        "V6B",
+        49.2827,
+        -123.1207,
+        "America/Vancouver",
+        "rogers:99.250",
+    ),
+    _c(
+        "blr",
+        "Bengaluru",
+        "Karnataka",
+        "IN",
+        "India",
+        "Asia Pacific",
+        "560001",
+        12.9716,
+        77.5946,
+        "Asia/Kolkata",
+        "airtel:122.171",
+        "jio:49.37",
+    ),
+    _c(
+        "hyd",
+        "Hyderabad",
+        "Telangana",
+        "IN",
+        "India",
+        "Asia Pacific",
+        "500081",
+        17.4435,
+        78.3772,
+        "Asia/Kolkata",
+        "airtel:122.175",
+        "jio:49.43",
+    ),
+    _c(
+        "sin",
+        "Singapore",
+        "Singapore",
+        "SG",
+        "Singapore",
+        "Asia Pacific",
+        "018989",
+        1.2789,
+        103.8536,
+        "Asia/Singapore",
+        "singtel:116.14",
+        "singtel:116.15",
+    ),
+    _c(
+        "syd",
+        "Sydney",
+        "New South Wales",
+        "AU",
+        "Australia",
+        "Asia Pacific",
+        "2000",
+        -33.8688,
+        151.2093,
+        "Australia/Sydney",
+        "telstra:124.170",
+        "optus:49.180",
+    ),
+    _c(
+        "mel",
+        "Melbourne",
+        "Victoria",
+        "AU",
+        "Australia",
+        "Asia Pacific",
+        "3000",
+        -37.8136,
+        144.9631,
+        "Australia/Melbourne",
+        "telstra:124.176",
+    ),
+    _c(
+        "tyo",
+        "Tokyo",
+        "Tokyo",
+        "JP",
+        "Japan",
+        "Asia Pacific",
+        "100-0005",
+        35.6812,
+        139.7671,
+        "Asia/Tokyo",
+        "ntt:153.156",
+        "softbank:126.77",
+    ),
+    _c(
+        "sao",
+        "Sao Paulo",
+        "Sao Paulo",
+        "BR",
+        "Brazil",
+        "Latin America",
+        "01310-100",
+        -23.5613,
+        -46.6565,
+        "America/Sao_Paulo",
+        "vivo:177.68",
+    ),
+    _c(
+        "mex",
+        "Mexico City",
+        "Mexico City",
+        "MX",
+        "Mexico",
+        "Latin America",
+        "06600",
+        19.4326,
+        -99.1332,
+        "America/Mexico_City",
+        "telmex:189.146",
+    ),
+)
+
+CITY_BY_KEY: dict[str, City] = {c.key: c for c in CITIES}
+
+
+# --- public holidays -----------------------------------------------------------------------
+# Rules, not dates, so any year works. A rule is one of:
+#   ("fixed", month, day, 0)       same date every year
+#   ("easter", offset, 0, 0)       days after Easter Sunday (Good Friday is -2)
+#   ("nth", month, weekday, n)     n-th weekday of the month (n = -1: the last one)
+_Rule = tuple[str, int, int, int]
+
+_HOLIDAY_RULES: dict[str, tuple[_Rule, ...]] = {
+    "US": (
+        ("fixed", 1, 1, 0),
+        ("nth", 1, 0, 3),
+        ("nth", 2, 0, 3),
+        ("nth", 5, 0, -1),
+        ("fixed", 6, 19, 0),
+        ("fixed", 7, 4, 0),
+        ("nth", 9, 0, 1),
+        ("nth", 11, 3, 4),
+        ("fixed", 12, 25, 0),
+    ),
+    "GB": (
+        ("fixed", 1, 1, 0),
+        ("easter", -2, 0, 0),
+        ("easter", 1, 0, 0),
+        ("nth", 5, 0, 1),
+        ("nth", 5, 0, -1),
+        ("nth", 8, 0, -1),
+        ("fixed", 12, 25, 0),
+        ("fixed", 12, 26, 0),
+    ),
+    "DE": (
+        ("fixed", 1, 1, 0),
+        ("easter", -2, 0, 0),
+        ("easter", 1, 0, 0),
+        ("fixed", 5, 1, 0),
+        ("easter", 39, 0, 0),
+        ("easter", 50, 0, 0),
+        ("fixed", 10, 3, 0),
+        ("fixed", 12, 25, 0),
+        ("fixed", 12, 26, 0),
+    ),
+    "FR": (
+        ("fixed", 1, 1, 0),
+        ("easter", 1, 0, 0),
+        ("fixed", 5, 1, 0),
+        ("fixed", 5, 8, 0),
+        ("easter", 39, 0, 0),
+        ("fixed", 7, 14, 0),
+        ("fixed", 8, 15, 0),
+        ("fixed", 11, 1, 0),
+        ("fixed", 11, 11, 0),
+        ("fixed", 12, 25, 0),
+    ),
+    "IE": (
+        ("fixed", 1, 1, 0),
+        ("fixed", 3, 17, 0),
+        ("easter", 1, 0, 0),
+        ("nth", 5, 0, 1),
+        ("nth", 6, 0, 1),
+        ("nth", 8, 0, 1),
+        ("nth", 10, 0, -1),
+        ("fixed", 12, 25, 0),
+        ("fixed", 12, 26, 0),
+    ),
+    "NL": (
+        ("fixed", 1, 1, 0),
+        ("easter", 1, 0, 0),
+        ("fixed", 4, 27, 0),
+        ("easter", 39, 0, 0),
+        ("easter", 50, 0, 0),
+        ("fixed", 12, 25, 0),
+        ("fixed", 12, 26, 0),
+    ),
+    "ES": (
+        ("fixed", 1, 1, 0),
+        ("fixed", 1, 6, 0),
+        ("easter", -2, 0, 0),
+        ("fixed", 5, 1, 0),
+        ("fixed", 8, 15, 0),
+        ("fixed", 10, 12, 0),
+        ("fixed", 11, 1, 0),
+        ("fixed", 12, 6, 0),
+        ("fixed", 12, 8, 0),
+        ("fixed", 12, 25, 0),
+    ),
+    "PL": (
+        ("fixed", 1, 1, 0),
+        ("fixed", 1, 6, 0),
+        ("easter", 1, 0, 0),
+        ("fixed", 5, 1, 0),
+        ("fixed", 5, 3, 0),
+        ("fixed", 8, 15, 0),
+        ("fixed", 11, 1, 0),
+        ("fixed", 11, 11, 0),
+        ("fixed", 12, 25, 0),
+        ("fixed", 12, 26, 0),
+    ),
+    "CA": (
+        ("fixed", 1, 1, 0),
+        ("easter", -2, 0, 0),
+        ("fixed", 7, 1, 0),
+        ("nth", 9, 0, 1),
+        ("nth", 10, 0, 2),
+        ("fixed", 12, 25, 0),
+        ("fixed", 12, 26, 0),
+    ),
+    "IN": (("fixed", 1, 26, 0), ("fixed", 8, 15, 0), ("fixed", 10, 2, 0), ("fixed", 12, 25, 0)),
+    "SG": (
+        ("fixed", 1, 1, 0),
+        ("easter", -2, 0, 0),
+        ("fixed", 5, 1, 0),
+        ("fixed", 8, 9, 0),
+        ("fixed", 12, 25, 0),
+    ),
+    "AU": (
+        ("fixed", 1, 1, 0),
+        ("fixed", 1, 26, 0),
+        ("easter", -2, 0, 0),
+        ("easter", 1, 0, 0),
+        ("fixed", 4, 25, 0),
+        ("fixed", 12, 25, 0),
+        ("fixed", 12, 26, 0),
+    ),
+    "JP": (
+        ("fixed", 1, 1, 0),
+        ("nth", 1, 0, 2),
+        ("fixed", 2, 11, 0),
+        ("fixed", 4, 29, 0),
+        ("fixed", 5, 3, 0),
+        ("fixed", 5, 4, 0),
+        ("fixed", 5, 5, 0),
+        ("fixed", 11, 3, 0),
+        ("fixed", 11, 23, 0),
+    ),
+    "BR": (
+        ("fixed", 1, 1, 0),
+        ("easter", -48, 0, 0),
+        ("easter", -47, 0, 0),
+        ("easter", -2, 0, 0),
+        ("fixed", 4, 21, 0),
+        ("fixed", 5, 1, 0),
+        ("fixed", 9, 7, 0),
+        ("fixed", 10, 12, 0),
+        ("fixed", 11, 2, 0),
+        ("fixed", 11, 15, 0),
+        ("fixed", 12, 25, 0),
+    ),
+    "MX": (
+        ("fixed", 1, 1, 0),
+        ("nth", 2, 0, 1),
+        ("nth", 3, 0, 3),
+        ("fixed", 5, 1, 0),
+        ("fixed", 9, 16, 0),
+        ("nth", 11, 0, 3),
+        ("fixed", 12, 25, 0),
+    ),
+}
+
+
+def _easter(year: int) -> date:
+    """Western Easter Sunday (the anonymous Gregorian computus)."""
+    a, b, c = year % 19, year // 100, year % 100
+    d, e = divmod(b, 4)
+    f = (b + 8) // 25
+    g = (b - f + 1) // 3
+    h = (19 * a + b - d - g + 15) % 30
+    i, k = divmod(c, 4)
+    l_ = (32 + 2 * e + 2 * i - h - k) % 7
+    m = (a + 11 * h + 22 * l_) // 451
+    month, day = divmod(h + l_ - 7 * m + 114, 31)
+    return date(year, month, day + 1)
+
+
+def _nth_weekday(year: int, month: int, weekday: int, n: int) -> date:
+    if n > 0:
+        first = date(year, month, 1)
+        return first + timedelta(days=(weekday - first.weekday()) % 7 + 7 * (n - 1))
+    nxt = date(year + (month == 12), month % 12 + 1, 1)
+    last = nxt - timedelta(days=1)
+    return last - timedelta(days=(last.weekday() - weekday) % 7)
+
+
+@cache
+def holidays(country: str, year: int) -> frozenset[date]:
+    """The public holidays of ``country`` (ISO code) in ``year``; empty for unknown countries.
+
+    Weekend substitution days are ignored: a holiday on a Saturday is simply lost.
+    """
+    out: set[date] = set()
+    for kind, a, b, c in _HOLIDAY_RULES.get(country, ()):
+        if kind == "fixed":
+            out.add(date(year, a, b))
+        elif kind == "easter":
+            out.add(_easter(year) + timedelta(days=a))
+        else:
+            out.add(_nth_weekday(year, a, b, c))
+    return frozenset(out)
+
+
+def is_holiday(country: str, day: date) -> bool:
+    """Whether ``day`` is a public holiday in ``country``."""
+    return day in holidays(country, day.year)

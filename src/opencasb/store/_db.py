@@ -1,0 +1,79 @@
+"""The shared context of the store modules: engine, dialect, clock, cipher, transactions.
+
+Write transactions on SQLite start with ``BEGIN IMMEDIATE``: taking the write lock up front
+means a second writer waits (busy timeout) instead of failing with "database is locked" when
+it later tries to upgrade a read lock. Driver errors are translated into
+:class:`StoreError` here, at the boundary, without the SQL parameters (which may hold data).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from sqlalchemy import Connection, Engine
+from sqlalchemy.exc import DBAPIError
+
+from opencasb.clock import Clock
+from opencasb.crypto import Cipher
+from opencasb.errors import ConfigError, StoreError
+
+__all__ = ["IMMEDIATE", "Database"]
+
+IMMEDIATE = "opencasb_sqlite_immediate"
+"""Execution option read by the SQLite ``begin`` hook (see engine.py)."""
+
+
+def translate(exc: DBAPIError) -> StoreError:
+    """A StoreError for a driver error, naming the driver's message but not the parameters."""
+    orig = exc.orig if exc.orig is not None else exc
+    return StoreError(
+        f"database error: {type(orig).__name__}: {str(orig).strip()}",
+        fix="Check that the database is reachable and not full; retry the operation.",
+        code="store_failed",
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Database:
+    """What every store module needs. Owned by :class:`~opencasb.store.Store`."""
+
+    engine: Engine
+    clock: Clock
+    cipher: Cipher | None
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.engine.dialect.name == "sqlite"
+
+    def require_cipher(self) -> Cipher:
+        """The cipher, or a ConfigError telling the user to configure the master key."""
+        if self.cipher is None:
+            raise ConfigError(
+                "no master key is configured, so connector secrets cannot be stored or read",
+                fix="Set the master key (OPENCASB_SECRET_KEY) and restart.",
+                code="no_master_key",
+            )
+        return self.cipher
+
+    @contextmanager
+    def write(self) -> Iterator[Connection]:
+        """One write transaction: committed when the block ends, rolled back if it raises."""
+        try:
+            with self.engine.connect() as conn:
+                if self.is_sqlite:
+                    conn.execution_options(**{IMMEDIATE: True})
+                with conn.begin():
+                    yield conn
+        except DBAPIError as exc:
+            raise translate(exc) from exc
+
+    @contextmanager
+    def read(self) -> Iterator[Connection]:
+        """A connection for reads (one snapshot per statement at least; rolled back at end)."""
+        try:
+            with self.engine.connect() as conn:
+                yield conn
+        except DBAPIError as exc:
+            raise translate(exc) from exc

@@ -1,0 +1,212 @@
+"""The ingest write path: a page of activities, its rejects and its cursor, in one transaction.
+
+This is the hot path (tens of thousands of activities per second). Rows are plain tuples
+built by :func:`opencasb.store.codec.activity_row` before the transaction starts, so the
+write lock is held only for the inserts themselves:
+
+* SQLite: one ``executemany`` of ``INSERT ... ON CONFLICT DO NOTHING``; pysqlite's
+  ``rowcount`` is the number of rows actually inserted.
+* PostgreSQL: ``COPY`` into a session-local staging table, then one
+  ``INSERT ... SELECT ... ON CONFLICT DO NOTHING``. COPY avoids a round trip and a parse
+  per row, and DO NOTHING also absorbs duplicates inside the same batch (the first wins,
+  thanks to ``ORDER BY ord``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, func, insert, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from opencasb.errors import StoreError
+from opencasb.model.activity import Activity
+from opencasb.store._db import Database
+from opencasb.store.codec import ACTIVITY_WRITE_COLUMNS, activity_row, dumps, loads_object
+from opencasb.store.schema import activities, cursors, rejected_records
+
+__all__ = [
+    "SaveResult",
+    "activity_ids",
+    "count_activities",
+    "get_cursor",
+    "newest_activity_time",
+    "rejected_count",
+    "save_page",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class SaveResult:
+    """What :func:`save_page` did: rows inserted, and rows skipped as already stored."""
+
+    inserted: int
+    duplicates: int
+
+
+_QUOTED = ", ".join(f'"{c}"' for c in ACTIVITY_WRITE_COLUMNS)
+_SQLITE_INSERT = (
+    f"INSERT INTO activities ({_QUOTED}) VALUES ({', '.join('?' for _ in ACTIVITY_WRITE_COLUMNS)}) "
+    'ON CONFLICT ("instance_id", "source_event_id") DO NOTHING'
+)
+_PG_STAGE = "opencasb_activities_stage"
+# Created once per session; CREATE TABLE AS copies the column types without constraints.
+_PG_CREATE_STAGE = (
+    f"CREATE TEMP TABLE IF NOT EXISTS {_PG_STAGE} ON COMMIT DELETE ROWS AS "
+    f"SELECT 0::integer AS ord, {_QUOTED} FROM activities WITH NO DATA"
+)
+_PG_COPY = f"COPY {_PG_STAGE} (ord, {_QUOTED}) FROM STDIN"
+_PG_MERGE = (
+    f"INSERT INTO activities ({_QUOTED}) SELECT {_QUOTED} FROM {_PG_STAGE} ORDER BY ord "
+    'ON CONFLICT ("instance_id", "source_event_id") DO NOTHING'
+)
+
+
+def _rows(instance_id: int, batch: Sequence[Activity]) -> list[tuple[Any, ...]]:
+    rows = []
+    for i, a in enumerate(batch):
+        try:
+            rows.append(activity_row(instance_id, a))
+        except (TypeError, ValueError, AttributeError) as exc:
+            sid = getattr(a, "source_event_id", "?")
+            raise StoreError(
+                f"activity {sid!r} (#{i} of the page) breaks the Activity contract: {exc}",
+                meaning="The connector produced an activity the store cannot keep; "
+                "nothing from this page was stored and the cursor did not move.",
+                fix="This is a bug in the app connector's normalizer; report it with the "
+                "activity's source event id.",
+                code="bad_activity",
+            ) from exc
+    return rows
+
+
+def _insert_sqlite(conn: Connection, rows: list[tuple[Any, ...]]) -> int:
+    result = conn.exec_driver_sql(_SQLITE_INSERT, rows)
+    return max(result.rowcount, 0)
+
+
+def _insert_postgres(conn: Connection, rows: list[tuple[Any, ...]]) -> int:
+    pg = conn.connection.driver_connection
+    assert pg is not None
+    with pg.cursor() as cur:
+        cur.execute(_PG_CREATE_STAGE)
+        with cur.copy(_PG_COPY) as copy:
+            for i, row in enumerate(rows):
+                copy.write_row((i, *row))
+        cur.execute(_PG_MERGE)
+        inserted = int(cur.rowcount)
+        # ON COMMIT DELETE ROWS empties the stage at commit; a later page in the same
+        # transaction (not used today) must not see these rows again.
+        cur.execute(f"TRUNCATE {_PG_STAGE}")
+    return inserted
+
+
+def _upsert_cursor(
+    conn: Connection, instance_id: int, feed: str, cursor: str, now: datetime
+) -> None:
+    values = {"instance_id": instance_id, "feed": feed, "cursor": cursor, "updated_at": now}
+    if conn.dialect.name == "sqlite":
+        stmt = sqlite_insert(cursors).values(values)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["instance_id", "feed"],
+            set_={"cursor": stmt.excluded.cursor, "updated_at": stmt.excluded.updated_at},
+        )
+        conn.execute(stmt)
+    else:
+        pstmt = pg_insert(cursors).values(values)
+        pstmt = pstmt.on_conflict_do_update(
+            index_elements=["instance_id", "feed"],
+            set_={"cursor": pstmt.excluded.cursor, "updated_at": pstmt.excluded.updated_at},
+        )
+        conn.execute(pstmt)
+
+
+def save_page(
+    db: Database,
+    instance_id: int,
+    feed: str,
+    batch: Sequence[Activity],
+    cursor: dict[str, Any],
+    *,
+    rejected: Sequence[tuple[dict[str, Any] | str, str]] = (),
+) -> SaveResult:
+    """Store one page atomically; see :meth:`opencasb.store.Store.save_page`."""
+    rows = _rows(instance_id, batch)
+    cursor_text = dumps(cursor)
+    now = db.clock.now()
+    rejects = [
+        {
+            "instance_id": instance_id,
+            "feed": feed,
+            "raw": raw if isinstance(raw, str) else dumps(raw),
+            "error": error,
+            "received_at": now,
+        }
+        for raw, error in rejected
+    ]
+    with db.write() as conn:
+        inserted = 0
+        if rows:
+            insert_rows = _insert_sqlite if db.is_sqlite else _insert_postgres
+            inserted = insert_rows(conn, rows)
+        if rejects:
+            conn.execute(insert(rejected_records), rejects)
+        _upsert_cursor(conn, instance_id, feed, cursor_text, now)
+    return SaveResult(inserted=inserted, duplicates=len(rows) - inserted)
+
+
+def get_cursor(db: Database, instance_id: int, feed: str) -> dict[str, Any] | None:
+    """The feed's saved cursor, or ``None`` before its first page."""
+    with db.read() as conn:
+        text = conn.execute(
+            select(cursors.c.cursor).where(
+                cursors.c.instance_id == instance_id, cursors.c.feed == feed
+            )
+        ).scalar()
+    if text is None:
+        return None
+    return loads_object(text, f"cursors row ({instance_id}, {feed!r})")
+
+
+def count_activities(db: Database, instance_id: int | None = None) -> int:
+    """Number of stored activities, of one instance or of all."""
+    stmt = select(func.count()).select_from(activities)
+    if instance_id is not None:
+        stmt = stmt.where(activities.c.instance_id == instance_id)
+    with db.read() as conn:
+        return int(conn.execute(stmt).scalar_one())
+
+
+def activity_ids(db: Database, instance_id: int) -> set[str]:
+    """The source event ids stored for an instance."""
+    with db.read() as conn:
+        return set(
+            conn.execute(
+                select(activities.c.source_event_id).where(activities.c.instance_id == instance_id)
+            ).scalars()
+        )
+
+
+def newest_activity_time(db: Database, instance_id: int) -> datetime | None:
+    """Time of the newest stored activity of an instance, or ``None`` if it has none."""
+    with db.read() as conn:
+        value = conn.execute(
+            select(func.max(activities.c.time)).where(activities.c.instance_id == instance_id)
+        ).scalar()
+    return value
+
+
+def rejected_count(db: Database, instance_id: int) -> int:
+    """Number of quarantined records of an instance."""
+    with db.read() as conn:
+        return int(
+            conn.execute(
+                select(func.count())
+                .select_from(rejected_records)
+                .where(rejected_records.c.instance_id == instance_id)
+            ).scalar_one()
+        )

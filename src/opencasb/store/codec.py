@@ -1,0 +1,325 @@
+"""Conversions between model objects and store rows: the only place that knows both shapes.
+
+The write side (:func:`activity_row`) is the ingest hot path: it builds one plain tuple per
+activity with orjson for the JSON columns and no per-row SQLAlchemy objects. The read side
+(:func:`activity_from_row`) rebuilds a full :class:`Activity` and turns any damage in a row
+into a :class:`StoreError` that names the row.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+import orjson
+
+from opencasb.errors import ErrorInfo, StoreError
+from opencasb.model.activity import Activity, Actor, Category, Geo, Outcome, Target
+from opencasb.model.health import Health, HealthState
+from opencasb.store.ipkey import ip_key
+from opencasb.store.schema import from_micros, to_micros
+
+__all__ = [
+    "ACTIVITY_READ_COLUMNS",
+    "ACTIVITY_WRITE_COLUMNS",
+    "activity_from_row",
+    "activity_row",
+    "dumps",
+    "health_from_json",
+    "health_to_json",
+    "loads_object",
+]
+
+# Order of the tuple built by activity_row; the insert statements are generated from it.
+ACTIVITY_WRITE_COLUMNS: tuple[str, ...] = (
+    "instance_id",
+    "source_event_id",
+    "time",
+    "app",
+    "activity_type",
+    "category",
+    "action",
+    "outcome",
+    "outcome_detail",
+    "outcome_reason",
+    "actor_id",
+    "actor_name",
+    "actor_email",
+    "actor_type",
+    "actor_id_lc",
+    "actor_name_lc",
+    "targets",
+    "src_ip",
+    "ip_key",
+    "country",
+    "country_code",
+    "region",
+    "city",
+    "lat",
+    "lon",
+    "asn",
+    "isp",
+    "user_agent",
+    "device",
+    "severity",
+    "description",
+    "details",
+    "raw",
+    "search",
+)
+
+# Order of the columns activity_from_row expects (the lookup copies are not read back).
+_WRITE_ONLY = frozenset({"actor_id_lc", "actor_name_lc", "ip_key", "search"})
+ACTIVITY_READ_COLUMNS: tuple[str, ...] = (
+    "id",
+    *(c for c in ACTIVITY_WRITE_COLUMNS if c not in _WRITE_ONLY),
+)
+
+_CATEGORIES = frozenset(Category)
+_OUTCOMES = frozenset(Outcome)
+
+
+def _json_default(value: Any) -> Any:
+    # orjson handles dicts, lists, dataclasses, enums and datetimes natively; vendor records
+    # may still arrive as other Mappings or tuples/sets.
+    if isinstance(value, Mapping):
+        return dict(value)
+    if isinstance(value, (set, frozenset)):
+        return sorted(value, key=str)
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+
+def dumps(value: Any) -> str:
+    """JSON text for a TEXT column (non-string keys allowed, as vendor data has them)."""
+    return orjson.dumps(value, default=_json_default, option=orjson.OPT_NON_STR_KEYS).decode()
+
+
+def loads_object(text: str | None, what: str) -> dict[str, Any]:
+    """Parse a JSON object column; ``what`` names the row in the error if it is damaged."""
+    if text is None:
+        return {}
+    try:
+        value = orjson.loads(text)
+    except orjson.JSONDecodeError as exc:
+        raise StoreError(f"{what} holds invalid JSON: {exc}", fix=_CORRUPT_FIX) from exc
+    if not isinstance(value, dict):
+        raise StoreError(f"{what} holds JSON that is not an object", fix=_CORRUPT_FIX)
+    return value
+
+
+_CORRUPT_FIX = (
+    "The row was damaged outside OpenCASB. Restore the database from a backup, or delete "
+    "the row and re-ingest the period it covers."
+)
+
+
+def _lower(value: str | None) -> str | None:
+    return value.lower() if value else None
+
+
+def activity_row(instance_id: int, a: Activity) -> tuple[Any, ...]:
+    """The row tuple for ``a`` in :data:`ACTIVITY_WRITE_COLUMNS` order.
+
+    Raises:
+        TypeError, ValueError: a field breaks the Activity contract (naive time, unknown
+            category or outcome, empty source event id, raw that is not JSON-serializable).
+            The caller turns these into a StoreError naming the activity.
+    """
+    if not a.source_event_id:
+        raise ValueError("empty source_event_id")
+    if a.category not in _CATEGORIES:
+        raise ValueError(f"unknown category {a.category!r}")
+    if a.outcome not in _OUTCOMES:
+        raise ValueError(f"unknown outcome {a.outcome!r}")
+    actor = a.actor
+    email = _lower(actor.email)
+    id_lc = _lower(actor.id)
+    name_lc = _lower(actor.name)
+    geo = a.geo or _NO_GEO
+    country_code = geo.country_code.upper() if geo.country_code else None
+    words = [a.action, a.activity_type, a.outcome_reason, actor.name, email, actor.id]
+    for t in a.targets:
+        words += (t.name, t.alternate_id, t.id)
+    words += (a.src_ip, geo.country, geo.city, a.description)
+    search = " ".join(w for w in words if w).lower()
+    return (
+        instance_id,
+        a.source_event_id,
+        to_micros(a.time),
+        a.app,
+        a.activity_type,
+        str(a.category),
+        a.action,
+        str(a.outcome),
+        a.outcome_detail,
+        a.outcome_reason,
+        actor.id,
+        actor.name,
+        email,
+        actor.type,
+        id_lc,
+        name_lc,
+        dumps(a.targets) if a.targets else "[]",
+        a.src_ip,
+        ip_key(a.src_ip),
+        geo.country,
+        country_code,
+        geo.region,
+        geo.city,
+        geo.lat,
+        geo.lon,
+        a.asn,
+        a.isp,
+        a.user_agent,
+        a.device,
+        a.severity,
+        a.description,
+        dumps(a.details) if a.details else "{}",
+        dumps(a.raw),
+        search,
+    )
+
+
+_NO_GEO = Geo()
+
+
+def activity_from_row(row: Sequence[Any], instance_names: Mapping[int, str]) -> Activity:
+    """Rebuild an Activity from a row in :data:`ACTIVITY_READ_COLUMNS` order.
+
+    Raises:
+        StoreError: the row holds invalid JSON or an unknown enum value; the message names
+            the row id.
+    """
+    (
+        row_id,
+        instance_id,
+        source_event_id,
+        time,
+        app,
+        activity_type,
+        category,
+        action,
+        outcome,
+        outcome_detail,
+        outcome_reason,
+        actor_id,
+        actor_name,
+        actor_email,
+        actor_type,
+        targets,
+        src_ip,
+        country,
+        country_code,
+        region,
+        city,
+        lat,
+        lon,
+        asn,
+        isp,
+        user_agent,
+        device,
+        severity,
+        description,
+        details,
+        raw,
+    ) = row
+    what = f"activities row {row_id}"
+    try:
+        target_list = orjson.loads(targets)
+        parsed_targets = tuple(Target(**t) for t in target_list)
+        parsed_raw = orjson.loads(raw)
+        parsed_category = Category(category)
+        parsed_outcome = Outcome(outcome)
+    except (orjson.JSONDecodeError, TypeError, ValueError) as exc:
+        raise StoreError(f"{what} cannot be read: {exc}", fix=_CORRUPT_FIX) from exc
+    has_geo = any(v is not None for v in (country, country_code, region, city, lat, lon))
+    return Activity(
+        time=from_micros(time),
+        app=app,
+        source_event_id=source_event_id,
+        activity_type=activity_type,
+        category=parsed_category,
+        action=action,
+        outcome=parsed_outcome,
+        actor=Actor(id=actor_id, name=actor_name, email=actor_email, type=actor_type),
+        raw=parsed_raw,
+        instance=instance_names.get(instance_id, ""),
+        outcome_detail=outcome_detail,
+        outcome_reason=outcome_reason,
+        targets=parsed_targets,
+        src_ip=src_ip,
+        geo=Geo(country, country_code, region, city, lat, lon) if has_geo else None,
+        asn=asn,
+        isp=isp,
+        user_agent=user_agent,
+        device=device,
+        severity=severity,
+        description=description,
+        details=loads_object(details, what + " (details)"),
+    )
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def _dt(value: Any) -> datetime | None:
+    return datetime.fromisoformat(value) if isinstance(value, str) else None
+
+
+def health_to_json(h: Health) -> str:
+    """Health as JSON text (times in ISO-8601, the error as its catalogue entry)."""
+    err = h.last_error
+    return dumps(
+        {
+            "state": h.state.value,
+            "progress": h.progress,
+            "last_success": _iso(h.last_success),
+            "last_attempt": _iso(h.last_attempt),
+            "newest_event": _iso(h.newest_event),
+            "lag_seconds": h.lag_seconds,
+            "events_stored": h.events_stored,
+            "duplicates_dropped": h.duplicates_dropped,
+            "rejected": h.rejected,
+            "consecutive_failures": h.consecutive_failures,
+            "last_error": None
+            if err is None
+            else {
+                "code": err.code,
+                "meaning": err.meaning,
+                "fix": err.fix,
+                "transient": err.transient,
+            },
+            "last_error_at": _iso(h.last_error_at),
+            "counts": h.counts,
+        }
+    )
+
+
+def health_from_json(text: str | None, what: str) -> Health:
+    """Parse :func:`health_to_json` output; ``None`` (never set) is the default Health."""
+    if text is None:
+        return Health()
+    d = loads_object(text, what)
+    try:
+        err = d.get("last_error")
+        return Health(
+            state=HealthState(d.get("state", HealthState.CONNECTING)),
+            progress=d.get("progress"),
+            last_success=_dt(d.get("last_success")),
+            last_attempt=_dt(d.get("last_attempt")),
+            newest_event=_dt(d.get("newest_event")),
+            lag_seconds=d.get("lag_seconds"),
+            events_stored=int(d.get("events_stored", 0)),
+            duplicates_dropped=int(d.get("duplicates_dropped", 0)),
+            rejected=int(d.get("rejected", 0)),
+            consecutive_failures=int(d.get("consecutive_failures", 0)),
+            last_error=None if err is None else ErrorInfo(**err),
+            last_error_at=_dt(d.get("last_error_at")),
+            counts={str(k): int(v) for k, v in d.get("counts", {}).items()},
+        )
+    except (TypeError, ValueError) as exc:
+        raise StoreError(
+            f"{what} holds an unreadable health record: {exc}", fix=_CORRUPT_FIX
+        ) from exc

@@ -1,0 +1,150 @@
+"""Streaming export of query results as CSV (flat, for spreadsheets) or JSON Lines (lossless).
+
+Exports walk the keyset order one batch at a time, each batch its own short read, so memory
+stays flat however many rows match and no long read transaction blocks SQLite checkpoints.
+An export starts at ``query.after`` (or the newest row) and ignores ``query.limit``, which
+would only cap the first page.
+
+CSV cells that a spreadsheet would run as a formula (starting with ``= + - @`` or a control
+character) get a leading apostrophe: audit data carries attacker-chosen text (user agents,
+file names), and "CSV injection" is a classic way to turn an export into code execution.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+from collections.abc import Iterator
+from typing import Any, TextIO
+
+import orjson
+
+from opencasb.model.activity import Activity
+from opencasb.store._db import Database
+from opencasb.store.codec import dumps
+from opencasb.store.query import ActivityQuery, query_activities
+
+__all__ = ["CSV_COLUMNS", "activity_to_dict", "iter_activities", "write_csv", "write_jsonl"]
+
+CSV_COLUMNS: tuple[str, ...] = (
+    "time",
+    "instance",
+    "app",
+    "source_event_id",
+    "activity_type",
+    "category",
+    "action",
+    "outcome",
+    "outcome_detail",
+    "outcome_reason",
+    "actor_id",
+    "actor_name",
+    "actor_email",
+    "actor_type",
+    "targets",
+    "src_ip",
+    "country",
+    "country_code",
+    "region",
+    "city",
+    "lat",
+    "lon",
+    "asn",
+    "isp",
+    "user_agent",
+    "device",
+    "severity",
+    "description",
+)
+
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def iter_activities(
+    db: Database, q: ActivityQuery, *, batch_size: int = 1000
+) -> Iterator[Activity]:
+    """Every activity matching ``q``, newest first, fetched ``batch_size`` at a time."""
+    page_q = dataclasses.replace(q, limit=batch_size)
+    while True:
+        page = query_activities(db, page_q)
+        yield from page.items
+        if page.next_after is None:
+            return
+        page_q = dataclasses.replace(page_q, after=page.next_after)
+
+
+def _cell(value: Any) -> Any:
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
+
+
+def _target_text(a: Activity) -> str:
+    return "; ".join(t.alternate_id or t.name or t.id or "" for t in a.targets)
+
+
+def csv_row(a: Activity) -> list[Any]:
+    """The CSV cells of one activity, in :data:`CSV_COLUMNS` order."""
+    g = a.geo
+    values: list[Any] = [
+        a.time.isoformat(),
+        a.instance,
+        a.app,
+        a.source_event_id,
+        a.activity_type,
+        a.category.value,
+        a.action,
+        a.outcome.value,
+        a.outcome_detail,
+        a.outcome_reason,
+        a.actor.id,
+        a.actor.name,
+        a.actor.email,
+        a.actor.type,
+        _target_text(a),
+        a.src_ip,
+        g.country if g else None,
+        g.country_code if g else None,
+        g.region if g else None,
+        g.city if g else None,
+        g.lat if g else None,
+        g.lon if g else None,
+        a.asn,
+        a.isp,
+        a.user_agent,
+        a.device,
+        a.severity,
+        a.description,
+    ]
+    return ["" if v is None else _cell(v) for v in values]
+
+
+def write_csv(db: Database, q: ActivityQuery, fp: TextIO) -> int:
+    """Write a header and one row per matching activity to ``fp``; returns the row count.
+
+    ``fp`` should be opened with ``newline=""`` (the csv module writes ``\\r\\n``).
+    """
+    writer = csv.writer(fp)
+    writer.writerow(CSV_COLUMNS)
+    n = 0
+    for a in iter_activities(db, q):
+        writer.writerow(csv_row(a))
+        n += 1
+    return n
+
+
+def activity_to_dict(a: Activity) -> dict[str, Any]:
+    """A JSON-ready dict of every field of ``a``, including ``raw`` and ``details``."""
+    value = orjson.loads(dumps(a))
+    assert isinstance(value, dict)
+    return value
+
+
+def write_jsonl(db: Database, q: ActivityQuery, fp: TextIO) -> int:
+    """Write one JSON object per matching activity (all fields, raw included); returns the count."""
+    n = 0
+    for a in iter_activities(db, q):
+        fp.write(dumps(a))
+        fp.write("\n")
+        n += 1
+    return n

@@ -1,0 +1,217 @@
+"""The :class:`Store`: one object through which the rest of OpenCASB reads and writes.
+
+It is a facade; each concern lives in its own module (instances, activities, query, export,
+inventory) as functions over a shared :class:`~opencasb.store._db.Database`. Obtain one with
+:func:`opencasb.store.open_store`. A Store is safe to share between threads (each call takes
+its own pooled connection and transaction).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from datetime import datetime
+from typing import Any, TextIO
+
+from sqlalchemy import Engine
+
+from opencasb.model.activity import Activity
+from opencasb.model.health import Health
+from opencasb.model.inventory import Account, Group
+from opencasb.store import activities as _activities
+from opencasb.store import export as _export
+from opencasb.store import instances as _instances
+from opencasb.store import inventory as _inventory
+from opencasb.store import query as _query
+from opencasb.store._db import Database
+from opencasb.store.activities import SaveResult
+from opencasb.store.instances import InstanceRecord
+from opencasb.store.query import ActivityPage, ActivityQuery
+
+__all__ = ["Store"]
+
+
+class Store:
+    """Persistent state of OpenCASB: app instances, cursors, activities, inventory, health.
+
+    Every method raises :class:`~opencasb.errors.StoreError` when the database fails.
+    """
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    @property
+    def engine(self) -> Engine:
+        """The SQLAlchemy engine (for other components' tables and for tests)."""
+        return self._db.engine
+
+    @property
+    def dialect(self) -> str:
+        """``"sqlite"`` or ``"postgresql"``."""
+        return self._db.engine.dialect.name
+
+    def close(self) -> None:
+        """Release all pooled connections. The Store must not be used afterwards."""
+        self._db.engine.dispose()
+
+    # -- instances -----------------------------------------------------------------------
+
+    def add_instance(
+        self,
+        app: str,
+        name: str,
+        config: dict[str, str],
+        secrets: dict[str, str],
+        *,
+        interval_seconds: int = 60,
+        enabled: bool = True,
+    ) -> InstanceRecord:
+        """Register a connected app instance; ``secrets`` are encrypted with the master key.
+
+        Raises:
+            ConfigError: the name is taken or empty, the interval is below 1 s, or no master
+                key is configured.
+        """
+        return _instances.add_instance(
+            self._db, app, name, config, secrets, interval_seconds=interval_seconds, enabled=enabled
+        )
+
+    def get_instance(self, name: str) -> InstanceRecord:
+        """The instance called ``name``. Raises NotFound."""
+        return _instances.get_instance(self._db, name)
+
+    def list_instances(self) -> list[InstanceRecord]:
+        """All instances, ordered by name."""
+        return _instances.list_instances(self._db)
+
+    def update_instance(
+        self,
+        name: str,
+        *,
+        config: dict[str, str] | None = None,
+        secrets: dict[str, str] | None = None,
+        enabled: bool | None = None,
+        interval_seconds: int | None = None,
+    ) -> InstanceRecord:
+        """Change the given fields (``config`` and ``secrets`` are replaced whole).
+
+        Returns the updated record. Raises NotFound, or ConfigError for a bad interval.
+        """
+        return _instances.update_instance(
+            self._db,
+            name,
+            config=config,
+            secrets=secrets,
+            enabled=enabled,
+            interval_seconds=interval_seconds,
+        )
+
+    def remove_instance(self, name: str) -> None:
+        """Delete an instance with its cursors, activities, rejects and inventory. NotFound."""
+        _instances.remove_instance(self._db, name)
+
+    def instance_secrets(self, rec: InstanceRecord) -> dict[str, str]:
+        """Decrypt the secrets of ``rec``.
+
+        Raises:
+            ConfigError: the master key is missing or differs from the one that encrypted
+                them (fix: restore the key or reconnect the app).
+        """
+        return _instances.instance_secrets(self._db, rec)
+
+    def set_health(self, instance_id: int, health: Health) -> None:
+        """Replace the stored health of an instance. Raises NotFound."""
+        _instances.set_health(self._db, instance_id, health)
+
+    def get_health(self, instance_id: int) -> Health:
+        """The stored health of an instance (default Health until first set). NotFound."""
+        return _instances.get_health(self._db, instance_id)
+
+    # -- ingest --------------------------------------------------------------------------
+
+    def get_cursor(self, instance_id: int, feed: str) -> dict[str, Any] | None:
+        """The feed's committed cursor, or ``None`` if no page was ever saved."""
+        return _activities.get_cursor(self._db, instance_id, feed)
+
+    def save_page(
+        self,
+        instance_id: int,
+        feed: str,
+        activities: Sequence[Activity],
+        cursor: dict[str, Any],
+        *,
+        rejected: Sequence[tuple[dict[str, Any] | str, str]] = (),
+    ) -> SaveResult:
+        """Store a page of activities, its quarantined records and the feed's new cursor.
+
+        All in one transaction: either everything is committed or nothing is (the cursor
+        never moves past activities that were not stored). Activities already stored for
+        the instance with the same ``source_event_id`` -- from an earlier page or earlier in
+        this one -- are skipped and counted as duplicates.
+
+        Args:
+            rejected: ``(raw record, error text)`` pairs that failed normalization; the raw
+                record is kept verbatim (a dict is stored as JSON).
+
+        Raises:
+            StoreError: an activity breaks the Activity contract (e.g. a naive time), or the
+                database failed. Nothing is stored in either case.
+        """
+        return _activities.save_page(
+            self._db, instance_id, feed, activities, cursor, rejected=rejected
+        )
+
+    def count_activities(self, instance_id: int | None = None) -> int:
+        """Stored activities of one instance, or of all when ``instance_id`` is None."""
+        return _activities.count_activities(self._db, instance_id)
+
+    def count_rejected(self, instance_id: int) -> int:
+        """Records of an instance quarantined in ``rejected_records``."""
+        return _activities.rejected_count(self._db, instance_id)
+
+    def activity_ids(self, instance_id: int) -> set[str]:
+        """Source event ids stored for an instance."""
+        return _activities.activity_ids(self._db, instance_id)
+
+    def newest_activity_time(self, instance_id: int) -> datetime | None:
+        """Time of the instance's newest stored activity, or None."""
+        return _activities.newest_activity_time(self._db, instance_id)
+
+    # -- query and export ------------------------------------------------------------------
+
+    def query_activities(self, q: ActivityQuery) -> ActivityPage:
+        """One page of activities matching ``q``, newest first (time, then id).
+
+        Raises:
+            ConfigError: a malformed ``after`` token, IP filter, outcome or limit.
+            NotFound: ``q.instance`` names no instance.
+            StoreError: a matching row is damaged (the message names its id).
+        """
+        return _query.query_activities(self._db, q)
+
+    def iter_activities(self, q: ActivityQuery, *, batch_size: int = 1000) -> Iterator[Activity]:
+        """Every activity matching ``q`` (``limit`` ignored), streamed in batches."""
+        return _export.iter_activities(self._db, q, batch_size=batch_size)
+
+    def write_csv(self, q: ActivityQuery, fp: TextIO) -> int:
+        """Export matches as CSV (flat columns, targets joined by "; "); returns the row count."""
+        return _export.write_csv(self._db, q, fp)
+
+    def write_jsonl(self, q: ActivityQuery, fp: TextIO) -> int:
+        """Export matches as JSON Lines, one full activity (with raw) per line; returns count."""
+        return _export.write_jsonl(self._db, q, fp)
+
+    # -- inventory ---------------------------------------------------------------------------
+
+    def replace_inventory(
+        self, instance_id: int, accounts: Sequence[Account], groups: Sequence[Group]
+    ) -> None:
+        """Replace the instance's accounts and groups, in one transaction."""
+        _inventory.replace_inventory(self._db, instance_id, accounts, groups)
+
+    def list_accounts(self, instance_id: int) -> list[Account]:
+        """The instance's accounts, ordered by id."""
+        return _inventory.list_accounts(self._db, instance_id)
+
+    def list_groups(self, instance_id: int) -> list[Group]:
+        """The instance's groups with member ids, ordered by group id."""
+        return _inventory.list_groups(self._db, instance_id)

@@ -1,0 +1,196 @@
+"""The activity query: filters -> SQL, newest first, with keyset pagination.
+
+Ordering is ``(time DESC, id DESC)``; ``id`` breaks ties between equal timestamps, so every
+row has one place in the order and paging yields each exactly once, even while new rows
+arrive (they are newer, hence before the first page). The ``after`` token is opaque to
+callers: url-safe base64 of ``"<time µs>.<id>"`` of the last row of the previous page.
+
+The user filter matches the actor's e-mail, id or name, case-insensitively. It is compiled
+to a UNION of three index-ordered branches, each limited to one page, so that the first page
+of even a very busy user is read straight from the indexes without sorting their history.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import BigInteger, ColumnElement, Select, select, tuple_, type_coerce, union
+
+from opencasb.errors import ConfigError, NotFound
+from opencasb.model.activity import Activity, Outcome
+from opencasb.store._db import Database
+from opencasb.store.codec import ACTIVITY_READ_COLUMNS, activity_from_row
+from opencasb.store.instances import instance_names
+from opencasb.store.ipkey import ip_range
+from opencasb.store.schema import activities, to_micros
+
+__all__ = ["MAX_LIMIT", "ActivityPage", "ActivityQuery", "query_activities"]
+
+MAX_LIMIT = 10_000
+
+# The time column as its stored integer (µs): the keyset token and the row codec work in
+# integers, and type_coerce renders no CAST, so indexes still apply.
+_RAW_TIME = type_coerce(activities.c.time, BigInteger)
+
+
+@dataclass(frozen=True, slots=True)
+class ActivityQuery:
+    """Filters over stored activities; every given filter must match (AND).
+
+    Attributes:
+        app: app name (``okta``, ``office365``).
+        instance: instance name.
+        user: actor e-mail, id or name; case-insensitive exact match on any of them.
+        activity_type, action: exact match.
+        outcome: ``success``, ``failure`` or ``unknown``.
+        ip: an address or a CIDR network, IPv4 or IPv6 (``10.0.0.0/8``, ``2001:db8::/32``).
+        country: ISO 3166 alpha-2 code (two letters) or country name (case-insensitive).
+        since: inclusive lower bound on time; until: exclusive upper bound.
+        text: case-insensitive substring of the searchable text (actor, action, targets,
+            IP, place, description).
+        limit: page size, 1..10,000.
+        after: the ``next_after`` token of the previous page.
+    """
+
+    app: str | None = None
+    instance: str | None = None
+    user: str | None = None
+    activity_type: str | None = None
+    action: str | None = None
+    outcome: Outcome | str | None = None
+    ip: str | None = None
+    country: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    text: str | None = None
+    limit: int = 100
+    after: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ActivityPage:
+    """One page of results; ``next_after`` is ``None`` on the last page."""
+
+    items: list[Activity]
+    next_after: str | None
+
+
+def encode_after(time_us: int, row_id: int) -> str:
+    """The opaque token for a position in the (time, id) order."""
+    return base64.urlsafe_b64encode(f"{time_us}.{row_id}".encode()).decode().rstrip("=")
+
+
+def decode_after(token: str) -> tuple[int, int]:
+    """Inverse of :func:`encode_after`; ConfigError on anything else."""
+    try:
+        padded = token + "=" * (-len(token) % 4)
+        time_text, id_text = base64.urlsafe_b64decode(padded.encode()).decode().split(".")
+        return int(time_text), int(id_text)
+    except (ValueError, binascii.Error, UnicodeError) as exc:
+        raise ConfigError(
+            "invalid page token in 'after'",
+            meaning="The 'after' value is not a token this server handed out.",
+            fix="Start again from the first page (omit 'after') and pass the next_after "
+            "value of each page unchanged.",
+            code="bad_page_token",
+        ) from exc
+
+
+def _time(value: datetime, name: str) -> int:
+    try:
+        return to_micros(value)
+    except TypeError as exc:
+        raise ConfigError(
+            f"'{name}' must include a time zone", fix="Give times in UTC, e.g. ...T12:00:00Z."
+        ) from exc
+
+
+def _conditions(q: ActivityQuery, names: dict[int, str]) -> list[ColumnElement[bool]]:
+    a = activities.c
+    conds: list[ColumnElement[bool]] = []
+    if q.app is not None:
+        conds.append(a.app == q.app)
+    if q.instance is not None:
+        ids = [i for i, n in names.items() if n == q.instance]
+        if not ids:
+            raise NotFound(f"no app instance named {q.instance!r}", code="instance_not_found")
+        conds.append(a.instance_id == ids[0])
+    if q.activity_type is not None:
+        conds.append(a.activity_type == q.activity_type)
+    if q.action is not None:
+        conds.append(a.action == q.action)
+    if q.outcome is not None:
+        try:
+            conds.append(a.outcome == Outcome(str(q.outcome).lower()).value)
+        except ValueError as exc:
+            raise ConfigError(
+                f"unknown outcome {q.outcome!r}", fix="Use success, failure or unknown."
+            ) from exc
+    if q.ip is not None:
+        low, high = ip_range(q.ip)
+        conds.append(a.ip_key == low if low == high else a.ip_key.between(low, high))
+    if q.country is not None:
+        c = q.country.strip()
+        if len(c) == 2:
+            conds.append(a.country_code == c.upper())
+        else:
+            conds.append(a.country.ilike(_escape_like(c), escape="\\"))
+    time_col = _RAW_TIME
+    if q.since is not None:
+        conds.append(time_col >= _time(q.since, "since"))
+    if q.until is not None:
+        conds.append(time_col < _time(q.until, "until"))
+    if q.text:
+        conds.append(a.search.contains(q.text.lower(), autoescape=True))
+    if q.after is not None:
+        t, i = decode_after(q.after)
+        conds.append(tuple_(time_col, a.id) < tuple_(t, i))
+    return conds
+
+
+def _escape_like(value: str) -> str:
+    return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _ordered(stmt: Select[Any], limit: int) -> Select[Any]:
+    return stmt.order_by(activities.c.time.desc(), activities.c.id.desc()).limit(limit)
+
+
+def build_select(q: ActivityQuery, names: dict[int, str], limit: int) -> Select[Any]:
+    """The SELECT for ``q`` returning :data:`ACTIVITY_READ_COLUMNS`, at most ``limit`` rows."""
+    cols: list[ColumnElement[Any]] = [activities.c[name] for name in ACTIVITY_READ_COLUMNS]
+    # Times are selected raw; codec.activity_from_row converts them.
+    cols[ACTIVITY_READ_COLUMNS.index("time")] = _RAW_TIME.label("time")
+    conds = _conditions(q, names)
+    if q.user is None or not q.user.strip():
+        return _ordered(select(*cols).where(*conds), limit)
+    user = q.user.strip().lower()
+    branches = [
+        _ordered(select(activities.c.id).where(*conds, col == user), limit).subquery()
+        for col in (activities.c.actor_email, activities.c.actor_id_lc, activities.c.actor_name_lc)
+    ]
+    ids = union(*(select(b.c.id) for b in branches)).subquery()
+    return _ordered(select(*cols).where(activities.c.id.in_(select(ids.c.id))), limit)
+
+
+def query_activities(db: Database, q: ActivityQuery) -> ActivityPage:
+    """Run ``q``; see :meth:`opencasb.store.Store.query_activities`."""
+    if not 1 <= q.limit <= MAX_LIMIT:
+        raise ConfigError(
+            f"limit must be between 1 and {MAX_LIMIT}, got {q.limit}",
+            fix="Ask for smaller pages and follow next_after.",
+            code="bad_limit",
+        )
+    names = instance_names(db)
+    stmt = build_select(q, names, q.limit + 1)  # one extra row tells whether a next page exists
+    with db.read() as conn:
+        rows = conn.execute(stmt).all()
+    more = len(rows) > q.limit
+    rows = rows[: q.limit]
+    items = [activity_from_row(r, names) for r in rows]
+    next_after = encode_after(rows[-1].time, rows[-1].id) if more else None
+    return ActivityPage(items=items, next_after=next_after)

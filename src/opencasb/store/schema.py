@@ -1,0 +1,233 @@
+"""The store's tables, in SQLAlchemy Core, shared by SQLite and PostgreSQL.
+
+Conventions:
+    * Every time column is :class:`UtcMicros`: microseconds since the Unix epoch, UTC, in a
+      BIGINT. One integer type sorts and compares identically on both engines, cannot carry
+      a time zone ambiguity (no naive/aware mix, no ``TIMESTAMP`` vs ``TIMESTAMPTZ``), costs
+      8 bytes instead of ~32 for ISO text, and lets the hot ingest path bind plain ints.
+      The price is that raw SQL shows numbers; ``to_timestamp(time / 1e6)`` in psql or
+      ``datetime(time / 1e6, 'unixepoch')`` in sqlite3 shows them as dates.
+    * JSON columns are TEXT written and read with orjson by the store modules (not a JSON
+      column type): both engines treat them alike, and the hot path controls serialization.
+    * ``activities.id`` is an INTEGER PRIMARY KEY on SQLite (so it is the rowid, and every
+      secondary index already ends with it) and a BIGINT identity on PostgreSQL.
+
+Indexes on ``activities`` all end in ``(time, id)`` so that each filter can be read newest
+first straight from its index (``ORDER BY time DESC, id DESC LIMIT n`` with no sort). They
+are ascending: both engines scan a B-tree backwards as cheaply as forwards, and descending
+index columns are reflected unevenly, which would upset the migration/metadata comparison.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Dialect,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    PrimaryKeyConstraint,
+    Table,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+
+__all__ = [
+    "EPOCH",
+    "UtcMicros",
+    "accounts",
+    "activities",
+    "cursors",
+    "from_micros",
+    "group_members",
+    "groups",
+    "instances",
+    "metadata",
+    "rejected_records",
+    "to_micros",
+]
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICRO = timedelta(microseconds=1)
+
+
+def to_micros(dt: datetime) -> int:
+    """Aware datetime -> microseconds since the epoch. Naive datetimes raise ``TypeError``."""
+    if dt.tzinfo is None:
+        raise TypeError("naive datetime: the store only accepts timezone-aware times")
+    return (dt - EPOCH) // _MICRO
+
+
+def from_micros(value: int) -> datetime:
+    """Microseconds since the epoch -> aware UTC datetime (exact, no float rounding)."""
+    return EPOCH + timedelta(microseconds=value)
+
+
+class UtcMicros(TypeDecorator[datetime]):
+    """An aware UTC datetime stored as BIGINT microseconds since the epoch (see module doc)."""
+
+    impl = BigInteger
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> int | None:
+        return None if value is None else to_micros(value)
+
+    def process_result_value(self, value: Any | None, dialect: Dialect) -> datetime | None:
+        return None if value is None else from_micros(int(value))
+
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+# The rowid alias on SQLite must be spelled INTEGER; BIGINT would make a separate column.
+_BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+def _instance_fk() -> Column[int]:
+    return Column(
+        "instance_id",
+        Integer,
+        ForeignKey("instances.id", ondelete="CASCADE"),
+        nullable=False,
+    )
+
+
+instances = Table(
+    "instances",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", Text, nullable=False, unique=True),
+    Column("app", Text, nullable=False),
+    Column("config", Text, nullable=False),  # JSON object of non-secret settings
+    Column("secrets_enc", Text, nullable=False),  # Fernet token of a JSON object
+    Column("enabled", Boolean, nullable=False),
+    Column("interval_seconds", Integer, nullable=False, server_default="60"),
+    Column("created_at", UtcMicros, nullable=False),
+    Column("health", Text, nullable=True),  # JSON of model.health.Health
+)
+
+cursors = Table(
+    "cursors",
+    metadata,
+    _instance_fk(),
+    Column("feed", Text, nullable=False),
+    Column("cursor", Text, nullable=False),  # JSON object, opaque to the store
+    Column("updated_at", UtcMicros, nullable=False),
+    PrimaryKeyConstraint("instance_id", "feed"),
+)
+
+activities = Table(
+    "activities",
+    metadata,
+    Column("id", _BigId, primary_key=True, autoincrement=True),
+    _instance_fk(),
+    Column("source_event_id", Text, nullable=False),
+    Column("time", UtcMicros, nullable=False),
+    Column("app", Text, nullable=False),
+    Column("activity_type", Text, nullable=False),
+    Column("category", Text, nullable=False),
+    Column("action", Text, nullable=False),
+    Column("outcome", Text, nullable=False),
+    Column("outcome_detail", Text),
+    Column("outcome_reason", Text),
+    Column("actor_id", Text),
+    Column("actor_name", Text),
+    Column("actor_email", Text),  # lower-cased
+    Column("actor_type", Text),
+    # Lower-cased copies of id and name: the user filter is case-insensitive and must be
+    # answerable from an index (expression indexes are not portable through autogenerate).
+    Column("actor_id_lc", Text),
+    Column("actor_name_lc", Text),
+    Column("targets", Text, nullable=False),  # JSON list of Target dicts
+    Column("src_ip", Text),
+    Column("ip_key", Text),  # 32 hex chars of the IPv6 form (see store.ipkey)
+    Column("country", Text),
+    Column("country_code", Text),  # upper-cased ISO 3166 alpha-2
+    Column("region", Text),
+    Column("city", Text),
+    Column("lat", Float),
+    Column("lon", Float),
+    Column("asn", BigInteger),
+    Column("isp", Text),
+    Column("user_agent", Text),
+    Column("device", Text),
+    Column("severity", Text),
+    Column("description", Text, nullable=False),
+    Column("details", Text, nullable=False),  # JSON object
+    Column("raw", Text, nullable=False),  # JSON: the vendor record as received
+    Column("search", Text, nullable=False),  # lower-cased text for substring search
+    UniqueConstraint("instance_id", "source_event_id"),
+    Index(None, "time", "id"),
+    Index(None, "instance_id", "time", "id"),
+    Index(None, "actor_email", "time", "id"),
+    Index(None, "actor_id_lc", "time", "id"),
+    Index(None, "actor_name_lc", "time", "id"),
+    Index(None, "ip_key", "time", "id"),
+    Index(None, "activity_type", "time", "id"),
+    Index(None, "country_code", "time", "id"),
+)
+
+rejected_records = Table(
+    "rejected_records",
+    metadata,
+    Column("id", _BigId, primary_key=True, autoincrement=True),
+    _instance_fk(),
+    Column("feed", Text, nullable=False),
+    Column("raw", Text, nullable=False),  # the record as received (JSON text when it parsed)
+    Column("error", Text, nullable=False),
+    Column("received_at", UtcMicros, nullable=False),
+    Index(None, "instance_id", "received_at"),
+)
+
+accounts = Table(
+    "accounts",
+    metadata,
+    _instance_fk(),
+    Column("id", Text, nullable=False),
+    Column("email", Text),
+    Column("name", Text),
+    Column("status", Text, nullable=False),
+    Column("is_admin", Boolean, nullable=False),
+    Column("admin_roles", Text, nullable=False),  # JSON list of strings
+    Column("last_login", UtcMicros),
+    Column("created", UtcMicros),
+    Column("raw", Text, nullable=False),
+    PrimaryKeyConstraint("instance_id", "id"),
+)
+
+groups = Table(
+    "groups",
+    metadata,
+    _instance_fk(),
+    Column("id", Text, nullable=False),
+    Column("name", Text, nullable=False),
+    Column("type", Text),
+    Column("description", Text),
+    Column("raw", Text, nullable=False),
+    PrimaryKeyConstraint("instance_id", "id"),
+)
+
+group_members = Table(
+    "group_members",
+    metadata,
+    _instance_fk(),
+    Column("group_id", Text, nullable=False),
+    Column("account_id", Text, nullable=False),
+    Column("position", Integer, nullable=False),  # keeps Group.member_ids in vendor order
+    PrimaryKeyConstraint("instance_id", "group_id", "account_id"),
+    Index(None, "instance_id", "account_id"),
+)

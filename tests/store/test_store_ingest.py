@@ -1,0 +1,139 @@
+"""save_page: atomic (activities + rejects + cursor), deduplicating, quarantining."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import pytest
+from sqlalchemy import text
+
+from opencasb.errors import StoreError
+from opencasb.store import SaveResult, Store
+from opencasb.store import activities as activities_module
+
+
+@pytest.fixture
+def iid(store: Store) -> int:
+    return store.add_instance("okta", "acme", {}, {}).id
+
+
+def test_first_page_and_cursor(store: Store, iid: int, act: Any) -> None:
+    assert store.get_cursor(iid, "logs") is None
+    assert store.newest_activity_time(iid) is None
+    res = store.save_page(iid, "logs", [act(i) for i in range(10)], {"after": "evt-000009"})
+    assert res == SaveResult(inserted=10, duplicates=0)
+    assert store.get_cursor(iid, "logs") == {"after": "evt-000009"}
+    assert store.get_cursor(iid, "other") is None
+    assert store.count_activities(iid) == store.count_activities() == 10
+    assert store.activity_ids(iid) == {f"evt-{i:06d}" for i in range(10)}
+    assert store.newest_activity_time(iid) == act(9).time
+
+
+def test_dedupe_across_pages_and_within_a_page(store: Store, iid: int, act: Any) -> None:
+    store.save_page(iid, "logs", [act(i) for i in range(5)], {"p": 1})
+    page = [act(i) for i in range(3, 8)] + [act(7), act(6, action="changed")]
+    res = store.save_page(iid, "logs", page, {"p": 2})
+    assert res == SaveResult(inserted=3, duplicates=4)
+    assert store.count_activities(iid) == 8
+    assert store.get_cursor(iid, "logs") == {"p": 2}
+    # Within a page, the first occurrence wins.
+    with store.engine.connect() as conn:
+        action = conn.execute(
+            text("SELECT action FROM activities WHERE source_event_id = 'evt-000006'")
+        ).scalar()
+    assert action == "User login to Okta"
+
+
+def test_same_event_id_in_two_instances_is_two_activities(store: Store, iid: int, act: Any) -> None:
+    other = store.add_instance("okta", "other", {}, {}).id
+    store.save_page(iid, "logs", [act(1)], {})
+    assert store.save_page(other, "logs", [act(1)], {}).inserted == 1
+    assert store.count_activities() == 2
+
+
+def test_empty_page_still_moves_the_cursor(store: Store, iid: int) -> None:
+    assert store.save_page(iid, "logs", [], {"since": "x"}) == SaveResult(0, 0)
+    assert store.get_cursor(iid, "logs") == {"since": "x"}
+
+
+def test_invalid_activity_stores_nothing(store: Store, iid: int, act: Any) -> None:
+    store.save_page(iid, "logs", [act(0)], {"p": 1})
+    naive = act(2, time=datetime(2026, 11, 1, 12, 0))  # breaks the aware-time contract
+    with pytest.raises(StoreError, match="evt-000002"):
+        store.save_page(iid, "logs", [act(1), naive, act(3)], {"p": 2})
+    unserializable = act(4, raw={"x": object()})
+    with pytest.raises(StoreError, match="evt-000004"):
+        store.save_page(iid, "logs", [act(4), unserializable], {"p": 2})
+    with pytest.raises(StoreError, match="category"):
+        store.save_page(iid, "logs", [act(5, category="nonsense")], {"p": 2})
+    assert store.activity_ids(iid) == {"evt-000000"}
+    assert store.get_cursor(iid, "logs") == {"p": 1}
+
+
+def test_failure_inside_the_transaction_rolls_everything_back(
+    store: Store, iid: int, act: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store.save_page(iid, "logs", [act(0)], {"p": 1})
+
+    def boom(*_args: Any, **_kw: Any) -> None:
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(activities_module, "_upsert_cursor", boom)
+    with pytest.raises(RuntimeError):
+        store.save_page(iid, "logs", [act(1), act(2)], {"p": 2}, rejected=[("bad", "err")])
+    monkeypatch.undo()
+    assert store.activity_ids(iid) == {"evt-000000"}
+    assert store.get_cursor(iid, "logs") == {"p": 1}
+    assert store.count_rejected(iid) == 0
+    # And the store still works afterwards (the connection was returned clean).
+    assert store.save_page(iid, "logs", [act(1), act(2)], {"p": 2}).inserted == 2
+
+
+def test_rejected_records_are_kept_verbatim(store: Store, iid: int, act: Any) -> None:
+    raw_text = '{"uuid": "broken", "published": not-json'
+    store.save_page(
+        iid,
+        "logs",
+        [act(1)],
+        {"p": 1},
+        rejected=[({"uuid": "r1", "eventType": None}, "no eventType"), (raw_text, "bad JSON")],
+    )
+    assert store.count_rejected(iid) == 2
+    with store.engine.connect() as conn:
+        rows = conn.execute(text("SELECT feed, raw, error FROM rejected_records ORDER BY id")).all()
+    assert rows[0].feed == "logs" and '"uuid":"r1"' in rows[0].raw
+    assert rows[0].error == "no eventType"
+    assert rows[1].raw == raw_text
+
+
+def test_remove_instance_cascades(store: Store, iid: int, act: Any) -> None:
+    store.save_page(iid, "logs", [act(1)], {"p": 1}, rejected=[("x", "y")])
+    store.remove_instance("acme")
+    assert store.count_activities() == 0
+    with store.engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM cursors")).scalar() == 0
+        assert conn.execute(text("SELECT count(*) FROM rejected_records")).scalar() == 0
+
+
+def test_round_trip_preserves_every_field(store: Store, iid: int, act: Any) -> None:
+    from opencasb.store import ActivityQuery
+
+    a = act(
+        1,
+        severity="WARN",
+        asn=13335,
+        isp="Cloudflare",
+        device="Computer",
+        outcome_detail="CHALLENGE",
+        outcome_reason="VERIFICATION_ERROR",
+        raw={"uuid": "evt-000001", "nested": {"list": [1, 2.5, None, "é"]}},
+    )
+    store.save_page(iid, "logs", [a], {})
+    (back,) = store.query_activities(ActivityQuery()).items
+    expected_actor = a.actor.__class__(
+        a.actor.id, a.actor.name, a.actor.email.lower(), a.actor.type
+    )
+    assert back == a.__class__(
+        **{**{f: getattr(a, f) for f in a.__slots__}, "instance": "acme", "actor": expected_actor}
+    )
