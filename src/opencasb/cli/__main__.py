@@ -1,0 +1,5 @@
+"""``python -m opencasb.cli``."""
+
+from opencasb.cli import main
+
+main()
