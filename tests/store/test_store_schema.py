@@ -37,5 +37,6 @@ def test_sqlite_pragmas(tmp_path) -> None:
             assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
             assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 1  # NORMAL
             assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 30000
+            assert conn.exec_driver_sql("PRAGMA page_size").scalar() == 16384
     finally:
         s.close()
