@@ -134,13 +134,16 @@ class LogStore:
         for s in order:
             yield self.get(s)
 
-    def visible(self, *, now_ms: int, min_published_ms: int) -> Iterator[bytes]:
-        """Every event a client could have read by ``now_ms``: the ground truth for tests."""
+    def visible(
+        self, *, now_ms: int, min_published_ms: int, since_ms: int = 0
+    ) -> Iterator[bytes]:
+        """Every event a polling client starting at ``since_ms`` (persistence time) could have
+        read by ``now_ms``: the ground truth for tests and benchmarks."""
         with self._lock:
             keep = [
                 s
                 for ms, s in zip(self._p_ms, self._p_seq, strict=True)
-                if ms <= now_ms and self._pub_by_seq[s] >= min_published_ms
+                if since_ms <= ms <= now_ms and self._pub_by_seq[s] >= min_published_ms
             ]
         for s in keep:
             yield self.get(s)
