@@ -125,3 +125,37 @@ def test_inventory_lists_users_and_groups(make_org: MakeOrg) -> None:
     assert {a.status for a in accounts} >= {"ACTIVE"}
     groups = org.store.list_groups(iid)
     assert any(g.name == "Everyone" and g.member_ids for g in groups)
+
+
+def test_inventory_knows_admins_and_their_roles(make_org: MakeOrg) -> None:
+    org = make_org(size=50, days=1)
+    iid = org.connect()
+    assert org.runner().run_once("okta").ok
+    accounts = {a.id: a for a in org.store.list_accounts(iid)}
+    expected = {
+        uid: sorted(roles)
+        for uid, roles in org.sandbox.state.admin_roles.items()
+        if roles and org.sandbox.state.users[uid]["status"] == "ACTIVE"
+    }
+    assert expected, "the synthetic org has admins"
+    for uid, roles in expected.items():
+        assert accounts[uid].is_admin and list(accounts[uid].admin_roles) == roles
+    assert sum(a.is_admin for a in accounts.values()) == len(expected)
+    assert any(a.last_login for a in accounts.values())
+
+
+def test_a_malformed_record_is_quarantined_and_the_rest_stored(make_org: MakeOrg) -> None:
+    org = make_org(size=50, days=1)
+    iid = org.connect()
+    runner = org.runner()
+    assert runner.run_once("okta").ok
+    good = next(iter(org.sandbox.state.events()))
+    broken = {k: v for k, v in good.items() if k != "uuid"}
+    broken["published"] = org.clock.now().isoformat().replace("+00:00", "Z")
+    org.sandbox.state.append_event(broken, org.clock.now())
+    org.clock.advance(60)
+    result = runner.run_once("okta")
+    assert result.ok and result.rejected == 1
+    assert org.store.count_rejected(iid) == 1
+    assert org.store.get_health(iid).rejected == 1
+    assert org.store.activity_ids(iid) == org.visible_uuids()

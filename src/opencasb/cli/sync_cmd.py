@@ -86,7 +86,9 @@ def sync(
             stop.set()
 
         signal.signal(signal.SIGTERM, _stop)
-        scheduler = Scheduler(runner, clock, stop=stop, on_result=report)
+        scheduler = Scheduler(
+            runner, clock, stop=stop, on_result=report, only={name} if name else None
+        )
         console.print("polling; Ctrl-C to stop")
         try:
             with progress:

@@ -58,6 +58,7 @@ class Scheduler:
         stop: threading.Event | None = None,
         on_result: Callable[[RunResult], None] | None = None,
         tick: float = 1.0,
+        only: set[str] | None = None,
     ) -> None:
         self.runner = runner
         self.store = runner.store
@@ -65,11 +66,16 @@ class Scheduler:
         self.stop = stop or threading.Event()
         self.on_result = on_result
         self.tick = tick
+        self.only = only
+
+    def _instances(self) -> list[InstanceRecord]:
+        recs = self.store.list_instances()
+        return [r for r in recs if self.only is None or r.name in self.only]
 
     def run_due(self) -> list[RunResult]:
         """Run every instance that is due now; return their results."""
         results = []
-        for rec in self.store.list_instances():
+        for rec in self._instances():
             if self.stop.is_set():
                 break
             due = next_due(rec, rec.health)
@@ -81,7 +87,7 @@ class Scheduler:
         return results
 
     def seconds_until_next(self) -> float:
-        dues = [next_due(r, r.health) for r in self.store.list_instances()]
+        dues = [next_due(r, r.health) for r in self._instances()]
         pending = [d for d in dues if d is not None]
         if not pending:
             return self.tick

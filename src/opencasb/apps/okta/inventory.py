@@ -8,7 +8,7 @@ from typing import Any
 
 from opencasb.apps.base import Inventory
 from opencasb.clock import utc
-from opencasb.errors import ConnectorError, PermissionDenied, UpstreamError
+from opencasb.errors import PermissionDenied, UpstreamError
 from opencasb.http import ApiClient, require_same_origin
 from opencasb.model import Account, Group
 
@@ -61,32 +61,35 @@ def _account(user: dict[str, Any], roles: list[str]) -> Account:
     )
 
 
-def _admin_roles(client: ApiClient) -> dict[str, list[str]]:
-    """User id → admin role types, from the role-assignees listing (one paged call).
+def _admin_roles(client: ApiClient, user_ids: list[str]) -> dict[str, list[str]]:
+    """User id → admin role types, one ``GET /api/v1/users/{id}/roles`` per active user.
 
-    A Read-only admin may not list role assignments; the inventory then goes on without
-    roles rather than failing as a whole.
+    Okta has no documented single call that lists every admin with its roles, so this costs
+    one request per user; the client's pacer keeps it inside the org's budget. A token that
+    may not read role assignments (403) yields an inventory without roles rather than none.
     """
     roles: dict[str, list[str]] = {}
-    try:
-        for entry in paginate(client, "/api/v1/iam/assignees/users", {"limit": 100}):
-            uid = str(entry.get("id") or "")
-            for role in entry.get("roles") or []:
-                if isinstance(role, dict) and role.get("type"):
-                    roles.setdefault(uid, []).append(str(role["type"]))
-    except (PermissionDenied, ConnectorError) as exc:
-        if exc.status not in (403, 404):
-            raise
+    for uid in user_ids:
+        try:
+            items = client.get(f"/api/v1/users/{uid}/roles").json()
+        except PermissionDenied:
+            return {}
+        if not isinstance(items, list):
+            continue
+        types = [str(r["type"]) for r in items if isinstance(r, dict) and r.get("type")]
+        if types:
+            roles[uid] = types
     return roles
 
 
 def fetch_inventory(client: ApiClient) -> Inventory:
     """All users (including deprovisioned ones) and groups with their members."""
-    roles = _admin_roles(client)
     users = list(paginate(client, "/api/v1/users", {"limit": 200}))
     users += paginate(
         client, "/api/v1/users", {"limit": 200, "filter": 'status eq "DEPROVISIONED"'}
     )
+    active = [str(u.get("id")) for u in users if u.get("status") == "ACTIVE"]
+    roles = _admin_roles(client, active)
     accounts = {}
     for user in users:
         acc = _account(user, roles.get(str(user.get("id")), []))
