@@ -6,10 +6,12 @@ from datetime import datetime
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from opencasb.apps.base import HttpOptions
-from opencasb.cli.context import Ctx, console, err_console, handle_errors
+from opencasb.cli.context import Ctx, console, handle_errors, show_problem
 from opencasb.ingest.runner import IngestRunner
 from opencasb.model import Health, HealthState
 
@@ -74,14 +76,14 @@ def apps(ctx: typer.Context) -> None:
             if h.last_error and h.state in (HealthState.ERROR, HealthState.DEGRADED):
                 problem = f"{h.last_error.code}: {h.last_error.meaning}\nfix: {h.last_error.fix}"
             table.add_row(
-                rec.name,
-                rec.app,
+                Text(rec.name),
+                Text(rec.app),
                 _state(h),
                 _ago(h.last_success),
                 _ago(h.newest_event),
                 _lag(h.lag_seconds),
                 f"{h.events_stored:,}",
-                problem,
+                Text(problem),
             )
         console.print(table)
 
@@ -99,13 +101,16 @@ def test(
         finally:
             connector.close()
         if check.ok:
-            console.print(f"[green]✓[/] {name}: {check.summary}")
+            console.print(f"[green]✓[/] {escape(name)}: {escape(check.summary)}")
             return
-        err_console.print(f"[bold red]✗ {name}: connection test failed[/]")
-        if check.error:
-            err_console.print(f"  [bold]error:[/] {check.error.code}: {check.summary}")
-            err_console.print(f"  [bold]meaning:[/] {check.error.meaning}")
-            err_console.print(f"  [bold]fix:[/] {check.error.fix}")
+        e = check.error
+        show_problem(
+            f"✗ {name}: connection test failed",
+            code=e.code if e else "",
+            detail=check.summary,
+            meaning=e.meaning if e else "",
+            fix=e.fix if e else "",
+        )
         raise typer.Exit(1)
 
 

@@ -8,9 +8,10 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
 from opencasb.apps.base import HttpOptions, load_app
-from opencasb.cli.context import Ctx, console, err_console, handle_errors
+from opencasb.cli.context import Ctx, console, err_console, handle_errors, show_problem
 from opencasb.errors import ConfigError
 
 __all__ = ["read_secret", "register"]
@@ -83,17 +84,21 @@ def connect_okta(
             finally:
                 connector.close()
             if not check.ok:
-                err_console.print("[bold red]connection test failed[/]")
-                if check.error:
-                    err_console.print(f"  [bold]error:[/] {check.error.code}: {check.summary}")
-                    err_console.print(f"  [bold]meaning:[/] {check.error.meaning}")
-                    err_console.print(f"  [bold]fix:[/] {check.error.fix}")
+                e = check.error
+                show_problem(
+                    "connection test failed",
+                    code=e.code if e else "",
+                    detail=check.summary,
+                    meaning=e.meaning if e else "",
+                    fix=e.fix if e else "",
+                )
                 err_console.print("nothing was saved; fix the problem and connect again")
                 raise typer.Exit(1)
-            console.print(f"[green]✓[/] {check.summary}")
+            console.print(f"[green]✓[/] {escape(check.summary)}")
         rec = state.store.add_instance("okta", name, config, secrets, interval_seconds=interval)
         console.print(
-            f"connected [bold]{rec.name}[/] ({config['domain']}); run `opencasb sync` to backfill "
+            f"connected [bold]{escape(rec.name)}[/] ({escape(config['domain'])}); "
+            "run `opencasb sync` to backfill "
             f"{config['backfill_days']} days and follow new events"
         )
 

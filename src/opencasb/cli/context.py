@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, NoReturn
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from opencasb.config import Settings, load_settings
 from opencasb.errors import OpenCASBError
@@ -18,7 +19,7 @@ from opencasb.errors import OpenCASBError
 if TYPE_CHECKING:
     from opencasb.store import Store
 
-__all__ = ["Ctx", "console", "err_console", "fail", "handle_errors"]
+__all__ = ["Ctx", "console", "err_console", "fail", "handle_errors", "show_problem"]
 
 console = Console()
 err_console = Console(stderr=True)
@@ -55,13 +56,30 @@ class Ctx:
             self._store = None
 
 
+def show_problem(
+    headline: str, *, code: str = "", detail: str = "", meaning: str = "", fix: str = ""
+) -> None:
+    """Print a problem: what happened, what it means, what to do.
+
+    Every value is escaped: error text can quote user input or audit data, and rich would
+    otherwise read ``[...]`` in it as markup (and crash on ``[/]``).
+    """
+    err_console.print(f"[bold red]{escape(headline)}[/]")
+    if code or detail:
+        err_console.print(f"  [bold]error:[/] {escape(': '.join(p for p in (code, detail) if p))}")
+    if meaning and meaning != detail:
+        err_console.print(f"  [bold]meaning:[/] {escape(meaning)}")
+    if fix:
+        err_console.print(f"  [bold]fix:[/] {escape(fix)}")
+
+
 def fail(err: OpenCASBError) -> NoReturn:
     """Print what happened and what to do, then exit 1."""
-    err_console.print(f"[bold red]error:[/] {err}")
+    err_console.print(f"[bold red]error:[/] {escape(str(err))}")
     if err.meaning and err.meaning != str(err):
-        err_console.print(f"  [bold]meaning:[/] {err.meaning}")
+        err_console.print(f"  [bold]meaning:[/] {escape(err.meaning)}")
     if err.fix:
-        err_console.print(f"  [bold]fix:[/] {err.fix}")
+        err_console.print(f"  [bold]fix:[/] {escape(err.fix)}")
     raise typer.Exit(1)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 import time
 
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from opencasb.apps.okta.connector import OktaConnector
@@ -111,7 +112,7 @@ def _connect(state: Ctx, url: str, ca: str, token: str, days: int, poll: int) ->
         connector.close()
     if not check.ok:
         raise ConnectorError(check.summary, fix=check.error.fix if check.error else "")
-    console.print(f"[green]✓[/] {check.summary}")
+    console.print(f"[green]✓[/] {escape(check.summary)}")
     try:
         rec = store.get_instance(INSTANCE)
     except NotFound:

@@ -8,7 +8,9 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from opencasb.cli.context import Ctx, console, err_console, handle_errors
 from opencasb.clock import utc
@@ -24,7 +26,7 @@ def _time(value: str | None, option: str) -> datetime | None:
         return None
     try:
         return utc(datetime.fromisoformat(value.replace("Z", "+00:00")))
-    except ValueError:
+    except (ValueError, OverflowError):
         raise ConfigError(
             f"{option} {value!r} is not a date or time", fix="use ISO 8601, e.g. 2026-11-01T08:00"
         ) from None
@@ -81,7 +83,8 @@ def activities(
         for col in ("time", "app", "type", "outcome", "actor", "ip", "country", "description"):
             table.add_column(col, overflow="fold")
         for a in page.items:
-            table.add_row(
+            # Audit data is shown as plain Text: "[...]" in it is evidence, not markup.
+            cells = (
                 a.time.strftime("%Y-%m-%d %H:%M:%S"),
                 a.instance or a.app,
                 a.activity_type,
@@ -91,9 +94,10 @@ def activities(
                 (a.geo.country if a.geo else None) or "",
                 a.description,
             )
+            table.add_row(*(Text(c) for c in cells))
         console.print(table)
         if page.next_after:
-            err_console.print(f"more: --after {page.next_after}")
+            err_console.print(f"more: --after {escape(page.next_after)}")
 
 
 importer = typer.Typer(help="Import audit-log exports (history beyond the API's retention).")
@@ -148,7 +152,7 @@ def import_okta(
         if batch or bad or n == 0:
             flush(n)
         console.print(
-            f"imported {file}: {totals[0]:,} new, {totals[1]:,} already present, "
+            f"imported {escape(str(file))}: {totals[0]:,} new, {totals[1]:,} already present, "
             f"{totals[2]:,} quarantined (see rejected records)"
         )
 

@@ -8,9 +8,10 @@ from types import FrameType
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
-from opencasb.cli.context import Ctx, console, err_console, handle_errors
+from opencasb.cli.context import Ctx, console, handle_errors, show_problem
 from opencasb.clock import SystemClock
 from opencasb.ingest.runner import IngestRunner, PageEvent, RunResult
 from opencasb.ingest.scheduler import Scheduler
@@ -22,12 +23,10 @@ def report(result: RunResult) -> None:
     """One line per run: what was stored, or the error with its fix."""
     if result.error is not None:
         err = result.error
-        err_console.print(f"[red]{result.instance}: {err}[/]")
-        if err.fix:
-            err_console.print(f"  fix: {err.fix}")
+        show_problem(f"{result.instance}: {err}", meaning=err.meaning, fix=err.fix)
         return
     console.print(
-        f"{result.instance}: {result.inserted:,} new, {result.duplicates:,} duplicate, "
+        f"{escape(result.instance)}: {result.inserted:,} new, {result.duplicates:,} duplicate, "
         f"{result.rejected:,} quarantined ({result.pages} pages)"
     )
 
