@@ -131,3 +131,34 @@ def test_sigkill_at_random_moments_then_restart_loses_nothing(
     assert kills >= 10, "the sync finished too fast for the kills to land mid-backfill"
     assert 0 < len(partial) < len(truth), "kills must interrupt a backfill that made progress"
     assert ids == truth and count == len(truth)
+
+
+def test_an_untrusted_certificate_is_explained(served: tuple[OktaSandbox, str]) -> None:
+    from opencasb.apps.base import HttpOptions
+    from opencasb.apps.okta.connector import OktaConnector
+
+    sb, url = served
+    conn = OktaConnector(
+        {"domain": url}, {"token": sb.credentials.token}, http=HttpOptions(max_retries=0)
+    )
+    try:
+        check = conn.test()
+    finally:
+        conn.close()
+    assert not check.ok and check.error is not None
+    assert check.error.code == "TLS"
+    assert "certificate" in check.error.meaning and "ca_bundle" in check.error.fix
+
+
+def test_the_connection_test_passes_with_the_sandbox_ca(
+    served: tuple[OktaSandbox, str], tls: SandboxTLS
+) -> None:
+    from opencasb.apps.okta.connector import OktaConnector
+
+    _sb, url = served
+    conn = OktaConnector({"domain": url, "ca_bundle": str(tls.ca_cert)}, {"token": "00wrong"})
+    try:
+        check = conn.test()
+    finally:
+        conn.close()
+    assert not check.ok and check.error is not None and check.error.code == "E0000011"

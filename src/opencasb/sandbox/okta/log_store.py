@@ -134,9 +134,7 @@ class LogStore:
         for s in order:
             yield self.get(s)
 
-    def visible(
-        self, *, now_ms: int, min_published_ms: int, since_ms: int = 0
-    ) -> Iterator[bytes]:
+    def visible(self, *, now_ms: int, min_published_ms: int, since_ms: int = 0) -> Iterator[bytes]:
         """Every event a polling client starting at ``since_ms`` (persistence time) could have
         read by ``now_ms``: the ground truth for tests and benchmarks."""
         with self._lock:
