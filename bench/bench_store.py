@@ -5,9 +5,11 @@ Usage:
         [--pg postgresql+psycopg://postgres@127.0.0.1:5432/test] [--no-pg] [--dir /tmp]
 
 Ingest is measured with save_page over pre-built Okta-like activities (~1.5 KB raw each),
-``--batch`` per page; only the time inside save_page counts. The query figure is the
-median latency of the first page (100 rows) of a user filter over ``--n`` stored
-activities, for the busiest user and for a typical one, on SQLite. Output lines are
+``--batch`` per page; only the time inside save_page counts. The query figures are
+median latencies of the first page (100 rows) over ``--n`` stored activities on SQLite: a
+user filter (busiest user, typical user, by id) and filters without an index of their own
+(activity type, country; and an activity type that matches nothing, the full-scan worst
+case). Output lines are
 ``name: value unit``.
 """
 
@@ -250,6 +252,13 @@ def main() -> None:
         )
         print(f"sqlite_unfiltered_first_page: {median_ms(s, ActivityQuery()):.2f} ms")
         print(f"sqlite_cidr_query: {median_ms(s, ActivityQuery(ip='20.0.0.0/8')):.2f} ms")
+        # Filters without an index of their own scan the time index newest first: fast when
+        # matches are common, a full scan when there are none (the worst case, shown too).
+        common = ActivityQuery(activity_type="user.session.start")
+        print(f"sqlite_activity_type_query: {median_ms(s, common):.2f} ms")
+        print(f"sqlite_country_query: {median_ms(s, ActivityQuery(country='JP')):.2f} ms")
+        absent = ActivityQuery(activity_type="no.such.type")
+        print(f"sqlite_activity_type_absent: {median_ms(s, absent, runs=3):.2f} ms")
         size = sum(f.stat().st_size for f in Path(tmp).glob("query.db*"))
         print(f"sqlite_db_size: {size / 1e9:.2f} GB")
         s.close()

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import DBAPIError
@@ -18,8 +18,10 @@ from sqlalchemy.exc import DBAPIError
 from opencasb.clock import Clock
 from opencasb.crypto import Cipher
 from opencasb.errors import ConfigError, StoreError
+from opencasb.model.activity import Actor
+from opencasb.store.checkpoint import Checkpointer
 
-__all__ = ["IMMEDIATE", "Database"]
+__all__ = ["IMMEDIATE", "ActorRefs", "Database"]
 
 IMMEDIATE = "opencasb_sqlite_immediate"
 """Execution option read by the SQLite ``begin`` hook (see engine.py)."""
@@ -35,13 +37,32 @@ def translate(exc: DBAPIError) -> StoreError:
     )
 
 
+@dataclass(slots=True)
+class ActorRefs:
+    """One instance's cache of committed ``actors.id`` values (see store.activities).
+
+    ``by_actor`` maps an Actor to its id (``None`` for an actor naming nobody); ``sentinel``
+    is one cached id, checked once per page to detect a cache outliving its instance.
+    """
+
+    by_actor: dict[Actor, int | None] = field(default_factory=dict)
+    sentinel: int | None = None
+
+
 @dataclass(frozen=True, slots=True)
 class Database:
-    """What every store module needs. Owned by :class:`~opencasb.store.Store`."""
+    """What every store module needs. Owned by :class:`~opencasb.store.Store`.
+
+    ``actor_refs`` (per instance id) is a cache of committed rows, so losing or racing on it
+    costs a look-up, never correctness. ``checkpointer`` is set for a SQLite file; the
+    ingest path pokes it after each committed page.
+    """
 
     engine: Engine
     clock: Clock
     cipher: Cipher | None
+    actor_refs: dict[int, ActorRefs] = field(default_factory=dict)
+    checkpointer: Checkpointer | None = None
 
     @property
     def is_sqlite(self) -> bool:

@@ -25,6 +25,7 @@ __all__ = [
     "ACTIVITY_WRITE_COLUMNS",
     "activity_from_row",
     "activity_row",
+    "actor_key",
     "dumps",
     "health_from_json",
     "health_to_json",
@@ -47,8 +48,7 @@ ACTIVITY_WRITE_COLUMNS: tuple[str, ...] = (
     "actor_name",
     "actor_email",
     "actor_type",
-    "actor_id_lc",
-    "actor_name_lc",
+    "actor_ref",
     "targets",
     "src_ip",
     "ip_key",
@@ -66,11 +66,10 @@ ACTIVITY_WRITE_COLUMNS: tuple[str, ...] = (
     "description",
     "details",
     "raw",
-    "search",
 )
 
-# Order of the columns activity_from_row expects (the lookup copies are not read back).
-_WRITE_ONLY = frozenset({"actor_id_lc", "actor_name_lc", "ip_key", "search"})
+# Order of the columns activity_from_row expects (the lookup keys are not read back).
+_WRITE_ONLY = frozenset({"actor_ref", "ip_key"})
 ACTIVITY_READ_COLUMNS: tuple[str, ...] = (
     "id",
     *(c for c in ACTIVITY_WRITE_COLUMNS if c not in _WRITE_ONLY),
@@ -114,57 +113,85 @@ _CORRUPT_FIX = (
 )
 
 
-def _lower(value: str | None) -> str | None:
-    return value.lower() if value else None
+def actor_key(actor: Actor) -> tuple[str | None, str | None, str | None] | None:
+    """The lower-cased ``(id, email, name)`` an actor is interned under, or ``None`` if the
+    actor names nobody. The type is left out: the user filter never asks for it."""
+    id_, email, name = actor.id, actor.email, actor.name
+    if not (id_ or email or name):
+        return None
+    return (
+        id_.lower() if id_ else None,
+        email.lower() if email else None,
+        name.lower() if name else None,
+    )
 
 
-def activity_row(instance_id: int, a: Activity) -> tuple[Any, ...]:
+# Plain-str values of the enums; a lookup both converts and validates.
+_CATEGORY_TEXT: dict[str, str] = {c: c.value for c in Category}
+_OUTCOME_TEXT: dict[str, str] = {o: o.value for o in Outcome}
+_OPTS = orjson.OPT_NON_STR_KEYS
+
+
+def _targets_json(targets: tuple[Target, ...]) -> str:
+    # Written by hand rather than through orjson's dataclass support: same text, no
+    # per-field reflection, and targets are on every row.
+    return orjson.dumps(
+        [
+            {"id": t.id, "type": t.type, "name": t.name, "alternate_id": t.alternate_id}
+            for t in targets
+        ]
+    ).decode()
+
+
+def activity_row(instance_id: int, actor_ref: int | None, a: Activity) -> tuple[Any, ...]:
     """The row tuple for ``a`` in :data:`ACTIVITY_WRITE_COLUMNS` order.
 
+    ``actor_ref`` is the ``actors.id`` of :func:`actor_key` of ``a.actor`` (``None`` when the
+    key is ``None``).
+
     Raises:
-        TypeError, ValueError: a field breaks the Activity contract (naive time, unknown
-            category or outcome, empty source event id, raw that is not JSON-serializable).
-            The caller turns these into a StoreError naming the activity.
+        TypeError, ValueError, KeyError: a field breaks the Activity contract (naive time,
+            unknown category or outcome, empty source event id, raw that is not
+            JSON-serializable). The caller turns these into a StoreError naming the activity.
     """
     if not a.source_event_id:
         raise ValueError("empty source_event_id")
-    if a.category not in _CATEGORIES:
-        raise ValueError(f"unknown category {a.category!r}")
-    if a.outcome not in _OUTCOMES:
-        raise ValueError(f"unknown outcome {a.outcome!r}")
+    try:
+        category = _CATEGORY_TEXT[a.category]
+    except KeyError:
+        raise ValueError(f"unknown category {a.category!r}") from None
+    try:
+        outcome = _OUTCOME_TEXT[a.outcome]
+    except KeyError:
+        raise ValueError(f"unknown outcome {a.outcome!r}") from None
     actor = a.actor
-    email = _lower(actor.email)
-    id_lc = _lower(actor.id)
-    name_lc = _lower(actor.name)
+    email = actor.email
     geo = a.geo or _NO_GEO
-    country_code = geo.country_code.upper() if geo.country_code else None
-    words = [a.action, a.activity_type, a.outcome_reason, actor.name, email, actor.id]
-    for t in a.targets:
-        words += (t.name, t.alternate_id, t.id)
-    words += (a.src_ip, geo.country, geo.city, a.description)
-    search = " ".join(w for w in words if w).lower()
+    country_code = geo.country_code
+    raw = a.raw
+    details = a.details
+    src_ip = a.src_ip
     return (
         instance_id,
         a.source_event_id,
         to_micros(a.time),
         a.app,
         a.activity_type,
-        str(a.category),
+        category,
         a.action,
-        str(a.outcome),
+        outcome,
         a.outcome_detail,
         a.outcome_reason,
         actor.id,
         actor.name,
-        email,
+        email.lower() if email else None,
         actor.type,
-        id_lc,
-        name_lc,
-        dumps(a.targets) if a.targets else "[]",
-        a.src_ip,
-        ip_key(a.src_ip),
+        actor_ref,
+        _targets_json(a.targets) if a.targets else "[]",
+        src_ip,
+        ip_key(src_ip) if src_ip else None,
         geo.country,
-        country_code,
+        country_code.upper() if country_code else None,
         geo.region,
         geo.city,
         geo.lat,
@@ -175,10 +202,18 @@ def activity_row(instance_id: int, a: Activity) -> tuple[Any, ...]:
         a.device,
         a.severity,
         a.description,
-        dumps(a.details) if a.details else "{}",
-        dumps(a.raw),
-        search,
+        (orjson.dumps(details, default=_json_default, option=_OPTS).decode() if details else "{}"),
+        _raw_json(raw),
     )
+
+
+def _raw_json(raw: Any) -> str:
+    # Parsed JSON (the usual raw) serializes without options or the default hook; anything
+    # else (non-string keys, other Mappings) takes the general path.
+    try:
+        return orjson.dumps(raw).decode()
+    except TypeError:
+        return dumps(raw)
 
 
 _NO_GEO = Geo()

@@ -29,6 +29,7 @@ from opencasb.clock import Clock, SystemClock
 from opencasb.crypto import Cipher
 from opencasb.errors import ConfigError
 from opencasb.store._db import IMMEDIATE, Database, translate
+from opencasb.store.checkpoint import Checkpointer
 from opencasb.store.facade import Store
 
 __all__ = ["MIGRATIONS_DIR", "create_store_engine", "migrate", "migration_config", "open_store"]
@@ -74,6 +75,8 @@ def _on_sqlite_connect(dbapi_conn: Any, _record: Any) -> None:
     # Ingest writes megabytes per page of activities. Checkpointing every 1000 pages (the
     # default) would checkpoint -- and fsync twice -- after nearly every page and rewrite hot
     # index pages each time; every 2,500 pages (40 MB at 16 KiB) costs a bigger WAL file.
+    # A store opened by open_store checkpoints on a background thread (store.checkpoint);
+    # this automatic checkpoint is the backstop for when that thread falls behind.
     cur.execute("PRAGMA wal_autocheckpoint=2500")
     cur.execute("PRAGMA journal_size_limit=67108864")  # truncate the WAL back to 64 MB
     # 64 MB of page cache per connection (grown on demand): the random-key indexes (event
@@ -172,4 +175,13 @@ def open_store(
     except BaseException:
         engine.dispose()
         raise
-    return Store(Database(engine=engine, clock=clock or SystemClock(), cipher=cipher))
+    database = make_url(engine.url).database or ""
+    on_disk = engine.dialect.name == "sqlite" and database not in ("", ":memory:")
+    return Store(
+        Database(
+            engine=engine,
+            clock=clock or SystemClock(),
+            cipher=cipher,
+            checkpointer=Checkpointer(engine) if on_disk else None,
+        )
+    )

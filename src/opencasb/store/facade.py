@@ -50,7 +50,10 @@ class Store:
         return self._db.engine.dialect.name
 
     def close(self) -> None:
-        """Release all pooled connections. The Store must not be used afterwards."""
+        """Stop background work and release all pooled connections. The Store must not be
+        used afterwards."""
+        if self._db.checkpointer is not None:
+            self._db.checkpointer.close()
         self._db.engine.dispose()
 
     # -- instances -----------------------------------------------------------------------
@@ -106,7 +109,8 @@ class Store:
         )
 
     def remove_instance(self, name: str) -> None:
-        """Delete an instance with its cursors, activities, rejects and inventory. NotFound."""
+        """Delete an instance with its cursors, activities, actors, rejects and inventory.
+        NotFound."""
         _instances.remove_instance(self._db, name)
 
     def instance_secrets(self, rec: InstanceRecord) -> dict[str, str]:

@@ -174,8 +174,13 @@ def update_instance(
 def remove_instance(db: Database, name: str) -> None:
     """Delete an instance and, by cascade, its cursors, activities and inventory."""
     with db.write() as conn:
-        result = conn.execute(delete(instances).where(instances.c.name == name))
-    if result.rowcount == 0:
+        result = conn.execute(
+            delete(instances).where(instances.c.name == name).returning(instances.c.id)
+        )
+        removed = result.scalars().all()
+    for instance_id in removed:  # its actors went with it (cascade)
+        db.actor_refs.pop(instance_id, None)
+    if not removed:
         raise _not_found(name)
 
 

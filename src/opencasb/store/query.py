@@ -5,9 +5,16 @@ row has one place in the order and paging yields each exactly once, even while n
 arrive (they are newer, hence before the first page). The ``after`` token is opaque to
 callers: url-safe base64 of ``"<time µs>.<id>"`` of the last row of the previous page.
 
-The user filter matches the actor's e-mail, id or name, case-insensitively. It is compiled
-to a UNION of three index-ordered branches, each limited to one page, so that the first page
-of even a very busy user is read straight from the indexes without sorting their history.
+The user filter matches the actor's e-mail, id or name, case-insensitively. It first looks
+up the matching interned actors (``actors``, a small table with an index per field), then
+reads their activities from the ``(actor_ref, time, id)`` index: one branch per matching
+actor, each limited to one page and combined by a UNION, so that the first page of even a
+very busy user is read straight from the index without sorting their history.
+
+The text filter is a case-insensitive substring match over the raw record, the targets, the
+description and the action (LIKE on SQLite, whose case folding covers ASCII letters only;
+ILIKE on PostgreSQL). The raw record already holds everything else a user would search for
+(actor, IP, place, user agent), so no separate search copy is written at ingest.
 """
 
 from __future__ import annotations
@@ -18,7 +25,18 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, ColumnElement, Select, select, tuple_, type_coerce, union
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    Connection,
+    Select,
+    false,
+    or_,
+    select,
+    tuple_,
+    type_coerce,
+    union,
+)
 
 from opencasb.errors import ConfigError, NotFound
 from opencasb.model.activity import Activity, Outcome
@@ -26,7 +44,7 @@ from opencasb.store._db import Database
 from opencasb.store.codec import ACTIVITY_READ_COLUMNS, activity_from_row
 from opencasb.store.instances import instance_names
 from opencasb.store.ipkey import ip_range
-from opencasb.store.schema import activities, to_micros
+from opencasb.store.schema import activities, actors, to_micros
 
 __all__ = ["MAX_LIMIT", "ActivityPage", "ActivityQuery", "query_activities"]
 
@@ -50,8 +68,8 @@ class ActivityQuery:
         ip: an address or a CIDR network, IPv4 or IPv6 (``10.0.0.0/8``, ``2001:db8::/32``).
         country: ISO 3166 alpha-2 code (two letters) or country name (case-insensitive).
         since: inclusive lower bound on time; until: exclusive upper bound.
-        text: case-insensitive substring of the searchable text (actor, action, targets,
-            IP, place, description).
+        text: case-insensitive substring of the raw record, targets, description or action
+            (case folding of non-ASCII letters depends on the engine).
         limit: page size, 1..10,000.
         after: the ``next_after`` token of the previous page.
     """
@@ -109,7 +127,7 @@ def _time(value: datetime, name: str) -> int:
         ) from exc
 
 
-def _conditions(q: ActivityQuery, names: dict[int, str]) -> list[ColumnElement[bool]]:
+def _conditions(q: ActivityQuery, names: dict[int, str], sqlite: bool) -> list[ColumnElement[bool]]:
     a = activities.c
     conds: list[ColumnElement[bool]] = []
     if q.app is not None:
@@ -145,7 +163,14 @@ def _conditions(q: ActivityQuery, names: dict[int, str]) -> list[ColumnElement[b
     if q.until is not None:
         conds.append(time_col < _time(q.until, "until"))
     if q.text:
-        conds.append(a.search.contains(q.text.lower(), autoescape=True))
+        pattern = "%" + _escape_like(q.text) + "%"
+        # SQLite's LIKE already ignores ASCII case; SQLAlchemy's ilike would wrap both sides
+        # in lower(), re-casing every raw record it scans.
+        text_cols = (a.raw, a.targets, a.description, a.action)
+        if sqlite:
+            conds.append(or_(*(c.like(pattern, escape="\\") for c in text_cols)))
+        else:
+            conds.append(or_(*(c.ilike(pattern, escape="\\") for c in text_cols)))
     if q.after is not None:
         t, i = decode_after(q.after)
         conds.append(tuple_(time_col, a.id) < tuple_(t, i))
@@ -160,18 +185,49 @@ def _ordered(stmt: Select[Any], limit: int) -> Select[Any]:
     return stmt.order_by(activities.c.time.desc(), activities.c.id.desc()).limit(limit)
 
 
-def build_select(q: ActivityQuery, names: dict[int, str], limit: int) -> Select[Any]:
-    """The SELECT for ``q`` returning :data:`ACTIVITY_READ_COLUMNS`, at most ``limit`` rows."""
+# Matching actors beyond this many (a very common display name) are not worth a branch
+# each; one IN list over all of them is read through the time index instead.
+_MAX_ACTOR_BRANCHES = 16
+
+
+def matching_actors(conn: Connection, user: str, instance_id: int | None) -> list[int]:
+    """ids of the interned actors whose id, e-mail or name equals ``user`` (any case)."""
+    u = user.strip().lower()
+    c = actors.c
+    stmt = select(c.id).where(or_(c.email == u, c.actor_id_lc == u, c.name_lc == u))
+    if instance_id is not None:
+        stmt = stmt.where(c.instance_id == instance_id)
+    return [int(r) for r in conn.execute(stmt.order_by(c.id)).scalars()]
+
+
+def build_select(
+    q: ActivityQuery,
+    names: dict[int, str],
+    limit: int,
+    actor_refs: list[int] | None = None,
+    *,
+    sqlite: bool = True,
+) -> Select[Any]:
+    """The SELECT for ``q`` returning :data:`ACTIVITY_READ_COLUMNS`, at most ``limit`` rows.
+
+    ``actor_refs`` must be :func:`matching_actors` of ``q.user`` when a user filter is set;
+    ``sqlite`` says which engine the statement is for.
+    """
     cols: list[ColumnElement[Any]] = [activities.c[name] for name in ACTIVITY_READ_COLUMNS]
     # Times are selected raw; codec.activity_from_row converts them.
     cols[ACTIVITY_READ_COLUMNS.index("time")] = _RAW_TIME.label("time")
-    conds = _conditions(q, names)
+    conds = _conditions(q, names, sqlite)
     if q.user is None or not q.user.strip():
         return _ordered(select(*cols).where(*conds), limit)
-    user = q.user.strip().lower()
+    refs = actor_refs or []
+    ref = activities.c.actor_ref
+    if not refs:
+        return _ordered(select(*cols).where(false()), limit)
+    if len(refs) == 1 or len(refs) > _MAX_ACTOR_BRANCHES:
+        match = ref == refs[0] if len(refs) == 1 else ref.in_(refs)
+        return _ordered(select(*cols).where(*conds, match), limit)
     branches = [
-        _ordered(select(activities.c.id).where(*conds, col == user), limit).subquery()
-        for col in (activities.c.actor_email, activities.c.actor_id_lc, activities.c.actor_name_lc)
+        _ordered(select(activities.c.id).where(*conds, ref == r), limit).subquery() for r in refs
     ]
     ids = union(*(select(b.c.id) for b in branches)).subquery()
     return _ordered(select(*cols).where(activities.c.id.in_(select(ids.c.id))), limit)
@@ -186,8 +242,13 @@ def query_activities(db: Database, q: ActivityQuery) -> ActivityPage:
             code="bad_limit",
         )
     names = instance_names(db)
-    stmt = build_select(q, names, q.limit + 1)  # one extra row tells whether a next page exists
     with db.read() as conn:
+        refs = None
+        if q.user is not None and q.user.strip():
+            instance_id = next((i for i, n in names.items() if n == q.instance), None)
+            refs = matching_actors(conn, q.user, instance_id)
+        # one extra row tells whether a next page exists
+        stmt = build_select(q, names, q.limit + 1, refs, sqlite=db.is_sqlite)
         rows = conn.execute(stmt).all()
     more = len(rows) > q.limit
     rows = rows[: q.limit]

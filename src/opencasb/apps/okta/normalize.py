@@ -328,38 +328,52 @@ def _details(
     user_agent: dict[str, Any],
     security: dict[str, Any],
 ) -> dict[str, Any]:
-    transaction = _dict(raw.get("transaction"))
+    # The hottest function of the normalizer: sections are read once each, and a field is
+    # skipped before any other work when the section lacks it.
+    get = raw.get
+    transaction = _dict(get("transaction"))
     out: dict[str, Any] = {}
     for section, fields in (
-        (_dict(raw.get("authenticationContext")), _AUTH_DETAILS),
+        (_dict(get("authenticationContext")), _AUTH_DETAILS),
         (security, _SECURITY_DETAILS),
         (transaction, _TRANSACTION_DETAILS),
         (client, _CLIENT_DETAILS),
         (user_agent, _USER_AGENT_DETAILS),
     ):
-        for key, name in fields:
-            value = section.get(key)
-            if value is not None and value != "" and value != "null":
-                out[name] = value
+        if section:
+            section_get = section.get
+            for key, name in fields:
+                value = section_get(key)
+                if value is not None and value != "" and value != "null":
+                    out[name] = value
     proxy = out.get("security.is_proxy")
     if type(proxy) is str:  # some exports stringify booleans
         out["security.is_proxy"] = proxy.lower() == "true"
-    token_id = _str(_dict(transaction.get("detail")).get("requestApiTokenId"))
-    if token_id:
-        out["transaction.api_token_id"] = token_id
-    chain = _dict(raw.get("request")).get("ipChain")
-    if isinstance(chain, list) and len(chain) > 1:  # a proxy chain: keep every hop's address
-        out["request.ip_chain"] = [_str(_dict(hop).get("ip")) for hop in chain]
+    detail = transaction.get("detail")
+    if detail and isinstance(detail, dict):
+        token_id = _str(detail.get("requestApiTokenId"))
+        if token_id:
+            out["transaction.api_token_id"] = token_id
+    request = get("request")
+    if request and isinstance(request, dict):
+        chain = request.get("ipChain")
+        if isinstance(chain, list) and len(chain) > 1:  # a proxy chain: every hop's address
+            out["request.ip_chain"] = [_str(_dict(hop).get("ip")) for hop in chain]
 
-    for key, value in _dict(raw.get("device")).items():
-        if value is not None:
-            out[f"device.{key}"] = value
-    for key, value in _dict(_dict(raw.get("debugContext")).get("debugData")).items():
-        if value is not None:
-            if key in _JSON_DEBUG_KEYS and type(value) is str:
-                value = _json_object(value)
-            out[f"debug.{key}"] = value
-    legacy = _str(raw.get("legacyEventType"))
+    device = get("device")
+    if device and isinstance(device, dict):
+        for key, value in device.items():
+            if value is not None:
+                out[f"device.{key}"] = value
+    debug = get("debugContext")
+    data = debug.get("debugData") if debug and isinstance(debug, dict) else None
+    if data and isinstance(data, dict):
+        for key, value in data.items():
+            if value is not None:
+                if key in _JSON_DEBUG_KEYS and type(value) is str:
+                    value = _json_object(value)
+                out[f"debug.{key}"] = value
+    legacy = _str(get("legacyEventType"))
     if legacy:
         out["legacy_event_type"] = legacy
     return out

@@ -43,16 +43,7 @@ def _instance_fk(table: str) -> list[SchemaItem]:
 
 
 def _activity_indexes() -> list[tuple[str, list[str]]]:
-    leading = [
-        None,
-        "instance_id",
-        "actor_email",
-        "actor_id_lc",
-        "actor_name_lc",
-        "ip_key",
-        "activity_type",
-        "country_code",
-    ]
+    leading = [None, "instance_id", "actor_ref", "ip_key"]
     out = []
     for col in leading:
         cols = ([col] if col else []) + ["time", "id"]
@@ -100,8 +91,7 @@ def upgrade() -> None:
         _text("actor_name"),
         _text("actor_email"),
         _text("actor_type"),
-        _text("actor_id_lc"),
-        _text("actor_name_lc"),
+        sa.Column("actor_ref", sa.BigInteger(), nullable=True),
         _text("targets", False),
         _text("src_ip"),
         _text("ip_key"),
@@ -119,7 +109,6 @@ def upgrade() -> None:
         _text("description", False),
         _text("details", False),
         _text("raw", False),
-        _text("search", False),
         sa.PrimaryKeyConstraint("id", name="pk_activities"),
         sa.UniqueConstraint(
             "instance_id", "source_event_id", name="uq_activities_instance_id_source_event_id"
@@ -127,6 +116,19 @@ def upgrade() -> None:
     )
     for name, cols in _activity_indexes():
         op.create_index(name, "activities", cols)
+    op.create_table(
+        "actors",
+        sa.Column("id", _BIG_ID, autoincrement=True, nullable=False),
+        *_instance_fk("actors"),
+        _text("key", False),
+        _text("actor_id_lc"),
+        _text("email"),
+        _text("name_lc"),
+        sa.PrimaryKeyConstraint("id", name="pk_actors"),
+        sa.UniqueConstraint("instance_id", "key", name="uq_actors_instance_id_key"),
+    )
+    for col in ("actor_id_lc", "email", "name_lc"):
+        op.create_index(f"ix_actors_{col}", "actors", [col])
     op.create_table(
         "rejected_records",
         sa.Column("id", _BIG_ID, autoincrement=True, nullable=False),
@@ -185,6 +187,7 @@ def downgrade() -> None:
         "groups",
         "accounts",
         "rejected_records",
+        "actors",
         "activities",
         "cursors",
         "instances",
