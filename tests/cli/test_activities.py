@@ -201,10 +201,5 @@ def test_bad_arguments_get_a_clear_message(
     assert result.stdout == ""
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: --limit is ignored by --format json/csv (Store.write_jsonl/write_csv drop "
-    "the query's limit), though its help says 'Rows per page (table) or in total'",
-)
 def test_limit_caps_a_json_export(reader: Cli) -> None:
     assert len(reader.jsonl("--limit", "5")) == 5

@@ -45,7 +45,10 @@ def activities(
     since: Annotated[str | None, typer.Option(help="From this time (ISO 8601).")] = None,
     until: Annotated[str | None, typer.Option(help="Before this time (ISO 8601).")] = None,
     text: Annotated[str | None, typer.Option(help="Free text.")] = None,
-    limit: Annotated[int, typer.Option(help="Rows per page (table) or in total (0 = all).")] = 50,
+    limit: Annotated[
+        int | None,
+        typer.Option(help="Rows per page (table, default 50) or in total (exports: all)."),
+    ] = None,
     after: Annotated[str | None, typer.Option(help="Page token from a previous call.")] = None,
     fmt: Annotated[str, typer.Option("--format", help="table, json (lines) or csv.")] = "table",
 ) -> None:
@@ -68,15 +71,16 @@ def activities(
             since=_time(since, "--since"),
             until=_time(until, "--until"),
             text=text,
-            limit=limit if fmt == "table" else (limit or 1_000_000_000),
+            limit=(50 if limit is None else limit) if fmt == "table" else 1000,
             after=after,
         )
         store = state.store
+        cap = limit or None  # 0 or absent: the whole result
         if fmt == "json":
-            store.write_jsonl(query, sys.stdout)
+            store.write_jsonl(query, sys.stdout, max_rows=cap)
             return
         if fmt == "csv":
-            store.write_csv(query, sys.stdout)
+            store.write_csv(query, sys.stdout, max_rows=cap)
             return
         page = store.query_activities(query)
         table = Table(show_lines=False)

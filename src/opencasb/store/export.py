@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import itertools
 from collections.abc import Iterator
 from typing import Any, TextIO
 
@@ -119,15 +120,17 @@ def csv_row(a: Activity) -> list[Any]:
     return ["" if v is None else _cell(v) for v in values]
 
 
-def write_csv(db: Database, q: ActivityQuery, fp: TextIO) -> int:
+def write_csv(db: Database, q: ActivityQuery, fp: TextIO, *, max_rows: int | None = None) -> int:
     """Write a header and one row per matching activity to ``fp``; returns the row count.
+
+    ``q.limit`` is the page size of a query, not of an export: only ``max_rows`` caps it.
 
     ``fp`` should be opened with ``newline=""`` (the csv module writes ``\\r\\n``).
     """
     writer = csv.writer(fp)
     writer.writerow(CSV_COLUMNS)
     n = 0
-    for a in iter_activities(db, q):
+    for a in itertools.islice(iter_activities(db, q), max_rows):
         writer.writerow(csv_row(a))
         n += 1
     return n
@@ -140,10 +143,13 @@ def activity_to_dict(a: Activity) -> dict[str, Any]:
     return value
 
 
-def write_jsonl(db: Database, q: ActivityQuery, fp: TextIO) -> int:
-    """Write one JSON object per matching activity (all fields, raw included); returns the count."""
+def write_jsonl(db: Database, q: ActivityQuery, fp: TextIO, *, max_rows: int | None = None) -> int:
+    """Write one JSON object per matching activity (all fields, raw included); returns the count.
+
+    Only ``max_rows`` caps the export (see :func:`write_csv`).
+    """
     n = 0
-    for a in iter_activities(db, q):
+    for a in itertools.islice(iter_activities(db, q), max_rows):
         fp.write(dumps(a))
         fp.write("\n")
         n += 1

@@ -196,13 +196,13 @@ class Store:
         """Every activity matching ``q`` (``limit`` ignored), streamed in batches."""
         return _export.iter_activities(self._db, q, batch_size=batch_size)
 
-    def write_csv(self, q: ActivityQuery, fp: TextIO) -> int:
+    def write_csv(self, q: ActivityQuery, fp: TextIO, *, max_rows: int | None = None) -> int:
         """Export matches as CSV (flat columns, targets joined by "; "); returns the row count."""
-        return _export.write_csv(self._db, q, fp)
+        return _export.write_csv(self._db, q, fp, max_rows=max_rows)
 
-    def write_jsonl(self, q: ActivityQuery, fp: TextIO) -> int:
+    def write_jsonl(self, q: ActivityQuery, fp: TextIO, *, max_rows: int | None = None) -> int:
         """Export matches as JSON Lines, one full activity (with raw) per line; returns count."""
-        return _export.write_jsonl(self._db, q, fp)
+        return _export.write_jsonl(self._db, q, fp, max_rows=max_rows)
 
     # -- inventory ---------------------------------------------------------------------------
 

@@ -107,7 +107,12 @@ def decode_after(token: str) -> tuple[int, int]:
     try:
         padded = token + "=" * (-len(token) % 4)
         time_text, id_text = base64.urlsafe_b64decode(padded.encode()).decode().split(".")
-        return int(time_text), int(id_text)
+        key = int(time_text), int(id_text)
+        # Both columns are signed 64-bit; a larger number is no token we made, and SQLite
+        # would raise OverflowError on it rather than a database error.
+        if not all(-(2**63) <= part < 2**63 for part in key):
+            raise ValueError("out of range")
+        return key
     except (ValueError, binascii.Error, UnicodeError) as exc:
         raise ConfigError(
             "invalid page token in 'after'",
