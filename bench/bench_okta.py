@@ -151,8 +151,10 @@ def main() -> None:
     ap.add_argument("--short-days", type=int, default=15)
     ap.add_argument("--limit", type=int, default=120, help="logs requests per minute")
     ap.add_argument("--skip-https", action="store_true")
+    ap.add_argument("--skip-budget", action="store_true")
     args = ap.parse_args()
-    budget(args.size, args.days, args.limit)
+    if not args.skip_budget:
+        budget(args.size, args.days, args.limit)
     if args.skip_https:
         return
     clock = SystemClock()
