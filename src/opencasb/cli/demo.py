@@ -76,7 +76,8 @@ def run_demo(
             f"  .venv/bin/opencasb {flag} activities --outcome failure\n"
             f"  .venv/bin/opencasb {flag} activities --type user.session.start --country "
             f"'United States' --format csv\n"
-            f"  .venv/bin/opencasb {flag} activities --text suspend\n"
+            f"  .venv/bin/opencasb {flag} activities --text suspend\n",
+            soft_wrap=True,  # commands must stay copy-pasteable, not wrapped mid-line
         )
         if exit_when_ready:
             return
