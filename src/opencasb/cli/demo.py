@@ -12,7 +12,7 @@ from opencasb.apps.okta.connector import OktaConnector
 from opencasb.cli.context import Ctx, console
 from opencasb.cli.sync_cmd import _Bars, report
 from opencasb.clock import SystemClock
-from opencasb.errors import ConnectorError, NotFound
+from opencasb.errors import ConfigError, ConnectorError, NotFound
 from opencasb.ingest.runner import IngestRunner
 from opencasb.ingest.scheduler import Scheduler
 
@@ -42,7 +42,13 @@ def run_demo(
     tls = ensure_sandbox_tls(settings.data_dir / "sandbox-tls")
     with console.status(f"generating a synthetic org of {size:,} people, {days} days of Okta"):
         sb = build_okta_sandbox(seed=seed, size=size, days=days)
-    server = SandboxServer(sb.app, tls, port=port).start()
+    try:
+        server = SandboxServer(sb.app, tls, port=port).start()
+    except OSError as exc:
+        raise ConfigError(
+            f"cannot serve the Okta emulator on port {port}: {exc.strerror or exc}",
+            fix="another program holds the port; pass --port 0 (any free port) or another port",
+        ) from None
     trickle = LiveTrickle(sb, every=5.0).start()
     console.print(
         f"[green]✓[/] Okta emulator at {server.base_url} "

@@ -16,6 +16,7 @@ from typing import Annotated
 import typer
 
 from opencasb.cli.context import Ctx, console, handle_errors
+from opencasb.errors import ConfigError
 
 __all__ = ["register"]
 
@@ -78,7 +79,13 @@ def sandbox(
         sb = build_okta_sandbox(
             seed=seed, size=size, days=days, faults=faults, rate_limits=RateLimits(logs=logs_rate)
         )
-        server = SandboxServer(sb.app, tls, host=host, port=port).start()
+        try:
+            server = SandboxServer(sb.app, tls, host=host, port=port).start()
+        except OSError as exc:
+            raise ConfigError(
+                f"cannot serve on {host}:{port}: {exc.strerror or exc}",
+                fix="another program holds the port; pass --port 0 (any free port) or another",
+            ) from None
         info = {
             "okta_url": server.base_url,
             "ca_bundle": str(tls.ca_cert),
