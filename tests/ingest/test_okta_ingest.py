@@ -36,7 +36,7 @@ def test_late_events_and_live_trickle_arrive_on_later_polls(make_org: MakeOrg) -
     trickle = LiveTrickle(org.sandbox)
     for _ in range(5):
         org.clock.advance(600)
-        assert trickle.step() >= 0
+        trickle.step()
         assert runner.run_once("okta").ok
     assert trickle.appended > 0
     assert org.store.activity_ids(iid) == org.visible_uuids()

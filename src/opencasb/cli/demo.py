@@ -6,11 +6,10 @@ import threading
 import time
 
 from rich.markup import escape
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from opencasb.apps.okta.connector import OktaConnector
 from opencasb.cli.context import Ctx, console
-from opencasb.cli.sync_cmd import _Bars, report
+from opencasb.cli.sync_cmd import backfill_progress, report
 from opencasb.clock import SystemClock
 from opencasb.errors import ConfigError, ConnectorError, NotFound
 from opencasb.ingest.runner import IngestRunner
@@ -58,15 +57,8 @@ def run_demo(
         _connect(state, server.base_url, str(tls.ca_cert), sb.credentials.token, days, poll)
         store = state.store
         clock = SystemClock()
-        progress = Progress(
-            TextColumn("backfill {task.description}"),
-            BarColumn(),
-            TextColumn("{task.percentage:>3.0f}%"),
-            TextColumn("{task.fields[stored]:,} stored"),
-            TimeElapsedColumn(),
-            console=console,
-        )
-        runner = IngestRunner(store, clock=clock, on_page=_Bars(progress))
+        progress, bars = backfill_progress("backfill ")
+        runner = IngestRunner(store, clock=clock, on_page=bars)
         with progress:
             result = runner.run_once(INSTANCE)
         report(result)
@@ -115,6 +107,7 @@ def _connect(state: Ctx, url: str, ca: str, token: str, days: int, poll: int) ->
     connector = OktaConnector(config, {"token": token})
     try:
         check = connector.test()
+        feed = connector.feeds()[0]
     finally:
         connector.close()
     if not check.ok:
@@ -129,5 +122,4 @@ def _connect(state: Ctx, url: str, ca: str, token: str, days: int, poll: int) ->
         # The emulator moved (another port): its cursors mean nothing there. Start over from
         # the backfill start; every event already stored is dropped as a duplicate.
         store.update_instance(INSTANCE, config=config, secrets={"token": token})
-        start = OktaConnector(config, {"token": token}).feeds()[0]
-        store.save_page(rec.id, start.name, [], start.initial_cursor(SystemClock().now()))
+        store.save_page(rec.id, feed.name, [], feed.initial_cursor(SystemClock().now()))

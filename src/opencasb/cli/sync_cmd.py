@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import signal
 import threading
+from collections.abc import Callable
 from types import FrameType
 from typing import Annotated
 
@@ -16,7 +17,7 @@ from opencasb.clock import SystemClock
 from opencasb.ingest.runner import IngestRunner, PageEvent, RunResult
 from opencasb.ingest.scheduler import Scheduler
 
-__all__ = ["register", "report"]
+__all__ = ["backfill_progress", "register", "report"]
 
 
 def report(result: RunResult) -> None:
@@ -48,6 +49,19 @@ class _Bars:
         self.progress.update(task, completed=done, stored=stored)
 
 
+def backfill_progress(prefix: str = "") -> tuple[Progress, Callable[[PageEvent], None]]:
+    """A progress display and the runner callback that drives it (one bar per feed)."""
+    progress = Progress(
+        TextColumn(prefix + "{task.description}"),
+        BarColumn(),
+        TextColumn("{task.percentage:>3.0f}%"),
+        TextColumn("{task.fields[stored]:,} stored"),
+        TimeElapsedColumn(),
+        console=console,
+    )
+    return progress, _Bars(progress)
+
+
 def sync(
     ctx: typer.Context,
     name: Annotated[str | None, typer.Argument(help="Only this instance.")] = None,
@@ -58,16 +72,8 @@ def sync(
     with handle_errors():
         store = state.store
         clock = SystemClock()
-        progress = Progress(
-            TextColumn("{task.description}"),
-            BarColumn(),
-            TextColumn("{task.percentage:>3.0f}%"),
-            TextColumn("{task.fields[stored]:,} stored"),
-            TimeElapsedColumn(),
-            console=console,
-            transient=False,
-        )
-        runner = IngestRunner(store, clock=clock, on_page=_Bars(progress))
+        progress, bars = backfill_progress()
+        runner = IngestRunner(store, clock=clock, on_page=bars)
         names = [name] if name else [r.name for r in store.list_instances() if r.enabled]
         if name:
             store.get_instance(name)  # NotFound with a clear message

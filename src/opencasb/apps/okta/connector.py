@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import ssl
 from collections.abc import Mapping
 from typing import Any, ClassVar
@@ -117,13 +118,7 @@ class OktaConnector(AppConnector):
     ) -> None:
         super().__init__(self.validate_config(config), secrets, http=http)
         if self.config.get("ca_bundle") and self.http.verify is True:
-            self.http = HttpOptions(
-                transport=self.http.transport,
-                verify=_ca_context(self.config["ca_bundle"]),
-                timeout=self.http.timeout,
-                clock=self.http.clock,
-                max_retries=self.http.max_retries,
-            )
+            self.http = dataclasses.replace(self.http, verify=_ca_context(self.config["ca_bundle"]))
         self.origin = self.config["domain"]
         self.client = ApiClient(
             self.origin,
