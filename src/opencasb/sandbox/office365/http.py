@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
 
-import orjson
 from starlette.requests import Request
 
 from opencasb.sandbox.office365.ratelimit import Limits
 from opencasb.sandbox.office365.state import O365State
 from opencasb.sandbox.office365.tokens import Caller
+from opencasb.sandbox.reply import Reply
 
 __all__ = ["Call", "Reply"]
 
@@ -42,16 +41,3 @@ class Call:
 
     def path_param(self, name: str) -> str:
         return str(self.request.path_params[name])
-
-
-@dataclass(slots=True)
-class Reply:
-    """A handler's answer: status, JSON bytes (None for an empty body) and extra headers."""
-
-    status: int = 200
-    body: bytes | None = b"{}"
-    headers: list[tuple[str, str]] = field(default_factory=list)
-
-    @classmethod
-    def json(cls, value: Any, status: int = 200) -> Reply:
-        return cls(status, orjson.dumps(value))

@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
-import orjson
 from starlette.requests import Request
 
 from opencasb.sandbox.okta.auth import Principal
 from opencasb.sandbox.okta.errors import bad_request
 from opencasb.sandbox.okta.lifecycle import RequestInfo
 from opencasb.sandbox.okta.state import OktaState
+from opencasb.sandbox.reply import Reply
 
 __all__ = ["Call", "Reply", "int_param", "link_header", "paginate", "url"]
 
@@ -49,19 +49,6 @@ class Call:
         """The principal of an authenticated endpoint."""
         assert self.principal is not None, "endpoint declared without authentication"
         return self.principal
-
-
-@dataclass(slots=True)
-class Reply:
-    """A handler's answer: status, JSON bytes (None for an empty body) and extra headers."""
-
-    status: int = 200
-    body: bytes | None = b"{}"
-    headers: list[tuple[str, str]] = field(default_factory=list)
-
-    @classmethod
-    def json(cls, value: Any, status: int = 200) -> Reply:
-        return cls(status, orjson.dumps(value))
 
 
 def url(base: str, path: str, params: list[tuple[str, str]]) -> str:
