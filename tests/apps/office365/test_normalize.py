@@ -298,3 +298,16 @@ def test_raw_is_kept_unchanged() -> None:
     activity = normalize(raw)
     assert activity.raw is raw
     assert raw == snapshot
+
+
+def test_a_modified_property_whose_name_is_not_a_string_is_ignored() -> None:
+    record = {
+        "Id": "8133912e-b888-4849-b8fb-070710b35400",
+        "CreationTime": "2021-01-01T23:59:56",
+        "RecordType": 8,
+        "Operation": "Update user.",
+        "UserId": "admin@example.com",
+        "ModifiedProperties": [{"Name": [], "OldValue": "[1]", "NewValue": "[]"}],
+    }
+    activity = normalize(record)
+    assert activity.source_event_id == record["Id"]

@@ -32,7 +32,7 @@ def _records() -> list[dict[str, Any]]:
     ]
     if found:
         return found
-    from test_normalize import EVENT  # the hand-written event, when the samples are absent
+    from tests.apps.okta.test_normalize import EVENT  # hand-written, when samples are absent
 
     return [EVENT]
 

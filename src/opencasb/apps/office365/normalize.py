@@ -645,10 +645,15 @@ def _targets(raw: Mapping[str, Any], operation: str) -> tuple[Target, ...]:
     modified = get("ModifiedProperties")
     if isinstance(modified, list):
         for entry in modified:
-            if isinstance(entry, dict) and entry.get("Name") in _MODIFIED_TARGETS:
+            if not isinstance(entry, dict):
+                continue
+            prop = entry.get("Name")
+            # Name may be any JSON value; only a string can name a known property.
+            kind = _MODIFIED_TARGETS.get(prop) if isinstance(prop, str) else None
+            if kind:
                 value = _clean(_unwrap(entry.get("NewValue")) or _unwrap(entry.get("OldValue")))
                 if value:
-                    found.append(Target(None, _MODIFIED_TARGETS[entry["Name"]], value))
+                    found.append(Target(None, kind, value))
     _mail_targets(get, found)
     _team_targets(get, found)
     alert = _clean(get("AlertId"))
