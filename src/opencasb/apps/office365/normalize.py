@@ -649,11 +649,11 @@ def _targets(raw: Mapping[str, Any], operation: str) -> tuple[Target, ...]:
                 continue
             prop = entry.get("Name")
             # Name may be any JSON value; only a string can name a known property.
-            kind = _MODIFIED_TARGETS.get(prop) if isinstance(prop, str) else None
-            if kind:
+            target_type = _MODIFIED_TARGETS.get(prop) if isinstance(prop, str) else None
+            if target_type:
                 value = _clean(_unwrap(entry.get("NewValue")) or _unwrap(entry.get("OldValue")))
                 if value:
-                    found.append(Target(None, kind, value))
+                    found.append(Target(None, target_type, value))
     _mail_targets(get, found)
     _team_targets(get, found)
     alert = _clean(get("AlertId"))
