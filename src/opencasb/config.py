@@ -35,6 +35,7 @@ class Settings(BaseSettings):
     secret_key: str = ""  # base64 Fernet key; normally read from data_dir/master.key
     bind: str = "127.0.0.1:8080"
     poll_interval: int = 60
+    file_monitoring: bool = False  # needed by the Office 365 files component
 
     def resolved_database_url(self) -> str:
         """The database URL, defaulting to SQLite in the data directory."""

@@ -29,6 +29,7 @@ __all__ = [
     "Cursor",
     "Feed",
     "FormField",
+    "Gap",
     "HttpOptions",
     "Inventory",
     "Page",
@@ -54,6 +55,18 @@ class FormField:
 
 
 @dataclass(frozen=True, slots=True)
+class Gap:
+    """Events the API can no longer deliver (a content blob expired, a period fell out of
+    retention). A feed reports a gap instead of skipping it silently; the runner keeps it
+    where the user sees it (the quarantine and the instance's health)."""
+
+    code: str  # the vendor's code, e.g. "AF20051"
+    what: str  # what is missing, e.g. "Audit.SharePoint content blob ...", "2026-11-01..03"
+    meaning: str
+    fix: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class Page:
     """One page of raw events and the cursor that follows it.
 
@@ -61,6 +74,7 @@ class Page:
     re-fetching from ``next_cursor`` never misses an event that this page did not contain.
     ``progress`` (0..1) and ``newest_time`` are hints for health and progress bars.
     ``caught_up`` is true on the page that ends a poll cycle (nothing more to fetch now).
+    ``gaps`` lists what the API could not deliver before this cursor.
     """
 
     raw_events: list[dict[str, Any]]
@@ -68,12 +82,13 @@ class Page:
     progress: float | None = None
     newest_time: datetime | None = None
     caught_up: bool = False
+    gaps: tuple[Gap, ...] = ()
 
 
 class Feed(ABC):
     """A stream of raw events with a cursor. ``fetch`` yields pages and writes nothing."""
 
-    name: ClassVar[str]
+    name: str  # the cursor's key; unique among one connector's feeds
 
     @abstractmethod
     def initial_cursor(self, now: datetime) -> Cursor:

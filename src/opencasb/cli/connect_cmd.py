@@ -1,4 +1,4 @@
-"""``opencasb connect okta``: validate, test and save an app instance."""
+"""``opencasb connect okta|office365``: validate, test and save an app instance."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from rich.markup import escape
 from opencasb.apps.base import HttpOptions, load_app
 from opencasb.cli.context import Ctx, console, err_console, handle_errors, show_problem
 from opencasb.errors import ConfigError
+from opencasb.store import InstanceRecord
 
 __all__ = ["read_secret", "register"]
 
@@ -63,7 +64,6 @@ def connect_okta(
     """Connect an Okta org. The token is read from $OKTA_API_TOKEN or a hidden prompt."""
     state: Ctx = ctx.obj
     with handle_errors():
-        cls = load_app("okta")
         config = {
             "domain": domain,
             "auth": auth,
@@ -71,35 +71,120 @@ def connect_okta(
             "backfill_days": str(backfill_days),
             "ca_bundle": str(ca_bundle.resolve()) if ca_bundle else "",
         }
-        config = cls.validate_config(config)
+        config = load_app("okta").validate_config(config)
         if config["auth"] == "ssws":
             secrets = {"token": read_secret("Okta API token", token_env, None)}
         else:
             key = read_secret("OAuth private key (PEM)", "OKTA_PRIVATE_KEY", private_key_file)
             secrets = {"private_key": key}
-        if not skip_test:
-            connector = cls(config, secrets, http=HttpOptions(max_retries=1))
-            try:
-                check = connector.test()
-            finally:
-                connector.close()
-            if not check.ok:
-                e = check.error
-                show_problem(
-                    "connection test failed",
-                    code=e.code if e else "",
-                    detail=check.summary,
-                    meaning=e.meaning if e else "",
-                    fix=e.fix if e else "",
-                )
-                err_console.print("nothing was saved; fix the problem and connect again")
-                raise typer.Exit(1)
-            console.print(f"[green]✓[/] {escape(check.summary)}")
-        rec = state.store.add_instance("okta", name, config, secrets, interval_seconds=interval)
+        rec = _test_and_save(state, "okta", name, config, secrets, interval, skip_test)
         console.print(
             f"connected [bold]{escape(rec.name)}[/] ({escape(config['domain'])}); "
             "run `opencasb sync` to backfill "
             f"{config['backfill_days']} days and follow new events"
+        )
+
+
+def _test_and_save(
+    state: Ctx,
+    app: str,
+    name: str,
+    config: dict[str, str],
+    secrets: dict[str, str],
+    interval: int,
+    skip_test: bool,
+) -> InstanceRecord:
+    """Test the connection (unless skipped) and save the instance only if it works."""
+    cls = load_app(app)
+    if not skip_test:
+        connector = cls(config, secrets, http=HttpOptions(max_retries=1))
+        try:
+            check = connector.test()
+        finally:
+            connector.close()
+        if not check.ok:
+            e = check.error
+            show_problem(
+                "connection test failed",
+                code=e.code if e else "",
+                detail=check.summary,
+                meaning=e.meaning if e else "",
+                fix=e.fix if e else "",
+            )
+            err_console.print("nothing was saved; fix the problem and connect again")
+            raise typer.Exit(1)
+        console.print(f"[green]✓[/] {escape(check.summary)}")
+    return state.store.add_instance(app, name, config, secrets, interval_seconds=interval)
+
+
+@connect.command("office365")
+def connect_office365(
+    ctx: typer.Context,
+    tenant_id: Annotated[str, typer.Option(help="The tenant id (a GUID).")],
+    client_id: Annotated[str, typer.Option(help="The app registration's client id.")],
+    name: Annotated[str, typer.Option(help="A name for this instance.")] = "office365",
+    auth: Annotated[str, typer.Option(help="secret or certificate.")] = "secret",
+    secret_env: Annotated[
+        str, typer.Option(help="Environment variable holding the client secret.")
+    ] = "O365_CLIENT_SECRET",
+    secret_file: Annotated[
+        Path | None, typer.Option(help="File holding the client secret.")
+    ] = None,
+    certificate_file: Annotated[
+        Path | None, typer.Option(help="PEM with the certificate's private key and certificate.")
+    ] = None,
+    cloud: Annotated[str, typer.Option(help="commercial, gcc, gcc_high or dod.")] = "commercial",
+    components: Annotated[
+        str | None,
+        typer.Option(
+            help="Comma-separated: aad_management, aad_signins, aad_apps, activities, files "
+            "(users_groups is always on). Default: all but files."
+        ),
+    ] = None,
+    backfill_days: Annotated[int, typer.Option(help="Days of history to fetch (max 7).")] = 7,
+    interval: Annotated[int, typer.Option(help="Seconds between polls.")] = 60,
+    requests_per_minute: Annotated[
+        int, typer.Option(help="Management Activity API requests a minute (tenant limit 2,000).")
+    ] = 1900,
+    endpoint: Annotated[
+        str | None, typer.Option(help="One https origin for every Microsoft host (the sandbox).")
+    ] = None,
+    ca_bundle: Annotated[
+        Path | None, typer.Option(help="CA bundle to trust (a TLS-inspecting proxy, the sandbox).")
+    ] = None,
+    skip_test: Annotated[bool, typer.Option("--skip-test", help="Save without testing.")] = False,
+) -> None:
+    """Connect an Office 365 tenant through an app registration with application permissions.
+
+    The client secret is read from $O365_CLIENT_SECRET, --secret-file or a hidden prompt; a
+    certificate from --certificate-file or $O365_CERTIFICATE. Never from the command line.
+    """
+    state: Ctx = ctx.obj
+    with handle_errors():
+        cls = load_app("office365")
+        config = cls.validate_config(
+            {
+                "tenant_id": tenant_id,
+                "client_id": client_id,
+                "auth": auth,
+                "cloud": cloud,
+                "components": components or "",
+                "backfill_days": str(backfill_days),
+                "requests_per_minute": str(requests_per_minute),
+                "endpoint": endpoint or "",
+                "ca_bundle": str(ca_bundle.resolve()) if ca_bundle else "",
+            }
+        )
+        if config["auth"] == "secret":
+            secrets = {"client_secret": read_secret("client secret", secret_env, secret_file)}
+        else:
+            pem = read_secret("certificate PEM", "O365_CERTIFICATE", certificate_file)
+            secrets = {"certificate": pem}
+        rec = _test_and_save(state, "office365", name, config, secrets, interval, skip_test)
+        console.print(
+            f"connected [bold]{escape(rec.name)}[/] (tenant {escape(config['tenant_id'])}); "
+            f"run `opencasb sync` to backfill {config['backfill_days']} days and follow new "
+            "activities"
         )
 
 

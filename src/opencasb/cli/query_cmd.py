@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from datetime import datetime
+from itertools import chain, islice
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.markup import escape
@@ -16,9 +19,11 @@ from opencasb.cli.context import Ctx, console, err_console, handle_errors
 from opencasb.clock import utc
 from opencasb.errors import ConfigError, NotFound
 
-__all__ = ["register"]
+if TYPE_CHECKING:
+    from opencasb.ingest.exports import BadRecord
+    from opencasb.model import Activity
 
-IMPORT_BATCH = 1000
+__all__ = ["register"]
 
 
 def _time(value: str | None, option: str) -> datetime | None:
@@ -114,50 +119,82 @@ def import_okta(
     instance: Annotated[str, typer.Option(help="Instance to import into.")] = "okta",
 ) -> None:
     """Import an Okta System Log export. Re-importing the same file adds nothing twice."""
-    from opencasb.apps.okta.importer import BadRecord, read_okta_export
+    from opencasb.apps.okta.importer import read_okta_export
     from opencasb.apps.okta.normalize import normalize
-    from opencasb.ingest.runner import normalize_all
 
-    state: Ctx = ctx.obj
+    _import_file(
+        ctx.obj,
+        file,
+        instance,
+        _Importer("okta", "Okta", {"domain": "import"}, read_okta_export, normalize),
+    )
+
+
+@importer.command("office365")
+def import_office365(
+    ctx: typer.Context,
+    file: Annotated[
+        Path,
+        typer.Argument(
+            help="Audit records as JSON lines or a JSON array, or the CSV of a Microsoft "
+            "Purview audit search (gzip too)."
+        ),
+    ],
+    instance: Annotated[str, typer.Option(help="Instance to import into.")] = "office365",
+) -> None:
+    """Import Office 365 audit history. Re-importing the same file adds nothing twice."""
+    from opencasb.apps.office365.importer import read_office365_export
+    from opencasb.apps.office365.normalize import normalize
+
+    _import_file(
+        ctx.obj,
+        file,
+        instance,
+        _Importer(
+            "office365", "Office 365", {"tenant_id": "import"}, read_office365_export, normalize
+        ),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class _Importer:
+    """How one app's exports are imported."""
+
+    app: str
+    title: str
+    config: dict[str, str]
+    """Config of an import-only instance, created when the named one does not exist."""
+    read: Callable[[Path], Iterable[dict[str, Any] | BadRecord]]
+    normalize: Callable[[Mapping[str, Any]], Activity]
+
+
+def _import_file(state: Ctx, file: Path, instance: str, spec: _Importer) -> None:
+    from opencasb.ingest.file_import import feed_name, import_records
+
     with handle_errors():
         store = state.store
         if not file.is_file():
             raise ConfigError(f"no such file: {file}", fix="give the path of the export file")
+        # Read the first record before touching the store, so a file that is refused as a
+        # whole (unreadable, not an export) leaves no empty import-only instance behind.
+        records = iter(spec.read(file))
+        head = list(islice(records, 1))
         try:
             rec = store.get_instance(instance)
         except NotFound:
             # Import-only instance: holds history, never polls (no credentials).
-            rec = store.add_instance("okta", instance, {"domain": "import"}, {}, enabled=False)
-        if rec.app != "okta":
-            raise ConfigError(f"{instance} is a {rec.app} instance", fix="name an Okta instance")
-        feed = f"import:{file.name}"
-        totals = [0, 0, 0]
-        batch: list[object] = []
-        bad: list[tuple[object, str]] = []
-
-        def flush(line: int) -> None:
-            acts, rejected = normalize_all(normalize, batch)
-            rejected += bad
-            saved = store.save_page(rec.id, feed, acts, {"line": line}, rejected=rejected)
-            totals[0] += saved.inserted
-            totals[1] += saved.duplicates
-            totals[2] += len(rejected)
-            batch.clear()
-            bad.clear()
-
-        n = 0
-        for n, item in enumerate(read_okta_export(file), 1):
-            if isinstance(item, BadRecord):
-                bad.append((item.text, f"line {item.line_no}: {item.error}"))
-            else:
-                batch.append(item)
-            if len(batch) + len(bad) >= IMPORT_BATCH:
-                flush(n)
-        if batch or bad or n == 0:
-            flush(n)
+            rec = store.add_instance(spec.app, instance, spec.config, {}, enabled=False)
+        if rec.app != spec.app:
+            raise ConfigError(
+                f"{instance} is an instance of {rec.app}, not {spec.app}",
+                fix=f"name an {spec.title} instance with --instance, or a new name to create one",
+            )
+        feed = feed_name(file)
+        done = import_records(store, rec.id, feed, chain(head, records), spec.normalize)
         console.print(
-            f"imported {escape(str(file))}: {totals[0]:,} new, {totals[1]:,} already present, "
-            f"{totals[2]:,} quarantined (see rejected records)"
+            f"imported {escape(str(file))}: {done.inserted:,} new, "
+            f"{done.duplicates:,} already present, "
+            f"{done.rejected:,} quarantined (see rejected records)"
         )
 
 

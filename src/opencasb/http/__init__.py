@@ -1,5 +1,6 @@
 """The HTTP layer every connector shares: pacing, retries, error policy, Link headers."""
 
+from opencasb.http.budget import RequestBudget
 from opencasb.http.client import ApiClient, Response
 from opencasb.http.links import parse_link_header, require_same_origin
 from opencasb.http.policy import Action, ErrorPolicy, Resolution
@@ -10,6 +11,7 @@ __all__ = [
     "ApiClient",
     "ErrorPolicy",
     "RateLimitPacer",
+    "RequestBudget",
     "Resolution",
     "Response",
     "parse_link_header",

@@ -19,11 +19,12 @@ import orjson
 
 from opencasb.apps.base import HttpOptions
 from opencasb.errors import ConnectionFailed, ConnectorError, UpstreamError
+from opencasb.http.budget import RequestBudget
 from opencasb.http.links import parse_link_header
 from opencasb.http.policy import Action, ErrorPolicy
 from opencasb.http.ratelimit import RateLimitPacer
 
-__all__ = ["ApiClient", "Auth", "Response", "scrub"]
+__all__ = ["ApiClient", "Auth", "Response", "connection_error", "retry_after", "scrub"]
 
 
 class Auth(Protocol):
@@ -63,6 +64,21 @@ class Response:
         return parse_link_header(self.headers.get_list("link"))
 
 
+def retry_after(headers: Mapping[str, str]) -> float | None:
+    """Seconds from a ``Retry-After`` header (Graph sends fractions, e.g. ``2.128``), capped
+    at 5 minutes so a hostile value cannot park a worker; None when absent or unreadable."""
+    value = headers.get("retry-after")
+    if value is None:
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        return None
+    if seconds != seconds or seconds < 0:  # NaN or negative
+        return None
+    return min(seconds, 300.0)
+
+
 def scrub(text: str, secrets: list[str]) -> str:
     """Replace every known secret in ``text`` by ``***``."""
     for secret in secrets:
@@ -71,7 +87,7 @@ def scrub(text: str, secrets: list[str]) -> str:
     return text
 
 
-def _connection_error(exc: httpx.TransportError, url: str, app: str) -> ConnectorError:
+def connection_error(exc: httpx.TransportError, url: str, app: str) -> ConnectorError:
     text = str(exc)
     low = text.lower()
     host = httpx.URL(url).host
@@ -121,6 +137,8 @@ class ApiClient:
         bucket_of: maps a URL path to its rate-limit bucket.
         secrets: strings never to reveal in error text.
         rng: jitter source (seed it in tests).
+        budget: a client-side request budget every request (retries too) is paced by, for
+            APIs that publish a rate but send no rate-limit headers.
     """
 
     def __init__(
@@ -135,6 +153,7 @@ class ApiClient:
         secrets: list[str] | None = None,
         rng: random.Random | None = None,
         user_agent: str = "opencasb/0.1",
+        budget: RequestBudget | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.app = app
@@ -146,6 +165,7 @@ class ApiClient:
         self._secrets = secrets or []
         self._rng = rng or random.Random()
         self.pacer = RateLimitPacer(http.clock)
+        self.budget = budget
         self.rate_limited = 0  # 429 answers seen, for benchmarks and health
         self.retries = 0
         verify: ssl.SSLContext | str | bool = http.verify
@@ -189,6 +209,8 @@ class ApiClient:
         reauthed = False
         while True:
             self.pacer.before_request(bucket)
+            if self.budget is not None:
+                self.budget.acquire()
             headers = self._auth.headers() if authenticated else {}
             if method in ("POST", "PUT", "PATCH") and data is None:
                 headers["Content-Length"] = "0"  # Okta answers 411 without it
@@ -196,7 +218,7 @@ class ApiClient:
                 raw = self._client.request(method, url, params=params, data=data, headers=headers)
                 resp = Response(raw.status_code, raw.headers, raw.read(), str(raw.url))
             except httpx.TransportError as exc:
-                err = _connection_error(exc, url, self.app)
+                err = connection_error(exc, url, self.app)
                 if err.transient and attempt < self._http.max_retries:
                     attempt += 1
                     self._backoff(attempt)
@@ -215,6 +237,8 @@ class ApiClient:
             if action is Action.RATE_LIMITED:
                 self.rate_limited += 1
                 wait = self.pacer.reset_in(resp.headers)
+                if wait is None:
+                    wait = retry_after(resp.headers)
                 self.retries += 1
                 self._clock.sleep(wait if wait is not None else self._jitter(attempt))
             else:
@@ -234,8 +258,8 @@ class ApiClient:
         return self._rng.uniform(ceiling / 2, ceiling)
 
     def _error(self, resp: Response) -> tuple[ConnectorError, Action]:
-        resolution = self._policy.resolve(resp.status)
         code, summary = self._policy.extract_code(resp.body)
+        resolution = self._policy.resolve(resp.status, code)
         info = self._policy.catalogue.get(code)
         message = f"{resolution.message} (HTTP {resp.status}"
         message += f", {code}: {summary})" if code else ")"
@@ -246,7 +270,7 @@ class ApiClient:
             code=code or f"HTTP {resp.status}",
             app=self.app,
             status=resp.status,
-            retry_after=self.pacer.reset_in(resp.headers),
+            retry_after=self.pacer.reset_in(resp.headers) or retry_after(resp.headers),
         )
         return err, resolution.action
 

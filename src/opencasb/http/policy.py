@@ -41,15 +41,21 @@ class ErrorPolicy:
     """Status code → Resolution, plus the app's catalogue of vendor error codes.
 
     ``extract_code`` pulls the vendor code (``E0000011``, ``AF20023``) out of an error body;
-    ``catalogue`` maps that code to what it means and how to fix it.
+    ``catalogue`` maps that code to what it means and how to fix it. ``by_code`` overrides
+    the status for APIs whose status says little (the Management Activity API answers 400
+    for both "retry this window" and "your tenant has no licence", and 403 for throttling).
     """
 
     by_status: Mapping[int, Resolution]
     catalogue: Mapping[str, ErrorInfo] = field(default_factory=dict)
     extract_code: Callable[[bytes], tuple[str, str]] = lambda body: ("", "")
+    by_code: Mapping[str, Resolution] = field(default_factory=dict)
 
-    def resolve(self, status: int) -> Resolution:
-        """The resolution for ``status``; unknown 5xx retry, other unknown codes fail."""
+    def resolve(self, status: int, code: str = "") -> Resolution:
+        """The resolution for ``code`` if the policy names it, else for ``status``; unknown
+        5xx retry, other unknown statuses fail."""
+        if code and code in self.by_code:
+            return self.by_code[code]
         if status in self.by_status:
             return self.by_status[status]
         if status >= 500:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import ssl
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
@@ -25,28 +24,12 @@ from opencasb.apps.okta.inventory import fetch_inventory
 from opencasb.apps.okta.normalize import normalize
 from opencasb.errors import ConfigError, OpenCASBError
 from opencasb.http import ApiClient
+from opencasb.http.tls import ca_context
 from opencasb.model import Activity
 
 __all__ = ["OktaConnector", "okta_bucket"]
 
 MAX_BACKFILL_DAYS = 90  # Okta keeps 90 days; asking further back returns nothing more
-
-
-def _ca_context(path: str) -> ssl.SSLContext:
-    """Trust the system store plus the CA bundle at ``path`` (a TLS-inspecting proxy, the sandbox).
-
-    Raises:
-        ConfigError: the bundle is missing or not PEM.
-    """
-    try:
-        ctx = ssl.create_default_context()
-        ctx.load_verify_locations(cafile=path)
-    except (OSError, ssl.SSLError) as exc:
-        raise ConfigError(
-            f"cannot load the CA bundle {path}: {exc}",
-            fix="give a readable PEM file with the CA certificate, or drop the ca_bundle option",
-        ) from None
-    return ctx
 
 
 def okta_bucket(path: str) -> str:
@@ -118,7 +101,7 @@ class OktaConnector(AppConnector):
     ) -> None:
         super().__init__(self.validate_config(config), secrets, http=http)
         if self.config.get("ca_bundle") and self.http.verify is True:
-            self.http = dataclasses.replace(self.http, verify=_ca_context(self.config["ca_bundle"]))
+            self.http = dataclasses.replace(self.http, verify=ca_context(self.config["ca_bundle"]))
         self.origin = self.config["domain"]
         self.client = ApiClient(
             self.origin,

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import datetime, timedelta
-from typing import Any, ClassVar
+from typing import Any
 
 from opencasb.apps.base import Cursor, Feed, Page
 from opencasb.clock import Clock, utc
@@ -42,7 +42,7 @@ class SystemLogFeed(Feed):
     Cursor: ``{"start": ISO time the backfill began at, "next": absolute next URL or None}``.
     """
 
-    name: ClassVar[str] = "system_log"
+    name = "system_log"
 
     def __init__(self, client: ApiClient, *, backfill_days: int, clock: Clock) -> None:
         self._client = client

@@ -1,0 +1,177 @@
+"""Azure AD app-only tokens through MSAL: a client secret or a certificate.
+
+MSAL does the wire work (OpenID discovery, the v2 token endpoint, the signed client assertion
+for a certificate) and caches tokens per scope. We give it an ``httpx.Client`` as its HTTP
+client, so its requests go through the same transport and TLS trust as the API calls (the
+sandbox CA, a TLS-inspecting proxy's CA, or the in-process emulator in tests). Instance
+discovery is off: it would ask login.microsoftonline.com about hosts it does not know, which
+reaches the internet for the sandbox and adds nothing for Microsoft's own hosts.
+
+Token lifetime is judged on the injected clock as well as MSAL's: a token is dropped once the
+clock says it is within 5 minutes of expiry, so tests with a fake clock and a server that
+checks expiry on the same clock agree on when a token is stale.
+"""
+
+from __future__ import annotations
+
+import threading
+from datetime import datetime, timedelta
+from typing import Any
+
+import httpx
+import msal
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+
+from opencasb.apps.base import HttpOptions
+from opencasb.apps.office365.errors import aadsts_error
+from opencasb.errors import AuthFailed, ConfigError
+from opencasb.http.client import connection_error
+
+__all__ = ["BearerAuth", "TokenSource", "certificate_credential"]
+
+_EARLY = timedelta(minutes=5)  # MSAL treats a token with < 5 min left as expired; so do we
+
+
+def certificate_credential(pem: str) -> dict[str, str]:
+    """MSAL's certificate credential from one PEM holding the private key and its certificate.
+
+    Raises:
+        ConfigError: the PEM lacks either part, or they are unreadable.
+    """
+    data = pem.encode()
+    try:
+        cert = x509.load_pem_x509_certificate(data)
+    except ValueError:
+        raise ConfigError(
+            "the certificate PEM has no readable certificate",
+            fix="give one PEM file holding the private key and the certificate uploaded to "
+            "the app registration (cat key.pem cert.pem > both.pem)",
+        ) from None
+    try:
+        key = serialization.load_pem_private_key(data, password=None)
+    except (ValueError, TypeError):
+        raise ConfigError(
+            "the certificate PEM has no readable, unencrypted private key",
+            fix="add the certificate's private key (not password-protected) to the PEM file",
+        ) from None
+    key_pem = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    ).decode()
+    return {
+        "private_key": key_pem,
+        "thumbprint": cert.fingerprint(hashes.SHA1()).hex(),  # x5t is the SHA-1 thumbprint
+        "public_certificate": cert.public_bytes(serialization.Encoding.PEM).decode(),
+    }
+
+
+class TokenSource:
+    """App-only tokens for one app registration in one tenant, cached per resource.
+
+    Args:
+        authority: ``https://{login host}/{tenant id}``.
+        client_id: the app registration's application id.
+        credential: a client secret string, or MSAL's certificate dict.
+        http: transport, TLS trust, timeout and clock.
+    """
+
+    def __init__(
+        self,
+        authority: str,
+        client_id: str,
+        credential: str | dict[str, str],
+        *,
+        http: HttpOptions,
+    ) -> None:
+        self.authority = authority
+        self._client_id = client_id
+        self._credential = credential
+        self._clock = http.clock
+        kwargs: dict[str, Any] = {"timeout": http.timeout, "follow_redirects": False}
+        if http.transport is not None:
+            kwargs["transport"] = http.transport
+        else:
+            kwargs["verify"] = http.verify
+        self._http = httpx.Client(**kwargs)
+        self._owns_transport = http.transport is None
+        self._app: msal.ConfidentialClientApplication | None = None
+        self._expires: dict[str, datetime] = {}
+        self._lock = threading.Lock()
+
+    def close(self) -> None:
+        if self._owns_transport:
+            self._http.close()
+
+    def _msal(self) -> msal.ConfidentialClientApplication:
+        if self._app is None:
+            try:
+                self._app = msal.ConfidentialClientApplication(
+                    self._client_id,
+                    client_credential=self._credential,
+                    authority=self.authority,
+                    http_client=self._http,
+                    instance_discovery=False,
+                )
+            except ValueError as exc:
+                # MSAL's discovery answers a 4xx (unknown tenant) with a ValueError.
+                raise AuthFailed(
+                    f"Azure AD does not know the tenant in {self.authority}: {exc}",
+                    meaning="the tenant id is wrong, or the tenant is in another cloud",
+                    fix="check the tenant id (Entra ID → Overview → Tenant ID) and the cloud",
+                    code="AADSTS90002",
+                    app="office365",
+                ) from None
+        return self._app
+
+    def token(self, resource: str) -> str:
+        """An access token for ``resource`` (e.g. ``https://manage.office.com``).
+
+        Raises:
+            ConnectorError: Azure AD refused (with the AADSTS code's meaning and fix), or the
+                login host is unreachable.
+        """
+        scope = resource.rstrip("/") + "/.default"
+        with self._lock:
+            expires = self._expires.get(scope)
+            if expires is not None and self._clock.now() >= expires - _EARLY:
+                self._drop_cached()
+            try:
+                result = self._msal().acquire_token_for_client(scopes=[scope])
+            except httpx.TransportError as exc:
+                raise connection_error(exc, self.authority, "office365") from None
+            if not isinstance(result, dict) or "access_token" not in result:
+                raise aadsts_error(result if isinstance(result, dict) else {})
+            if result.get("token_source") != "cache" or scope not in self._expires:
+                lifetime = int(result.get("expires_in") or 3599)
+                self._expires[scope] = self._clock.now() + timedelta(seconds=lifetime)
+            return str(result["access_token"])
+
+    def invalidate(self) -> bool:
+        """Forget cached tokens (after a 401); a retry will fetch fresh ones."""
+        with self._lock:
+            self._drop_cached()
+        return True
+
+    def _drop_cached(self) -> None:
+        self._expires.clear()
+        if self._app is None:
+            return
+        cache = self._app.token_cache
+        for entry in list(cache.search(msal.TokenCache.CredentialType.ACCESS_TOKEN)):
+            cache.remove_at(entry)
+
+
+class BearerAuth:
+    """The ``Auth`` of an :class:`~opencasb.http.ApiClient`: bearer tokens for one resource."""
+
+    def __init__(self, tokens: TokenSource, resource: str) -> None:
+        self._tokens = tokens
+        self.resource = resource
+
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self._tokens.token(self.resource)}"}
+
+    def invalidate(self) -> bool:
+        return self._tokens.invalidate()

@@ -1,0 +1,158 @@
+"""The Office 365 connector against the in-process emulator: connection tests, errors with
+their meaning and fix, components, and the Graph inventory."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+from tests.sandbox.o365_conftest_helpers import CLIENT_ID, EXPIRED_SECRET, TENANT_ID, Tenant
+
+from opencasb.apps.office365.components import (
+    DEFAULT_COMPONENTS,
+    aad_kind,
+    parse_components,
+    record_filter,
+)
+from opencasb.apps.office365.connector import Office365Connector
+from opencasb.apps.office365.errors import AUDIT_OFF, extract_o365_code
+from opencasb.errors import ConfigError
+from opencasb.sandbox.office365.errors import activity_body, tenant_not_found
+
+Connect = Callable[..., Office365Connector]
+
+
+def test_connection_test_passes_and_names_the_content_types(connect: Connect) -> None:
+    check = connect().test()
+    assert check.ok, check.summary
+    assert "Audit.AzureActiveDirectory" in check.details["content_types"]
+    assert "DLP.All" in check.details["content_types"]
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "code", "words"),
+    [
+        ({"secret": "Wrong~secret-value-123"}, "AADSTS7000215", "client secret"),
+        ({"secret": EXPIRED_SECRET}, "AADSTS7000222", "expired"),
+        ({"client_id": "11111111-2222-4333-8444-555555555555"}, "AADSTS700016", "client id"),
+        ({"tenant_id": "99999999-2222-4333-8444-555555555555"}, "AADSTS90002", "tenant"),
+    ],
+)
+def test_credential_errors_say_what_is_wrong_and_what_to_do(
+    connect: Connect, kwargs: dict[str, str], code: str, words: str
+) -> None:
+    check = connect(**kwargs).test()
+    assert not check.ok
+    assert check.error is not None
+    assert check.error.code == code
+    assert words in (check.error.meaning + check.error.fix).lower()
+    assert check.error.fix
+    assert "Wrong~secret" not in check.summary + check.error.meaning  # never echoed
+
+
+def test_no_licence_is_af20012_with_its_fix(connect: Connect, tenant: Tenant) -> None:
+    tenant.state.licensed = False
+    check = connect().test()
+    assert not check.ok and check.error is not None
+    assert check.error.code == "AF20012"
+    assert "licence" in check.error.meaning and "licence" in check.error.fix
+
+
+def test_auditing_off_says_turn_on_audit_logging(connect: Connect, tenant: Tenant) -> None:
+    tenant.state.auditing_enabled = False
+    tenant.state.subscriptions.clear()
+    check = connect().test()
+    assert not check.ok and check.error is not None
+    assert check.error.code in ("AF20023", AUDIT_OFF)
+    assert "audit logging" in check.error.meaning
+    assert "Purview" in check.error.fix
+
+
+def test_the_diagnostic_dump_is_recognised_as_auditing_off() -> None:
+    body = activity_body(tenant_not_found(TENANT_ID, "Audit.General", CLIENT_ID, "c0rr"))
+    import orjson
+
+    assert extract_o365_code(orjson.dumps(body))[0] == AUDIT_OFF
+    assert extract_o365_code(b'{"error":{"code":"x","message":"... AF20012 ..."}}')[0] == "AF20012"
+    assert extract_o365_code(b"<html>") == ("", "")
+
+
+def test_missing_subscriptions_are_started(connect: Connect, tenant: Tenant) -> None:
+    tenant.state.subscriptions.clear()
+    assert connect().test().ok
+    assert {"Audit.Exchange", "DLP.All"} <= {
+        ct for ct, sub in tenant.state.subscriptions.items() if sub.status == "enabled"
+    }
+
+
+def test_config_is_validated_with_fixes() -> None:
+    base = {"tenant_id": TENANT_ID, "client_id": CLIENT_ID}
+    with pytest.raises(ConfigError, match="GUID"):
+        Office365Connector.validate_config({**base, "tenant_id": "contoso"})
+    with pytest.raises(ConfigError, match="cloud"):
+        Office365Connector.validate_config({**base, "cloud": "mars"})
+    with pytest.raises(ConfigError, match="between 0 and 7"):
+        Office365Connector.validate_config({**base, "backfill_days": "30"})
+    with pytest.raises(ConfigError, match="https origin"):
+        Office365Connector.validate_config({**base, "endpoint": "http://127.0.0.1:1"})
+    out = Office365Connector.validate_config({**base, "cloud": "GCC-High"})
+    assert out["cloud"] == "gcc_high"
+    assert "users_groups" in out["components"]
+
+
+def test_files_needs_activities_and_file_monitoring(monkeypatch: pytest.MonkeyPatch) -> None:
+    with pytest.raises(ConfigError, match="activities") as err:
+        parse_components("files", file_monitoring=True)
+    assert err.value.fix
+    with pytest.raises(ConfigError, match="file monitoring") as err:
+        parse_components("activities,files", file_monitoring=False)
+    assert "OPENCASB_FILE_MONITORING" in err.value.fix
+    assert "files" in parse_components("activities,files", file_monitoring=True)
+    base = {"tenant_id": TENANT_ID, "client_id": CLIENT_ID, "components": "activities,files"}
+    monkeypatch.delenv("OPENCASB_FILE_MONITORING", raising=False)
+    with pytest.raises(ConfigError, match="file monitoring"):
+        Office365Connector.validate_config(base)
+    monkeypatch.setenv("OPENCASB_FILE_MONITORING", "true")
+    assert "files" in Office365Connector.validate_config(base)["components"]
+    with pytest.raises(ConfigError, match="unknown"):
+        parse_components("activities,email", file_monitoring=False)
+
+
+def test_azure_ad_components_split_one_content_type() -> None:
+    signin = {"Operation": "UserLoggedIn", "RecordType": 15}
+    consent = {"Operation": "Consent to application.", "RecordType": 8}
+    admin = {"Operation": "Add member to role.", "RecordType": 8}
+    assert [aad_kind(r) for r in (signin, consent, admin)] == ["signin", "apps", "management"]
+    keep = record_filter("Audit.AzureActiveDirectory", ["aad_signins"])
+    assert keep is not None and keep(signin) and not keep(admin) and not keep(consent)
+    assert record_filter("Audit.AzureActiveDirectory", DEFAULT_COMPONENTS) is None
+    assert parse_components("", file_monitoring=False) == ("users_groups",)
+    assert record_filter("Audit.Exchange", ["activities"]) is None
+
+
+def test_only_the_chosen_components_are_fetched(connect: Connect) -> None:
+    conn = connect(components="aad_signins")
+    feeds = conn.feeds()
+    assert [f.name for f in feeds] == ["content:Audit.AzureActiveDirectory"]
+    feed = feeds[0]
+    records = [
+        r
+        for page in feed.fetch(feed.initial_cursor(conn.http.clock.now()))
+        for r in page.raw_events
+    ]
+    assert records
+    assert {r["Operation"] for r in records} <= {"UserLoggedIn", "UserLoginFailed"}
+
+
+def test_inventory_lists_users_and_groups(connect: Connect) -> None:
+    inv = connect().inventory()
+    assert len(inv.accounts) == 12
+    by_email = {a.email: a for a in inv.accounts}
+    assert all(a.status in ("ENABLED", "DISABLED") for a in inv.accounts)
+    assert sum(a.status == "DISABLED" for a in inv.accounts) == 1
+    synced = [a for a in inv.accounts if a.raw.get("onPremisesSyncEnabled")]
+    assert len(synced) == 1
+    assert "alex.wilber@contoso.onmicrosoft.com" in by_email
+    kinds = {g.name: g.type for g in inv.groups}
+    assert kinds["Project Falcon"] == "Microsoft 365"
+    assert kinds["Finance"] == "Security"
