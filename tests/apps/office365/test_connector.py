@@ -156,3 +156,19 @@ def test_inventory_lists_users_and_groups(connect: Connect) -> None:
     kinds = {g.name: g.type for g in inv.groups}
     assert kinds["Project Falcon"] == "Microsoft 365"
     assert kinds["Finance"] == "Security"
+
+
+def test_a_failing_login_host_is_retried_not_blamed_on_the_tenant(
+    tenant_factory: Callable[..., Tenant], connect: Connect
+) -> None:
+    """Faults hit Azure AD's discovery and token endpoints too: a 5xx or 429 there is
+    transient and retried, never reported as a wrong tenant."""
+    from opencasb.sandbox.office365 import Faults
+
+    t = tenant_factory(
+        faults=Faults(error_500_rate=0.3, burst_429_every=5, burst_429_length=1, seed=9)
+    )
+    for _ in range(5):
+        check = connect(t=t).test()
+        assert check.ok or (check.error is not None and check.error.transient), check.summary
+        assert check.ok or check.error is None or check.error.code != "AADSTS90002"

@@ -14,18 +14,20 @@ checks expiry on the same clock agree on when a token is stale.
 
 from __future__ import annotations
 
+import random
 import threading
 from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
 import msal
+import msal.exceptions
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 
 from opencasb.apps.base import HttpOptions
 from opencasb.apps.office365.errors import aadsts_error
-from opencasb.errors import AuthFailed, ConfigError
+from opencasb.errors import ConfigError, ConnectorError, UpstreamError
 from opencasb.http.client import connection_error
 
 __all__ = ["BearerAuth", "TokenSource", "certificate_credential"]
@@ -99,6 +101,8 @@ class TokenSource:
         self._app: msal.ConfidentialClientApplication | None = None
         self._expires: dict[str, datetime] = {}
         self._lock = threading.Lock()
+        self._max_retries = http.max_retries
+        self._rng = random.Random()
 
     def close(self) -> None:
         if self._owns_transport:
@@ -114,39 +118,81 @@ class TokenSource:
                     http_client=self._http,
                     instance_discovery=False,
                 )
-            except ValueError as exc:
-                # MSAL's discovery answers a 4xx (unknown tenant) with a ValueError.
-                raise AuthFailed(
-                    f"Azure AD does not know the tenant in {self.authority}: {exc}",
-                    meaning="the tenant id is wrong, or the tenant is in another cloud",
-                    fix="check the tenant id (Entra ID → Overview → Tenant ID) and the cloud",
-                    code="AADSTS90002",
-                    app="office365",
-                ) from None
+            except ValueError:
+                # MSAL turns any 4xx of its OpenID discovery into a ValueError that does not
+                # say which: ask the document ourselves to tell a wrong tenant from a
+                # throttled or failing login host.
+                raise self._discovery_error() from None
         return self._app
+
+    def _discovery_error(self) -> ConnectorError:
+        url = f"{self.authority}/v2.0/.well-known/openid-configuration"
+        try:
+            resp = self._http.get(url)
+        except httpx.TransportError as exc:
+            return connection_error(exc, url, "office365")
+        if resp.status_code == 429 or resp.status_code >= 500 or resp.status_code == 200:
+            return UpstreamError(
+                f"Azure AD's OpenID discovery failed (HTTP {resp.status_code})",
+                fix="nothing to do: it is retried",
+                app="office365",
+                status=resp.status_code,
+            )
+        try:
+            body = resp.json()
+        except ValueError:
+            body = {}
+        err = aadsts_error(body if isinstance(body, dict) else {})
+        if err.code in ("unknown_error", ""):
+            err.code = "AADSTS90002"
+            err.meaning = "the tenant id is wrong, or the tenant is in another cloud"
+            err.fix = "check the tenant id (Entra ID → Overview → Tenant ID) and the cloud"
+        return err
 
     def token(self, resource: str) -> str:
         """An access token for ``resource`` (e.g. ``https://manage.office.com``).
 
+        Transient failures of the login host (5xx, 429, AADSTS90055, a reset connection) are
+        retried with backoff on the injected clock, as the API client does.
+
         Raises:
             ConnectorError: Azure AD refused (with the AADSTS code's meaning and fix), or the
-                login host is unreachable.
+                login host kept failing or is unreachable.
         """
         scope = resource.rstrip("/") + "/.default"
         with self._lock:
             expires = self._expires.get(scope)
             if expires is not None and self._clock.now() >= expires - _EARLY:
                 self._drop_cached()
-            try:
-                result = self._msal().acquire_token_for_client(scopes=[scope])
-            except httpx.TransportError as exc:
-                raise connection_error(exc, self.authority, "office365") from None
-            if not isinstance(result, dict) or "access_token" not in result:
-                raise aadsts_error(result if isinstance(result, dict) else {})
-            if result.get("token_source") != "cache" or scope not in self._expires:
-                lifetime = int(result.get("expires_in") or 3599)
-                self._expires[scope] = self._clock.now() + timedelta(seconds=lifetime)
-            return str(result["access_token"])
+            attempt = 0
+            while True:
+                try:
+                    return self._acquire(scope)
+                except ConnectorError as exc:
+                    if not exc.transient or attempt >= self._max_retries:
+                        raise
+                attempt += 1
+                ceiling = min(60.0, 2.0 ** (attempt - 1))
+                self._clock.sleep(self._rng.uniform(ceiling / 2, ceiling))
+
+    def _acquire(self, scope: str) -> str:
+        try:
+            result = self._msal().acquire_token_for_client(scopes=[scope])
+        except httpx.TransportError as exc:
+            raise connection_error(exc, self.authority, "office365") from None
+        except (msal.exceptions.MsalServiceError, httpx.HTTPStatusError) as exc:
+            # MSAL raises instead of answering when the token endpoint fails with a 5xx.
+            raise UpstreamError(
+                f"Azure AD's token endpoint failed: {exc}",
+                fix="nothing to do: it is retried",
+                app="office365",
+            ) from None
+        if not isinstance(result, dict) or "access_token" not in result:
+            raise aadsts_error(result if isinstance(result, dict) else {})
+        if result.get("token_source") != "cache" or scope not in self._expires:
+            lifetime = int(result.get("expires_in") or 3599)
+            self._expires[scope] = self._clock.now() + timedelta(seconds=lifetime)
+        return str(result["access_token"])
 
     def invalidate(self) -> bool:
         """Forget cached tokens (after a 401); a retry will fetch fresh ones."""

@@ -1,0 +1,167 @@
+"""Office 365 end to end over real HTTPS on loopback: `opencasb` in child processes against
+the emulator (late blobs, duplicated records, string numbers, faults), SIGKILLed at random.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import closing
+from datetime import timedelta
+from pathlib import Path
+
+import orjson
+import pytest
+
+from opencasb.clock import SystemClock
+from opencasb.sandbox.office365 import Faults
+from opencasb.sandbox.office365.ratelimit import Limits
+from opencasb.sandbox.office365_sandbox import O365Sandbox, build_o365_sandbox
+from opencasb.sandbox.server import SandboxServer
+from opencasb.sandbox.tls import SandboxTLS, ensure_sandbox_tls
+from opencasb.store import open_store
+
+pytestmark = pytest.mark.e2e
+
+CLI = [sys.executable, "-m", "opencasb.cli"]
+_FAST = Limits(activity_per_minute=1_000_000, shared_pool_per_minute=1_000_000)
+
+
+@pytest.fixture(scope="module")
+def tls(tmp_path_factory: pytest.TempPathFactory) -> SandboxTLS:
+    return ensure_sandbox_tls(tmp_path_factory.mktemp("tls"))
+
+
+def _serve(tls: SandboxTLS, faults: Faults | None) -> Iterator[tuple[O365Sandbox, str]]:
+    clock = SystemClock()
+    # Three days of history published up to two minutes ago: every blob is listable and none
+    # expires while the test runs, so the truth does not move. (The 7-day edge is tested on
+    # a fake clock in tests/apps/office365.)
+    sb = build_o365_sandbox(
+        seed=13,
+        size=120,
+        days=3,
+        clock=clock,
+        anchor=clock.now() - timedelta(minutes=2),
+        limits=_FAST,
+        faults=faults,
+    )
+    with SandboxServer(sb.app, tls) as server:
+        yield sb, server.base_url
+
+
+@pytest.fixture(scope="module")
+def served(tls: SandboxTLS) -> Iterator[tuple[O365Sandbox, str]]:
+    yield from _serve(tls, None)
+
+
+@pytest.fixture(scope="module")
+def faulty(tls: SandboxTLS) -> Iterator[tuple[O365Sandbox, str]]:
+    faults = Faults(error_500_rate=0.03, error_503_rate=0.02, burst_429_every=40,
+                    burst_429_length=2, seed=4)  # fmt: skip
+    yield from _serve(tls, faults)
+
+
+def _truth(sb: O365Sandbox) -> set[str]:
+    now = SystemClock().now()
+    return {
+        orjson.loads(r)["Id"]
+        for blob in sb.state.blobs.all_blobs()
+        if now - timedelta(days=7) <= blob.created <= now
+        for r in blob.records
+    }
+
+
+def _connect(data: Path, sb: O365Sandbox, url: str, tls: SandboxTLS) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OPENCASB_")}
+    env.update(
+        OPENCASB_DATA_DIR=str(data),
+        OPENCASB_SECRET_KEY="",
+        O365_CLIENT_SECRET=sb.credentials.client_secret,
+    )
+    creds = sb.credentials
+    subprocess.run(
+        [*CLI, "connect", "office365", "--tenant-id", creds.tenant_id,
+         "--client-id", creds.client_id, "--endpoint", url, "--ca-bundle", str(tls.ca_cert),
+         "--requests-per-minute", "60000"],
+        env=env, check=True, capture_output=True, timeout=120,
+    )  # fmt: skip
+    return env
+
+
+def _count(data: Path) -> int:
+    uri = f"file:{data / 'opencasb.db'}?mode=ro"
+    try:
+        with closing(sqlite3.connect(uri, uri=True, timeout=5)) as db:
+            return int(db.execute("SELECT count(*) FROM activities").fetchone()[0])
+    except sqlite3.Error:
+        return 0
+
+
+def _stored(data: Path) -> tuple[set[str], int]:
+    key = (data / "master.key").read_bytes()
+    store = open_store(f"sqlite:///{data / 'opencasb.db'}", key=key)
+    try:
+        iid = store.get_instance("office365").id
+        return store.activity_ids(iid), store.count_activities(iid)
+    finally:
+        store.close()
+
+
+def _sync_until_done(env: dict[str, str], attempts: int = 5) -> None:
+    """`sync --once` until it succeeds: a transient failure ends a run, as in the scheduler."""
+    for _ in range(attempts):
+        done = subprocess.run(
+            [*CLI, "sync", "--once"], env=env, capture_output=True, text=True, timeout=600
+        )
+        if done.returncode == 0:
+            return
+    raise AssertionError(done.stderr + done.stdout)
+
+
+def test_backfill_over_https_equals_the_week_the_api_holds(
+    served: tuple[O365Sandbox, str], tls: SandboxTLS, tmp_path: Path
+) -> None:
+    sb, url = served
+    env = _connect(tmp_path, sb, url, tls)
+    _sync_until_done(env, attempts=1)
+    ids, count = _stored(tmp_path)
+    truth = _truth(sb)
+    assert ids == truth and count == len(truth)
+
+
+def test_sigkill_at_random_moments_with_faults_loses_nothing(
+    faulty: tuple[O365Sandbox, str], tls: SandboxTLS, tmp_path: Path
+) -> None:
+    sb, url = faulty
+    env = _connect(tmp_path, sb, url, tls)
+    rng = random.Random(21)
+    truth = _truth(sb)
+    mid_backfill = 0
+    before = 0
+    for _ in range(20):
+        proc = subprocess.Popen(
+            [*CLI, "sync", "--once"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+        )
+        deadline = time.monotonic() + 60
+        while proc.poll() is None and _count(tmp_path) <= before and time.monotonic() < deadline:
+            time.sleep(0.02)
+        time.sleep(rng.uniform(0.0, 0.3))
+        killed = proc.poll() is None
+        if killed:
+            proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=30)
+        stored, _ = _stored(tmp_path)
+        assert stored <= truth, "a killed sync must never store anything the API does not hold"
+        mid_backfill += killed and len(stored) < len(truth)
+        before = len(stored)
+    _sync_until_done(env)
+    ids, count = _stored(tmp_path)
+    assert mid_backfill >= 15, "too few kills landed while the backfill was still running"
+    assert ids == truth and count == len(truth)
