@@ -29,6 +29,7 @@ from pathlib import Path
 
 import orjson
 
+from benchlib import peak_rss_kib
 from opencasb.apps.base import AppConnector, HttpOptions, load_app
 from opencasb.clock import FakeClock, SystemClock
 from opencasb.crypto import generate_key
@@ -52,20 +53,6 @@ def _truth(sb: OktaSandbox, since: datetime) -> set[str]:
         since_ms=epoch_ms(since),
     )
     return {orjson.loads(b)["uuid"] for b in blobs}
-
-
-def _peak_rss_kib(pid: int) -> int:
-    """The child's peak RSS since its exec (VmHWM). ``wait4``'s ru_maxrss would also count
-    the pages it shared with this process between fork and exec, which here hold the whole
-    emulated org, so it would measure this process rather than the sync."""
-    try:
-        with open(f"/proc/{pid}/status") as fh:
-            for line in fh:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1])
-    except OSError:
-        pass
-    return 0
 
 
 def backfill(sb: OktaSandbox, url: str, ca: Path, days: int) -> None:
@@ -95,7 +82,7 @@ def backfill(sb: OktaSandbox, url: str, ca: Path, days: int) -> None:
     )
     peak_kib = 0
     while proc.poll() is None:
-        peak_kib = max(peak_kib, _peak_rss_kib(proc.pid))
+        peak_kib = max(peak_kib, peak_rss_kib(proc.pid))
         time.sleep(0.1)
     status = proc.returncode
     elapsed = time.perf_counter() - t0

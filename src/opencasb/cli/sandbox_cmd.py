@@ -1,4 +1,5 @@
-"""``opencasb sandbox`` (the emulated Okta org over HTTPS) and ``opencasb demo``."""
+"""``opencasb sandbox`` (the emulated Okta org and Office 365 tenant over HTTPS) and
+``opencasb demo``."""
 
 from __future__ import annotations
 
@@ -8,10 +9,10 @@ import shutil
 import signal
 import threading
 import time
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from types import FrameType
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -63,8 +64,16 @@ def sandbox(
     out: Annotated[
         Path | None, typer.Option(help="Write the URL, CA and credentials to this JSON file.")
     ] = None,
+    o365_port: Annotated[
+        int, typer.Option(help="Port of the Office 365 emulator (0: any, -1: do not serve).")
+    ] = 9444,
+    o365_days: Annotated[int, typer.Option(help="Days of Office 365 audit history.")] = 8,
+    o365_rate: Annotated[
+        int, typer.Option(help="Management Activity API requests per minute.")
+    ] = 2000,
 ) -> None:
-    """Serve an emulated Okta org over HTTPS on loopback until Ctrl-C."""
+    """Serve an emulated Okta org and the same people's Office 365 tenant over HTTPS on
+    loopback until Ctrl-C."""
     from opencasb.sandbox.okta import Faults, RateLimits
     from opencasb.sandbox.okta_sandbox import LiveTrickle, build_okta_sandbox
     from opencasb.sandbox.server import SandboxServer
@@ -92,25 +101,86 @@ def sandbox(
             **asdict(sb.credentials),
         }
         path = out or state.settings.data_dir / "sandbox-okta.json"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as fh:
-            json.dump(info, fh, indent=2)
+        _write_private_json(path, info)
         console.print(f"Okta sandbox at [bold]{server.base_url}[/] ({len(sb.state.log):,} events)")
         console.print(f"  CA: {tls.ca_cert}\n  credentials: {path}")
         console.print(
             f"  connect: OKTA_API_TOKEN=$(jq -r .token {path}) opencasb connect okta "
             f"--domain {server.base_url} --ca-bundle {tls.ca_cert}"
         )
+        o365 = None
+        if o365_port >= 0:
+            o365 = _serve_o365(state, tls, host, o365_port, size, seed, o365_days, o365_rate)
+            console.print(
+                f"Office 365 sandbox at [bold]{o365.url}[/] ({o365.records:,} records)\n"
+                f"  credentials: {o365.info_path}\n"
+                f"  connect: O365_CLIENT_SECRET=$(jq -r .client_secret {o365.info_path}) "
+                f"opencasb connect office365 --tenant-id {o365.tenant_id} --client-id "
+                f"{o365.client_id} --endpoint {o365.url} --ca-bundle {tls.ca_cert}"
+            )
         stop = _wait_for_stop()
         live = LiveTrickle(sb, every=trickle).start() if trickle > 0 else None
+        o365_live = o365.trickle(trickle) if o365 and trickle > 0 else None
         try:
             stop.wait()
         finally:
             if live:
                 live.stop()
+            if o365_live:
+                o365_live.stop()
+            if o365:
+                o365.server.stop()
             server.stop()
         console.print("sandbox stopped")
+
+
+@dataclass
+class _ServedO365:
+    sandbox: Any
+    server: Any
+    url: str
+    tenant_id: str
+    client_id: str
+    records: int
+    info_path: Path
+
+    def trickle(self, every: float) -> Any:
+        from opencasb.sandbox.office365_sandbox import O365LiveTrickle
+
+        return O365LiveTrickle(self.sandbox, every=every).start()
+
+
+def _write_private_json(path: Path, info: dict[str, Any]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        json.dump(info, fh, indent=2)
+
+
+def _serve_o365(
+    state: Ctx, tls: Any, host: str, port: int, size: int, seed: int, days: int, rate: int
+) -> _ServedO365:
+    from opencasb.sandbox.office365.ratelimit import Limits
+    from opencasb.sandbox.office365_sandbox import build_o365_sandbox
+    from opencasb.sandbox.server import SandboxServer
+
+    console.print(f"generating the Office 365 tenant: {days} days of audit records ...")
+    limits = Limits(activity_per_minute=rate, shared_pool_per_minute=rate)
+    sb = build_o365_sandbox(seed=seed, size=size, days=days, limits=limits)
+    try:
+        server = SandboxServer(sb.app, tls, host=host, port=port).start()
+    except OSError as exc:
+        raise ConfigError(
+            f"cannot serve the Office 365 emulator on {host}:{port}: {exc.strerror or exc}",
+            fix="another program holds the port; pass --o365-port 0 (any free port)",
+        ) from None
+    creds = sb.credentials
+    path = state.settings.data_dir / "sandbox-office365.json"
+    _write_private_json(
+        path, {"endpoint": server.base_url, "ca_bundle": str(tls.ca_cert), **asdict(creds)}
+    )
+    records = sum(len(b.records) for b in sb.state.blobs.all_blobs())
+    return _ServedO365(sb, server, server.base_url, creds.tenant_id, creds.client_id, records, path)
 
 
 def demo(

@@ -45,6 +45,15 @@ def test_backfill_gets_exactly_the_week_the_api_holds(connect: Connect, tenant: 
     assert n > len(ids)  # duplicated records were delivered; the store drops them by Id
 
 
+def test_a_shorter_backfill_starts_exactly_where_asked(connect: Connect, tenant: Tenant) -> None:
+    """A new feed does not re-list the overlap before its start (it would store extra)."""
+    tenant.clock.advance(70 * 60)  # blobs are cut on the hour: one lies 10 min before the start
+    since = tenant.clock.now() - timedelta(days=2)
+    # A budget that never waits keeps the fake clock still, so every feed starts at `since`.
+    ids, _ = _sync_all(connect(backfill_days="2", requests_per_minute="60000"), {})
+    assert ids == visible_ids(tenant, since=since)
+
+
 def test_later_records_arrive_within_one_poll_of_publication(
     connect: Connect, tenant: Tenant
 ) -> None:

@@ -92,7 +92,8 @@ class ContentFeed(Feed):
                 gaps.append(self._retention_gap(start, oldest))
             start = oldest
         state = _Progress(first=start, watermark=start, now=now)
-        list_from = max(start - OVERLAP, oldest)
+        # A new feed lists from exactly its start; a running one re-lists the overlap.
+        list_from = start if cursor.get("fresh") else max(start - OVERLAP, oldest)
         # The listing's end is exclusive; one second past "now" includes a blob that became
         # available in the very second of the poll (the API accepts an end in the future).
         horizon = now + timedelta(seconds=1)
