@@ -120,6 +120,7 @@ def build_o365_sandbox(
         records=gen.records(end - timedelta(days=days), end),
         subscriptions=CONTENT_TYPES,
         display_name=tenant.display_name,
+        memberships=memberships,
     )
     state = O365State.from_seed(data, clock=clock, signing_key=signing_key, rng_seed=seed)
     client_id = seed_guid(seed, "client")

@@ -172,3 +172,35 @@ def test_a_failing_login_host_is_retried_not_blamed_on_the_tenant(
         check = connect(t=t).test()
         assert check.ok or (check.error is not None and check.error.transient), check.summary
         assert check.ok or check.error is None or check.error.code != "AADSTS90002"
+
+
+def test_inventory_of_the_synthetic_tenant_has_group_members() -> None:
+    from datetime import UTC, datetime
+
+    from tests.sandbox.o365_conftest_helpers import signing_key
+
+    from opencasb.apps.base import HttpOptions
+    from opencasb.clock import FakeClock
+    from opencasb.sandbox.office365_sandbox import build_o365_sandbox
+    from opencasb.sandbox.transport import SyncASGITransport
+
+    clock = FakeClock(datetime(2026, 11, 4, 9, 0, tzinfo=UTC))
+    sb = build_o365_sandbox(seed=2, size=60, days=1, clock=clock, signing_key=signing_key())
+    creds = sb.credentials
+    transport = SyncASGITransport(sb.app)
+    conn = Office365Connector(
+        {"tenant_id": creds.tenant_id, "client_id": creds.client_id, "endpoint": "https://t.test"},
+        {"client_secret": creds.client_secret},
+        http=HttpOptions(transport=transport, clock=clock),
+    )
+    try:
+        inv = conn.inventory()
+    finally:
+        conn.close()
+        transport.close()
+    assert len(inv.accounts) == len(sb.state.users)
+    by_id = {g.id: g for g in inv.groups}
+    assert by_id and set(by_id) == set(sb.state.groups)
+    for gid, members in sb.memberships.items():
+        assert sorted(by_id[gid].member_ids) == sorted(members)
+    assert any(g.type == "Microsoft 365" for g in inv.groups)

@@ -316,6 +316,7 @@ def create_o365_app(
             methods=["POST"],
         ),
         Route("/v1.0/groups", _graph_endpoint(graph.list_groups)),
+        Route("/v1.0/groups/{group}/members", _graph_endpoint(graph.list_group_members)),
         Route("/{path:path}", _not_found, methods=["GET", "POST", "PUT", "PATCH", "DELETE"]),
     ]
     app = Starlette(routes=routes)

@@ -22,7 +22,7 @@ from opencasb.sandbox.office365.audit import directory_record, property_change
 from opencasb.sandbox.office365.errors import GraphError
 from opencasb.sandbox.office365.http import Call, Reply
 
-__all__ = ["list_groups", "list_users", "revoke_sessions", "update_user"]
+__all__ = ["list_group_members", "list_groups", "list_users", "revoke_sessions", "update_user"]
 
 USER_DEFAULT = (
     "businessPhones",
@@ -192,6 +192,28 @@ def list_groups(call: Call) -> Reply:
     with call.state.lock:
         groups = list(call.state.groups.values())
     return _page(call, "groups", groups, props, GROUP_PROPERTIES)
+
+
+def list_group_members(call: Call) -> Reply:
+    """``GET /v1.0/groups/{group}/members``: the members as user objects (``$select``,
+    ``$top`` and ``@odata.nextLink`` as for lists); 404 for an unknown group."""
+    _require(call, _READ_GROUPS)
+    gid = call.path_param("group")
+    props = _select(call, USER_PROPERTIES, "user")
+    with call.state.lock:
+        if gid not in call.state.groups:
+            raise GraphError(
+                404,
+                "Request_ResourceNotFound",
+                f"Resource '{gid}' does not exist or one of its queried reference-property "
+                "objects are not present.",
+            )
+        members = [
+            {"@odata.type": "#microsoft.graph.user", **call.state.users[uid]}
+            for uid in call.state.members.get(gid, [])
+            if uid in call.state.users
+        ]
+    return _page(call, f"groups/{gid}/members", members, props, USER_DEFAULT)
 
 
 def _user(call: Call) -> dict[str, Any]:

@@ -57,6 +57,7 @@ class O365Seed:
     records: Iterable[tuple[dict[str, Any], datetime]]
     subscriptions: Iterable[str] = ()
     display_name: str = "Contoso"
+    memberships: Mapping[str, list[str]] = field(default_factory=dict)  # group id -> user ids
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,6 +137,7 @@ class O365State:
         self.onprem_sync_writes: Literal["reject", "accept"] = "reject"
         self.users: dict[str, dict[str, Any]] = {}
         self.groups: dict[str, dict[str, Any]] = {}
+        self.members: dict[str, list[str]] = {}  # group id -> member user ids
         self.blobs = BlobStore()
         self.subscriptions: dict[str, Subscription] = {}
         self.apps: dict[str, AppRegistration] = {}
@@ -169,6 +171,7 @@ class O365State:
             state.add_user(user)
         for group in seed.groups:
             state.groups[group["id"]] = dict(group)
+        state.members = {gid: list(ids) for gid, ids in seed.memberships.items()}
         state.blobs.load(seed.records)
         origin = utc(datetime(1970, 1, 1))
         for content_type in seed.subscriptions:
