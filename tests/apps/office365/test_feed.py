@@ -206,3 +206,26 @@ def test_the_request_budget_keeps_clear_of_throttling(
     assert conn.manage.rate_limited == 0
     used = conn.budget.requests / (elapsed / 60 * 40)
     assert used > 0.85, used
+
+
+@pytest.mark.parametrize("skew_hours", [-3, 3])
+def test_a_skewed_local_clock_still_backfills_exactly(tenant: Tenant, skew_hours: int) -> None:
+    """Windows are computed on the server's clock (its Date header), not ours."""
+    from tests.sandbox.o365_conftest_helpers import BASE, CLIENT_ID, SECRET, TENANT_ID
+
+    from opencasb.apps.base import HttpOptions
+    from opencasb.clock import FakeClock
+
+    local = FakeClock(tenant.clock.now() + timedelta(hours=skew_hours))
+    since = tenant.clock.now() - timedelta(days=2)  # the backfill's edge lies inside the data
+    conn = Office365Connector(
+        {"tenant_id": TENANT_ID, "client_id": CLIENT_ID, "endpoint": BASE,
+         "requests_per_minute": "60000", "backfill_days": "2"},
+        {"client_secret": SECRET},
+        http=HttpOptions(transport=tenant.client._transport, clock=local),
+    )  # fmt: skip
+    try:
+        ids, _ = _sync_all(conn, {})
+    finally:
+        conn.close()
+    assert ids == visible_ids(tenant, since=since)

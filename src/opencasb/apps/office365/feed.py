@@ -75,8 +75,15 @@ class ContentFeed(Feed):
         self._workers = max(1, workers)
 
     def initial_cursor(self, now: datetime) -> Cursor:
-        # "fresh": the start is our own choice, so clamping it into retention loses nothing.
-        return {"start": format_time(now - self._backfill), "done": {}, "fresh": True}
+        # "fresh": the start is our own choice, so clamping it into retention loses nothing,
+        # and it is re-based on the server's clock at the first fetch ("backfill" seconds
+        # before the server's now): a skewed local clock must not shift the backfill.
+        return {
+            "start": format_time(now - self._backfill),
+            "done": {},
+            "fresh": True,
+            "backfill": int(self._backfill.total_seconds()),
+        }
 
     def fetch(self, cursor: Cursor) -> Iterator[Page]:
         self._subscribe(self.content_type)
@@ -85,6 +92,8 @@ class ContentFeed(Feed):
         # before that (research §1.7), so starting at the edge loses nothing still listed.
         oldest = now - RETENTION
         start = parse_time(str(cursor.get("start", ""))) or oldest
+        if cursor.get("fresh") and isinstance(cursor.get("backfill"), int):
+            start = now - timedelta(seconds=cursor["backfill"])
         done: dict[str, str] = dict(cursor.get("done") or {})
         gaps: list[Gap] = []
         if start < oldest:
