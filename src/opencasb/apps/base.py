@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import ssl
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from importlib.metadata import entry_points
@@ -181,9 +181,25 @@ class AppConnector(ABC):
             NormalizeError: the record lacks what every activity needs (id, time).
         """
 
+    def normalizer(self) -> Callable[[Mapping[str, Any]], Activity] | None:
+        """:meth:`normalize` as a module-level function, for worker processes; or ``None``.
+
+        Backfills normalize in worker processes, which import the function by its qualified
+        name (it is pickled by reference), so it must be a module-level function, pure, and
+        give exactly what :meth:`normalize` gives. ``None`` (the default) means normalizing
+        needs this connector's state, and every page is normalized in the sync's process.
+        """
+        return None
+
     @abstractmethod
     def inventory(self) -> Inventory:
         """Fetch the app's accounts and groups."""
+
+    def services(self, raw_events: Sequence[Any]) -> set[str]:
+        """The apps inside this app that ``raw_events`` come from (Office 365: Exchange,
+        SharePoint, Teams ...), so the apps list can show each once its first activity is
+        seen; empty for an app that is one service."""
+        return set()
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release HTTP connections."""

@@ -12,7 +12,7 @@ from rich.text import Text
 
 from opencasb.apps.base import HttpOptions
 from opencasb.cli.context import Ctx, console, handle_errors, show_problem
-from opencasb.ingest.runner import IngestRunner
+from opencasb.ingest.runner import SERVICES_FEED, IngestRunner
 from opencasb.model import Health, HealthState
 
 __all__ = ["register"]
@@ -51,7 +51,8 @@ def _state(h: Health) -> str:
 
 
 def apps(ctx: typer.Context) -> None:
-    """Show every connected app instance and its health."""
+    """Show every connected app instance and its health; a suite's services (Office 365's
+    Exchange, SharePoint, Teams ...) appear under it once their first activity is seen."""
     state: Ctx = ctx.obj
     with handle_errors():
         recs = state.store.list_instances()
@@ -75,9 +76,11 @@ def apps(ctx: typer.Context) -> None:
             problem = ""
             if h.last_error and h.state in (HealthState.ERROR, HealthState.DEGRADED):
                 problem = f"{h.last_error.code}: {h.last_error.meaning}\nfix: {h.last_error.fix}"
+            services = sorted(state.store.get_cursor(rec.id, SERVICES_FEED) or {})
+            app_cell = rec.app + (f"\n({', '.join(services)})" if services else "")
             table.add_row(
                 Text(rec.name),
-                Text(rec.app),
+                Text(app_cell),
                 _state(h),
                 _ago(h.last_success),
                 _ago(h.newest_event),

@@ -8,11 +8,13 @@ from opencasb.store.activities import SaveResult
 from opencasb.store.engine import open_store
 from opencasb.store.facade import Store
 from opencasb.store.instances import InstanceRecord
+from opencasb.store.pages import EncodedPage
 from opencasb.store.query import ActivityPage, ActivityQuery
 
 __all__ = [
     "ActivityPage",
     "ActivityQuery",
+    "EncodedPage",
     "InstanceRecord",
     "SaveResult",
     "Store",

@@ -18,7 +18,6 @@ from sqlalchemy.exc import DBAPIError
 from opencasb.clock import Clock
 from opencasb.crypto import Cipher
 from opencasb.errors import ConfigError, StoreError
-from opencasb.model.activity import Actor
 from opencasb.store.checkpoint import Checkpointer
 
 __all__ = ["IMMEDIATE", "ActorRefs", "Database"]
@@ -41,11 +40,12 @@ def translate(exc: DBAPIError) -> StoreError:
 class ActorRefs:
     """One instance's cache of committed ``actors.id`` values (see store.activities).
 
-    ``by_actor`` maps an Actor to its id (``None`` for an actor naming nobody); ``sentinel``
-    is one cached id, checked once per page to detect a cache outliving its instance.
+    ``by_key`` maps an actor key (:func:`opencasb.store.codec.actor_key`) to its id;
+    ``sentinel`` is one cached id, checked once per page to detect a cache outliving its
+    instance.
     """
 
-    by_actor: dict[Actor, int | None] = field(default_factory=dict)
+    by_key: dict[tuple[str | None, str | None, str | None], int] = field(default_factory=dict)
     sentinel: int | None = None
 
 

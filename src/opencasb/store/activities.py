@@ -1,16 +1,18 @@
 """The ingest write path: a page of activities, its rejects and its cursor, in one transaction.
 
-This is the hot path (tens of thousands of activities per second). Rows are plain tuples
-built by :func:`opencasb.store.codec.activity_row` before the transaction starts, so the
-write lock is held only for the inserts themselves.
+This is the hot path (tens of thousands of activities per second). Rows are encoded by
+:func:`opencasb.store.pages.encode_activities` before the transaction starts -- in the
+caller's process (:func:`save_page`) or in an ingest worker process
+(:func:`save_encoded_page`) -- so the write lock is held only for the inserts themselves.
 
 Actors are interned in the ``actors`` table (see :mod:`opencasb.store.schema`). Their ids
-are cached per instance in :attr:`Database.actor_refs`, so a page whose actors were all seen
-before does no look-ups; new actors are inserted in a short transaction of their own before
-the page's (an actor row without activities is harmless, and committing it first means the
-cache only ever holds committed ids). The page's transaction then checks that one cached
-actor still exists: SQLite may reuse the id of a deleted instance, and a cache filled
-before another process removed and re-created it must not be trusted.
+are cached per instance and actor key in :attr:`Database.actor_refs`, so a page whose
+actors were all seen before does no look-ups; new actors are inserted in a short
+transaction of their own before the page's (an actor row without activities is harmless,
+and committing it first means the cache only ever holds committed ids). The page's
+transaction then checks that one cached actor still exists: SQLite may reuse the id of a
+deleted instance, and a cache filled before another process removed and re-created it must
+not be trusted.
 
 * SQLite: one ``executemany`` of ``INSERT ... ON CONFLICT DO NOTHING``; pysqlite's
   ``rowcount`` is the number of rows actually inserted.
@@ -32,16 +34,10 @@ from sqlalchemy import Connection, func, insert, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from opencasb.errors import StoreError
-from opencasb.model.activity import Activity, Actor
+from opencasb.model.activity import Activity
 from opencasb.store._db import ActorRefs, Database
-from opencasb.store.codec import (
-    ACTIVITY_WRITE_COLUMNS,
-    activity_row,
-    actor_key,
-    dumps,
-    loads_object,
-)
+from opencasb.store.codec import ACTIVITY_WRITE_COLUMNS, ActorKey, dumps, loads_object
+from opencasb.store.pages import EncodedPage, encode_activities
 from opencasb.store.schema import activities, actors, cursors, rejected_records
 
 __all__ = [
@@ -51,6 +47,7 @@ __all__ = [
     "get_cursor",
     "newest_activity_time",
     "rejected_count",
+    "save_encoded_page",
     "save_page",
 ]
 
@@ -86,102 +83,43 @@ _PG_MERGE = (
 _ACTOR_CACHE_LIMIT = 200_000
 
 
-def _contract_error(i: int, a: Any, exc: Exception) -> StoreError:
-    sid = getattr(a, "source_event_id", "?")
-    return StoreError(
-        f"activity {sid!r} (#{i} of the page) breaks the Activity contract: {exc}",
-        meaning="The connector produced an activity the store cannot keep; "
-        "nothing from this page was stored and the cursor did not move.",
-        fix="This is a bug in the app connector's normalizer; report it with the "
-        "activity's source event id.",
-        code="bad_activity",
-    )
-
-
-def _unknown_actors(batch: Sequence[Activity], cache: dict[Actor, int | None]) -> list[Actor]:
-    unknown: dict[Actor, None] = {}
-    for i, a in enumerate(batch):
-        try:
-            actor = a.actor
-            if actor not in cache:
-                unknown[actor] = None
-        except (TypeError, AttributeError) as exc:  # unhashable fields, or no actor at all
-            raise _contract_error(i, a, exc) from exc
-    return list(unknown)
-
-
-def _resolve_actors(db: Database, instance_id: int, new: list[Actor]) -> dict[Actor, int | None]:
-    """actors.id of each of ``new`` (None for actors naming nobody), inserting missing ones."""
-    resolved: dict[Actor, int | None] = {}
-    by_key: dict[str, list[Actor]] = {}
-    values = []
-    for actor in new:
-        try:
-            key = actor_key(actor)
-        except AttributeError as exc:
-            raise StoreError(
-                f"actor {actor!r} breaks the Activity contract: {exc}",
-                fix="This is a bug in the app connector's normalizer; report it.",
-                code="bad_activity",
-            ) from exc
-        if key is None:
-            resolved[actor] = None
-            continue
-        text = orjson.dumps(key).decode()
-        if text not in by_key:
-            values.append(
-                {
-                    "instance_id": instance_id,
-                    "key": text,
-                    "actor_id_lc": key[0],
-                    "email": key[1],
-                    "name_lc": key[2],
-                }
+def _resolve_actors(db: Database, instance_id: int, new: list[ActorKey]) -> dict[ActorKey, int]:
+    """actors.id of each key of ``new``, inserting the missing ones (own transaction)."""
+    texts = {orjson.dumps(key).decode(): key for key in new}
+    values = [
+        {
+            "instance_id": instance_id,
+            "key": text,
+            "actor_id_lc": key[0],
+            "email": key[1],
+            "name_lc": key[2],
+        }
+        for text, key in texts.items()
+    ]
+    insert_actors = (sqlite_insert if db.is_sqlite else pg_insert)(actors)
+    with db.write() as conn:
+        conn.execute(insert_actors.on_conflict_do_nothing(), values)
+        found = conn.execute(
+            select(actors.c.key, actors.c.id).where(
+                actors.c.instance_id == instance_id, actors.c.key.in_(list(texts))
             )
-        by_key.setdefault(text, []).append(actor)
-    if values:
-        insert_actors = (sqlite_insert if db.is_sqlite else pg_insert)(actors)
-        with db.write() as conn:
-            conn.execute(insert_actors.on_conflict_do_nothing(), values)
-            found = conn.execute(
-                select(actors.c.key, actors.c.id).where(
-                    actors.c.instance_id == instance_id, actors.c.key.in_(list(by_key))
-                )
-            ).all()
-        for text, ref in found:
-            for actor in by_key[text]:
-                resolved[actor] = int(ref)
-    return resolved
+        ).all()
+    return {texts[text]: int(ref) for text, ref in found}
 
 
-def _actor_cache(db: Database, instance_id: int, batch: Sequence[Activity]) -> ActorRefs:
-    """The instance's actor cache, holding every actor of ``batch``."""
+def _actor_ids(db: Database, instance_id: int, keys: list[ActorKey | None]) -> ActorRefs:
+    """The instance's actor cache, holding every key of ``keys``."""
     refs = db.actor_refs.get(instance_id)
-    if refs is None or len(refs.by_actor) > _ACTOR_CACHE_LIMIT:
+    if refs is None or len(refs.by_key) > _ACTOR_CACHE_LIMIT:
         refs = db.actor_refs[instance_id] = ActorRefs()
-    new = _unknown_actors(batch, refs.by_actor)
+    cache = refs.by_key
+    new = [k for k in keys if k is not None and k not in cache]
     if new:
         resolved = _resolve_actors(db, instance_id, new)
-        refs.by_actor.update(resolved)
-        if refs.sentinel is None:
-            refs.sentinel = next((r for r in resolved.values() if r is not None), None)
+        cache.update(resolved)
+        if refs.sentinel is None and resolved:
+            refs.sentinel = next(iter(resolved.values()))
     return refs
-
-
-def _rows(
-    instance_id: int, batch: Sequence[Activity], refs: dict[Actor, int | None]
-) -> list[tuple[Any, ...]]:
-    try:
-        return [activity_row(instance_id, refs[a.actor], a) for a in batch]
-    except (TypeError, ValueError, AttributeError, KeyError):
-        pass
-    # Find the culprit again, one activity at a time, to name it (only on the error path).
-    for i, a in enumerate(batch):
-        try:
-            activity_row(instance_id, refs[a.actor], a)
-        except (TypeError, ValueError, AttributeError, KeyError) as exc:
-            raise _contract_error(i, a, exc) from exc
-    raise AssertionError("unreachable: a row failed once and then built")  # pragma: no cover
 
 
 def _sentinel_alive(conn: Connection, instance_id: int, ref: int) -> bool:
@@ -246,23 +184,50 @@ def save_page(
     rejected: Sequence[tuple[dict[str, Any] | str, str]] = (),
 ) -> SaveResult:
     """Store one page atomically; see :meth:`opencasb.store.Store.save_page`."""
-    try:
-        return _save_page(db, instance_id, feed, batch, cursor, rejected)
-    except _StaleActors:
-        db.actor_refs.pop(instance_id, None)
-        return _save_page(db, instance_id, feed, batch, cursor, rejected)
+    page = encode_activities(instance_id, batch)
+    assert page.raws is not None
+    return save_encoded_page(db, instance_id, feed, page, page.raws, cursor, rejected=rejected)
 
 
-def _save_page(
+def save_encoded_page(
     db: Database,
     instance_id: int,
     feed: str,
-    batch: Sequence[Activity],
+    page: EncodedPage,
+    texts: Sequence[str],
+    cursor: dict[str, Any],
+    *,
+    rejected: Sequence[tuple[dict[str, Any] | str, str]] = (),
+) -> SaveResult:
+    """Store one encoded page atomically; see :meth:`opencasb.store.Store.save_encoded_page`.
+
+    ``texts`` is the raw JSON text of each row when ``page.raws`` is set, else of each
+    fetched record (indexed by ``page.positions``).
+    """
+    raws = page.raws if page.raws is not None else [texts[p] for p in page.positions]
+    try:
+        return _write_page(db, instance_id, feed, page, raws, cursor, rejected)
+    except _StaleActors:
+        db.actor_refs.pop(instance_id, None)
+        return _write_page(db, instance_id, feed, page, raws, cursor, rejected)
+
+
+def _write_page(
+    db: Database,
+    instance_id: int,
+    feed: str,
+    page: EncodedPage,
+    raws: Sequence[str],
     cursor: dict[str, Any],
     rejected: Sequence[tuple[dict[str, Any] | str, str]],
 ) -> SaveResult:
-    refs = _actor_cache(db, instance_id, batch) if batch else ActorRefs()
-    rows = _rows(instance_id, batch, refs.by_actor)
+    refs = _actor_ids(db, instance_id, page.actors) if page.rows else ActorRefs()
+    cache = refs.by_key
+    ids = [None if k is None else cache[k] for k in page.actors]
+    rows = [
+        (*head, raw, ids[a])
+        for head, raw, a in zip(page.rows, raws, page.actor_of_row, strict=True)
+    ]
     cursor_text = dumps(cursor)
     now = db.clock.now()
     rejects = [
@@ -278,7 +243,7 @@ def _save_page(
     with db.write() as conn:
         sentinel = refs.sentinel
         if rows and sentinel is not None and not _sentinel_alive(conn, instance_id, sentinel):
-            raise _StaleActors  # rolls back; save_page retries once with a fresh cache
+            raise _StaleActors  # rolls back; save_encoded_page retries once with a fresh cache
         inserted = 0
         if rows:
             insert_rows = _insert_sqlite if db.is_sqlite else _insert_postgres

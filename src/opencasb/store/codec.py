@@ -1,7 +1,9 @@
 """Conversions between model objects and store rows: the only place that knows both shapes.
 
-The write side (:func:`activity_row`) is the ingest hot path: it builds one plain tuple per
-activity with orjson for the JSON columns and no per-row SQLAlchemy objects. The read side
+The write side (:func:`activity_head`, :func:`raw_json`, :func:`actor_key`) is the ingest hot
+path: it builds one plain list per activity with orjson for the JSON columns and no per-row
+SQLAlchemy objects. It needs nothing from the database, so it can run in a worker process
+(see :mod:`opencasb.store.pages`); only ``actor_ref`` is filled in by the writer. The read side
 (:func:`activity_from_row`) rebuilds a full :class:`Activity` and turns any damage in a row
 into a :class:`StoreError` that names the row.
 """
@@ -23,16 +25,19 @@ from opencasb.store.schema import from_micros, to_micros
 __all__ = [
     "ACTIVITY_READ_COLUMNS",
     "ACTIVITY_WRITE_COLUMNS",
+    "ActorKey",
     "activity_from_row",
-    "activity_row",
+    "activity_head",
     "actor_key",
     "dumps",
     "health_from_json",
     "health_to_json",
     "loads_object",
+    "raw_json",
 ]
 
-# Order of the tuple built by activity_row; the insert statements are generated from it.
+# Order of an inserted row: the activity_head list, then raw and actor_ref, which the writer
+# appends. The insert statements are generated from it.
 ACTIVITY_WRITE_COLUMNS: tuple[str, ...] = (
     "instance_id",
     "source_event_id",
@@ -48,7 +53,6 @@ ACTIVITY_WRITE_COLUMNS: tuple[str, ...] = (
     "actor_name",
     "actor_email",
     "actor_type",
-    "actor_ref",
     "targets",
     "src_ip",
     "ip_key",
@@ -66,6 +70,7 @@ ACTIVITY_WRITE_COLUMNS: tuple[str, ...] = (
     "description",
     "details",
     "raw",
+    "actor_ref",
 )
 
 # Order of the columns activity_from_row expects (the lookup keys are not read back).
@@ -113,7 +118,11 @@ _CORRUPT_FIX = (
 )
 
 
-def actor_key(actor: Actor) -> tuple[str | None, str | None, str | None] | None:
+ActorKey = tuple[str | None, str | None, str | None]
+"""Lower-cased ``(id, email, name)``: what an actor is interned under in ``actors``."""
+
+
+def actor_key(actor: Actor) -> ActorKey | None:
     """The lower-cased ``(id, email, name)`` an actor is interned under, or ``None`` if the
     actor names nobody. The type is left out: the user filter never asks for it."""
     id_, email, name = actor.id, actor.email, actor.name
@@ -143,15 +152,13 @@ def _targets_json(targets: tuple[Target, ...]) -> str:
     ).decode()
 
 
-def activity_row(instance_id: int, actor_ref: int | None, a: Activity) -> tuple[Any, ...]:
-    """The row tuple for ``a`` in :data:`ACTIVITY_WRITE_COLUMNS` order.
-
-    ``actor_ref`` is the ``actors.id`` of :func:`actor_key` of ``a.actor`` (``None`` when the
-    key is ``None``).
+def activity_head(instance_id: int, a: Activity) -> list[Any]:
+    """The first columns of ``a``'s row, in :data:`ACTIVITY_WRITE_COLUMNS` order: all but
+    ``raw`` (see :func:`raw_json`) and ``actor_ref``, which the writer appends.
 
     Raises:
         TypeError, ValueError, KeyError: a field breaks the Activity contract (naive time,
-            unknown category or outcome, empty source event id, raw that is not
+            unknown category or outcome, empty source event id, details that are not
             JSON-serializable). The caller turns these into a StoreError naming the activity.
     """
     if not a.source_event_id:
@@ -168,10 +175,9 @@ def activity_row(instance_id: int, actor_ref: int | None, a: Activity) -> tuple[
     email = actor.email
     geo = a.geo or _NO_GEO
     country_code = geo.country_code
-    raw = a.raw
     details = a.details
     src_ip = a.src_ip
-    return (
+    return [
         instance_id,
         a.source_event_id,
         to_micros(a.time),
@@ -186,7 +192,6 @@ def activity_row(instance_id: int, actor_ref: int | None, a: Activity) -> tuple[
         actor.name,
         email.lower() if email else None,
         actor.type,
-        actor_ref,
         _targets_json(a.targets) if a.targets else "[]",
         src_ip,
         ip_key(src_ip) if src_ip else None,
@@ -203,11 +208,15 @@ def activity_row(instance_id: int, actor_ref: int | None, a: Activity) -> tuple[
         a.severity,
         a.description,
         (orjson.dumps(details, default=_json_default, option=_OPTS).decode() if details else "{}"),
-        _raw_json(raw),
-    )
+    ]
 
 
-def _raw_json(raw: Any) -> str:
+def raw_json(raw: Any) -> str:
+    """The ``raw`` column: the vendor record as JSON text.
+
+    Raises:
+        TypeError: ``raw`` holds something JSON cannot represent.
+    """
     # Parsed JSON (the usual raw) serializes without options or the default hook; anything
     # else (non-string keys, other Mappings) takes the general path.
     try:

@@ -25,6 +25,7 @@ from opencasb.store import query as _query
 from opencasb.store._db import Database
 from opencasb.store.activities import SaveResult
 from opencasb.store.instances import InstanceRecord
+from opencasb.store.pages import EncodedPage
 from opencasb.store.query import ActivityPage, ActivityQuery
 
 __all__ = ["Store"]
@@ -162,6 +163,31 @@ class Store:
         """
         return _activities.save_page(
             self._db, instance_id, feed, activities, cursor, rejected=rejected
+        )
+
+    def save_encoded_page(
+        self,
+        instance_id: int,
+        feed: str,
+        page: EncodedPage,
+        texts: Sequence[str],
+        cursor: dict[str, Any],
+        *,
+        rejected: Sequence[tuple[dict[str, Any] | str, str]] = (),
+    ) -> SaveResult:
+        """:meth:`save_page` for a page encoded ahead of time (possibly in another process)
+        by :func:`~opencasb.store.pages.encode_activities`; same transaction, same result.
+
+        Args:
+            texts: the JSON text of the raw records, indexed by ``page.positions`` (ignored
+                when the page carries its own ``raws``).
+            rejected: as for :meth:`save_page`.
+
+        Raises:
+            StoreError: the database failed; nothing is stored.
+        """
+        return _activities.save_encoded_page(
+            self._db, instance_id, feed, page, texts, cursor, rejected=rejected
         )
 
     def count_activities(self, instance_id: int | None = None) -> int:

@@ -204,3 +204,14 @@ def test_inventory_of_the_synthetic_tenant_has_group_members() -> None:
     for gid, members in sb.memberships.items():
         assert sorted(by_id[gid].member_ids) == sorted(members)
     assert any(g.type == "Microsoft 365" for g in inv.groups)
+
+
+def test_services_name_the_office365_apps_of_records(connect: Connect) -> None:
+    records = [
+        {"RecordType": 15, "Workload": "AzureActiveDirectory"},
+        {"RecordType": "6", "Workload": "OneDrive"},
+        {"RecordType": 1, "Workload": "Exchange"},
+        {"RecordType": 25, "Workload": "MicrosoftTeams"},
+        "not a record",
+    ]
+    assert connect().services(records) >= {"OneDrive", "Exchange", "Microsoft Teams"}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import re
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import timedelta
 from typing import Any, ClassVar
 
@@ -31,6 +31,7 @@ from opencasb.apps.office365.errors import O365_POLICY
 from opencasb.apps.office365.feed import ContentFeed
 from opencasb.apps.office365.inventory import fetch_inventory
 from opencasb.apps.office365.normalize import normalize
+from opencasb.apps.office365.operations import app_name
 from opencasb.errors import ConfigError, OpenCASBError
 from opencasb.http import ApiClient, RequestBudget
 from opencasb.http.tls import ca_context
@@ -53,6 +54,13 @@ def _int(out: dict[str, str], key: str, default: int, low: int, high: int, fix: 
         raise ConfigError(f"{key} must be between {low} and {high}, not {value}", fix=fix)
     out[key] = str(value)
     return value
+
+
+def _record_type(value: Any) -> int | None:
+    try:
+        return int(value)  # a number, or a number sent as a string
+    except (TypeError, ValueError):
+        return None
 
 
 class Office365Connector(AppConnector):
@@ -239,6 +247,16 @@ class Office365Connector(AppConnector):
 
     def normalize(self, raw: Mapping[str, Any]) -> Activity:
         return normalize(raw)
+
+    def normalizer(self) -> Callable[[Mapping[str, Any]], Activity]:
+        return normalize
+
+    def services(self, raw_events: Sequence[Any]) -> set[str]:
+        return {
+            app_name(_record_type(r.get("RecordType")), r.get("Workload"))
+            for r in raw_events
+            if isinstance(r, dict)
+        }
 
     def inventory(self) -> Inventory:
         return fetch_inventory(self.graph)

@@ -32,7 +32,7 @@ from opencasb.errors import ConnectorError
 
 __all__ = ["OVERLAP", "PAGE_RECORDS", "RETENTION", "ContentFeed"]
 
-PAGE_RECORDS = 2000  # records per stored page: big enough to amortise a commit
+PAGE_RECORDS = 1000  # records per stored page: enough to amortise a commit, as for Okta
 OVERLAP = timedelta(minutes=30)
 RETENTION = timedelta(days=7)
 WINDOW = timedelta(hours=24)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, ClassVar
 
 import httpx
@@ -150,6 +150,9 @@ class OktaConnector(AppConnector):
 
     def normalize(self, raw: Mapping[str, Any]) -> Activity:
         return normalize(raw)
+
+    def normalizer(self) -> Callable[[Mapping[str, Any]], Activity]:
+        return normalize
 
     def inventory(self) -> Inventory:
         return fetch_inventory(self.client)

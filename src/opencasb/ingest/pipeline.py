@@ -1,0 +1,262 @@
+"""Parallel ingest: worker processes normalize and encode pages while this process stores.
+
+Normalizing and encoding a page is pure CPU work and about three quarters of ingest time;
+storing it is mostly SQLite or PostgreSQL. A thread cannot overlap the two (they convoy on
+the GIL), so pages go to worker *processes*:
+
+    caller ── records as JSON text ──► worker: parse, normalize, encode (EncodedPage)
+      ▲                                            │
+      └── store rows + cursor, ONE transaction ◄───┘   (in page order, in this process)
+
+The JSON text the caller sends is also what the ``raw`` column stores, so it is made once.
+Only this process touches the database: it resolves actor ids, then commits each page with
+its cursor, strictly in the order the pages were put. A page is never committed before the
+pages put ahead of it, so the guarantees of :meth:`~opencasb.store.Store.save_page` hold:
+a crash loses at most the pages not yet committed, and their cursors with them.
+"""
+
+from __future__ import annotations
+
+import gc
+import multiprocessing
+import os
+import threading
+from collections import deque
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any, Generic, TypeVar
+
+import orjson
+
+from opencasb.errors import OpenCASBError
+from opencasb.ingest.normalizing import normalize_all, normalize_record
+from opencasb.model import Activity
+from opencasb.store import EncodedPage, SaveResult, Store
+from opencasb.store.pages import encode_activities
+
+__all__ = ["IngestPipeline", "StoredPage", "encode_page"]
+
+T = TypeVar("T")
+Normalize = Callable[[Mapping[str, Any]], Activity]
+
+
+def encode_page(normalize: Normalize, instance_id: int, texts: Sequence[str]) -> EncodedPage:
+    """Parse, normalize and encode one page of records given as JSON text (the worker's job).
+
+    A record that fails to normalize is reported in ``EncodedPage.rejected``, as
+    :func:`~opencasb.ingest.normalizing.normalize_all` would quarantine it.
+
+    Raises:
+        StoreError: an activity breaks the Activity contract (a normalizer bug).
+    """
+    # As in normalize_all: the page's objects form no cycles, so the cyclic collector would
+    # only re-scan them; it runs between pages.
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        activities: list[Activity] = []
+        positions: list[int] = []
+        rejected: list[tuple[int, str]] = []
+        for i, text in enumerate(texts):
+            outcome = normalize_record(normalize, orjson.loads(text))
+            if type(outcome) is str:
+                rejected.append((i, outcome))
+            else:
+                activities.append(outcome)  # type: ignore[arg-type]
+                positions.append(i)
+        return encode_activities(
+            instance_id, activities, positions=positions, with_raw=False, rejected=rejected
+        )
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def _exit_with_parent() -> None:
+    """Worker initializer: end this worker when the process that started it dies.
+
+    A pool's idle workers block reading their task queue, which a SIGKILLed parent never
+    closes, so without this they would outlive it for good. The pipe the parent spawned
+    the worker through reaches end-of-file only when the parent is gone.
+    """
+    parent = multiprocessing.parent_process()
+    if parent is None:
+        return
+
+    def watch() -> None:
+        parent.join()  # waits on the parent's sentinel: returns once the parent is gone
+        os._exit(1)
+
+    threading.Thread(target=watch, name="opencasb-parent-watch", daemon=True).start()
+
+
+@dataclass(frozen=True, slots=True)
+class StoredPage(Generic[T]):
+    """A committed page: the caller's ``tag``, what the store did, and records quarantined."""
+
+    tag: T
+    saved: SaveResult
+    rejected: int
+
+
+@dataclass(frozen=True, slots=True)
+class _Pending(Generic[T]):
+    future: Future[EncodedPage]
+    instance_id: int
+    feed: str
+    records: Sequence[Any]
+    texts: list[str]
+    cursor: dict[str, Any]
+    tag: T
+    rejected: list[tuple[Any, str]] | None  # set when the page was normalized here
+    quarantine: Sequence[tuple[Any, str]]
+
+
+class IngestPipeline(Generic[T]):
+    """Store pages of raw records, normalizing and encoding them in worker processes.
+
+    :meth:`put` hands a page to a worker and then stores the oldest pages that are more than
+    ``ahead`` pages behind; :meth:`flush` stores the rest. Both return the pages they
+    committed, in the order they were put. Use it as a context manager, or call
+    :meth:`close`; pages put but not flushed are dropped uncommitted (their cursor did not
+    move, so they are fetched again).
+
+    Args:
+        store: where pages go; only this process writes to it.
+        normalize: a module-level (picklable) pure normalizer, e.g. an app's ``normalize``.
+        workers: worker processes (each takes one page at a time).
+        ahead: pages in flight while the oldest is stored (default: ``workers``).
+    """
+
+    def __init__(
+        self, store: Store, normalize: Normalize, *, workers: int = 1, ahead: int | None = None
+    ) -> None:
+        if workers < 1:
+            raise ValueError("an ingest pipeline needs at least one worker")
+        self._store = store
+        self._normalize = normalize
+        self._workers = workers
+        self._ahead = max(1, ahead if ahead is not None else workers)
+        # spawn, not fork: the caller has threads (WAL checkpointer, HTTP pools) that a
+        # forked child would inherit in whatever state they were in.
+        self._pool = ProcessPoolExecutor(
+            workers,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_exit_with_parent,
+        )
+        self._pending: deque[_Pending[T]] = deque()
+
+    def __enter__(self) -> IngestPipeline[T]:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def warm_up(self) -> None:
+        """Start the workers and import the normalizer in each now, rather than on the
+        first pages."""
+        futures = [
+            self._pool.submit(encode_page, self._normalize, 0, []) for _ in range(self._workers)
+        ]
+        for f in futures:
+            f.result()
+
+    def put(
+        self,
+        instance_id: int,
+        feed: str,
+        records: Sequence[Any],
+        cursor: dict[str, Any],
+        tag: T,
+        *,
+        quarantine: Sequence[tuple[Any, str]] = (),
+    ) -> list[StoredPage[T]]:
+        """Queue one page (its records as fetched, and the feed's cursor after it).
+
+        ``quarantine`` holds more ``(record, error)`` entries to store with the page, after
+        the records that fail to normalize (the runner's gaps).
+
+        Returns:
+            The pages committed to make room, oldest first (possibly none).
+
+        Raises:
+            StoreError: storing a page failed, or a page broke the Activity contract; that
+                page and every later one are not stored.
+            OpenCASBError: a worker process died.
+        """
+        try:
+            texts = [orjson.dumps(r).decode() for r in records]
+            plain = bool(texts)  # an empty page is not worth a round trip
+        except TypeError:  # not plain JSON (non-string keys, odd types): normalized here
+            texts, plain = [], False
+        future: Future[EncodedPage]
+        rejected: list[tuple[Any, str]] | None = None
+        if plain:
+            future = self._pool.submit(encode_page, self._normalize, instance_id, texts)
+        else:
+            future = Future()
+            activities, rejected = normalize_all(self._normalize, records)
+            rejected.extend(quarantine)
+            try:
+                future.set_result(encode_activities(instance_id, activities))
+            except OpenCASBError as exc:
+                future.set_exception(exc)
+        self._pending.append(
+            _Pending(future, instance_id, feed, records, texts, cursor, tag, rejected, quarantine)
+        )
+        done: list[StoredPage[T]] = []
+        while len(self._pending) > self._ahead:
+            done.append(self._store_oldest())
+        return done
+
+    def flush(self) -> list[StoredPage[T]]:
+        """Store every page put so far; returns them, oldest first. Raises as :meth:`put`."""
+        done: list[StoredPage[T]] = []
+        while self._pending:
+            done.append(self._store_oldest())
+        return done
+
+    def close(self) -> None:
+        """Drop unflushed pages (uncommitted) and stop the workers. Idempotent."""
+        for p in self._pending:
+            p.future.cancel()
+        self._pending.clear()
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+    def _store_oldest(self) -> StoredPage[T]:
+        p = self._pending.popleft()
+        try:
+            page = p.future.result()
+        except BrokenProcessPool as exc:
+            self.close()
+            raise OpenCASBError(
+                "an ingest worker process died while normalizing a page",
+                meaning="Nothing from that page or later ones was stored; their cursor did "
+                "not move, so the next run fetches them again.",
+                fix="Check the system log for the process being killed (out of memory?) "
+                "and run the sync again.",
+                code="ingest_worker_died",
+            ) from exc
+        except BaseException:
+            self.close()
+            raise
+        rejected = p.rejected
+        if rejected is None:
+            rejected = [(p.records[i], error) for i, error in page.rejected or ()]
+            rejected.extend(p.quarantine)
+        try:
+            saved = self._store.save_encoded_page(
+                p.instance_id, p.feed, page, p.texts, p.cursor, rejected=rejected
+            )
+        except BaseException:
+            self.close()
+            raise
+        return StoredPage(p.tag, saved, len(rejected))

@@ -1,0 +1,116 @@
+"""A page of activities encoded into store rows, away from the database.
+
+Encoding (enum and time conversion, JSON of targets and details, IP keys, actor keys) is most
+of the store's share of ingest time and needs no database, so :func:`encode_activities` can
+run in a worker process while the writer stores the previous page (see
+:mod:`opencasb.ingest.pipeline`). What only the writer can know is left out of the
+:class:`EncodedPage`: the ``actors.id`` of each actor (the writer's cache of committed ids
+fills it in) and, when the caller already holds it, the raw record's JSON text.
+
+An EncodedPage is plain lists, strings and numbers, so it pickles cheaply.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from opencasb.errors import StoreError
+from opencasb.model.activity import Activity, Actor
+from opencasb.store.codec import ActorKey, activity_head, actor_key, raw_json
+
+__all__ = ["EncodedPage", "contract_error", "encode_activities"]
+
+
+@dataclass(frozen=True, slots=True)
+class EncodedPage:
+    """Rows of one page, ready for :meth:`opencasb.store.Store.save_encoded_page`.
+
+    Attributes:
+        rows: one :func:`~opencasb.store.codec.activity_head` list per activity.
+        positions: for each row, the index of its record in the page as fetched (so that
+            the writer can pair it with the record's JSON text).
+        actors: the page's distinct actor keys (``None`` for an actor naming nobody).
+        actor_of_row: for each row, its actor's index in ``actors``.
+        raws: the ``raw`` column of each row, or ``None`` when the writer supplies it.
+        rejected: ``(position, error)`` of each record that failed normalization.
+    """
+
+    rows: list[list[Any]]
+    positions: list[int]
+    actors: list[ActorKey | None]
+    actor_of_row: list[int]
+    raws: list[str] | None = None
+    rejected: list[tuple[int, str]] | None = None
+
+
+def contract_error(i: int, a: Any, exc: BaseException) -> StoreError:
+    """The StoreError for activity ``a`` (#``i`` of its page) breaking the Activity contract."""
+    sid = getattr(a, "source_event_id", "?")
+    return StoreError(
+        f"activity {sid!r} (#{i} of the page) breaks the Activity contract: {exc}",
+        meaning="The connector produced an activity the store cannot keep; "
+        "nothing from this page was stored and the cursor did not move.",
+        fix="This is a bug in the app connector's normalizer; report it with the "
+        "activity's source event id.",
+        code="bad_activity",
+    )
+
+
+_ROW_ERRORS = (TypeError, ValueError, AttributeError, KeyError)
+
+
+def encode_activities(
+    instance_id: int,
+    activities: Sequence[Activity],
+    *,
+    positions: list[int] | None = None,
+    with_raw: bool = True,
+    rejected: list[tuple[int, str]] | None = None,
+) -> EncodedPage:
+    """Encode ``activities`` of one instance.
+
+    Args:
+        positions: each activity's index in the fetched page (default: its index here).
+        with_raw: also encode each activity's raw record (``EncodedPage.raws``); leave it
+            out when the writer already holds the records' JSON text.
+        rejected: passed through to ``EncodedPage.rejected``.
+
+    Raises:
+        StoreError: an activity breaks the Activity contract (naive time, unknown category,
+            unhashable or missing actor, fields JSON cannot represent); the message names it.
+    """
+    rows: list[list[Any]] = []
+    actor_of_row: list[int] = []
+    raws: list[str] | None = [] if with_raw else None
+    # Distinct Actor objects first (normalizers share them), then distinct keys: two actors
+    # differing only in type are one identity.
+    by_actor: dict[Actor, int] = {}
+    by_key: dict[ActorKey | None, int] = {}
+    actors: list[ActorKey | None] = []
+    for i, a in enumerate(activities):
+        try:
+            rows.append(activity_head(instance_id, a))
+            actor = a.actor
+            index = by_actor.get(actor)
+            if index is None:
+                key = actor_key(actor)
+                index = by_key.get(key)
+                if index is None:
+                    index = by_key[key] = len(actors)
+                    actors.append(key)
+                by_actor[actor] = index
+            actor_of_row.append(index)
+            if raws is not None:
+                raws.append(raw_json(a.raw))
+        except _ROW_ERRORS as exc:
+            raise contract_error(i, a, exc) from exc
+    return EncodedPage(
+        rows=rows,
+        positions=positions if positions is not None else list(range(len(rows))),
+        actors=actors,
+        actor_of_row=actor_of_row,
+        raws=raws,
+        rejected=rejected,
+    )

@@ -1,0 +1,150 @@
+"""IngestPipeline: worker processes normalize and encode, this process stores, in page order."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+from sqlalchemy import text
+
+from opencasb.apps.okta.normalize import normalize
+from opencasb.crypto import generate_key
+from opencasb.errors import StoreError
+from opencasb.ingest.pipeline import IngestPipeline, encode_page
+from opencasb.ingest.runner import normalize_all
+from opencasb.model import Activity
+from opencasb.store import ActivityQuery, SaveResult, Store, open_store
+
+
+def event(i: int, *, user: int | None = None) -> dict[str, Any]:
+    """A small but real-shaped Okta System Log event number ``i``."""
+    u = i % 3 if user is None else user
+    return {
+        "uuid": f"evt-{i:04d}",
+        "published": f"2026-11-02T09:{i // 60 % 60:02d}:{i % 60:02d}.000Z",
+        "eventType": "user.session.start",
+        "displayMessage": "User login to Okta",
+        "outcome": {"result": "SUCCESS"},
+        "actor": {
+            "id": f"00u{u}",
+            "type": "User",
+            "alternateId": f"user{u}@example.com",
+            "displayName": f"User {u}",
+        },
+        "client": {"ipAddress": f"198.51.100.{i % 250}", "zone": "null"},
+        "authenticationContext": {"externalSessionId": f"s{i}"},
+    }
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[Store]:
+    s = open_store(f"sqlite:///{tmp_path / 'opencasb.db'}", key=generate_key())
+    try:
+        yield s
+    finally:
+        s.close()
+
+
+def stored(store: Store, name: str) -> list[Activity]:
+    items = store.query_activities(ActivityQuery(instance=name, limit=1000)).items
+    return [dataclasses.replace(a, instance="") for a in items]
+
+
+def test_encode_page_quarantines_what_normalize_all_quarantines() -> None:
+    records = [event(0), {"uuid": "no-time"}, event(2)]
+    texts = [orjson.dumps(r).decode() for r in records] + ["[1, 2]"]
+    page = encode_page(normalize, 7, texts)
+    _, rejected = normalize_all(normalize, [*records, [1, 2]])
+    assert page.positions == [0, 2]
+    assert [error for _, error in page.rejected or ()] == [error for _, error in rejected]
+    assert [i for i, _ in page.rejected or ()] == [1, 3]
+    assert page.raws is None  # the writer has the text already
+    assert page.actors == [
+        ("00u0", "user0@example.com", "user 0"),
+        ("00u2", "user2@example.com", "user 2"),
+    ]
+    assert page.actor_of_row == [0, 1]
+    assert all(row[0] == 7 for row in page.rows)
+
+
+def test_pipeline_stores_what_the_runner_stores_in_page_order(store: Store) -> None:
+    serial = store.add_instance("okta", "serial", {}, {}).id
+    piped = store.add_instance("okta", "piped", {}, {}).id
+    pages = [[event(p * 10 + i) for i in range(10)] for p in range(5)]
+    pages[2][4] = {"uuid": "evt-broken", "published": "yesterday"}
+    pages[3].append("not an object")  # type: ignore[arg-type]
+    for n, records in enumerate(pages):
+        activities, rejected = normalize_all(normalize, records)
+        store.save_page(serial, "logs", activities, {"page": n}, rejected=rejected)
+
+    done = []
+    with IngestPipeline[int](store, normalize, workers=1, ahead=2) as pipeline:
+        for n, records in enumerate(pages):
+            committed = pipeline.put(piped, "logs", records, {"page": n}, n)
+            # Two pages stay in flight; the third put commits the first, and so on.
+            assert [d.tag for d in committed] == ([] if n < 2 else [n - 2])
+            done += committed
+        assert store.get_cursor(piped, "logs") == {"page": 2}
+        done += pipeline.flush()
+
+    assert [d.tag for d in done] == [0, 1, 2, 3, 4]
+    assert [d.saved for d in done] == [
+        SaveResult(10, 0),
+        SaveResult(10, 0),
+        SaveResult(9, 0),
+        SaveResult(10, 0),
+        SaveResult(10, 0),
+    ]
+    assert [d.rejected for d in done] == [0, 0, 1, 1, 0]
+    assert store.get_cursor(piped, "logs") == {"page": 4}
+    assert stored(store, "piped") == stored(store, "serial")
+    assert store.count_rejected(piped) == store.count_rejected(serial) == 2
+    with store.engine.connect() as conn:
+        rejects = conn.execute(
+            text("SELECT instance_id, raw, error FROM rejected_records ORDER BY id")
+        ).all()
+    by_instance = {
+        iid: [(raw, err) for i, raw, err in rejects if i == iid] for iid in (serial, piped)
+    }
+    assert by_instance[serial] == by_instance[piped]
+
+
+def test_unflushed_pages_are_not_committed(store: Store) -> None:
+    iid = store.add_instance("okta", "acme", {}, {}).id
+    with IngestPipeline[None](store, normalize, workers=1, ahead=3) as pipeline:
+        for n in range(3):
+            assert pipeline.put(iid, "logs", [event(n)], {"page": n}, None) == []
+    # Closed without a flush: nothing committed, so the feed starts over from its cursor.
+    assert store.get_cursor(iid, "logs") is None
+    assert store.count_activities(iid) == 0
+
+
+def _int_keys_break_the_contract(raw: Mapping[str, Any]) -> Activity:
+    return dataclasses.replace(normalize(raw), source_event_id="")
+
+
+def test_a_page_that_is_not_plain_json_is_normalized_in_process(store: Store) -> None:
+    iid = store.add_instance("okta", "acme", {}, {}).id
+    odd = {**event(1), 7: "an integer key"}  # orjson refuses it without options
+    with IngestPipeline[None](store, normalize, workers=1) as pipeline:
+        pipeline.put(iid, "logs", [event(0), odd], {"page": 0}, None)
+        assert [d.saved for d in pipeline.flush()] == [SaveResult(2, 0)]
+        raw = {a.source_event_id: a.raw for a in stored(store, "acme")}["evt-0001"]
+        assert raw["7"] == "an integer key"
+
+    # A page normalized in-process reports a contract breach when it is stored, like a
+    # worker's page would, and commits nothing.
+    with IngestPipeline[None](store, _int_keys_break_the_contract, workers=1) as pipeline:
+        pipeline.put(iid, "logs", [odd], {"page": 1}, None)
+        with pytest.raises(StoreError, match="breaks the Activity contract"):
+            pipeline.flush()
+    assert store.get_cursor(iid, "logs") == {"page": 0}
+
+
+def test_a_pipeline_needs_a_worker(store: Store) -> None:
+    with pytest.raises(ValueError, match="at least one worker"):
+        IngestPipeline[None](store, normalize, workers=0)
