@@ -52,3 +52,17 @@ def test_https_server_on_loopback(tmp_path, helpers):
     finally:
         server.stop()
     assert not server._thread.is_alive()
+
+
+def test_the_listening_socket_sends_without_delay(tmp_path, helpers):
+    """Accepted connections inherit TCP_NODELAY; without it every response written as two TLS
+    records waited ~40 ms for the client's delayed ACK (found in the Office 365 backfill)."""
+    import socket
+
+    tls = ensure_sandbox_tls(tmp_path / "tls")
+    state = OktaState.from_seed(helpers.build_seed(1), clock=FakeClock(helpers.NOW))
+    server = SandboxServer(create_okta_app(state), tls, port=0)
+    try:
+        assert server._sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) == 1
+    finally:
+        server._sock.close()

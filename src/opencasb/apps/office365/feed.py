@@ -36,6 +36,7 @@ PAGE_RECORDS = 1000  # records per stored page: enough to amortise a commit, as 
 OVERLAP = timedelta(minutes=30)
 RETENTION = timedelta(days=7)
 WINDOW = timedelta(hours=24)
+FRESH_EDGE = timedelta(minutes=2)
 _LOST = ("AF20050", "AF20051", "AF20052")
 _WINDOW_REFUSED = ("AF20030", "AF20055")
 
@@ -100,6 +101,10 @@ class ContentFeed(Feed):
             if not cursor.get("fresh"):
                 gaps.append(self._retention_gap(start, oldest))
             start = oldest
+        if cursor.get("fresh"):
+            # A new backfill starts a little inside the retention: a blob at its very edge
+            # would expire in the seconds between listing and fetching it.
+            start = max(start, oldest + FRESH_EDGE)
         state = _Progress(first=start, watermark=start, now=now)
         # A new feed lists from exactly its start; a running one re-lists the overlap.
         list_from = start if cursor.get("fresh") else max(start - OVERLAP, oldest)
