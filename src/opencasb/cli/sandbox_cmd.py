@@ -106,7 +106,8 @@ def sandbox(
         console.print(f"  CA: {tls.ca_cert}\n  credentials: {path}")
         console.print(
             f"  connect: OKTA_API_TOKEN=$(jq -r .token {path}) opencasb connect okta "
-            f"--domain {server.base_url} --ca-bundle {tls.ca_cert}"
+            f"--domain {server.base_url} --ca-bundle {tls.ca_cert}",
+            soft_wrap=True,  # commands must stay copy-pasteable, not wrapped mid-line
         )
         o365 = None
         if o365_port >= 0:
@@ -116,7 +117,8 @@ def sandbox(
                 f"  credentials: {o365.info_path}\n"
                 f"  connect: O365_CLIENT_SECRET=$(jq -r .client_secret {o365.info_path}) "
                 f"opencasb connect office365 --tenant-id {o365.tenant_id} --client-id "
-                f"{o365.client_id} --endpoint {o365.url} --ca-bundle {tls.ca_cert}"
+                f"{o365.client_id} --endpoint {o365.url} --ca-bundle {tls.ca_cert}",
+                soft_wrap=True,
             )
         stop = _wait_for_stop()
         live = LiveTrickle(sb, every=trickle).start() if trickle > 0 else None
