@@ -167,7 +167,8 @@ def test_a_blob_that_expires_before_it_is_fetched_is_a_gap(
         conn.close()
     gaps = [g for p in pages for g in p.gaps]
     assert gaps and all(g.code == "AF20051" for g in gaps)
-    assert all("content blob" in g.what for g in gaps)
+    assert any("content blob" in g.what for g in gaps)  # the blobs listed before the stall
+    assert any("content available from" in g.what for g in gaps)  # and what fell out since
 
 
 def test_faults_and_duplicates_still_give_exactly_the_week(
@@ -229,3 +230,24 @@ def test_a_skewed_local_clock_still_backfills_exactly(tenant: Tenant, skew_hours
     finally:
         conn.close()
     assert ids == visible_ids(tenant, since=since)
+
+
+def test_an_unreadable_listing_entry_is_a_gap_even_when_nothing_else_is_new(
+    connect: Connect, tenant: Tenant
+) -> None:
+    conn = connect()
+    feed = conn.feeds()[0]
+    _, cursor = _drain(feed, feed.initial_cursor(tenant.clock.now()))  # caught up
+
+    def broken(request: httpx.Request, response: httpx.Response) -> httpx.Response:
+        if request.url.path.endswith("/subscriptions/content"):
+            return httpx.Response(200, json=[{"contentType": "x"}], headers=response.headers)
+        return response
+
+    other = _with_transport(conn, _Rewriting(tenant.client._transport, broken))
+    try:
+        pages, _ = _drain(other.feeds()[0], cursor)
+    finally:
+        other.close()
+    gaps = [g for p in pages for g in p.gaps]
+    assert [g.code for g in gaps] == ["BadListing"]

@@ -124,8 +124,9 @@ class ContentFeed(Feed):
                     (b for b in listed if b.content_id not in done),
                     key=lambda b: (b.created, b.content_id),
                 )
+                # Gaps found while listing leave with the next page (``_pages`` empties the
+                # list as it yields), at the latest with the caught-up page below.
                 yield from self._pages(pool, todo, end, done, state, gaps)
-                gaps = []
                 state.advance(end)
                 if end >= horizon:
                     yield Page(
@@ -133,6 +134,7 @@ class ContentFeed(Feed):
                         self._cursor(state.watermark, done),
                         progress=1.0,
                         caught_up=True,
+                        gaps=tuple(gaps),
                     )
                     return
                 list_from = end
