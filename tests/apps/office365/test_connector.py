@@ -215,3 +215,35 @@ def test_services_name_the_office365_apps_of_records(connect: Connect) -> None:
         "not a record",
     ]
     assert connect().services(records) >= {"OneDrive", "Exchange", "Microsoft Teams"}
+
+
+def test_a_certificate_credential_connects(tenant: Tenant) -> None:
+    """MSAL signs a client assertion with the certificate's key; the emulator verifies it."""
+    from tests.sandbox.o365_conftest_helpers import BASE, ROLES
+
+    from opencasb.apps.base import HttpOptions
+    from opencasb.sandbox.office365.credentials import make_certificate
+
+    cert = make_certificate("opencasb-test", now=tenant.clock.now(), bits=2048)
+    tenant.state.register_app(CLIENT_ID, roles=ROLES, certificates=[cert.certificate_pem])
+    config = {"tenant_id": TENANT_ID, "client_id": CLIENT_ID, "endpoint": BASE,
+              "auth": "certificate"}  # fmt: skip
+    http = HttpOptions(transport=tenant.client._transport, clock=tenant.clock)
+    pem = cert.private_key_pem + cert.certificate_pem
+    conn = Office365Connector(config, {"certificate": pem}, http=http)
+    try:
+        assert conn.test().ok
+    finally:
+        conn.close()
+    with pytest.raises(ConfigError, match="certificate"):
+        Office365Connector(config, {"certificate": cert.private_key_pem}, http=http)
+    other = make_certificate("not-uploaded", now=tenant.clock.now(), bits=2048)
+    stranger = Office365Connector(
+        config, {"certificate": other.private_key_pem + other.certificate_pem}, http=http
+    )
+    try:
+        check = stranger.test()
+    finally:
+        stranger.close()
+    assert not check.ok and check.error is not None
+    assert check.error.code.startswith("AADSTS") and check.error.fix

@@ -65,8 +65,30 @@ def certificate_credential(pem: str) -> dict[str, str]:
     return {
         "private_key": key_pem,
         "thumbprint": cert.fingerprint(hashes.SHA1()).hex(),  # x5t is the SHA-1 thumbprint
-        "public_certificate": cert.public_bytes(serialization.Encoding.PEM).decode(),
+        # No "public_certificate": it makes MSAL send x5c, which only subject-name/issuer
+        # authentication needs; the app registration holds the uploaded certificate.
     }
+
+
+class _MsalHttp:
+    """``httpx.Client`` as MSAL's HTTP client. MSAL hands form values over as ``bytes`` (the
+    signed client assertion), which requests encodes as text but httpx would send as
+    ``b'...'``; values are decoded here so the assertion arrives intact."""
+
+    def __init__(self, client: httpx.Client) -> None:
+        self._client = client
+
+    def post(self, url: str, **kwargs: Any) -> httpx.Response:
+        data = kwargs.get("data")
+        if isinstance(data, dict):
+            kwargs["data"] = {k: v.decode() if isinstance(v, bytes) else v for k, v in data.items()}
+        return self._client.post(url, **kwargs)
+
+    def get(self, url: str, **kwargs: Any) -> httpx.Response:
+        return self._client.get(url, **kwargs)
+
+    def close(self) -> None:  # the TokenSource owns the client
+        pass
 
 
 class TokenSource:
@@ -115,7 +137,7 @@ class TokenSource:
                     self._client_id,
                     client_credential=self._credential,
                     authority=self.authority,
-                    http_client=self._http,
+                    http_client=_MsalHttp(self._http),
                     instance_discovery=False,
                 )
             except ValueError:

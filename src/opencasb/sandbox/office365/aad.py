@@ -5,7 +5,8 @@
 §1.4.2-1.4.3). A certificate credential is an RS256/PS256 client assertion whose header names
 a registered certificate by ``x5t`` (SHA-1) or ``x5t#S256`` thumbprint; the emulator checks
 the signature, ``aud`` (the token endpoint), ``iss == sub == client_id``, ``exp``/``nbf``
-against its clock (5 minutes of skew allowed) and refuses a ``jti`` seen before.
+against its clock (5 minutes of skew allowed) and requires a ``jti`` (a repeated one is
+accepted while the assertion is valid, as MSAL re-sends one assertion until it expires).
 
 Errors are :class:`AadError` with the AADSTS number Azure AD uses for the same mistake.
 """
@@ -194,18 +195,20 @@ def _check_assertion(
             401,
         )
     jti = str(claims.get("jti") or "")
+    if not jti:
+        # Emulator's choice of number: Azure AD's "invalid assertion" family.
+        raise AadError(
+            "invalid_client",
+            50013,
+            "Assertion failed signature validation. [Reason - The assertion has no jti.]",
+            401,
+        )
+    # A repeated jti is accepted until the assertion expires: MSAL itself re-sends one signed
+    # assertion for every token request until it nears expiry (its "regenerative"
+    # assertion), and it works against Azure AD, so Azure AD does not refuse the reuse.
     with state.lock:
         for old in [j for j, e in state.used_jtis.items() if e + _SKEW < now]:
             del state.used_jtis[old]  # forget expired jtis so the table stays small
-        if not jti or jti in state.used_jtis:
-            # Emulator's choice of number: Azure AD's "invalid assertion" family.
-            raise AadError(
-                "invalid_client",
-                50013,
-                "Assertion failed signature validation. [Reason - The assertion was already "
-                "used (jti replay) or has no jti.]",
-                401,
-            )
         state.used_jtis[jti] = exp
 
 
