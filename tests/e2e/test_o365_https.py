@@ -5,19 +5,14 @@ the emulator (late blobs, duplicated records, string numbers, faults), SIGKILLed
 from __future__ import annotations
 
 import os
-import random
-import signal
-import sqlite3
 import subprocess
-import sys
-import time
 from collections.abc import Iterator
-from contextlib import closing
 from datetime import timedelta
 from pathlib import Path
 
 import orjson
 import pytest
+from tests.e2e.crashes import CLI, kill_during_backfill, stored
 
 from opencasb.clock import SystemClock
 from opencasb.sandbox.office365 import Faults
@@ -25,11 +20,9 @@ from opencasb.sandbox.office365.ratelimit import Limits
 from opencasb.sandbox.office365_sandbox import O365Sandbox, build_o365_sandbox
 from opencasb.sandbox.server import SandboxServer
 from opencasb.sandbox.tls import SandboxTLS, ensure_sandbox_tls
-from opencasb.store import open_store
 
 pytestmark = pytest.mark.e2e
 
-CLI = [sys.executable, "-m", "opencasb.cli"]
 _FAST = Limits(activity_per_minute=1_000_000, shared_pool_per_minute=1_000_000)
 
 
@@ -45,7 +38,7 @@ def _serve(tls: SandboxTLS, faults: Faults | None) -> Iterator[tuple[O365Sandbox
     # a fake clock in tests/apps/office365.)
     sb = build_o365_sandbox(
         seed=13,
-        size=300,
+        size=500,  # enough pages that 20 kills land before the backfill completes
         days=3,
         clock=clock,
         anchor=clock.now() - timedelta(minutes=2),
@@ -95,25 +88,6 @@ def _connect(data: Path, sb: O365Sandbox, url: str, tls: SandboxTLS) -> dict[str
     return env
 
 
-def _count(data: Path) -> int:
-    uri = f"file:{data / 'opencasb.db'}?mode=ro"
-    try:
-        with closing(sqlite3.connect(uri, uri=True, timeout=5)) as db:
-            return int(db.execute("SELECT count(*) FROM activities").fetchone()[0])
-    except sqlite3.Error:
-        return 0
-
-
-def _stored(data: Path) -> tuple[set[str], int]:
-    key = (data / "master.key").read_bytes()
-    store = open_store(f"sqlite:///{data / 'opencasb.db'}", key=key)
-    try:
-        iid = store.get_instance("office365").id
-        return store.activity_ids(iid), store.count_activities(iid)
-    finally:
-        store.close()
-
-
 def _sync_until_done(env: dict[str, str], attempts: int = 5) -> None:
     """`sync --once` until it succeeds: a transient failure ends a run, as in the scheduler."""
     for _ in range(attempts):
@@ -131,7 +105,7 @@ def test_backfill_over_https_equals_the_week_the_api_holds(
     sb, url = served
     env = _connect(tmp_path, sb, url, tls)
     _sync_until_done(env, attempts=1)
-    ids, count = _stored(tmp_path)
+    ids, count = stored(tmp_path, "office365")
     truth = _truth(sb)
     assert ids == truth and count == len(truth)
 
@@ -141,29 +115,12 @@ def test_sigkill_at_random_moments_with_faults_loses_nothing(
 ) -> None:
     sb, url = faulty
     env = _connect(tmp_path, sb, url, tls)
-    rng = random.Random(21)
     truth = _truth(sb)
-    mid_backfill = 0
-    before = 0
-    for _ in range(40):  # until 20 kills have landed mid-backfill (a faulted run may end early)
-        if mid_backfill >= 20:
-            break
-        proc = subprocess.Popen(
-            [*CLI, "sync", "--once"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
-        )
-        deadline = time.monotonic() + 60
-        while proc.poll() is None and _count(tmp_path) <= before and time.monotonic() < deadline:
-            time.sleep(0.02)
-        time.sleep(rng.uniform(0.0, 0.3))
-        killed = proc.poll() is None
-        if killed:
-            proc.send_signal(signal.SIGKILL)
-        proc.wait(timeout=30)
-        stored, _ = _stored(tmp_path)
-        assert stored <= truth, "a killed sync must never store anything the API does not hold"
-        mid_backfill += killed and len(stored) < len(truth)
-        before = len(stored)
+    # Until 20 kills have landed mid-backfill: a run that a fault ends early is not one.
+    mid_backfill = kill_during_backfill(
+        env, tmp_path, "office365", truth, seed=21, runs=40, enough=20
+    )
     _sync_until_done(env)
-    ids, count = _stored(tmp_path)
+    ids, count = stored(tmp_path, "office365")
     assert mid_backfill >= 20, "too few kills landed while the backfill was still running"
     assert ids == truth and count == len(truth)

@@ -7,19 +7,14 @@ as a child process exactly as a user would start it, and is SIGKILLed at random 
 from __future__ import annotations
 
 import os
-import random
-import signal
-import sqlite3
 import subprocess
-import sys
-import time
 from collections.abc import Iterator
-from contextlib import closing
 from datetime import timedelta
 from pathlib import Path
 
 import orjson
 import pytest
+from tests.e2e.crashes import CLI, kill_during_backfill, stored
 
 from opencasb.clock import SystemClock
 from opencasb.sandbox.okta import RateLimits, generate_rsa_keypair
@@ -27,11 +22,8 @@ from opencasb.sandbox.okta.state import epoch_ms
 from opencasb.sandbox.okta_sandbox import OktaSandbox, build_okta_sandbox
 from opencasb.sandbox.server import SandboxServer
 from opencasb.sandbox.tls import SandboxTLS, ensure_sandbox_tls
-from opencasb.store import open_store
 
 pytestmark = pytest.mark.e2e
-
-CLI = [sys.executable, "-m", "opencasb.cli"]
 
 
 @pytest.fixture(scope="module")
@@ -83,26 +75,6 @@ def _connect(data: Path, sb: OktaSandbox, url: str, tls: SandboxTLS) -> dict[str
     return env
 
 
-def _count(data: Path) -> int:
-    """Activities committed so far, read without the store's machinery (cheap to poll)."""
-    uri = f"file:{data / 'opencasb.db'}?mode=ro"
-    try:
-        with closing(sqlite3.connect(uri, uri=True, timeout=5)) as db:
-            return int(db.execute("SELECT count(*) FROM activities").fetchone()[0])
-    except sqlite3.Error:
-        return 0
-
-
-def _stored(data: Path) -> tuple[set[str], int]:
-    key = (data / "master.key").read_bytes()
-    store = open_store(f"sqlite:///{data / 'opencasb.db'}", key=key)
-    try:
-        iid = store.get_instance("okta").id
-        return store.activity_ids(iid), store.count_activities(iid)
-    finally:
-        store.close()
-
-
 def test_backfill_over_https_equals_the_log(
     served: tuple[OktaSandbox, str], tls: SandboxTLS, tmp_path: Path
 ) -> None:
@@ -112,7 +84,7 @@ def test_backfill_over_https_equals_the_log(
         [*CLI, "sync", "--once"], env=env, capture_output=True, text=True, timeout=300
     )
     assert done.returncode == 0, done.stderr
-    ids, count = _stored(tmp_path)
+    ids, count = stored(tmp_path, "okta")
     truth = _truth(sb)
     assert ids == truth and count == len(truth)
 
@@ -122,34 +94,13 @@ def test_sigkill_at_random_moments_then_restart_loses_nothing(
 ) -> None:
     sb, url = served
     env = _connect(tmp_path, sb, url, tls)
-    rng = random.Random(20)
     truth = _truth(sb)
-    mid_backfill = 0
-    before = 0
-    for _ in range(20):
-        proc = subprocess.Popen(
-            [*CLI, "sync", "--once"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
-        )
-        # Kill at a random moment after the child has committed at least one new page, so
-        # every kill lands in the middle of a backfill that is making progress, whatever the
-        # machine's speed. The wait is bounded: a child that finishes ends it too.
-        deadline = time.monotonic() + 60
-        while proc.poll() is None and _count(tmp_path) <= before and time.monotonic() < deadline:
-            time.sleep(0.02)
-        time.sleep(rng.uniform(0.0, 0.3))
-        killed = proc.poll() is None
-        if killed:
-            proc.send_signal(signal.SIGKILL)
-        proc.wait(timeout=30)
-        stored, _ = _stored(tmp_path)
-        assert stored <= truth, "a killed sync must never store anything the org does not hold"
-        mid_backfill += killed and len(stored) < len(truth)
-        before = len(stored)
+    mid_backfill = kill_during_backfill(env, tmp_path, "okta", truth, seed=20, runs=20)
     done = subprocess.run(
         [*CLI, "sync", "--once"], env=env, capture_output=True, text=True, timeout=300
     )
     assert done.returncode == 0, done.stderr
-    ids, count = _stored(tmp_path)
+    ids, count = stored(tmp_path, "okta")
     assert mid_backfill >= 15, "too few kills landed while the backfill was still running"
     assert ids == truth and count == len(truth)
 

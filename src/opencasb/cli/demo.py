@@ -12,6 +12,7 @@ from rich.markup import escape
 from opencasb.apps.office365.connector import Office365Connector
 from opencasb.apps.okta.connector import OktaConnector
 from opencasb.cli.context import Ctx, console
+from opencasb.cli.serve_o365 import serve_o365
 from opencasb.cli.sync_cmd import backfill_progress, report
 from opencasb.clock import SystemClock
 from opencasb.errors import ConfigError, ConnectorError, NotFound
@@ -60,7 +61,14 @@ def run_demo(
         f"[green]✓[/] Okta emulator at {server.base_url} "
         f"({len(sb.state.users):,} users, {len(sb.state.log):,} events)"
     )
-    o365 = _serve_o365(tls, size=size, seed=seed, port=port + 1 if port else 0)
+    o365 = serve_o365(
+        tls, host="127.0.0.1", port=port + 1 if port else 0, size=size, seed=seed, days=8,
+        rate=O365_DEMO_RATE, trickle_every=5.0, port_option="--port",
+    )  # fmt: skip
+    console.print(
+        f"[green]✓[/] Office 365 emulator at {o365.url} "
+        f"({len(o365.sandbox.state.users):,} users, {o365.records():,} audit records)"
+    )
     try:
         _connect(state, server.base_url, str(tls.ca_cert), sb.credentials.token, days, poll)
         _connect_o365(state, o365.url, str(tls.ca_cert), o365.sandbox.credentials, poll)
@@ -135,43 +143,6 @@ def _connect(state: Ctx, url: str, ca: str, token: str, days: int, poll: int) ->
         # the backfill start; every event already stored is dropped as a duplicate.
         store.update_instance(INSTANCE, config=config, secrets={"token": token})
         store.save_page(rec.id, feed.name, [], feed.initial_cursor(SystemClock().now()))
-
-
-class _O365:
-    """The Office 365 emulator the demo serves, with its live trickle."""
-
-    def __init__(self, sandbox: Any, server: Any, trickle: Any) -> None:
-        self.sandbox = sandbox
-        self.server = server
-        self.trickle = trickle
-        self.url: str = server.base_url
-
-    def stop(self) -> None:
-        self.trickle.stop()
-        self.server.stop()
-
-
-def _serve_o365(tls: Any, *, size: int, seed: int, port: int) -> _O365:
-    from opencasb.sandbox.office365.ratelimit import Limits
-    from opencasb.sandbox.office365_sandbox import O365LiveTrickle, build_o365_sandbox
-    from opencasb.sandbox.server import SandboxServer
-
-    with console.status("generating the same people's Office 365 tenant (8 days of audit)"):
-        limits = Limits(activity_per_minute=O365_DEMO_RATE, shared_pool_per_minute=O365_DEMO_RATE)
-        sb = build_o365_sandbox(seed=seed, size=size, days=8, limits=limits)
-    try:
-        server = SandboxServer(sb.app, tls, port=port).start()
-    except OSError as exc:
-        raise ConfigError(
-            f"cannot serve the Office 365 emulator on port {port}: {exc.strerror or exc}",
-            fix="another program holds the port; pass --port 0 (any free ports)",
-        ) from None
-    blobs = sb.state.blobs.all_blobs()
-    console.print(
-        f"[green]✓[/] Office 365 emulator at {server.base_url} "
-        f"({len(sb.state.users):,} users, {sum(len(b.records) for b in blobs):,} audit records)"
-    )
-    return _O365(sb, server, O365LiveTrickle(sb, every=5.0).start())
 
 
 def _connect_o365(state: Ctx, url: str, ca: str, creds: Any, poll: int) -> None:

@@ -9,7 +9,7 @@ import shutil
 import signal
 import threading
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 from types import FrameType
 from typing import Annotated, Any
@@ -17,6 +17,7 @@ from typing import Annotated, Any
 import typer
 
 from opencasb.cli.context import Ctx, console, handle_errors
+from opencasb.cli.serve_o365 import serve_o365
 from opencasb.errors import ConfigError
 
 __all__ = ["register"]
@@ -111,45 +112,34 @@ def sandbox(
         )
         o365 = None
         if o365_port >= 0:
-            o365 = _serve_o365(state, tls, host, o365_port, size, seed, o365_days, o365_rate)
+            o365 = serve_o365(
+                tls, host=host, port=o365_port, size=size, seed=seed, days=o365_days,
+                rate=o365_rate, trickle_every=trickle, port_option="--o365-port",
+            )  # fmt: skip
+            creds = o365.sandbox.credentials
+            o365_path = state.settings.data_dir / "sandbox-office365.json"
+            _write_private_json(
+                o365_path, {"endpoint": o365.url, "ca_bundle": str(tls.ca_cert), **asdict(creds)}
+            )
             console.print(
-                f"Office 365 sandbox at [bold]{o365.url}[/] ({o365.records:,} records)\n"
-                f"  credentials: {o365.info_path}\n"
-                f"  connect: O365_CLIENT_SECRET=$(jq -r .client_secret {o365.info_path}) "
-                f"opencasb connect office365 --tenant-id {o365.tenant_id} --client-id "
-                f"{o365.client_id} --endpoint {o365.url} --ca-bundle {tls.ca_cert}",
+                f"Office 365 sandbox at [bold]{o365.url}[/] ({o365.records():,} records)\n"
+                f"  credentials: {o365_path}\n"
+                f"  connect: O365_CLIENT_SECRET=$(jq -r .client_secret {o365_path}) "
+                f"opencasb connect office365 --tenant-id {creds.tenant_id} --client-id "
+                f"{creds.client_id} --endpoint {o365.url} --ca-bundle {tls.ca_cert}",
                 soft_wrap=True,
             )
         stop = _wait_for_stop()
         live = LiveTrickle(sb, every=trickle).start() if trickle > 0 else None
-        o365_live = o365.trickle(trickle) if o365 and trickle > 0 else None
         try:
             stop.wait()
         finally:
             if live:
                 live.stop()
-            if o365_live:
-                o365_live.stop()
             if o365:
-                o365.server.stop()
+                o365.stop()
             server.stop()
         console.print("sandbox stopped")
-
-
-@dataclass
-class _ServedO365:
-    sandbox: Any
-    server: Any
-    url: str
-    tenant_id: str
-    client_id: str
-    records: int
-    info_path: Path
-
-    def trickle(self, every: float) -> Any:
-        from opencasb.sandbox.office365_sandbox import O365LiveTrickle
-
-        return O365LiveTrickle(self.sandbox, every=every).start()
 
 
 def _write_private_json(path: Path, info: dict[str, Any]) -> None:
@@ -157,32 +147,6 @@ def _write_private_json(path: Path, info: dict[str, Any]) -> None:
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as fh:
         json.dump(info, fh, indent=2)
-
-
-def _serve_o365(
-    state: Ctx, tls: Any, host: str, port: int, size: int, seed: int, days: int, rate: int
-) -> _ServedO365:
-    from opencasb.sandbox.office365.ratelimit import Limits
-    from opencasb.sandbox.office365_sandbox import build_o365_sandbox
-    from opencasb.sandbox.server import SandboxServer
-
-    console.print(f"generating the Office 365 tenant: {days} days of audit records ...")
-    limits = Limits(activity_per_minute=rate, shared_pool_per_minute=rate)
-    sb = build_o365_sandbox(seed=seed, size=size, days=days, limits=limits)
-    try:
-        server = SandboxServer(sb.app, tls, host=host, port=port).start()
-    except OSError as exc:
-        raise ConfigError(
-            f"cannot serve the Office 365 emulator on {host}:{port}: {exc.strerror or exc}",
-            fix="another program holds the port; pass --o365-port 0 (any free port)",
-        ) from None
-    creds = sb.credentials
-    path = state.settings.data_dir / "sandbox-office365.json"
-    _write_private_json(
-        path, {"endpoint": server.base_url, "ca_bundle": str(tls.ca_cert), **asdict(creds)}
-    )
-    records = sum(len(b.records) for b in sb.state.blobs.all_blobs())
-    return _ServedO365(sb, server, server.base_url, creds.tenant_id, creds.client_id, records, path)
 
 
 def demo(

@@ -9,7 +9,6 @@ re-run accepts what a user saved.
 from __future__ import annotations
 
 import hashlib
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -38,6 +37,7 @@ from opencasb.sandbox.office365.generate import (
     tenant_for,
 )
 from opencasb.sandbox.org import Organisation, build_org
+from opencasb.sandbox.ticker import Ticker
 
 __all__ = ["O365LiveTrickle", "O365Sandbox", "O365SandboxCredentials", "build_o365_sandbox"]
 
@@ -164,10 +164,8 @@ class O365LiveTrickle:
     ) -> None:
         self._sandbox = sandbox
         self._horizon = sandbox.history_end  # records published up to here are loaded
-        self._every = every
         self._lead = lead
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._ticker = Ticker(self.step, every, "o365-trickle")
         self.appended = 0
 
     def step(self) -> int:
@@ -191,15 +189,8 @@ class O365LiveTrickle:
             yield record, max(published, now)
 
     def start(self) -> O365LiveTrickle:
-        def loop() -> None:
-            while not self._stop.wait(self._every):
-                self.step()
-
-        self._thread = threading.Thread(target=loop, name="o365-trickle", daemon=True)
-        self._thread.start()
+        self._ticker.start()
         return self
 
     def stop(self) -> None:
-        self._stop.set()
-        if self._thread:
-            self._thread.join(timeout=5)
+        self._ticker.stop()

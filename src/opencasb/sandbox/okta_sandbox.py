@@ -7,7 +7,6 @@ anchor)`` always gives the same org and the same events.
 from __future__ import annotations
 
 import hashlib
-import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -24,6 +23,7 @@ from opencasb.sandbox.okta import (
 )
 from opencasb.sandbox.okta.generate import generate_events, live_events, okta_seed_parts
 from opencasb.sandbox.org import Organisation, build_org
+from opencasb.sandbox.ticker import Ticker
 
 __all__ = ["LiveTrickle", "OktaSandbox", "SandboxCredentials", "build_okta_sandbox"]
 
@@ -121,9 +121,7 @@ class LiveTrickle:
     def __init__(self, sandbox: OktaSandbox, *, every: float = 5.0) -> None:
         self._sandbox = sandbox
         self._last = sandbox.history_end
-        self._every = every
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._ticker = Ticker(self.step, every, "okta-trickle")
         self.appended = 0
 
     def step(self) -> int:
@@ -139,15 +137,8 @@ class LiveTrickle:
         return n
 
     def start(self) -> LiveTrickle:
-        def loop() -> None:
-            while not self._stop.wait(self._every):
-                self.step()
-
-        self._thread = threading.Thread(target=loop, name="okta-trickle", daemon=True)
-        self._thread.start()
+        self._ticker.start()
         return self
 
     def stop(self) -> None:
-        self._stop.set()
-        if self._thread:
-            self._thread.join(timeout=5)
+        self._ticker.stop()

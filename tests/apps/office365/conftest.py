@@ -21,7 +21,7 @@ from opencasb.apps.base import HttpOptions
 from opencasb.apps.office365.connector import Office365Connector
 from opencasb.sandbox.office365 import O365Seed
 
-__all__ = ["truth", "visible_ids"]
+__all__ = ["visible_ids"]
 
 
 def visible_ids(tenant: Tenant, *, since: datetime | None = None) -> set[str]:
@@ -33,9 +33,6 @@ def visible_ids(tenant: Tenant, *, since: datetime | None = None) -> set[str]:
         if oldest <= blob.created <= now:
             ids.update(orjson.loads(r)["Id"] for r in blob.records)
     return ids
-
-
-truth = visible_ids
 
 
 @pytest.fixture
