@@ -82,7 +82,7 @@ def test_pipeline_stores_what_the_runner_stores_in_page_order(store: Store) -> N
         store.save_page(serial, "logs", activities, {"page": n}, rejected=rejected)
 
     done = []
-    with IngestPipeline[int](store, normalize, workers=1, ahead=2) as pipeline:
+    with IngestPipeline[int](store, normalize, workers=1, ahead=2, group=1) as pipeline:
         for n, records in enumerate(pages):
             committed = pipeline.put(piped, "logs", records, {"page": n}, n)
             # Two pages stay in flight; the third put commits the first, and so on.
@@ -111,6 +111,40 @@ def test_pipeline_stores_what_the_runner_stores_in_page_order(store: Store) -> N
         iid: [(raw, err) for i, raw, err in rejects if i == iid] for iid in (serial, piped)
     }
     assert by_instance[serial] == by_instance[piped]
+
+
+def test_pages_are_committed_in_groups_of_records(store: Store) -> None:
+    iid = store.add_instance("okta", "acme", {}, {}).id
+    pages = [[event(p * 10 + i) for i in range(10)] for p in range(7)]
+    committed: list[list[int]] = []
+    with IngestPipeline[int](store, normalize, workers=1, ahead=1, group=25) as pipeline:
+        for n, records in enumerate(pages):
+            committed.append([d.tag for d in pipeline.put(iid, "logs", records, {"page": n}, n)])
+        # 25 records are three pages of 10: pages 0-2 went in one transaction, 3-5 in the next
+        assert store.get_cursor(iid, "logs") == {"page": 5}
+        assert store.count_activities(iid) == 60
+        committed.append([d.tag for d in pipeline.flush()])
+    assert committed == [[], [], [], [0, 1, 2], [], [], [3, 4, 5], [6]]
+    assert store.count_activities(iid) == 70
+
+
+def test_pages_before_a_failed_page_are_committed_by_flush(store: Store) -> None:
+    # A page that cannot be stored (here a normalizer bug) must not hold back the pages
+    # gathered before it for the same commit; it and the pages after it are not stored.
+    iid = store.add_instance("okta", "acme", {}, {}).id
+    pages = [[event(p * 10 + i) for i in range(10)] for p in range(4)]
+    # A complex number is no JSON: the page is normalized in this process and its details,
+    # which copy debugData, cannot be encoded.
+    pages[2][0]["debugContext"] = {"debugData": {"odd": 1j}}
+    with IngestPipeline[int](store, normalize, workers=1, ahead=1) as pipeline:
+        pipeline.put(iid, "logs", pages[0], {"page": 0}, 0)
+        pipeline.put(iid, "logs", pages[1], {"page": 1}, 1)
+        pipeline.put(iid, "logs", pages[2], {"page": 2}, 2)
+        with pytest.raises(StoreError, match="breaks the Activity contract"):
+            pipeline.put(iid, "logs", pages[3], {"page": 3}, 3)
+        assert [d.tag for d in pipeline.flush()] == [0, 1]
+    assert store.get_cursor(iid, "logs") == {"page": 1}
+    assert store.count_activities(iid) == 20
 
 
 def test_unflushed_pages_are_not_committed(store: Store) -> None:

@@ -284,9 +284,14 @@ class IngestRunner:
         return behind and run.fetched >= self.pipeline_after
 
     def _account_all(self, run: _Run, done: Iterable[StoredPage[tuple[str, Page]]]) -> None:
+        """Account pages committed together; health is written once, after the last."""
+        tallied = False
         for stored in done:
             feed, page = stored.tag
-            self._account(run, feed, page, stored.saved, stored.rejected)
+            self._tally(run, feed, page, stored.saved, stored.rejected)
+            tallied = True
+        if tallied:
+            self._publish(run)
 
     def _store_page(self, run: _Run, feed: str, connector: AppConnector, page: Page) -> None:
         activities, rejected = normalize_all(connector.normalize, page.raw_events)
@@ -301,6 +306,11 @@ class IngestRunner:
 
     def _account(self, run: _Run, feed: str, page: Page, saved: SaveResult, rejected: int) -> None:
         """Count a committed page, then write health and report it (after the commit)."""
+        self._tally(run, feed, page, saved, rejected)
+        self._publish(run)
+
+    def _tally(self, run: _Run, feed: str, page: Page, saved: SaveResult, rejected: int) -> None:
+        """Count a committed page into the run's result and health (not yet written)."""
         result, health = run.result, run.health
         result.pages += 1
         result.fetched += len(page.raw_events)
@@ -330,12 +340,15 @@ class IngestRunner:
                 last_error_at=self.clock.now(),
             )
         run.health = health
-        self.store.set_health(run.rec.id, health)
         self._note_services(run, page)
         if self.on_page:
             self.on_page(
                 PageEvent(run.rec.name, feed, page, saved.inserted, saved.duplicates, rejected)
             )
+
+    def _publish(self, run: _Run) -> None:
+        """Write the run's health (after the pages it counts were committed)."""
+        self.store.set_health(run.rec.id, run.health)
 
     def _note_services(self, run: _Run, page: Page) -> None:
         """Remember when each service of a suite (Office 365's Exchange, Teams ...) was first

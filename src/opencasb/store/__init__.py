@@ -4,7 +4,7 @@ Open it with :func:`open_store`; the schema is migrated to head on open. Tables 
 :mod:`opencasb.store.schema`; migrations in ``store/migrations``.
 """
 
-from opencasb.store.activities import SaveResult
+from opencasb.store.activities import PageWrite, SaveResult
 from opencasb.store.engine import open_store
 from opencasb.store.facade import Store
 from opencasb.store.instances import InstanceRecord
@@ -16,6 +16,7 @@ __all__ = [
     "ActivityQuery",
     "EncodedPage",
     "InstanceRecord",
+    "PageWrite",
     "SaveResult",
     "Store",
     "open_store",

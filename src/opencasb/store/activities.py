@@ -41,6 +41,7 @@ from opencasb.store.pages import EncodedPage, encode_activities
 from opencasb.store.schema import activities, actors, cursors, rejected_records
 
 __all__ = [
+    "PageWrite",
     "SaveResult",
     "activity_ids",
     "count_activities",
@@ -48,6 +49,7 @@ __all__ = [
     "newest_activity_time",
     "rejected_count",
     "save_encoded_page",
+    "save_encoded_pages",
     "save_page",
 ]
 
@@ -189,6 +191,27 @@ def save_page(
     return save_encoded_page(db, instance_id, feed, page, page.raws, cursor, rejected=rejected)
 
 
+@dataclass(frozen=True, slots=True)
+class PageWrite:
+    """One encoded page to store with :func:`save_encoded_pages`.
+
+    ``texts`` is the raw JSON text of each row when ``page.raws`` is set, else of each
+    fetched record (indexed by ``page.positions``); ``rejected`` as for :func:`save_page`.
+    """
+
+    instance_id: int
+    feed: str
+    page: EncodedPage
+    texts: Sequence[str]
+    cursor: dict[str, Any]
+    rejected: Sequence[tuple[dict[str, Any] | str, str]] = ()
+
+    @property
+    def raws(self) -> Sequence[str]:
+        page = self.page
+        return page.raws if page.raws is not None else [self.texts[p] for p in page.positions]
+
+
 def save_encoded_page(
     db: Database,
     instance_id: int,
@@ -199,60 +222,79 @@ def save_encoded_page(
     *,
     rejected: Sequence[tuple[dict[str, Any] | str, str]] = (),
 ) -> SaveResult:
-    """Store one encoded page atomically; see :meth:`opencasb.store.Store.save_encoded_page`.
+    """Store one encoded page atomically; see :meth:`opencasb.store.Store.save_encoded_page`."""
+    return save_encoded_pages(db, [PageWrite(instance_id, feed, page, texts, cursor, rejected)])[0]
 
-    ``texts`` is the raw JSON text of each row when ``page.raws`` is set, else of each
-    fetched record (indexed by ``page.positions``).
-    """
-    raws = page.raws if page.raws is not None else [texts[p] for p in page.positions]
+
+def save_encoded_pages(db: Database, writes: Sequence[PageWrite]) -> list[SaveResult]:
+    """Store encoded pages, in order, in ONE transaction; see
+    :meth:`opencasb.store.Store.save_encoded_pages`."""
     try:
-        return _write_page(db, instance_id, feed, page, raws, cursor, rejected)
+        return _write_pages(db, writes)
     except _StaleActors:
-        db.actor_refs.pop(instance_id, None)
-        return _write_page(db, instance_id, feed, page, raws, cursor, rejected)
+        for w in writes:
+            db.actor_refs.pop(w.instance_id, None)
+        return _write_pages(db, writes)
+
+
+def _write_pages(db: Database, writes: Sequence[PageWrite]) -> list[SaveResult]:
+    # Actor ids first, each in its own short transaction (see the module docstring); then
+    # every page's rows, rejects and cursor in one transaction. Committing several pages at
+    # once matters on SQLite: a commit writes every B-tree page it dirtied to the WAL, and
+    # the random keys of the unique, actor and IP indexes dirty about one index page per row,
+    # so one commit per 1,000 rows wrote the same index pages again and again.
+    prepared: list[tuple[PageWrite, list[tuple[Any, ...]], ActorRefs | None]] = []
+    for w in writes:
+        page = w.page
+        refs = _actor_ids(db, w.instance_id, page.actors) if page.rows else None
+        rows: list[tuple[Any, ...]] = []
+        if refs is not None:
+            cache = refs.by_key
+            ids = [None if k is None else cache[k] for k in page.actors]
+            rows = [
+                (*head, raw, ids[a])
+                for head, raw, a in zip(page.rows, w.raws, page.actor_of_row, strict=True)
+            ]
+        prepared.append((w, rows, refs))
+    now = db.clock.now()
+    results: list[SaveResult] = []
+    with db.write() as conn:
+        checked: set[int] = set()
+        for w, rows, refs in prepared:
+            if refs is not None and w.instance_id not in checked:
+                checked.add(w.instance_id)
+                sentinel = refs.sentinel
+                if sentinel is not None and not _sentinel_alive(conn, w.instance_id, sentinel):
+                    raise _StaleActors  # rolls back; the caller retries once with fresh caches
+            results.append(_write_page(conn, db.is_sqlite, w, rows, now))
+    if db.checkpointer is not None and any(rows for _w, rows, _r in prepared):
+        db.checkpointer.poke()
+    return results
 
 
 def _write_page(
-    db: Database,
-    instance_id: int,
-    feed: str,
-    page: EncodedPage,
-    raws: Sequence[str],
-    cursor: dict[str, Any],
-    rejected: Sequence[tuple[dict[str, Any] | str, str]],
+    conn: Connection,
+    is_sqlite: bool,
+    w: PageWrite,
+    rows: list[tuple[Any, ...]],
+    now: datetime,
 ) -> SaveResult:
-    refs = _actor_ids(db, instance_id, page.actors) if page.rows else ActorRefs()
-    cache = refs.by_key
-    ids = [None if k is None else cache[k] for k in page.actors]
-    rows = [
-        (*head, raw, ids[a])
-        for head, raw, a in zip(page.rows, raws, page.actor_of_row, strict=True)
-    ]
-    cursor_text = dumps(cursor)
-    now = db.clock.now()
-    rejects = [
-        {
-            "instance_id": instance_id,
-            "feed": feed,
-            "raw": raw if isinstance(raw, str) else dumps(raw),
-            "error": error,
-            "received_at": now,
-        }
-        for raw, error in rejected
-    ]
-    with db.write() as conn:
-        sentinel = refs.sentinel
-        if rows and sentinel is not None and not _sentinel_alive(conn, instance_id, sentinel):
-            raise _StaleActors  # rolls back; save_encoded_page retries once with a fresh cache
-        inserted = 0
-        if rows:
-            insert_rows = _insert_sqlite if db.is_sqlite else _insert_postgres
-            inserted = insert_rows(conn, rows)
-        if rejects:
-            conn.execute(insert(rejected_records), rejects)
-        _upsert_cursor(conn, instance_id, feed, cursor_text, now)
-    if db.checkpointer is not None and rows:
-        db.checkpointer.poke()
+    inserted = 0
+    if rows:
+        inserted = (_insert_sqlite if is_sqlite else _insert_postgres)(conn, rows)
+    if w.rejected:
+        rejects = [
+            {
+                "instance_id": w.instance_id,
+                "feed": w.feed,
+                "raw": raw if isinstance(raw, str) else dumps(raw),
+                "error": error,
+                "received_at": now,
+            }
+            for raw, error in w.rejected
+        ]
+        conn.execute(insert(rejected_records), rejects)
+    _upsert_cursor(conn, w.instance_id, w.feed, dumps(w.cursor), now)
     return SaveResult(inserted=inserted, duplicates=len(rows) - inserted)
 
 

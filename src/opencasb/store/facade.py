@@ -23,7 +23,7 @@ from opencasb.store import instances as _instances
 from opencasb.store import inventory as _inventory
 from opencasb.store import query as _query
 from opencasb.store._db import Database
-from opencasb.store.activities import SaveResult
+from opencasb.store.activities import PageWrite, SaveResult
 from opencasb.store.instances import InstanceRecord
 from opencasb.store.pages import EncodedPage
 from opencasb.store.query import ActivityPage, ActivityQuery
@@ -189,6 +189,21 @@ class Store:
         return _activities.save_encoded_page(
             self._db, instance_id, feed, page, texts, cursor, rejected=rejected
         )
+
+    def save_encoded_pages(self, writes: Sequence[PageWrite]) -> list[SaveResult]:
+        """Store several encoded pages, in order, in ONE transaction: each page's rows,
+        quarantined records and cursor, exactly as :meth:`save_encoded_page` would, but with
+        one commit (a bulk backfill's pages are committed in groups; see
+        :mod:`opencasb.ingest.pipeline`). All or nothing: if it raises, no page is stored
+        and no cursor moved.
+
+        Returns:
+            One SaveResult per page, in order.
+
+        Raises:
+            StoreError: the database failed; nothing is stored.
+        """
+        return _activities.save_encoded_pages(self._db, writes)
 
     def count_activities(self, instance_id: int | None = None) -> int:
         """Stored activities of one instance, or of all when ``instance_id`` is None."""
