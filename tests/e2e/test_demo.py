@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import socket
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -47,3 +49,25 @@ def test_a_busy_port_is_a_clear_error(tmp_path: Path) -> None:
         done = _run("--port", str(port), "--data-dir", str(tmp_path / "d"), "--exit-when-ready")
     assert done.returncode == 1
     assert "--port 0" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_every_labelled_scenario_is_in_the_store_after_the_backfill(tmp_path: Path) -> None:
+    data = tmp_path / "demo"
+    options = ["--size", "60", "--days", "6", "--port", "0", "--exit-when-ready"]
+    done = subprocess.run(
+        [*CLI, "demo", *options, "--data-dir", str(data)],
+        env={k: v for k, v in os.environ.items() if not k.startswith(("OPENCASB_", "OKTA_"))},
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
+    assert done.returncode == 0, done.stderr
+    truth = json.loads((data / "ground-truth.json").read_text())
+    entries = truth["scenarios"]
+    kinds = {e["kind"] for e in entries}
+    assert kinds == {"attack", "benign"}
+    with sqlite3.connect(data / "opencasb.db") as db:
+        stored = {row[0] for row in db.execute("SELECT source_event_id FROM activities")}
+    for entry in entries:
+        missing = set(entry["activity_ids"]) - stored
+        assert not missing, f"{entry['scenario']}: {len(missing)} activities not stored"

@@ -26,6 +26,7 @@ O365_INSTANCE = "office365-demo"
 # The demo tenant's Management Activity budget. A real tenant allows about 2,000 requests a
 # minute, which makes a week's backfill take minutes; the demo must be ready in under two.
 O365_DEMO_RATE = 60_000
+O365_DAYS = 8  # days of Office 365 audit history the demo serves
 
 
 def run_demo(
@@ -41,14 +42,18 @@ def run_demo(
     exit_when_ready: bool,
 ) -> None:
     """Start the sandbox, connect, backfill with progress bars, then poll until ``stop``."""
+    from opencasb.cli.sandbox_cmd import print_ground_truth
     from opencasb.sandbox.okta_sandbox import LiveTrickle, build_okta_sandbox
+    from opencasb.sandbox.scenarios import sandbox_plan
     from opencasb.sandbox.server import SandboxServer
     from opencasb.sandbox.tls import ensure_sandbox_tls
 
     settings = state.settings
     tls = ensure_sandbox_tls(settings.data_dir / "sandbox-tls")
+    anchor = SystemClock().now()
     with console.status(f"generating a synthetic org of {size:,} people, {days} days of Okta"):
-        sb = build_okta_sandbox(seed=seed, size=size, days=days)
+        plan = sandbox_plan(seed, size, anchor, min(days, O365_DAYS))
+        sb = build_okta_sandbox(seed=seed, size=size, days=days, anchor=anchor, scenarios=plan)
     try:
         server = SandboxServer(sb.app, tls, port=port).start()
     except OSError as exc:
@@ -62,13 +67,14 @@ def run_demo(
         f"({len(sb.state.users):,} users, {len(sb.state.log):,} events)"
     )
     o365 = serve_o365(
-        tls, host="127.0.0.1", port=port + 1 if port else 0, size=size, seed=seed, days=8,
-        rate=O365_DEMO_RATE, trickle_every=5.0, port_option="--port",
+        tls, host="127.0.0.1", port=port + 1 if port else 0, size=size, seed=seed, days=O365_DAYS,
+        rate=O365_DEMO_RATE, trickle_every=5.0, port_option="--port", anchor=anchor, scenarios=plan,
     )  # fmt: skip
     console.print(
         f"[green]✓[/] Office 365 emulator at {o365.url} "
         f"({len(o365.sandbox.state.users):,} users, {o365.records():,} audit records)"
     )
+    print_ground_truth(settings.data_dir, plan)
     try:
         _connect(state, server.base_url, str(tls.ca_cert), sb.credentials.token, days, poll)
         _connect_o365(state, o365.url, str(tls.ca_cert), o365.sandbox.credentials, poll)

@@ -12,13 +12,16 @@ import time
 from dataclasses import asdict
 from pathlib import Path
 from types import FrameType
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from opencasb.cli.context import Ctx, console, handle_errors
 from opencasb.cli.serve_o365 import serve_o365
 from opencasb.errors import ConfigError
+
+if TYPE_CHECKING:
+    from opencasb.sandbox.scenarios import ScenarioPlan
 
 __all__ = ["register"]
 
@@ -75,8 +78,10 @@ def sandbox(
 ) -> None:
     """Serve an emulated Okta org and the same people's Office 365 tenant over HTTPS on
     loopback until Ctrl-C."""
+    from opencasb.clock import SystemClock
     from opencasb.sandbox.okta import Faults, RateLimits
     from opencasb.sandbox.okta_sandbox import LiveTrickle, build_okta_sandbox
+    from opencasb.sandbox.scenarios import sandbox_plan
     from opencasb.sandbox.server import SandboxServer
     from opencasb.sandbox.tls import ensure_sandbox_tls
 
@@ -86,9 +91,13 @@ def sandbox(
         console.print(f"generating the org: {size:,} people, {days} days of System Log ...")
         faults = _faults(error_rate, burst_429_every, late_fraction)
         assert isinstance(faults, Faults)
+        anchor = SystemClock().now()
+        window = min(days, o365_days) if o365_port >= 0 else days
+        plan = sandbox_plan(seed, size, anchor, window)
         sb = build_okta_sandbox(
-            seed=seed, size=size, days=days, faults=faults, rate_limits=RateLimits(logs=logs_rate)
-        )
+            seed=seed, size=size, days=days, faults=faults, rate_limits=RateLimits(logs=logs_rate),
+            anchor=anchor, scenarios=plan,
+        )  # fmt: skip
         try:
             server = SandboxServer(sb.app, tls, host=host, port=port).start()
         except OSError as exc:
@@ -115,6 +124,7 @@ def sandbox(
             o365 = serve_o365(
                 tls, host=host, port=o365_port, size=size, seed=seed, days=o365_days,
                 rate=o365_rate, trickle_every=trickle, port_option="--o365-port",
+                anchor=anchor, scenarios=plan,
             )  # fmt: skip
             creds = o365.sandbox.credentials
             o365_path = state.settings.data_dir / "sandbox-office365.json"
@@ -129,6 +139,7 @@ def sandbox(
                 f"{creds.client_id} --endpoint {o365.url} --ca-bundle {tls.ca_cert}",
                 soft_wrap=True,
             )
+        print_ground_truth(state.settings.data_dir, plan)
         stop = _wait_for_stop()
         live = LiveTrickle(sb, every=trickle).start() if trickle > 0 else None
         try:
@@ -140,6 +151,18 @@ def sandbox(
                 o365.stop()
             server.stop()
         console.print("sandbox stopped")
+
+
+def print_ground_truth(data_dir: Path, plan: ScenarioPlan | None) -> None:
+    """Write the labelled scenarios' ``ground-truth.json`` into ``data_dir`` and say where
+    (or say there are none: the window was too short)."""
+    from opencasb.sandbox.scenarios import write_ground_truth
+
+    if plan is None:
+        console.print("  no labelled scenarios: the history is shorter than 4 days")
+        return
+    path = write_ground_truth(data_dir, plan)
+    console.print(f"  ground truth: {path} ({len(plan.truth)} labelled scenarios)")
 
 
 def _write_private_json(path: Path, info: dict[str, Any]) -> None:

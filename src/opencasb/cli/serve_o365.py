@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from opencasb.cli.context import console
@@ -10,6 +11,7 @@ from opencasb.errors import ConfigError
 
 if TYPE_CHECKING:
     from opencasb.sandbox.office365_sandbox import O365LiveTrickle, O365Sandbox
+    from opencasb.sandbox.scenarios import ScenarioPlan
     from opencasb.sandbox.server import SandboxServer
     from opencasb.sandbox.tls import SandboxTLS
 
@@ -49,9 +51,12 @@ def serve_o365(
     rate: int,
     trickle_every: float,
     port_option: str,
+    anchor: datetime | None = None,
+    scenarios: ScenarioPlan | None = None,
 ) -> ServedO365:
     """Build the tenant (``days`` of audit, ``rate`` Management Activity requests a minute),
-    serve it on ``host:port`` and start its trickle (unless ``trickle_every`` is 0).
+    serve it on ``host:port`` and start its trickle (unless ``trickle_every`` is 0). The
+    history ends at ``anchor`` (default: now) and includes ``scenarios``' records.
 
     Raises:
         ConfigError: the port is taken; the fix names ``port_option``.
@@ -62,7 +67,9 @@ def serve_o365(
 
     with console.status(f"generating the same people's Office 365 tenant ({days} days of audit)"):
         limits = Limits(activity_per_minute=rate, shared_pool_per_minute=rate)
-        sb = build_o365_sandbox(seed=seed, size=size, days=days, limits=limits)
+        sb = build_o365_sandbox(
+            seed=seed, size=size, days=days, limits=limits, anchor=anchor, scenarios=scenarios
+        )
     try:
         server = SandboxServer(sb.app, tls, host=host, port=port).start()
     except OSError as exc:

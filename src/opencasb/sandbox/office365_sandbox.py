@@ -9,6 +9,7 @@ re-run accepts what a user saved.
 from __future__ import annotations
 
 import hashlib
+import heapq
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -37,6 +38,7 @@ from opencasb.sandbox.office365.generate import (
     tenant_for,
 )
 from opencasb.sandbox.org import Organisation, build_org
+from opencasb.sandbox.scenarios import ScenarioPlan
 from opencasb.sandbox.ticker import Ticker
 
 __all__ = ["O365LiveTrickle", "O365Sandbox", "O365SandboxCredentials", "build_o365_sandbox"]
@@ -93,6 +95,7 @@ def build_o365_sandbox(
     limits: Limits | None = None,
     certificate: AppCertificate | None = None,
     signing_key: rsa.RSAPrivateKey | None = None,
+    scenarios: ScenarioPlan | None = None,
 ) -> O365Sandbox:
     """Build the org and its tenant, load the records published in the ``days`` before
     ``anchor`` (default: now), and register the app.
@@ -105,19 +108,25 @@ def build_o365_sandbox(
         certificate: also accept this certificate for the app (client assertion sign-in).
         signing_key: the emulator's token-signing key; generated if absent (RSA key
             generation is the slow part, so tests pass one in).
+        scenarios: labelled scenarios whose records (those published in the window) are
+            merged into the history in publication order, published like generated ones.
     """
     clock = clock or SystemClock()
     end = anchor or clock.now()
     org = build_org(seed, size)
     tenant = tenant_for(org)
     gen = RecordGenerator(org, tenant)
+    start = end - timedelta(days=days)
+    records = gen.records(start, end)
+    if scenarios is not None:
+        records = heapq.merge(records, scenarios.o365_between(start, end), key=_published)
     users, groups, memberships = graph_directory(org, tenant, as_of=end, tt=gen.tt)
     data = O365Seed(
         tenant_id=tenant.tenant_id,
         domain=tenant.domain,
         users=users,
         groups=groups,
-        records=gen.records(end - timedelta(days=days), end),
+        records=records,
         subscriptions=CONTENT_TYPES,
         display_name=tenant.display_name,
         memberships=memberships,
@@ -143,6 +152,10 @@ def build_o365_sandbox(
         thumbprint=certificate.sha1_thumbprint if certificate else None,
     )
     return O365Sandbox(org, tenant, state, app, creds, end, gen, memberships)
+
+
+def _published(item: tuple[dict[str, Any], datetime]) -> datetime:
+    return item[1]
 
 
 class O365LiveTrickle:

@@ -7,8 +7,10 @@ anchor)`` always gives the same org and the same events.
 from __future__ import annotations
 
 import hashlib
+import heapq
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from starlette.applications import Starlette
 
@@ -23,6 +25,7 @@ from opencasb.sandbox.okta import (
 )
 from opencasb.sandbox.okta.generate import generate_events, live_events, okta_seed_parts
 from opencasb.sandbox.org import Organisation, build_org
+from opencasb.sandbox.scenarios import ScenarioPlan
 from opencasb.sandbox.ticker import Ticker
 
 __all__ = ["LiveTrickle", "OktaSandbox", "SandboxCredentials", "build_okta_sandbox"]
@@ -67,6 +70,7 @@ def build_okta_sandbox(
     faults: Faults | None = None,
     rate_limits: RateLimits | None = None,
     oauth_key_pem: tuple[str, str] | None = None,
+    scenarios: ScenarioPlan | None = None,
 ) -> OktaSandbox:
     """Build the org, load ``days`` of history ending at ``anchor`` (default: now), and
     register credentials.
@@ -74,17 +78,23 @@ def build_okta_sandbox(
     Args:
         oauth_key_pem: (private, public) PEM pair for the OAuth client; generated if absent
             (RSA key generation is the slow part, so tests pass one in).
+        scenarios: labelled scenarios whose Okta events (those published in the window) are
+            merged into the history in published order, served like generated ones.
     """
     clock = clock or SystemClock()
     end = anchor or clock.now()
     org = build_org(seed, size)
     users, groups, memberships, roles = okta_seed_parts(org)
+    start = end - timedelta(days=days)
+    events = generate_events(org, start, end)
+    if scenarios is not None:
+        events = heapq.merge(events, scenarios.okta_between(start, end), key=_published)
     seed_data = OktaSeed(
         users=users,
         groups=groups,
         memberships=memberships,
         admin_roles=roles,
-        events=generate_events(org, end - timedelta(days=days), end),
+        events=events,
     )
     state = OktaState.from_seed(seed_data, clock=clock, rng_seed=seed)
     admin = next(
@@ -104,6 +114,11 @@ def build_okta_sandbox(
     app = create_okta_app(state, clock=clock, faults=faults, rate_limits=rate_limits, seed=seed)
     creds = SandboxCredentials(token, read_only, admin, OAUTH_CLIENT_ID, private_pem)
     return OktaSandbox(org, state, app, creds, end)
+
+
+def _published(item: tuple[dict[str, Any], datetime]) -> str:
+    published: str = item[0]["published"]
+    return published
 
 
 def _active(state: OktaState, user_id: str) -> bool:
