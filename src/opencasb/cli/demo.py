@@ -42,6 +42,7 @@ def run_demo(
     exit_when_ready: bool,
 ) -> None:
     """Start the sandbox, connect, backfill with progress bars, then poll until ``stop``."""
+    from opencasb.apps.office365.connector import MAX_BACKFILL_DAYS
     from opencasb.cli.sandbox_cmd import print_ground_truth
     from opencasb.sandbox.okta_sandbox import LiveTrickle, build_okta_sandbox
     from opencasb.sandbox.scenarios import sandbox_plan
@@ -52,7 +53,9 @@ def run_demo(
     tls = ensure_sandbox_tls(settings.data_dir / "sandbox-tls")
     anchor = SystemClock().now()
     with console.status(f"generating a synthetic org of {size:,} people, {days} days of Okta"):
-        plan = sandbox_plan(seed, size, anchor, min(days, O365_DAYS))
+        # Labelled scenarios only where both backfills reach: Office 365 keeps 7 days, and a
+        # scenario's earliest record may be an hour after the window's start.
+        plan = sandbox_plan(seed, size, anchor, min(days, MAX_BACKFILL_DAYS))
         sb = build_okta_sandbox(seed=seed, size=size, days=days, anchor=anchor, scenarios=plan)
     try:
         server = SandboxServer(sb.app, tls, port=port).start()
