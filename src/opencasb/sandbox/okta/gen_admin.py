@@ -37,6 +37,12 @@ ADMIN_ACTIONS: dict[str, tuple[str, str, str, str]] = {
         "Suspend Okta user",
         "/api/v1/users/{u}/lifecycle/suspend",
     ),
+    "unsuspend": (
+        "user.lifecycle.unsuspend",
+        "core.user.config.user_status.unsuspended",
+        "Unsuspend Okta user",
+        "/api/v1/users/{u}/lifecycle/unsuspend",
+    ),
     "group_add": (
         "group.user_membership.add",
         "core.user_group_member.user_add",

@@ -287,17 +287,24 @@ def mfa_factor_reset(kit: Kit) -> Injection:
 
 
 def disabled_user_activity(kit: Kit) -> Injection:
-    """An admin suspends a user in Okta; hours later the user's still-open sessions and
-    tokens are used: Okta app sign-ons and an Office 365 sign-in and downloads."""
+    """An admin suspends a user in Okta after the user's working day; an hour or more later
+    the user's still-open sessions and tokens are used (Okta app sign-ons, an Office 365
+    sign-in and downloads); the admin unsuspends the user the next morning before work.
+
+    Suspending after the working day and lifting it before the next keeps the victim's own
+    everyday activity out of the suspended stretch, so that only this scenario's records are
+    activity after a disable (the everyday generator knows nothing of the suspension).
+    """
     rec = Recorder(kit, "disabled_user_activity", "attack", "activity_after_disable")
     v = kit.victim(rec.rng, lambda x: not x.okta.person.is_admin)
     day = kit.day(rec.rng)
+    p = v.okta.person
     a, s = _admin_sess(kit, rec, False)
-    t = _work_ms(kit, rec, a, day)
+    t = kit.local(p.city, day, p.work_end + 30 + rec.rng.randrange(60)) * 1000
     u = v.okta.user_target
     rec.okta(t, adm.admin_action, s, ("suspend", {"target": [u], "path": {"u": u["id"]}}))
     home = rec.okta_sess(v, v.okta.home)
-    t2 = t + rec.rng.randrange(60, 180) * _MIN
+    t2 = t + rec.rng.randrange(60, 120) * _MIN
     _ssos(rec, home, t2, 2)
     sess = rec.o365_sess(v, v.o365.home)
     ts = t2 // 1000 + rec.rng.randrange(300, 1800)
@@ -305,6 +312,8 @@ def disabled_user_activity(kit: Kit) -> Injection:
     site = kit.tt.depts[v.o365.dept].site
     for k in range(5 + rec.rng.randrange(6)):
         rec.o365(ts + 30 + k * rec.rng.randrange(20, 90), gf.FILE_OP, sess, (2, site, k))
+    back = kit.local(p.city, day + 1, max(0, p.work_start - 60 - rec.rng.randrange(60))) * 1000
+    rec.okta(back, adm.admin_action, s, ("unsuspend", {"target": [u], "path": {"u": u["id"]}}))
     rec.details.update(suspended_by=a.email)
     return rec.finish(v.email)
 
