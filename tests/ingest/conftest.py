@@ -23,6 +23,16 @@ from opencasb.store import Store, open_store
 START = datetime(2026, 11, 2, 9, 30, tzinfo=UTC)
 
 
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[Store]:
+    """An empty SQLite store of its own."""
+    s = open_store(f"sqlite:///{tmp_path / 'opencasb.db'}", key=generate_key())
+    try:
+        yield s
+    finally:
+        s.close()
+
+
 @pytest.fixture(scope="session")
 def rsa_pair() -> tuple[str, str]:
     return generate_rsa_keypair()

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator, Mapping
-from pathlib import Path
+from collections.abc import Mapping
 from typing import Any
 
 import orjson
@@ -12,12 +11,11 @@ import pytest
 from sqlalchemy import text
 
 from opencasb.apps.okta.normalize import normalize
-from opencasb.crypto import generate_key
 from opencasb.errors import StoreError
 from opencasb.ingest.pipeline import IngestPipeline, encode_page
 from opencasb.ingest.runner import normalize_all
 from opencasb.model import Activity
-from opencasb.store import ActivityQuery, SaveResult, Store, open_store
+from opencasb.store import ActivityQuery, SaveResult, Store
 
 
 def event(i: int, *, user: int | None = None) -> dict[str, Any]:
@@ -38,15 +36,6 @@ def event(i: int, *, user: int | None = None) -> dict[str, Any]:
         "client": {"ipAddress": f"198.51.100.{i % 250}", "zone": "null"},
         "authenticationContext": {"externalSessionId": f"s{i}"},
     }
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[Store]:
-    s = open_store(f"sqlite:///{tmp_path / 'opencasb.db'}", key=generate_key())
-    try:
-        yield s
-    finally:
-        s.close()
 
 
 def stored(store: Store, name: str) -> list[Activity]:

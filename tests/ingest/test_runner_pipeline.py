@@ -7,7 +7,6 @@ import gc
 import json
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any, ClassVar
 
 import pytest
@@ -25,13 +24,12 @@ from opencasb.apps.base import (
 )
 from opencasb.apps.okta.normalize import normalize
 from opencasb.clock import FakeClock
-from opencasb.crypto import generate_key
 from opencasb.errors import UpstreamError
 from opencasb.ingest import runner as runner_module
 from opencasb.ingest.pipeline import IngestPipeline
 from opencasb.ingest.runner import IngestRunner, PageEvent, RunResult
 from opencasb.model import Activity, Health
-from opencasb.store import ActivityQuery, Store, open_store
+from opencasb.store import ActivityQuery, Store
 
 
 def event(i: int) -> dict[str, Any]:
@@ -130,15 +128,6 @@ def counting(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
     CountingPipeline.puts = []
     monkeypatch.setattr(runner_module, "IngestPipeline", CountingPipeline)
     return CountingPipeline.puts
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[Store]:
-    s = open_store(f"sqlite:///{tmp_path / 'opencasb.db'}", key=generate_key())
-    try:
-        yield s
-    finally:
-        s.close()
 
 
 def run(

@@ -285,12 +285,11 @@ class IngestRunner:
 
     def _account_all(self, run: _Run, done: Iterable[StoredPage[tuple[str, Page]]]) -> None:
         """Account pages committed together; health is written once, after the last."""
-        tallied = False
-        for stored in done:
+        pages = list(done)
+        for stored in pages:
             feed, page = stored.tag
             self._tally(run, feed, page, stored.saved, stored.rejected)
-            tallied = True
-        if tallied:
+        if pages:
             self._publish(run)
 
     def _store_page(self, run: _Run, feed: str, connector: AppConnector, page: Page) -> None:

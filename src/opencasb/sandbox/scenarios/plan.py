@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from opencasb.clock import utc
-from opencasb.sandbox.org import Organisation
+from opencasb.sandbox.org import Organisation, build_org
 
 from . import benign, data, identity
 from .kit import Kit
@@ -61,10 +61,6 @@ def plan_scenarios(
 def sandbox_plan(seed: int, size: int, anchor: datetime, days: int) -> ScenarioPlan | None:
     """The plan the sandbox serves: the org of ``(seed, size)``, the ``days`` before
     ``anchor``; None when that window is too short to hold the scenarios."""
-    from datetime import timedelta
-
-    from opencasb.sandbox.org import build_org
-
     try:
         return plan_scenarios(build_org(seed, size), anchor - timedelta(days=days), anchor, seed)
     except ValueError:
