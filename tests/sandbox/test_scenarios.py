@@ -133,7 +133,13 @@ def test_scenarios_look_like_their_attack(plan: ScenarioPlan) -> None:
     assert {"user.mfa.factor.reset_all", "user.mfa.factor.deactivate"} <= reset
     disabled = events("disabled_user_activity")
     assert disabled[0]["eventType"] == "user.lifecycle.suspend"
-    assert records("disabled_user_activity")
+    # Lifted before the victim's next working day, so that none of the victim's everyday
+    # activity falls, unlabelled, inside the suspended stretch.
+    assert disabled[-1]["eventType"] == "user.lifecycle.unsuspend"
+    suspended, lifted = disabled[0]["published"], disabled[-1]["published"]
+    assert all(
+        suspended < r["CreationTime"] + "Z" < lifted for r in records("disabled_user_activity")
+    )
     assert {r["Operation"] for r in records("mass_download")} >= {"FileDownloaded"}
     assert sum(r["Operation"] == "FileDownloaded" for r in records("mass_download")) >= 50
     assert sum(r["Operation"] == "FileDeleted" for r in records("mass_delete")) >= 50
