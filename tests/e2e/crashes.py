@@ -68,7 +68,9 @@ def kill_during_backfill(
         deadline = time.monotonic() + 60
         while proc.poll() is None and committed(data) <= before and time.monotonic() < deadline:
             time.sleep(0.02)
-        time.sleep(rng.uniform(0.0, 0.3))
+        # Within 0.15 s of that commit: a run must not get far past it, or the backfill ends
+        # before enough kills have landed (the pipeline commits ~5,000 records at a time).
+        time.sleep(rng.uniform(0.0, 0.15))
         killed = proc.poll() is None
         if killed:
             proc.send_signal(signal.SIGKILL)
