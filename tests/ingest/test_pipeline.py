@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import text
 
 from opencasb.apps.okta.normalize import normalize
+from opencasb.apps.records import RawRecords
 from opencasb.errors import StoreError
 from opencasb.ingest.pipeline import IngestPipeline, encode_page
 from opencasb.ingest.runner import normalize_all
@@ -171,3 +172,27 @@ def test_a_page_that_is_not_plain_json_is_normalized_in_process(store: Store) ->
 def test_a_pipeline_needs_a_worker(store: Store) -> None:
     with pytest.raises(ValueError, match="at least one worker"):
         IngestPipeline[None](store, normalize, workers=0)
+
+
+def test_a_page_of_record_texts_is_stored_with_each_text_as_sent(store: Store) -> None:
+    """A RawRecords page (what the app feeds yield) goes to the workers as its own texts:
+    nothing is parsed or re-serialized here, the raw column keeps the API's bytes, and a
+    record orjson cannot read (an integer beyond 64 bits) is still normalized."""
+    iid = store.add_instance("okta", "texts", {}, {}).id
+    records = [event(i) for i in range(3)]
+    texts = [orjson.dumps(r).decode() for r in records]
+    texts[1] = texts[1].replace('"uuid"', '"big": 1180591620717411303424, "uuid"', 1)
+    texts[2] = texts[2].replace(",", ", ", 1)  # spacing as an API may send it
+    body = ("[" + ",".join(texts) + ", 5]").encode()
+    page = RawRecords.split(body, ("published",))
+    with IngestPipeline[int](store, normalize, workers=1, group=1) as pipeline:
+        pipeline.put(iid, "logs", page, {"page": 0}, 0)
+        (done,) = pipeline.flush()
+    assert done.saved.inserted == 3 and done.rejected == 1
+    with store.engine.connect() as conn:
+        raws = conn.execute(
+            text("SELECT raw FROM activities WHERE instance_id = :i ORDER BY source_event_id"),
+            {"i": iid},
+        ).scalars()
+        assert list(raws) == texts
+    assert stored(store, "texts")[1].raw["big"] == 2**70

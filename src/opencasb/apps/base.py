@@ -70,6 +70,10 @@ class Gap:
 class Page:
     """One page of raw events and the cursor that follows it.
 
+    ``raw_events`` holds the records as parsed JSON, or -- from the app feeds -- a
+    :class:`~opencasb.apps.records.RawRecords`, which reads the same but keeps each record's
+    JSON text and parses it only when it is read (the ingest pipeline never does).
+
     Contract: storing ``raw_events`` and then ``next_cursor`` in one transaction is safe;
     re-fetching from ``next_cursor`` never misses an event that this page did not contain.
     ``progress`` (0..1) and ``newest_time`` are hints for health and progress bars.
@@ -77,7 +81,7 @@ class Page:
     ``gaps`` lists what the API could not deliver before this cursor.
     """
 
-    raw_events: list[dict[str, Any]]
+    raw_events: Sequence[Any]
     next_cursor: Cursor
     progress: float | None = None
     newest_time: datetime | None = None

@@ -18,6 +18,7 @@ import httpx
 import orjson
 
 from opencasb.apps.base import HttpOptions
+from opencasb.apps.records import NotAnArray, RawRecords
 from opencasb.errors import ConnectionFailed, ConnectorError, UpstreamError
 from opencasb.http.budget import RequestBudget
 from opencasb.http.links import parse_link_header
@@ -58,6 +59,20 @@ class Response:
                 fix="check that the domain points at the API and not at a proxy or login page",
                 status=self.status,
             ) from None
+
+    def records(self, head: tuple[str, ...] = ()) -> RawRecords:
+        """The body as a page of records (a JSON array), each kept as its JSON text, with
+        the top-level fields ``head`` decoded (see :class:`RawRecords`).
+
+        Raises:
+            NotAnArray: the body is JSON but not an array; the caller says what it expected.
+            UpstreamError: the body is not JSON, as for :meth:`json`.
+        """
+        try:
+            return RawRecords.split(self.body, head)
+        except NotAnArray:
+            self.json()  # raises UpstreamError when the body is not JSON at all
+            raise
 
     @property
     def links(self) -> dict[str, str]:

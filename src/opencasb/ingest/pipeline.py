@@ -5,6 +5,8 @@ storing it is mostly SQLite or PostgreSQL. A thread cannot overlap the two (they
 the GIL), so pages go to worker *processes*:
 
     caller ── records as JSON text ──► worker: parse, normalize, encode (EncodedPage)
+             (a RawRecords page's own texts;
+              other pages serialized here)
       ▲                                            │
       └── store rows + cursor, ONE transaction ◄───┘   (in page order, in this process)
 
@@ -33,6 +35,7 @@ from typing import Any, Generic, TypeVar
 
 import orjson
 
+from opencasb.apps.records import RawRecords, parse_record
 from opencasb.errors import OpenCASBError
 from opencasb.ingest.normalizing import normalize_all, normalize_record
 from opencasb.model import Activity
@@ -68,7 +71,7 @@ def encode_page(normalize: Normalize, instance_id: int, texts: Sequence[str]) ->
         positions: list[int] = []
         rejected: list[tuple[int, str]] = []
         for i, text in enumerate(texts):
-            outcome = normalize_record(normalize, orjson.loads(text))
+            outcome = normalize_record(normalize, parse_record(text))
             if type(outcome) is str:
                 rejected.append((i, outcome))
             else:
@@ -210,11 +213,14 @@ class IngestPipeline(Generic[T]):
                 page and every later one are not stored.
             OpenCASBError: a worker process died.
         """
-        try:
-            texts = [orjson.dumps(r).decode() for r in records]
-            plain = bool(texts)  # an empty page is not worth a round trip
-        except TypeError:  # not plain JSON (non-string keys, odd types): normalized here
-            texts, plain = [], False
+        if isinstance(records, RawRecords):  # the record texts as fetched: nothing to parse
+            texts, plain = records.texts, bool(records.texts)
+        else:
+            try:
+                texts = [orjson.dumps(r).decode() for r in records]
+                plain = bool(texts)  # an empty page is not worth a round trip
+            except TypeError:  # not plain JSON (non-string keys, odd types): normalized here
+                texts, plain = [], False
         future: Future[EncodedPage]
         rejected: list[tuple[Any, str]] | None = None
         if plain:

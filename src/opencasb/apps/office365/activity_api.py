@@ -16,13 +16,18 @@ from email.utils import parsedate_to_datetime
 from typing import Any
 
 from opencasb.apps.base import Gap
+from opencasb.apps.records import NotAnArray, RawRecords
 from opencasb.clock import Clock, utc
 from opencasb.errors import ConnectorError, UpstreamError
 from opencasb.http import ApiClient, Response, require_same_origin
 
-__all__ = ["ActivityApi", "ContentBlob", "format_time", "parse_time"]
+__all__ = ["HEAD", "ActivityApi", "ContentBlob", "format_time", "parse_time"]
 
 APP = "office365"
+
+HEAD = ("CreationTime", "Operation", "RecordType", "Workload")
+"""The fields of each audit record the sync process reads (newest time, the components'
+filter, the apps seen); the rest of a record is parsed only by whoever normalizes it."""
 
 
 def format_time(when: datetime) -> str:
@@ -126,14 +131,15 @@ class ActivityApi:
             if "publisheridentifier=" not in nxt.lower():
                 params = self._params()
 
-    def get_blob(self, blob: ContentBlob) -> list[Any]:
-        """The audit records of one blob (a JSON array)."""
+    def get_blob(self, blob: ContentBlob) -> RawRecords:
+        """The audit records of one blob (a JSON array), each kept as its JSON text with
+        the fields of :data:`HEAD` decoded."""
         require_same_origin(blob.uri, self._client.base_url, app=APP)
         params = None if "publisheridentifier=" in blob.uri.lower() else self._params()
-        data = self._get(blob.uri, params).json()
-        if not isinstance(data, list):
-            raise _unexpected("a content blob")
-        return data
+        try:
+            return self._get(blob.uri, params).records(head=HEAD)
+        except NotAnArray:
+            raise _unexpected("a content blob") from None
 
 
 def _blob(item: Any, content_type: str) -> ContentBlob | Gap:

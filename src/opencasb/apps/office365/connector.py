@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import re
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import timedelta
 from typing import Any, ClassVar
 
@@ -32,6 +32,7 @@ from opencasb.apps.office365.feed import ContentFeed
 from opencasb.apps.office365.inventory import fetch_inventory
 from opencasb.apps.office365.normalize import normalize
 from opencasb.apps.office365.operations import app_name
+from opencasb.apps.records import RawRecords
 from opencasb.errors import ConfigError, OpenCASBError
 from opencasb.http import ApiClient, RequestBudget
 from opencasb.http.tls import ca_context
@@ -252,9 +253,13 @@ class Office365Connector(AppConnector):
         return normalize
 
     def services(self, raw_events: Sequence[Any]) -> set[str]:
+        if isinstance(raw_events, RawRecords):  # the feed's pages: read the decoded heads
+            heads: Iterable[Any] = (raw_events.head(i) for i in range(len(raw_events)))
+        else:
+            heads = raw_events
         return {
             app_name(_record_type(r.get("RecordType")), r.get("Workload"))
-            for r in raw_events
+            for r in heads
             if isinstance(r, dict)
         }
 

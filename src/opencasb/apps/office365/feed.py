@@ -28,6 +28,7 @@ from typing import Any
 
 from opencasb.apps.base import Cursor, Feed, Gap, Page
 from opencasb.apps.office365.activity_api import ActivityApi, ContentBlob, format_time, parse_time
+from opencasb.apps.records import RawRecords
 from opencasb.errors import ConnectorError
 
 __all__ = ["OVERLAP", "PAGE_RECORDS", "RETENTION", "ContentFeed"]
@@ -192,18 +193,23 @@ class ContentFeed(Feed):
         i = 0
         group_size = self._workers * 2
         while i < len(todo):
-            records: list[Any] = []
-            while i < len(todo) and len(records) < PAGE_RECORDS:
+            parts: list[RawRecords] = []
+            count = 0
+            while i < len(todo) and count < PAGE_RECORDS:
                 group = todo[i : i + group_size]
                 for blob, result in zip(group, pool.map(self._fetch_blob, group), strict=True):
                     if isinstance(result, Gap):
                         gaps.append(result)
                     else:
-                        records.extend(result)
+                        parts.append(result)
+                        count += len(result)
                     done[blob.content_id] = format_time(blob.created)
                 i += len(group)
             state.advance(todo[i].created if i < len(todo) else end)
-            kept = records if self._keep is None else [r for r in records if self._kept(r)]
+            records = RawRecords.concat(parts)
+            kept = records
+            if self._keep is not None:
+                kept = records.select([self._kept(records.head(j)) for j in range(len(records))])
             yield Page(
                 kept,
                 self._cursor(state.watermark, done),
@@ -213,11 +219,11 @@ class ContentFeed(Feed):
             )
             gaps.clear()
 
-    def _kept(self, record: Any) -> bool:
+    def _kept(self, head: dict[str, Any] | None) -> bool:
         # Not a JSON object: keep it, so the runner quarantines it instead of losing it.
-        return not isinstance(record, dict) or self._keep is None or self._keep(record)
+        return head is None or self._keep is None or self._keep(head)
 
-    def _fetch_blob(self, blob: ContentBlob) -> list[Any] | Gap:
+    def _fetch_blob(self, blob: ContentBlob) -> RawRecords | Gap:
         try:
             return self._api.get_blob(blob)
         except ConnectorError as exc:
@@ -269,9 +275,8 @@ class _Progress:
         return max(0.0, min(1.0, (self.watermark - self.first).total_seconds() / span))
 
 
-def _newest(records: list[Any]) -> datetime | None:
+def _newest(records: RawRecords) -> datetime | None:
     # CreationTime is zone-less ISO of one width, so the text maximum is the time maximum.
-    times = [
-        t for r in records if isinstance(r, dict) and isinstance(t := r.get("CreationTime"), str)
-    ]
+    heads = (records.head(i) for i in range(len(records)))
+    times = [t for h in heads if h is not None and isinstance(t := h.get("CreationTime"), str)]
     return parse_time(max(times)) if times else None

@@ -1,0 +1,159 @@
+"""A page of records kept as the JSON text of each, parsed only where something reads it.
+
+An API answers a page of audit records as one JSON array. Parsing all of it into dicts in
+the sync process, only to serialize each record again for the worker processes that
+normalize it (and for the ``raw`` column), was a third of that process's time in a
+backfill, and that process is the one every page waits for. :class:`RawRecords` instead
+splits the array into the text of each record (without building any objects for their
+contents) and decodes only the few top-level fields a feed asks for -- its *heads*: the
+time for progress, the record type for a filter. The texts go to the workers and the store
+untouched; a record becomes a dict only when some code indexes or iterates the page.
+
+Every text is valid JSON (the array was checked as a whole). A record that is not a JSON
+object is kept, and the runner quarantines it as it would from a parsed page.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Sequence
+from typing import Any, overload
+
+import msgspec
+import orjson
+
+__all__ = ["NotAnArray", "RawRecords", "parse_record"]
+
+_SPLIT = msgspec.json.Decoder(list[msgspec.Raw])
+_HEAD_DECODERS: dict[tuple[str, ...], msgspec.json.Decoder[list[Any]]] = {}
+
+
+def parse_record(text: str) -> Any:
+    """One record's JSON text, parsed.
+
+    orjson refuses some valid JSON (integers beyond 64 bits); the standard library reads
+    those, so such a record is normalized like any other. Text that neither accepts is
+    returned as it is, and the runner quarantines it as not being an object.
+    """
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        try:
+            return json.loads(text)
+        except ValueError:
+            return text
+
+
+class NotAnArray(ValueError):
+    """The body is valid JSON but not an array (an error object, say), or not JSON at all."""
+
+
+def _head_decoder(fields: tuple[str, ...]) -> msgspec.json.Decoder[list[Any]]:
+    # A Struct of just those fields: msgspec skips every other key without building it.
+    decoder = _HEAD_DECODERS.get(fields)
+    if decoder is None:
+        head = msgspec.defstruct(
+            "Head", [(f, Any, None) for f in fields], forbid_unknown_fields=False
+        )
+        decoder = _HEAD_DECODERS[fields] = msgspec.json.Decoder(list[head])  # type: ignore[valid-type]
+    return decoder
+
+
+class RawRecords(Sequence[Any]):
+    """The records of one page: each one's JSON text, its head fields, and (once read) the
+    parsed record.
+
+    Indexing or iterating yields the parsed record (:func:`parse_record` of its text),
+    exactly what a parsed page would hold; iterating or slicing parses every record once and
+    keeps them. :attr:`texts` and :meth:`head` (with heads) never parse.
+
+    Attributes:
+        texts: the JSON text of each record, as the API sent it.
+    """
+
+    __slots__ = ("_heads", "_parsed", "texts")
+
+    def __init__(self, texts: list[str], heads: list[dict[str, Any] | None] | None = None) -> None:
+        self.texts = texts
+        self._heads = heads
+        self._parsed: list[Any] | None = None
+
+    @classmethod
+    def split(cls, body: bytes, head: tuple[str, ...] = ()) -> RawRecords:
+        """The records of a JSON array, with the top-level fields ``head`` of each decoded.
+
+        Raises:
+            NotAnArray: ``body`` is not a JSON array (or not JSON).
+        """
+        try:
+            texts = [str(r, "utf-8") for r in _SPLIT.decode(body)]
+        except msgspec.ValidationError:
+            raise NotAnArray("the JSON is not an array") from None
+        except msgspec.DecodeError as exc:
+            raise NotAnArray(f"not JSON: {exc}") from None
+        heads: list[dict[str, Any] | None] | None = None
+        if head:
+            try:
+                structs = _head_decoder(head).decode(body)
+                heads = [{f: getattr(s, f) for f in head} for s in structs]
+            except msgspec.ValidationError:
+                # A record that is not an object: read the heads off the parsed records.
+                heads = None
+        records = cls(texts)
+        if head and heads is None:
+            heads = [{f: r.get(f) for f in head} if isinstance(r, dict) else None for r in records]
+        records._heads = heads
+        return records
+
+    @classmethod
+    def concat(cls, parts: Sequence[RawRecords]) -> RawRecords:
+        """One page of the records of ``parts``, in order (heads kept if every part has them)."""
+        texts = [t for p in parts for t in p.texts]
+        have_heads = all(p._heads is not None for p in parts)
+        heads = [h for p in parts for h in p._heads or ()] if have_heads else None
+        return cls(texts, heads)
+
+    def head(self, i: int) -> dict[str, Any] | None:
+        """The head fields of record ``i`` decoded by :meth:`split` (a missing field is
+        None), or without heads the parsed record itself; None if it is not a JSON object."""
+        if self._heads is not None:
+            return self._heads[i]
+        record = self[i]
+        return record if isinstance(record, dict) else None
+
+    def select(self, keep: Sequence[bool]) -> RawRecords:
+        """The records whose ``keep`` flag is true, in order."""
+        texts = [t for t, k in zip(self.texts, keep, strict=True) if k]
+        heads = self._heads
+        kept = RawRecords(
+            texts, [h for h, k in zip(heads, keep, strict=True) if k] if heads else heads
+        )
+        if self._parsed is not None:
+            kept._parsed = [r for r, k in zip(self._parsed, keep, strict=True) if k]
+        return kept
+
+    def _all(self) -> list[Any]:
+        parsed = self._parsed
+        if parsed is None:
+            parsed = self._parsed = [parse_record(t) for t in self.texts]
+        return parsed
+
+    def __len__(self) -> int:
+        return len(self.texts)
+
+    @overload
+    def __getitem__(self, i: int) -> Any: ...
+
+    @overload
+    def __getitem__(self, i: slice) -> list[Any]: ...
+
+    def __getitem__(self, i: int | slice) -> Any:
+        if self._parsed is None and isinstance(i, int):
+            return parse_record(self.texts[i])  # one record: parse only that one
+        return self._all()[i]
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self._all())
+
+    def __repr__(self) -> str:
+        return f"RawRecords({len(self.texts)} records)"
