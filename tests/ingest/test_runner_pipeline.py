@@ -114,9 +114,19 @@ class ListConnector(AppConnector):
 
 
 class CountingPipeline(IngestPipeline[Any]):
-    """The real pipeline, counting the pages put into it."""
+    """The real pipeline, counting the pages put into it. Its workers are "up" only after
+    ``not_ready`` more questions (then it waits for them), so which pages go through it
+    does not depend on how fast processes start."""
 
     puts: ClassVar[list[Any]] = []
+    not_ready: ClassVar[int] = 0
+
+    def ready(self) -> bool:
+        if CountingPipeline.not_ready > 0:
+            CountingPipeline.not_ready -= 1
+            return False
+        self.warm_up()
+        return True
 
     def put(self, *args: Any, **kwargs: Any) -> Any:
         CountingPipeline.puts.append(args[4])
@@ -126,6 +136,7 @@ class CountingPipeline(IngestPipeline[Any]):
 @pytest.fixture
 def counting(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
     CountingPipeline.puts = []
+    CountingPipeline.not_ready = 0
     monkeypatch.setattr(runner_module, "IngestPipeline", CountingPipeline)
     return CountingPipeline.puts
 
@@ -206,6 +217,23 @@ def test_a_backfill_goes_through_workers_and_stores_what_in_process_stores(
     assert [e.page for e in piped_events] == pages
     # The garbage collector is back as it was.
     assert gc.isenabled() and gc.get_freeze_count() == 0
+
+
+def test_pages_are_stored_here_while_the_workers_start(
+    store: Store, counting: list[Any]
+) -> None:
+    """The workers are started at the threshold but take a while to come up: the pages
+    fetched meanwhile are stored in-process, the rest go through the workers, and the
+    store ends as an all-in-process run leaves it."""
+    pages = backfill()
+    run(store, "serial", ListConnector(pages), workers=0)
+    CountingPipeline.not_ready = 2  # pages 1 and 2 arrive before the workers are up
+    piped, _events = run(store, "piped", ListConnector(pages), workers=1)
+    assert [tag[1] for tag in counting] == pages[3:]
+    assert stored(store, "piped") == stored(store, "serial")
+    assert quarantine(store, "piped") == quarantine(store, "serial")
+    assert store.get_cursor(store.get_instance("piped").id, "logs") == {"page": 5}
+    assert piped.pages == 6 and piped.rejected == 3
 
 
 def test_a_small_poll_stays_in_process(store: Store, counting: list[Any]) -> None:

@@ -165,6 +165,7 @@ class IngestPipeline(Generic[T]):
             initializer=_exit_with_parent,
         )
         self._group = group
+        self._starting: list[Future[EncodedPage]] = []
         self._pending: deque[_Pending[T]] = deque()
         # Encoded pages waiting for their group's commit, oldest first.
         self._ready: list[tuple[_Pending[T], EncodedPage]] = []
@@ -181,14 +182,25 @@ class IngestPipeline(Generic[T]):
     ) -> None:
         self.close()
 
+    def start(self) -> None:
+        """Start the workers and have each import the normalizer, without waiting for them
+        (:meth:`ready` tells when they are up). Idempotent."""
+        if not self._starting:
+            self._starting = [
+                self._pool.submit(encode_page, self._normalize, 0, [])
+                for _ in range(self._workers)
+            ]
+
+    def ready(self) -> bool:
+        """Whether the workers started by :meth:`start` are up (or failed to start, which
+        the first :meth:`put` then reports). Once true, stays true."""
+        return bool(self._starting) and all(f.done() for f in self._starting)
+
     def warm_up(self) -> None:
-        """Start the workers and import the normalizer in each now, rather than on the
-        first pages."""
-        futures = [
-            self._pool.submit(encode_page, self._normalize, 0, []) for _ in range(self._workers)
-        ]
-        for f in futures:
-            f.result()
+        """:meth:`start`, then wait until the workers are up."""
+        self.start()
+        for f in self._starting:
+            f.exception()  # waits; a worker that failed to start surfaces at put()
 
     def put(
         self,

@@ -7,11 +7,12 @@ a restart re-reads at most one page, and the store drops the duplicates. Health 
 after each page, separately, because it is advisory and must never roll data back.
 
 Small polls are normalized and stored in this process. Once a run has fetched
-``pipeline_after`` records and its feed is still behind (a backfill), the rest of the run goes
-through an :class:`~opencasb.ingest.pipeline.IngestPipeline`: worker processes normalize the
-next pages while this process stores the previous one, still one page and its cursor per
-transaction, in the order fetched. Starting workers costs about a second, which a live poll
-would never earn back.
+``pipeline_after`` records and its feed is still behind (a backfill), the run starts an
+:class:`~opencasb.ingest.pipeline.IngestPipeline`, and as soon as its worker processes are
+up the rest of the run goes through it: the workers normalize the next pages while this
+process stores the previous ones, still in the order fetched. Starting workers costs about
+a second of CPU each, which a live poll would never earn back; until they are up, pages are
+still stored here rather than waited on.
 """
 
 from __future__ import annotations
@@ -51,8 +52,8 @@ __all__ = [
     "normalize_record",
 ]
 
-PIPELINE_AFTER = 10_000
-"""Records a run fetches in this process before a backfill moves to worker processes."""
+PIPELINE_AFTER = 2_000
+"""Records a run fetches in this process before a backfill starts worker processes."""
 
 INVENTORY_EVERY = timedelta(hours=6)
 SERVICES_FEED = "services"  # the cursor row that keeps the services seen, with when
@@ -157,7 +158,7 @@ class IngestRunner:
         connector_factory: builds a connector for an instance (tests inject one).
         workers: worker processes for backfills (default :func:`default_workers`); 0 keeps
             every page in this process.
-        pipeline_after: records a run fetches before a backfill moves to the workers.
+        pipeline_after: records a run fetches before a backfill starts the workers.
     """
 
     def __init__(
@@ -250,9 +251,14 @@ class IngestRunner:
                     run.fetched += len(page.raw_events)
                     if pipeline is None and normalize is not None and self._backfill(run, page):
                         pipeline = IngestPipeline(self.store, normalize, workers=self.workers)
+                        pipeline.start()
                         collector = _PageCollector()
-                    if pipeline is None:
+                    # Until the workers are up, pages are stored here; none is in the
+                    # pipeline yet, so the order of commits is still the order fetched.
+                    if pipeline is None or not pipeline.ready():
                         self._store_page(run, feed.name, connector, page)
+                        if collector is not None:
+                            collector.page()
                         continue
                     done = pipeline.put(
                         run.rec.id,
