@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 import dataclasses
+import os
+import select
+import signal
+import subprocess
+import sys
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -196,3 +202,45 @@ def test_a_page_of_record_texts_is_stored_with_each_text_as_sent(store: Store) -
         ).scalars()
         assert list(raws) == texts
     assert stored(store, "texts")[1].raw["big"] == 2**70
+
+
+_KILLED_PARENT = """
+import os, signal, sys
+from opencasb.apps.okta.normalize import normalize
+from opencasb.crypto import generate_key
+from opencasb.ingest.pipeline import IngestPipeline
+from opencasb.store import open_store
+
+if __name__ == "__main__":
+    store = open_store("sqlite:///" + sys.argv[1], key=generate_key())
+    pipeline = IngestPipeline(store, normalize, workers=2)
+    pipeline.warm_up()
+    print(" ".join(str(pid) for pid in pipeline._pool._processes), flush=True)
+    os.kill(os.getpid(), signal.SIGKILL)
+"""
+
+
+def test_workers_end_when_the_sync_process_is_killed(tmp_path: Path) -> None:
+    """Workers forked from the fork server still watch the process that asked for them:
+    a SIGKILLed sync leaves no worker behind."""
+    script = tmp_path / "sync.py"
+    script.write_text(_KILLED_PARENT)
+    done = subprocess.run(
+        [sys.executable, str(script), str(tmp_path / "x.db")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == -signal.SIGKILL, done.stderr
+    pids = [int(p) for p in done.stdout.split()]
+    assert len(pids) == 2
+    for pid in pids:
+        try:
+            fd = os.pidfd_open(pid)
+        except ProcessLookupError:
+            continue  # gone already
+        try:
+            ended, _, _ = select.select([fd], [], [], 60)  # wakes when the process exits
+        finally:
+            os.close(fd)
+        assert ended, f"worker {pid} outlived its killed parent"
