@@ -15,6 +15,7 @@ object is kept, and the runner quarantines it as it would from a parsed page.
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Iterator, Sequence
 from typing import Any, overload
@@ -73,8 +74,9 @@ class RawRecords(Sequence[Any]):
 
     __slots__ = ("_heads", "_parsed", "texts")
 
-    def __init__(self, texts: list[str], heads: list[dict[str, Any] | None] | None = None) -> None:
+    def __init__(self, texts: list[str], heads: list[Any] | None = None) -> None:
         self.texts = texts
+        # Per record: a head Struct, a dict of the head fields, or None (not an object).
         self._heads = heads
         self._parsed: list[Any] | None = None
 
@@ -91,18 +93,15 @@ class RawRecords(Sequence[Any]):
             raise NotAnArray("the JSON is not an array") from None
         except msgspec.DecodeError as exc:
             raise NotAnArray(f"not JSON: {exc}") from None
-        heads: list[dict[str, Any] | None] | None = None
+        records = cls(texts)
         if head:
             try:
-                structs = _head_decoder(head).decode(body)
-                heads = [{f: getattr(s, f) for f in head} for s in structs]
+                records._heads = _head_decoder(head).decode(body)
             except msgspec.ValidationError:
                 # A record that is not an object: read the heads off the parsed records.
-                heads = None
-        records = cls(texts)
-        if head and heads is None:
-            heads = [{f: r.get(f) for f in head} if isinstance(r, dict) else None for r in records]
-        records._heads = heads
+                records._heads = [
+                    {f: r.get(f) for f in head} if isinstance(r, dict) else None for r in records
+                ]
         return records
 
     @classmethod
@@ -116,10 +115,23 @@ class RawRecords(Sequence[Any]):
     def head(self, i: int) -> dict[str, Any] | None:
         """The head fields of record ``i`` decoded by :meth:`split` (a missing field is
         None), or without heads the parsed record itself; None if it is not a JSON object."""
-        if self._heads is not None:
-            return self._heads[i]
-        record = self[i]
-        return record if isinstance(record, dict) else None
+        if self._heads is None:
+            record = self[i]
+            return record if isinstance(record, dict) else None
+        h = self._heads[i]
+        if h is None or type(h) is dict:
+            return h
+        return {f: getattr(h, f) for f in h.__struct_fields__}
+
+    def column(self, field: str) -> list[Any]:
+        """The value of top-level ``field`` in each record (None where it is missing or the
+        record is not an object); from the heads when ``field`` is one of them."""
+        heads = self._heads
+        if heads is not None:
+            with contextlib.suppress(AttributeError, KeyError):
+                # The usual page: every head a Struct holding the field.
+                return [getattr(h, field) for h in heads]
+        return [h.get(field) if h is not None else None for h in map(self.head, range(len(self)))]
 
     def select(self, keep: Sequence[bool]) -> RawRecords:
         """The records whose ``keep`` flag is true, in order."""

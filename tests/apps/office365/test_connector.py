@@ -8,6 +8,7 @@ from collections.abc import Callable
 import pytest
 from tests.sandbox.o365_conftest_helpers import CLIENT_ID, EXPIRED_SECRET, TENANT_ID, Tenant
 
+from opencasb.apps.office365.activity_api import HEAD
 from opencasb.apps.office365.components import (
     DEFAULT_COMPONENTS,
     aad_kind,
@@ -16,6 +17,7 @@ from opencasb.apps.office365.components import (
 )
 from opencasb.apps.office365.connector import Office365Connector
 from opencasb.apps.office365.errors import AUDIT_OFF, extract_o365_code
+from opencasb.apps.records import RawRecords
 from opencasb.errors import ConfigError
 from opencasb.sandbox.office365.errors import activity_body, tenant_not_found
 
@@ -215,6 +217,24 @@ def test_services_name_the_office365_apps_of_records(connect: Connect) -> None:
         "not a record",
     ]
     assert connect().services(records) >= {"OneDrive", "Exchange", "Microsoft Teams"}
+
+
+def test_services_read_the_same_from_a_page_of_record_texts(connect: Connect) -> None:
+    """The feed's pages keep records as text; services() reads their decoded heads and
+    names the same apps as from parsed records, skipping what is not an object and
+    coping with hostile field types."""
+    body = (
+        b'[{"RecordType": 15, "Workload": "AzureActiveDirectory", "Id": "a"},'
+        b' {"RecordType": "6", "Workload": "OneDrive"},'
+        b' {"RecordType": 1, "Workload": {"not": "a string"}},'
+        b' {"RecordType": 1e999, "Workload": "MicrosoftTeams"},'
+        b' "not a record", 7]'
+    )
+    page = RawRecords.split(body, HEAD)
+    assert connect().services(page) == connect().services(list(page))
+    assert connect().services(page) >= {"OneDrive", "Exchange", "Microsoft Teams"}
+    no_object = RawRecords.split(b'[{"RecordType": "6", "Workload": "OneDrive"}, 7]', HEAD)
+    assert connect().services(no_object) == {"OneDrive"}
 
 
 def test_a_certificate_credential_connects(tenant: Tenant) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import re
 import threading
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import timedelta
 from typing import Any, ClassVar
 
@@ -60,8 +60,18 @@ def _int(out: dict[str, str], key: str, default: int, low: int, high: int, fix: 
 def _record_type(value: Any) -> int | None:
     try:
         return int(value)  # a number, or a number sent as a string
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # OverflowError: an infinite float
         return None
+
+
+def _pair(record_type: Any, workload: Any) -> tuple[int | None, str | None]:
+    """What decides a record's app: its RecordType as a number, its Workload if a string
+    (anything else in a hostile record counts as absent)."""
+    return _record_type(record_type), workload if isinstance(workload, str) else None
+
+
+def _record_pair(record: Mapping[str, Any]) -> tuple[int | None, str | None]:
+    return _pair(record.get("RecordType"), record.get("Workload"))
 
 
 class Office365Connector(AppConnector):
@@ -254,14 +264,18 @@ class Office365Connector(AppConnector):
 
     def services(self, raw_events: Sequence[Any]) -> set[str]:
         if isinstance(raw_events, RawRecords):  # the feed's pages: read the decoded heads
-            heads: Iterable[Any] = (raw_events.head(i) for i in range(len(raw_events)))
+            columns = zip(
+                raw_events.column("RecordType"), raw_events.column("Workload"), strict=True
+            )
+            pairs = {_pair(rt, wl) for rt, wl in columns}
+            if (None, None) in pairs:  # a record without either, or one that is no object
+                pairs.discard((None, None))
+                heads = map(raw_events.head, range(len(raw_events)))
+                if any(h is not None and _record_pair(h) == (None, None) for h in heads):
+                    pairs.add((None, None))
         else:
-            heads = raw_events
-        return {
-            app_name(_record_type(r.get("RecordType")), r.get("Workload"))
-            for r in heads
-            if isinstance(r, dict)
-        }
+            pairs = {_record_pair(r) for r in raw_events if isinstance(r, dict)}
+        return {app_name(rt, wl) for rt, wl in pairs}
 
     def inventory(self) -> Inventory:
         return fetch_inventory(self.graph)

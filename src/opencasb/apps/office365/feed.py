@@ -277,6 +277,5 @@ class _Progress:
 
 def _newest(records: RawRecords) -> datetime | None:
     # CreationTime is zone-less ISO of one width, so the text maximum is the time maximum.
-    heads = (records.head(i) for i in range(len(records)))
-    times = [t for h in heads if h is not None and isinstance(t := h.get("CreationTime"), str)]
+    times = [t for t in records.column("CreationTime") if isinstance(t, str)]
     return parse_time(max(times)) if times else None
