@@ -32,9 +32,12 @@ _MAX_PORT: Final = 65535
 _MAX_HOST: Final = 253  # the longest DNS name
 _HOST_CHARS: Final = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._")
 # Addresses repeat heavily (one office, one VPN exit), and parsing through ipaddress costs
-# microseconds: answers are shared through a bounded memo (the input is untrusted).
+# microseconds: answers are shared through bounded memos (the input is untrusted). Whole values
+# first; then the address alone, port-less, since Exchange appends the client's source port,
+# different on almost every record, so there the whole values do not repeat but addresses do.
 _MEMO_LIMIT: Final = 8192
 _memo: dict[str, ClientAddress] = {}
+_address_memo: dict[str, ClientAddress] = {}
 
 
 def parse_client_ip(value: Any) -> ClientAddress:
@@ -62,22 +65,36 @@ def _parse(text: str) -> ClientAddress:
         if rest and port is None:
             return NONE
         return _address(inner, port)
-    whole = _address(text, None)
-    if whole is not NONE or text.count(":") != 1:
-        return whole  # a bare address (v4 or v6) or a host name, or something unusable
-    head, _, tail = text.partition(":")  # exactly one colon: v4:port or host:port
+    if text.count(":") != 1:
+        return _address(text, None)  # a bare address (v4 or v6) or a host name, or unusable
+    # Exactly one colon: v4:port or host:port. No address has a single colon (IPv6 has two or
+    # more) and no host name has one, so the whole text is not tried as either.
+    head, _, tail = text.partition(":")
     port = _port(tail)
     return _address(head, port) if port is not None else NONE
 
 
 def _address(text: str, port: int | None) -> ClientAddress:
+    """``text`` as an address or a host name, with ``port``; NONE when it is neither."""
+    found = _address_memo.get(text)
+    if found is None:
+        found = _parse_address(text)
+        if len(_address_memo) >= _MEMO_LIMIT:
+            _address_memo.clear()
+        _address_memo[text] = found
+    if port is None or found is NONE:
+        return found
+    return ClientAddress(found.ip, port, found.host)
+
+
+def _parse_address(text: str) -> ClientAddress:
     try:
         address = ipaddress.ip_address(text)
     except ValueError:
-        return ClientAddress(None, port, text) if _is_host(text) else NONE
+        return ClientAddress(None, None, text) if _is_host(text) else NONE
     if address.version == 6 and address.ipv4_mapped is not None:
         address = address.ipv4_mapped
-    return ClientAddress(str(address), port, None)
+    return ClientAddress(str(address), None, None)
 
 
 def _port(text: str) -> int | None:
@@ -90,7 +107,7 @@ def _port(text: str) -> int | None:
 
 def _is_host(text: str) -> bool:
     return (
-        len(text) <= _MAX_HOST
+        0 < len(text) <= _MAX_HOST  # ("[]" and ":80" leave no text at all)
         and text[0] not in "-."
         and not text.replace(".", "").isdigit()  # "1.2.3.999" is a broken address, not a host
         and all(char in _HOST_CHARS for char in text)
