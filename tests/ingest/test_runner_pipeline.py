@@ -219,9 +219,7 @@ def test_a_backfill_goes_through_workers_and_stores_what_in_process_stores(
     assert gc.isenabled() and gc.get_freeze_count() == 0
 
 
-def test_pages_are_stored_here_while_the_workers_start(
-    store: Store, counting: list[Any]
-) -> None:
+def test_pages_are_stored_here_while_the_workers_start(store: Store, counting: list[Any]) -> None:
     """The workers are started at the threshold but take a while to come up: the pages
     fetched meanwhile are stored in-process, the rest go through the workers, and the
     store ends as an all-in-process run leaves it."""

@@ -200,8 +200,7 @@ class IngestPipeline(Generic[T]):
         (:meth:`ready` tells when they are up). Idempotent."""
         if not self._starting:
             self._starting = [
-                self._pool.submit(encode_page, self._normalize, 0, [])
-                for _ in range(self._workers)
+                self._pool.submit(encode_page, self._normalize, 0, []) for _ in range(self._workers)
             ]
 
     def ready(self) -> bool:
