@@ -23,6 +23,7 @@ from opencasb.apps.base import (
     Page,
 )
 from opencasb.apps.okta.normalize import normalize
+from opencasb.apps.records import RawRecords
 from opencasb.clock import FakeClock
 from opencasb.errors import UpstreamError
 from opencasb.ingest import runner as runner_module
@@ -261,3 +262,46 @@ def test_a_failure_mid_backfill_commits_the_pages_fetched_before_it(
     assert stored(store, "piped") == stored(store, "serial")
     assert store.get_cursor(store.get_instance("piped").id, "logs") == {"page": 3}
     assert health(store, "piped") == health(store, "serial")
+
+
+def as_fetched(pages: list[Page]) -> list[Page]:
+    """``pages`` as a feed yields them from a response body: RawRecords over texts that are
+    not orjson's (spaces after separators), as an API may format them."""
+    return [
+        dataclasses.replace(p, raw_events=RawRecords.split(json.dumps(p.raw_events).encode()))
+        for p in pages
+    ]
+
+
+def raw_column(store: Store, name: str) -> list[str]:
+    iid = store.get_instance(name).id
+    with store.engine.connect() as conn:
+        rows = conn.execute(
+            text("SELECT raw FROM activities WHERE instance_id = :i ORDER BY id"), {"i": iid}
+        ).all()
+    return [r[0] for r in rows]
+
+
+def test_pages_of_record_texts_store_what_parsed_pages_store_and_keep_the_texts(
+    store: Store, counting: list[Any]
+) -> None:
+    parsed, _ = run(store, "parsed", ListConnector(backfill()), workers=0)
+    here, _ = run(store, "here", ListConnector(as_fetched(backfill())), workers=0)
+    piped, _ = run(store, "piped", ListConnector(as_fetched(backfill())), workers=1)
+
+    assert len(counting) == 5  # "piped" put pages 1-5 through the workers
+    for name, result in (("here", here), ("piped", piped)):
+        assert stored(store, name) == stored(store, "parsed")
+        assert quarantine(store, name) == quarantine(store, "parsed")
+        assert dataclasses.replace(result, instance="") == dataclasses.replace(parsed, instance="")
+    # The raw column holds each record's text as fetched, in both paths; the first copy of
+    # event 0 is the one kept (its re-delivery is a duplicate).
+    kept: dict[str, str] = {}
+    for page in backfill():
+        for r in page.raw_events:
+            if isinstance(r, dict) and r["uuid"] != "evt-broken":
+                kept.setdefault(r["uuid"], json.dumps(r))
+    assert raw_column(store, "here") == raw_column(store, "piped") == list(kept.values())
+    assert raw_column(store, "parsed") != list(
+        kept.values()
+    )  # orjson's compact text, not the fetched one

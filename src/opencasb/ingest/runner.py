@@ -23,9 +23,10 @@ import os
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from opencasb.apps.base import AppConnector, HttpOptions, Page, load_app
+from opencasb.apps.records import RawRecords
 from opencasb.clock import Clock, SystemClock
 from opencasb.errors import ConnectorError, ErrorInfo, OpenCASBError
 from opencasb.ingest.normalizing import (
@@ -34,7 +35,7 @@ from opencasb.ingest.normalizing import (
     normalize_all,
     normalize_record,
 )
-from opencasb.ingest.pipeline import IngestPipeline, StoredPage
+from opencasb.ingest.pipeline import IngestPipeline, StoredPage, encode_page
 from opencasb.model import Health, HealthState
 
 if TYPE_CHECKING:
@@ -299,14 +300,26 @@ class IngestRunner:
             self._publish(run)
 
     def _store_page(self, run: _Run, feed: str, connector: AppConnector, page: Page) -> None:
-        activities, rejected = normalize_all(connector.normalize, page.raw_events)
         # A gap is content the API can no longer deliver. It goes into the quarantine beside
         # the unreadable records, in the same transaction as the cursor that moves past it,
         # so it is never skipped silently; health shows the latest one.
-        rejected.extend(gap_rejects(page.gaps))
-        saved = self.store.save_page(
-            run.rec.id, feed, activities, page.next_cursor, rejected=rejected
-        )
+        records = page.raw_events
+        rejected: list[tuple[Any, str]]
+        if isinstance(records, RawRecords):
+            # As a worker would: the raw column takes the texts as fetched, so the parsed
+            # records are not serialized again (~6% of in-process ingest).
+            encoded = encode_page(connector.normalize, run.rec.id, records.texts)
+            rejected = [(records[i], error) for i, error in encoded.rejected or ()]
+            rejected.extend(gap_rejects(page.gaps))
+            saved = self.store.save_encoded_page(
+                run.rec.id, feed, encoded, records.texts, page.next_cursor, rejected=rejected
+            )
+        else:
+            activities, rejected = normalize_all(connector.normalize, records)
+            rejected.extend(gap_rejects(page.gaps))
+            saved = self.store.save_page(
+                run.rec.id, feed, activities, page.next_cursor, rejected=rejected
+            )
         self._account(run, feed, page, saved, len(rejected))
 
     def _account(self, run: _Run, feed: str, page: Page, saved: SaveResult, rejected: int) -> None:
