@@ -135,6 +135,31 @@ def test_into_a_connected_instance_keeps_it_polling(synced: Cli, tmp_path: Path)
         store.close()
 
 
+def test_an_import_only_instance_shows_what_it_holds_and_has_nothing_to_test(
+    cli: Cli, tmp_path: Path, events: list[dict[str, Any]]
+) -> None:
+    path = _jsonl(tmp_path / "x.jsonl", [*events[:40], {"no": "uuid"}])
+    cli.ok("import", "okta", str(path))
+    cli.ok("import", "okta", str(path))  # adds duplicates, not events
+    store = cli.open_store()
+    try:
+        health = store.get_instance("okta").health
+    finally:
+        store.close()
+    assert health.state.value == "disabled"  # not "connecting": it never polls
+    assert (health.events_stored, health.duplicates_dropped, health.rejected) == (40, 40, 2)
+    assert health.newest_event == max(a.time for a in normalize_all(normalize, events[:40])[0])
+    row = next(line for line in cli.ok("apps").stdout.splitlines() if "okta" in line)
+    assert "disabled" in row and " 40 " in row
+
+    tested = cli("test", "okta")
+    assert_clean(tested)
+    assert tested.exit_code == 1
+    err = flat(tested.stderr)
+    assert "okta holds imported history only: it has no credentials to connect with" in err
+    assert "connect it under another name (`opencasb connect okta --name ...`)" in err
+
+
 @pytest.mark.skipif(not SAMPLES.is_dir(), reason=f"no Okta samples under {SAMPLES}")
 def test_third_party_samples(cli: Cli, tmp_path: Path) -> None:
     lines = [

@@ -9,10 +9,14 @@ Contract:
     * Importing the same records again adds nothing: the store skips an activity it already
       holds for the instance (same source event id) and counts it as a duplicate.
     * Memory holds one batch, whatever the size of the file (if the reader streams).
+    * After each batch the instance's health counts it (events stored, duplicates,
+      quarantined, newest event), as a polled page is counted, so ``opencasb apps`` shows an
+      import-only instance with what it holds. Its state and errors are left alone.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,7 +27,7 @@ from opencasb.ingest.runner import normalize_all
 from opencasb.model import Activity
 
 if TYPE_CHECKING:
-    from opencasb.store import Store
+    from opencasb.store import SaveResult, Store
 
 __all__ = ["IMPORT_BATCH", "ImportResult", "feed_name", "import_records"]
 
@@ -70,6 +74,7 @@ def import_records(
         activities, rejected = normalize_all(normalize, batch)
         rejected += bad
         saved = store.save_page(instance_id, feed, activities, {"line": read}, rejected=rejected)
+        _count(store, instance_id, activities, saved, len(rejected))
         result.inserted += saved.inserted
         result.duplicates += saved.duplicates
         result.rejected += len(rejected)
@@ -87,3 +92,26 @@ def import_records(
     if batch or bad or read == 0:
         flush(read)
     return result
+
+
+def _count(
+    store: Store, instance_id: int, activities: list[Activity], saved: SaveResult, rejected: int
+) -> None:
+    # Read, add, write: a sync of the same instance running at this moment would write its
+    # own counts over these at its next page (it reads health once per run), so an import
+    # into a polled instance is best run between syncs; the stored activities are exact
+    # either way.
+    health = store.get_health(instance_id)
+    newest = max((a.time for a in activities), default=None)
+    if health.newest_event is not None and (newest is None or health.newest_event > newest):
+        newest = health.newest_event
+    store.set_health(
+        instance_id,
+        dataclasses.replace(
+            health,
+            newest_event=newest,
+            events_stored=health.events_stored + saved.inserted,
+            duplicates_dropped=health.duplicates_dropped + saved.duplicates,
+            rejected=health.rejected + rejected,
+        ),
+    )

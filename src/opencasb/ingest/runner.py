@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 from opencasb.apps.base import AppConnector, HttpOptions, Page, load_app
 from opencasb.apps.records import RawRecords
 from opencasb.clock import Clock, SystemClock
-from opencasb.errors import ConnectorError, ErrorInfo, OpenCASBError
+from opencasb.errors import ConfigError, ConnectorError, ErrorInfo, OpenCASBError
 from opencasb.ingest.normalizing import (
     gap_record,
     gap_rejects,
@@ -182,6 +182,15 @@ class IngestRunner:
         self.pipeline_after = pipeline_after
 
     def _default_factory(self, rec: InstanceRecord, secrets: Mapping[str, str]) -> AppConnector:
+        if not secrets:  # only `opencasb import` creates an instance without credentials
+            raise ConfigError(
+                f"{rec.name} holds imported history only: it has no credentials to connect with",
+                meaning="The instance was created by `opencasb import`; there is no API "
+                "connection to test or poll.",
+                fix=f"To poll {rec.app} as well, connect it under another name "
+                f"(`opencasb connect {rec.app} --name ...`); imports can keep going here.",
+                code="import_only",
+            )
         return load_app(rec.app)(rec.config, secrets, http=self.http)
 
     def connector(self, name: str) -> AppConnector:

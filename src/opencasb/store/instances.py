@@ -14,7 +14,7 @@ from sqlalchemy import delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from opencasb.errors import ConfigError, NotFound
-from opencasb.model.health import Health
+from opencasb.model.health import Health, HealthState
 from opencasb.store._db import Database
 from opencasb.store.codec import dumps, health_from_json, health_to_json, loads_object
 from opencasb.store.schema import instances
@@ -113,7 +113,9 @@ def add_instance(
         "enabled": enabled,
         "interval_seconds": interval_seconds,
         "created_at": db.clock.now(),
-        "health": None,
+        # A disabled instance (an import-only one) shows as such from the start, not as
+        # "connecting" to an app it never polls.
+        "health": None if enabled else health_to_json(Health(state=HealthState.DISABLED)),
     }
     with db.write() as conn:
         try:
