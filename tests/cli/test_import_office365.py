@@ -155,3 +155,14 @@ def test_third_party_samples_as_a_purview_csv(cli: Cli, tmp_path: Path) -> None:
     assert _stored(cli, "office365")[:2] == (distinct, len(rejected))
     again = flat(cli.ok("import", "office365", str(path)).stdout)
     assert f"0 new, {len(acts):,} already present" in again
+
+
+def test_the_apps_list_shows_the_services_an_import_brought(cli: Cli, tmp_path: Path) -> None:
+    exchange = {**rec(1), "Operation": "New-InboxRule", "RecordType": 1, "Workload": "Exchange"}
+    path = tmp_path / "x.jsonl"
+    path.write_text(json.dumps(rec(0)) + "\n")
+    cli.ok("import", "office365", str(path))
+    assert "(OneDrive)" in flat(cli.ok("apps").stdout)
+    path.write_text(json.dumps(exchange) + "\n")
+    cli.ok("import", "office365", str(path))
+    assert "(Exchange, OneDrive)" in flat(cli.ok("apps").stdout)

@@ -199,10 +199,12 @@ class AppConnector(ABC):
     def inventory(self) -> Inventory:
         """Fetch the app's accounts and groups."""
 
-    def services(self, raw_events: Sequence[Any]) -> set[str]:
+    @classmethod
+    def services(cls, raw_events: Sequence[Any]) -> set[str]:
         """The apps inside this app that ``raw_events`` come from (Office 365: Exchange,
         SharePoint, Teams ...), so the apps list can show each once its first activity is
-        seen; empty for an app that is one service."""
+        seen; empty for an app that is one service. A class method: an import, which has no
+        credentials and so no connector, asks it too."""
         return set()
 
     def close(self) -> None:  # noqa: B027 - optional hook

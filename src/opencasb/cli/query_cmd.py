@@ -169,6 +169,7 @@ class _Importer:
 
 
 def _import_file(state: Ctx, file: Path, instance: str, spec: _Importer) -> None:
+    from opencasb.apps.base import load_app
     from opencasb.ingest.file_import import feed_name, import_records
 
     with handle_errors():
@@ -190,7 +191,14 @@ def _import_file(state: Ctx, file: Path, instance: str, spec: _Importer) -> None
                 fix=f"name an {spec.title} instance with --instance, or a new name to create one",
             )
         feed = feed_name(file)
-        done = import_records(store, rec.id, feed, chain(head, records), spec.normalize)
+        done = import_records(
+            store,
+            rec.id,
+            feed,
+            chain(head, records),
+            spec.normalize,
+            services=load_app(spec.app).services,
+        )
         console.print(
             f"imported {escape(str(file))}: {done.inserted:,} new, "
             f"{done.duplicates:,} already present, "

@@ -17,13 +17,14 @@ Contract:
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
+from opencasb.clock import Clock, SystemClock
 from opencasb.ingest.exports import BadRecord
-from opencasb.ingest.runner import normalize_all
+from opencasb.ingest.runner import SERVICES_FEED, normalize_all
 from opencasb.model import Activity
 
 if TYPE_CHECKING:
@@ -55,12 +56,19 @@ def import_records(
     records: Iterable[Mapping[str, Any] | BadRecord],
     normalize: Callable[[Mapping[str, Any]], Activity],
     *,
+    services: Callable[[Sequence[Any]], set[str]] | None = None,
+    clock: Clock | None = None,
     batch_size: int = IMPORT_BATCH,
 ) -> ImportResult:
     """Normalize and store ``records`` into the instance, ``batch_size`` at a time.
 
     The feed's cursor after each batch is ``{"line": n}``, n being the records read so far.
     An empty input still stores one empty batch, so the feed records that it ran.
+
+    Args:
+        services: the app's :meth:`~opencasb.apps.base.AppConnector.services`; a service
+            first seen in the file is noted (at ``clock``'s now) as a poll notes it, so
+            the apps list shows it.
 
     Raises:
         StoreError: the store failed; batches already committed stay.
@@ -75,6 +83,8 @@ def import_records(
         rejected += bad
         saved = store.save_page(instance_id, feed, activities, {"line": read}, rejected=rejected)
         _count(store, instance_id, activities, saved, len(rejected))
+        if services is not None:
+            _note_services(store, instance_id, services(batch), clock or SystemClock())
         result.inserted += saved.inserted
         result.duplicates += saved.duplicates
         result.rejected += len(rejected)
@@ -115,3 +125,11 @@ def _count(
             rejected=health.rejected + rejected,
         ),
     )
+
+
+def _note_services(store: Store, instance_id: int, seen: set[str], clock: Clock) -> None:
+    known = store.get_cursor(instance_id, SERVICES_FEED) or {}
+    new = seen - known.keys()
+    if new:
+        at = clock.now().isoformat()
+        store.save_page(instance_id, SERVICES_FEED, [], {**known, **dict.fromkeys(new, at)})

@@ -262,7 +262,8 @@ class Office365Connector(AppConnector):
     def normalizer(self) -> Callable[[Mapping[str, Any]], Activity]:
         return normalize
 
-    def services(self, raw_events: Sequence[Any]) -> set[str]:
+    @classmethod
+    def services(cls, raw_events: Sequence[Any]) -> set[str]:
         if isinstance(raw_events, RawRecords):  # the feed's pages: read the decoded heads
             columns = zip(
                 raw_events.column("RecordType"), raw_events.column("Workload"), strict=True
