@@ -47,7 +47,17 @@ def test_integers_beyond_64_bits_are_read() -> None:
     assert parse_record("not json") == "not json"
 
 
-@pytest.mark.parametrize("body", [b'{"errorCode": "E0000011"}', b"<html>", b"", b"[1, 2"])
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"errorCode": "E0000011"}',
+        b"<html>",
+        b"",
+        b"[1, 2",
+        b'[{"name": "Ren\xe9"}]',  # Latin-1, not UTF-8
+        b"[" * 5000 + b"]" * 5000,  # deeper than any parser recurses
+    ],
+)
 def test_anything_but_a_json_array_is_refused(body: bytes) -> None:
     with pytest.raises(NotAnArray):
         RawRecords.split(body)
@@ -68,3 +78,15 @@ def test_without_heads_the_head_is_the_parsed_record() -> None:
     records = RawRecords([orjson.dumps(PAGE[0]).decode(), "[1]"])
     assert records.head(0) == PAGE[0]
     assert records.head(1) is None
+
+
+def test_a_column_outside_the_heads_is_read_from_the_records() -> None:
+    records = RawRecords.split(orjson.dumps([*PAGE, [1]]), ("uuid",))
+    assert records.column("uuid") == ["a", "b", "c", None]
+    assert records.column("n") == [1, "2", None, None]
+    assert RawRecords.concat([records]).column("n") == [1, "2", None, None]
+    assert records.select([True, False, True, True]).column("published") == [
+        "2026-03-02T10:00:00.000Z",
+        None,
+        None,
+    ]

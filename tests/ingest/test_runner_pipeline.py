@@ -29,7 +29,7 @@ from opencasb.errors import UpstreamError
 from opencasb.ingest import runner as runner_module
 from opencasb.ingest.pipeline import IngestPipeline
 from opencasb.ingest.runner import IngestRunner, PageEvent, RunResult
-from opencasb.model import Activity, Health
+from opencasb.model import Activity, Health, HealthState
 from opencasb.store import ActivityQuery, Store
 
 
@@ -264,6 +264,28 @@ def test_a_failure_mid_backfill_commits_the_pages_fetched_before_it(
     assert health(store, "piped") == health(store, "serial")
 
 
+def test_a_bug_mid_run_is_an_error_in_health_not_an_exception(
+    store: Store, counting: list[Any]
+) -> None:
+    class BuggyFeed(ListFeed):
+        def fetch(self, cursor: Cursor) -> Iterator[Page]:
+            yield from self.pages[:2]
+            raise KeyError("a bug")
+
+    class BuggyConnector(ListConnector):
+        def feeds(self, options: Mapping[str, Any] | None = None) -> list[Feed]:
+            return [BuggyFeed(self.pages, None)]
+
+    result, _ = run(store, "buggy", BuggyConnector(backfill()), workers=0)
+    assert result.error is not None and result.error.code == "internal_error"
+    assert "internal error: KeyError: 'a bug'" in str(result.error)
+    h = health(store, "buggy")
+    assert h.state is HealthState.ERROR
+    assert h.last_error is not None and h.last_error.code == "internal_error"
+    # The pages before the failure stay committed, with their cursor.
+    assert store.get_cursor(store.get_instance("buggy").id, "logs") == {"page": 1}
+
+
 def as_fetched(pages: list[Page]) -> list[Page]:
     """``pages`` as a feed yields them from a response body: RawRecords over texts that are
     not orjson's (spaces after separators), as an API may format them."""
@@ -292,16 +314,22 @@ def test_pages_of_record_texts_store_what_parsed_pages_store_and_keep_the_texts(
     assert len(counting) == 5  # "piped" put pages 1-5 through the workers
     for name, result in (("here", here), ("piped", piped)):
         assert stored(store, name) == stored(store, "parsed")
-        assert quarantine(store, name) == quarantine(store, "parsed")
         assert dataclasses.replace(result, instance="") == dataclasses.replace(parsed, instance="")
-    # The raw column holds each record's text as fetched, in both paths; the first copy of
-    # event 0 is the one kept (its re-delivery is a duplicate).
+    # The quarantine and the raw column hold each record's text as fetched, in both paths,
+    # where a parsed page's records are serialized by the store (the gap's entry is its own).
+    texts = quarantine(store, "here")
+    assert texts == quarantine(store, "piped")
+    assert [raw for _feed, raw, _error in texts[:2]] == [
+        '{"uuid": "evt-broken", "published": "yesterday"}',
+        '"not an object"',
+    ]
+    assert [(f, e) for f, _raw, e in texts] == [(f, e) for f, _, e in quarantine(store, "parsed")]
+    assert texts[2] == quarantine(store, "parsed")[2]
+    # The first copy of event 0 is the one kept (its re-delivery is a duplicate).
     kept: dict[str, str] = {}
     for page in backfill():
         for r in page.raw_events:
             if isinstance(r, dict) and r["uuid"] != "evt-broken":
                 kept.setdefault(r["uuid"], json.dumps(r))
     assert raw_column(store, "here") == raw_column(store, "piped") == list(kept.values())
-    assert raw_column(store, "parsed") != list(
-        kept.values()
-    )  # orjson's compact text, not the fetched one
+    assert raw_column(store, "parsed") != list(kept.values())  # orjson's compact text

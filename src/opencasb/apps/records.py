@@ -72,12 +72,15 @@ class RawRecords(Sequence[Any]):
         texts: the JSON text of each record, as the API sent it.
     """
 
-    __slots__ = ("_heads", "_parsed", "texts")
+    __slots__ = ("_head_fields", "_heads", "_parsed", "texts")
 
-    def __init__(self, texts: list[str], heads: list[Any] | None = None) -> None:
+    def __init__(
+        self, texts: list[str], heads: list[Any] | None = None, head_fields: tuple[str, ...] = ()
+    ) -> None:
         self.texts = texts
         # Per record: a head Struct, a dict of the head fields, or None (not an object).
         self._heads = heads
+        self._head_fields = head_fields if heads is not None else ()
         self._parsed: list[Any] | None = None
 
     @classmethod
@@ -91,7 +94,8 @@ class RawRecords(Sequence[Any]):
             texts = [str(r, "utf-8") for r in _SPLIT.decode(body)]
         except msgspec.ValidationError:
             raise NotAnArray("the JSON is not an array") from None
-        except msgspec.DecodeError as exc:
+        except (msgspec.DecodeError, UnicodeDecodeError, RecursionError) as exc:
+            # JSON must be UTF-8, and no record nests a thousand levels deep.
             raise NotAnArray(f"not JSON: {exc}") from None
         records = cls(texts)
         if head:
@@ -102,15 +106,17 @@ class RawRecords(Sequence[Any]):
                 records._heads = [
                     {f: r.get(f) for f in head} if isinstance(r, dict) else None for r in records
                 ]
+            records._head_fields = head
         return records
 
     @classmethod
     def concat(cls, parts: Sequence[RawRecords]) -> RawRecords:
         """One page of the records of ``parts``, in order (heads kept if every part has them)."""
         texts = [t for p in parts for t in p.texts]
-        have_heads = all(p._heads is not None for p in parts)
+        fields = parts[0]._head_fields if parts else ()
+        have_heads = all(p._heads is not None and p._head_fields == fields for p in parts)
         heads = [h for p in parts for h in p._heads or ()] if have_heads else None
-        return cls(texts, heads)
+        return cls(texts, heads, fields)
 
     def head(self, i: int) -> dict[str, Any] | None:
         """The head fields of record ``i`` decoded by :meth:`split` (a missing field is
@@ -127,18 +133,21 @@ class RawRecords(Sequence[Any]):
         """The value of top-level ``field`` in each record (None where it is missing or the
         record is not an object); from the heads when ``field`` is one of them."""
         heads = self._heads
-        if heads is not None:
-            with contextlib.suppress(AttributeError, KeyError):
-                # The usual page: every head a Struct holding the field.
-                return [getattr(h, field) for h in heads]
-        return [h.get(field) if h is not None else None for h in map(self.head, range(len(self)))]
+        if heads is None or field not in self._head_fields:
+            return [r.get(field) if isinstance(r, dict) else None for r in self]
+        with contextlib.suppress(AttributeError):
+            # The usual page: every head a Struct holding the field.
+            return [getattr(h, field) for h in heads]
+        return [None if h is None else h.get(field) for h in heads]  # dicts: see split
 
     def select(self, keep: Sequence[bool]) -> RawRecords:
         """The records whose ``keep`` flag is true, in order."""
         texts = [t for t, k in zip(self.texts, keep, strict=True) if k]
         heads = self._heads
         kept = RawRecords(
-            texts, [h for h, k in zip(heads, keep, strict=True) if k] if heads else heads
+            texts,
+            [h for h, k in zip(heads, keep, strict=True) if k] if heads is not None else None,
+            self._head_fields,
         )
         if self._parsed is not None:
             kept._parsed = [r for r, k in zip(self._parsed, keep, strict=True) if k]

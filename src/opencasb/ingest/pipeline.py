@@ -330,7 +330,10 @@ class IngestPipeline(Generic[T]):
         for p, page in self._ready:
             rejected = p.rejected
             if rejected is None:
-                rejected = [(p.records[i], error) for i, error in page.rejected or ()]
+                # The quarantine keeps a fetched record's text as fetched (a parsed record
+                # as it is): serializing it again could fail or change it.
+                kept = p.texts if isinstance(p.records, RawRecords) else p.records
+                rejected = [(kept[i], error) for i, error in page.rejected or ()]
                 rejected.extend(p.quarantine)
             writes.append(PageWrite(p.instance_id, p.feed, page, p.texts, p.cursor, rejected))
             counts.append(len(rejected))

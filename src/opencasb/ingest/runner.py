@@ -148,6 +148,18 @@ def default_workers() -> int:
     return 0 if cores < 2 else min(cores, 4)
 
 
+def _internal_error(exc: Exception) -> OpenCASBError:
+    """What an unexpected exception in a run is shown as (the scheduler retries in ERROR's
+    interval; what was committed stays, and the cursor never passed what was not)."""
+    return OpenCASBError(
+        f"internal error: {type(exc).__name__}: {exc}",
+        meaning="OpenCASB failed unexpectedly while syncing; pages committed before the "
+        "failure are kept and the rest are fetched again on the next run.",
+        fix="Report this as a bug with the message above; the sync retries on its own.",
+        code="internal_error",
+    )
+
+
 class IngestRunner:
     """Runs the feeds of connected app instances into the store.
 
@@ -224,6 +236,9 @@ class IngestRunner:
                 self._sync_inventory(rec.id, connector)
         except OpenCASBError as exc:
             self._fail(rec, run.health, exc, result)
+            return result
+        except Exception as exc:  # a bug: it must cost this run, not every instance's polling
+            self._fail(rec, run.health, _internal_error(exc), result)
             return result
         finally:
             connector.close()
@@ -318,7 +333,8 @@ class IngestRunner:
             # As a worker would: the raw column takes the texts as fetched, so the parsed
             # records are not serialized again (~6% of in-process ingest).
             encoded = encode_page(connector.normalize, run.rec.id, records.texts)
-            rejected = [(records[i], error) for i, error in encoded.rejected or ()]
+            # The quarantine keeps the text as fetched, not a re-serialization of it.
+            rejected = [(records.texts[i], error) for i, error in encoded.rejected or ()]
             rejected.extend(gap_rejects(page.gaps))
             saved = self.store.save_encoded_page(
                 run.rec.id, feed, encoded, records.texts, page.next_cursor, rejected=rejected
