@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 import select
 import signal
@@ -187,7 +188,7 @@ def test_a_page_of_record_texts_is_stored_with_each_text_as_sent(store: Store) -
     iid = store.add_instance("okta", "texts", {}, {}).id
     records = [event(i) for i in range(3)]
     texts = [orjson.dumps(r).decode() for r in records]
-    texts[1] = texts[1].replace('"uuid"', '"big": 1180591620717411303424, "uuid"', 1)
+    texts[1] = texts[1].replace('"uuid"', '"big": 1180591620717411303425, "uuid"', 1)
     texts[2] = texts[2].replace(",", ", ", 1)  # spacing as an API may send it
     body = ("[" + ",".join(texts) + ", 5]").encode()
     page = RawRecords.split(body, ("published",))
@@ -201,7 +202,7 @@ def test_a_page_of_record_texts_is_stored_with_each_text_as_sent(store: Store) -
             {"i": iid},
         ).scalars()
         assert list(raws) == texts
-    assert stored(store, "texts")[1].raw["big"] == 2**70
+    assert stored(store, "texts")[1].raw["big"] == 2**70 + 1  # not rounded to a double
 
 
 _KILLED_PARENT = """
@@ -244,3 +245,39 @@ def test_workers_end_when_the_sync_process_is_killed(tmp_path: Path) -> None:
         finally:
             os.close(fd)
         assert ended, f"worker {pid} outlived its killed parent"
+
+
+def test_odd_json_in_a_record_is_stored_and_read_back_exactly(store: Store) -> None:
+    """Integers beyond 64 bits and nesting deeper than orjson writes (255) are JSON an API
+    may send: the record is stored, its details and raw read back exact."""
+    iid = store.add_instance("okta", "odd", {}, {}).id
+    deep: Any = "bottom"
+    for _ in range(300):
+        deep = {"d": deep}
+    record = event(0)
+    record["debugContext"] = {"debugData": {"big": 2**70 + 1, "deep": deep}}
+    page = RawRecords.split(f"[{orjson.dumps(event(1)).decode()}, {json.dumps(record)}]".encode())
+    with IngestPipeline[int](store, normalize, workers=1, group=1) as pipeline:
+        pipeline.put(iid, "logs", page, {"page": 0}, 0)
+        (done,) = pipeline.flush()
+    assert done.saved.inserted == 2 and done.rejected == 0
+    (odd,) = [a for a in stored(store, "odd") if a.source_event_id == record["uuid"]]
+    assert odd.raw == record
+    assert odd.details["debug.big"] == 2**70 + 1
+
+
+def _breaks_the_contract_on_evt_0001(raw: Mapping[str, Any]) -> Activity:
+    activity = normalize(raw)
+    if activity.source_event_id == "evt-0001":
+        return dataclasses.replace(activity, category="no such category")  # type: ignore[arg-type]
+    return activity
+
+
+def test_a_record_whose_activity_the_store_cannot_keep_is_quarantined() -> None:
+    # (In this process: the test's normalizer cannot be sent to a worker.)
+    texts = [orjson.dumps(event(i)).decode() for i in range(3)]
+    page = encode_page(_breaks_the_contract_on_evt_0001, 1, texts)
+    assert page.positions == [0, 2] and len(page.rows) == 2
+    assert page.rejected == [
+        (1, "the store cannot keep its activity: unknown category 'no such category'")
+    ]

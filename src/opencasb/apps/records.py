@@ -21,24 +21,26 @@ from collections.abc import Iterator, Sequence
 from typing import Any, overload
 
 import msgspec
-import orjson
 
 __all__ = ["NotAnArray", "RawRecords", "parse_record"]
 
 _SPLIT = msgspec.json.Decoder(list[msgspec.Raw])
+_DECODE = msgspec.json.Decoder().decode
 _HEAD_DECODERS: dict[tuple[str, ...], msgspec.json.Decoder[list[Any]]] = {}
 
 
 def parse_record(text: str) -> Any:
     """One record's JSON text, parsed.
 
-    orjson refuses some valid JSON (integers beyond 64 bits); the standard library reads
-    those, so such a record is normalized like any other. Text that neither accepts is
-    returned as it is, and the runner quarantines it as not being an object.
+    msgspec, as fast as orjson here, keeps integers beyond 64 bits exact (orjson 3.13
+    rounds them to floats). What msgspec refuses but the standard library reads (numbers
+    beyond a double, lone surrogates) is read by the latter, so such a record is normalized
+    like any other. Text that neither accepts is returned as it is, and the runner
+    quarantines it as not being an object.
     """
     try:
-        return orjson.loads(text)
-    except orjson.JSONDecodeError:
+        return _DECODE(text)
+    except msgspec.DecodeError:
         try:
             return json.loads(text)
         except ValueError:

@@ -36,7 +36,7 @@ from typing import Any, Generic, TypeVar
 import orjson
 
 from opencasb.apps.records import RawRecords, parse_record
-from opencasb.errors import OpenCASBError
+from opencasb.errors import OpenCASBError, StoreError
 from opencasb.ingest.normalizing import normalize_all, normalize_record
 from opencasb.model import Activity
 from opencasb.store import EncodedPage, PageWrite, SaveResult, Store
@@ -64,10 +64,8 @@ def encode_page(normalize: Normalize, instance_id: int, texts: Sequence[str]) ->
     """Parse, normalize and encode one page of records given as JSON text (the worker's job).
 
     A record that fails to normalize is reported in ``EncodedPage.rejected``, as
-    :func:`~opencasb.ingest.normalizing.normalize_all` would quarantine it.
-
-    Raises:
-        StoreError: an activity breaks the Activity contract (a normalizer bug).
+    :func:`~opencasb.ingest.normalizing.normalize_all` would quarantine it, and so is one
+    whose activity breaks the Activity contract (a normalizer bug met an odd record).
     """
     # As in normalize_all: the page's objects form no cycles, so the cyclic collector would
     # only re-scan them; it runs between pages.
@@ -84,12 +82,40 @@ def encode_page(normalize: Normalize, instance_id: int, texts: Sequence[str]) ->
             else:
                 activities.append(outcome)  # type: ignore[arg-type]
                 positions.append(i)
-        return encode_activities(
-            instance_id, activities, positions=positions, with_raw=False, rejected=rejected
-        )
+        try:
+            return encode_activities(
+                instance_id, activities, positions=positions, with_raw=False, rejected=rejected
+            )
+        except StoreError:
+            # An activity the store cannot keep (a normalizer bug met an odd record) costs
+            # that record, quarantined with the reason, not the page: a page that can never
+            # be stored would stop its feed for good.
+            return _encode_each(instance_id, activities, positions, rejected)
     finally:
         if collecting:
             gc.enable()
+
+
+def _encode_each(
+    instance_id: int,
+    activities: list[Activity],
+    positions: list[int],
+    rejected: list[tuple[int, str]],
+) -> EncodedPage:
+    kept: list[Activity] = []
+    kept_positions: list[int] = []
+    for a, position in zip(activities, positions, strict=True):
+        try:
+            encode_activities(instance_id, [a], with_raw=False)
+        except StoreError as exc:
+            rejected.append((position, f"the store cannot keep its activity: {exc.__cause__}"))
+        else:
+            kept.append(a)
+            kept_positions.append(position)
+    rejected.sort()
+    return encode_activities(
+        instance_id, kept, positions=kept_positions, with_raw=False, rejected=rejected
+    )
 
 
 def _worker_context(normalize: Normalize) -> multiprocessing.context.BaseContext:

@@ -10,10 +10,12 @@ into a :class:`StoreError` that names the row.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
+import msgspec
 import orjson
 
 from opencasb.errors import ErrorInfo, StoreError
@@ -32,6 +34,7 @@ __all__ = [
     "dumps",
     "health_from_json",
     "health_to_json",
+    "loads",
     "loads_object",
     "raw_json",
 ]
@@ -95,8 +98,45 @@ def _json_default(value: Any) -> Any:
 
 
 def dumps(value: Any) -> str:
-    """JSON text for a TEXT column (non-string keys allowed, as vendor data has them)."""
-    return orjson.dumps(value, default=_json_default, option=orjson.OPT_NON_STR_KEYS).decode()
+    """JSON text for a TEXT column (non-string keys allowed, as vendor data has them).
+
+    Raises:
+        TypeError: ``value`` holds something JSON cannot represent.
+    """
+    try:
+        return orjson.dumps(value, default=_json_default, option=orjson.OPT_NON_STR_KEYS).decode()
+    except TypeError:
+        return _slow_dumps(value)
+
+
+def _slow_dumps(value: Any) -> str:
+    # What orjson refuses but JSON can hold: integers beyond 64 bits (vendor ids), nesting
+    # deeper than 255 levels. The standard library writes both (and fails like orjson on
+    # what JSON cannot hold).
+    try:
+        return json.dumps(value, default=_json_default, separators=(",", ":"), ensure_ascii=False)
+    except (ValueError, RecursionError) as exc:
+        raise TypeError(f"not representable as JSON: {exc}") from None
+
+
+def loads(text: str | bytes) -> Any:
+    """Parse JSON text as written by :func:`dumps` or received from an API: integers beyond
+    64 bits stay exact (msgspec; orjson 3.13 would round them) and what msgspec refuses but
+    the standard library reads (numbers beyond a double) is read.
+
+    Raises:
+        ValueError: not JSON.
+    """
+    try:
+        return _DECODE(text)
+    except msgspec.DecodeError:
+        try:
+            return json.loads(text)
+        except RecursionError as exc:
+            raise ValueError(f"nested too deep: {exc}") from None
+
+
+_DECODE = msgspec.json.Decoder().decode
 
 
 def loads_object(text: str | None, what: str) -> dict[str, Any]:
@@ -104,8 +144,8 @@ def loads_object(text: str | None, what: str) -> dict[str, Any]:
     if text is None:
         return {}
     try:
-        value = orjson.loads(text)
-    except orjson.JSONDecodeError as exc:
+        value = loads(text)
+    except ValueError as exc:
         raise StoreError(f"{what} holds invalid JSON: {exc}", fix=_CORRUPT_FIX) from exc
     if not isinstance(value, dict):
         raise StoreError(f"{what} holds JSON that is not an object", fix=_CORRUPT_FIX)
@@ -144,12 +184,14 @@ _OPTS = orjson.OPT_NON_STR_KEYS
 def _targets_json(targets: tuple[Target, ...]) -> str:
     # Written by hand rather than through orjson's dataclass support: same text, no
     # per-field reflection, and targets are on every row.
-    return orjson.dumps(
-        [
-            {"id": t.id, "type": t.type, "name": t.name, "alternate_id": t.alternate_id}
-            for t in targets
-        ]
-    ).decode()
+    value = [
+        {"id": t.id, "type": t.type, "name": t.name, "alternate_id": t.alternate_id}
+        for t in targets
+    ]
+    try:
+        return orjson.dumps(value).decode()
+    except TypeError:
+        return dumps(value)
 
 
 def activity_head(instance_id: int, a: Activity) -> list[Any]:
@@ -207,8 +249,15 @@ def activity_head(instance_id: int, a: Activity) -> list[Any]:
         a.device,
         a.severity,
         a.description,
-        (orjson.dumps(details, default=_json_default, option=_OPTS).decode() if details else "{}"),
+        _details_json(details) if details else "{}",
     ]
+
+
+def _details_json(details: Mapping[str, Any]) -> str:
+    try:
+        return orjson.dumps(details, default=_json_default, option=_OPTS).decode()
+    except TypeError:
+        return _slow_dumps(details)
 
 
 def raw_json(raw: Any) -> str:
@@ -270,12 +319,12 @@ def activity_from_row(row: Sequence[Any], instance_names: Mapping[int, str]) -> 
     ) = row
     what = f"activities row {row_id}"
     try:
-        target_list = orjson.loads(targets)
+        target_list = loads(targets)
         parsed_targets = tuple(Target(**t) for t in target_list)
-        parsed_raw = orjson.loads(raw)
+        parsed_raw = loads(raw)
         parsed_category = Category(category)
         parsed_outcome = Outcome(outcome)
-    except (orjson.JSONDecodeError, TypeError, ValueError) as exc:
+    except (TypeError, ValueError) as exc:
         raise StoreError(f"{what} cannot be read: {exc}", fix=_CORRUPT_FIX) from exc
     has_geo = any(v is not None for v in (country, country_code, region, city, lat, lon))
     return Activity(

@@ -18,11 +18,9 @@ import itertools
 from collections.abc import Iterator
 from typing import Any, TextIO
 
-import orjson
-
 from opencasb.model.activity import Activity
 from opencasb.store._db import Database
-from opencasb.store.codec import dumps
+from opencasb.store.codec import dumps, loads
 from opencasb.store.query import ActivityQuery, query_activities
 
 __all__ = ["CSV_COLUMNS", "activity_to_dict", "iter_activities", "write_csv", "write_jsonl"]
@@ -138,7 +136,7 @@ def write_csv(db: Database, q: ActivityQuery, fp: TextIO, *, max_rows: int | Non
 
 def activity_to_dict(a: Activity) -> dict[str, Any]:
     """A JSON-ready dict of every field of ``a``, including ``raw`` and ``details``."""
-    value = orjson.loads(dumps(a))
+    value = loads(dumps(a))
     assert isinstance(value, dict)
     return value
 
