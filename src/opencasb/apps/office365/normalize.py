@@ -384,13 +384,16 @@ def _parse_time(value: Any, record_id: str) -> datetime:
 
 
 def _actor(get: Callable[[str], Any]) -> Actor:
-    key = (get("UserId"), get("UserKey"), get("UserType"), get("ActorUserId"))
+    fields = (get("UserId"), get("UserKey"), get("UserType"), get("ActorUserId"))
+    # Keyed by the types too: 0, 0.0 and False are equal keys but build different actors,
+    # and what a record gets must not depend on what the process normalized before.
+    key = (*fields, *map(type, fields))
     try:
         hit = _actor_memo.get(key)
     except TypeError:  # an unhashable value where a string belongs: build without the memo
-        return _build_actor(*key)
+        return _build_actor(*fields)
     if hit is None:
-        hit = _build_actor(*key)
+        hit = _build_actor(*fields)
         if len(_actor_memo) >= _MEMO_LIMIT:
             _actor_memo.clear()
         _actor_memo[key] = hit

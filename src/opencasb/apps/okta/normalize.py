@@ -42,9 +42,10 @@ _NO_ACTOR: Final = Actor()
 # Actors, targets, places and device labels repeat across events (the same users sign in to
 # the same apps from the same cities and browsers) and their values are immutable, so one is
 # built per distinct raw shape and then shared: on the ingest hot path this halves their cost.
-# Keys are the raw field values; values equal across types (1, 1.0, True) can share an entry,
-# which Okta's strings and floats never produce and which at worst changes how a malformed
-# number reads. Each memo is emptied when full: the input is untrusted.
+# Keys are the raw field values and their types: values equal across types (1, 1.0, True)
+# build different results, and what a record gets must not depend on what its process
+# normalized before (each worker has its own memos). Each memo is emptied when full: the
+# input is untrusted.
 _MEMO_LIMIT: Final = 4096
 _BIG: Final = 10**18
 _MAX_ASN: Final = 2**32 - 1
@@ -288,15 +289,16 @@ def _targets(value: list[Any]) -> tuple[tuple[Target, ...], list[str]]:
     for item in value:
         if isinstance(item, dict):
             get = item.get
-            key = (get("id"), get("type"), get("displayName"), get("alternateId"))
+            fields = (get("id"), get("type"), get("displayName"), get("alternateId"))
+            key = (*fields, *map(type, fields))  # typed: see _MEMO_LIMIT
             # .get, not [] and KeyError: a target often misses (one per user and app)
             try:
                 target = _target_memo.get(key)
             except TypeError:  # an unhashable value where a string belongs: no memo
-                target = _build_target(*key)
+                target = _build_target(*fields)
             else:
                 if target is None:
-                    target = _remember(_target_memo, key, _build_target(*key))
+                    target = _remember(_target_memo, key, _build_target(*fields))
             targets.append(target)
             name = target.name
             if name and len(names) < 3 and name not in _NOT_A_VALUE:
@@ -317,12 +319,13 @@ def _build_target(id_: Any, kind: Any, name: Any, alternate_id: Any) -> Target:
 
 def _actor(value: dict[str, Any]) -> Actor:
     get = value.get
-    key = (get("id"), get("displayName"), get("alternateId"), get("type"))
+    fields = (get("id"), get("displayName"), get("alternateId"), get("type"))
+    key = (*fields, *map(type, fields))  # typed: see _MEMO_LIMIT
     try:
         actor = _actor_memo.get(key)
     except TypeError:  # an unhashable value where a string belongs: build without the memo
-        return _build_actor(*key)
-    return actor if actor is not None else _remember(_actor_memo, key, _build_actor(*key))
+        return _build_actor(*fields)
+    return actor if actor is not None else _remember(_actor_memo, key, _build_actor(*fields))
 
 
 def _build_actor(id_: Any, name: Any, alternate_id: Any, kind: Any) -> Actor:
@@ -337,15 +340,16 @@ def _geo(value: Any) -> Geo | None:
     get = value.get
     point = get("geolocation")
     if isinstance(point, dict):
-        key = (get("country"), get("state"), get("city"), point.get("lat"), point.get("lon"))
+        fields = (get("country"), get("state"), get("city"), point.get("lat"), point.get("lon"))
     else:
-        key = (get("country"), get("state"), get("city"), None, None)
+        fields = (get("country"), get("state"), get("city"), None, None)
+    key = (*fields, *map(type, fields))  # typed: see _MEMO_LIMIT
     try:  # a place is seldom new: the exception is the rare path
         return _geo_memo[key]
     except KeyError:
-        return _remember(_geo_memo, key, _build_geo(*key))
+        return _remember(_geo_memo, key, _build_geo(*fields))
     except TypeError:  # an unhashable value where a string belongs: build without the memo
-        return _build_geo(*key)
+        return _build_geo(*fields)
 
 
 def _build_geo(country: Any, region: Any, city: Any, lat: Any, lon: Any) -> Geo | None:
