@@ -28,13 +28,14 @@ O365 = {
 }
 
 
-def _with(record: dict[str, Any], path: tuple[Any, ...], value: Any) -> dict[str, Any]:
-    """A deep copy of ``record`` with the value at ``path`` replaced."""
+def _with(record: Any, path: tuple[Any, ...], value: Any) -> Any:
+    """A copy of ``record`` (dicts and lists copied along ``path``) with the value at
+    ``path`` replaced."""
     if not path:
-        return value  # type: ignore[no-any-return]
+        return value
     copy = list(record) if isinstance(record, list) else dict(record)
     copy[path[0]] = _with(record[path[0]], path[1:], value)
-    return copy  # type: ignore[return-value]
+    return copy
 
 
 @pytest.mark.parametrize(
