@@ -128,6 +128,8 @@ def _count(
 
 
 def _note_services(store: Store, instance_id: int, seen: set[str], clock: Clock) -> None:
+    # Read, add, write, as _count: a sync running meanwhile may write its own list over a
+    # service noted here; the next import or poll that sees the service notes it again.
     known = store.get_cursor(instance_id, SERVICES_FEED) or {}
     new = seen - known.keys()
     if new:

@@ -194,7 +194,9 @@ class IngestRunner:
         self.pipeline_after = pipeline_after
 
     def _default_factory(self, rec: InstanceRecord, secrets: Mapping[str, str]) -> AppConnector:
-        if not secrets:  # only `opencasb import` creates an instance without credentials
+        cls = load_app(rec.app)
+        # An app that takes credentials but holds none: only `opencasb import` creates that.
+        if not secrets and any(f.secret for f in cls.FORM):
             raise ConfigError(
                 f"{rec.name} holds imported history only: it has no credentials to connect with",
                 meaning="The instance was created by `opencasb import`; there is no API "
@@ -203,7 +205,7 @@ class IngestRunner:
                 f"(`opencasb connect {rec.app} --name ...`); imports can keep going here.",
                 code="import_only",
             )
-        return load_app(rec.app)(rec.config, secrets, http=self.http)
+        return cls(rec.config, secrets, http=self.http)
 
     def connector(self, name: str) -> AppConnector:
         """A connector for the named instance, with its secrets decrypted."""
