@@ -112,9 +112,15 @@ def dumps(value: Any) -> str:
 def _slow_dumps(value: Any) -> str:
     # What orjson refuses but JSON can hold: integers beyond 64 bits (vendor ids), nesting
     # deeper than 255 levels. The standard library writes both (and fails like orjson on
-    # what JSON cannot hold).
+    # what JSON cannot hold; NaN too, which it would otherwise write as invalid JSON).
     try:
-        return json.dumps(value, default=_json_default, separators=(",", ":"), ensure_ascii=False)
+        return json.dumps(
+            value,
+            default=_json_default,
+            separators=(",", ":"),
+            ensure_ascii=False,
+            allow_nan=False,
+        )
     except (ValueError, RecursionError) as exc:
         raise TypeError(f"not representable as JSON: {exc}") from None
 
