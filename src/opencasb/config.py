@@ -17,7 +17,19 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from opencasb.errors import ConfigError
 
-__all__ = ["Settings", "load_settings"]
+__all__ = ["Settings", "load_settings", "make_private_dir"]
+
+
+def make_private_dir(path: Path) -> None:
+    """Create ``path`` (and its parents) if missing; the directory itself mode 0700.
+
+    It holds the store and the master key: no other local user may list or read it. An
+    existing directory keeps its mode (it may be one the user chose and shares).
+    """
+    if path.is_dir():
+        return
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    path.chmod(0o700)  # mkdir's mode is filtered by the umask
 
 
 def _default_data_dir() -> Path:
@@ -52,7 +64,7 @@ class Settings(BaseSettings):
         if self.secret_key:
             return _check_key(self.secret_key.encode(), "OPENCASB_SECRET_KEY")
         path = self.data_dir / "master.key"
-        self.data_dir.mkdir(parents=True, exist_ok=True)
+        make_private_dir(self.data_dir)
         if not path.exists():
             from cryptography.fernet import Fernet
 

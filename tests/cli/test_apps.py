@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from .conftest import WRONG_TOKEN, Cli, assert_clean, flat, table_rows
 
 _COLUMNS = ["name", "app", "state", "last poll", "newest event", "lag", "events", "problem"]
@@ -151,3 +153,36 @@ def test_sync_unknown_name_is_not_found(synced: Cli) -> None:
     assert_clean(result)
     assert result.exit_code == 1
     assert "error: no app instance named 'nope'" in flat(result.stderr)
+
+
+def test_apps_json_for_scripts_has_health_and_services_but_no_secret(synced: Cli) -> None:
+    out = synced.ok("apps", "--format", "json").stdout
+    (row,) = json.loads(out)
+    assert row["name"] == "okta" and row["app"] == "okta" and row["enabled"] is True
+    assert row["health"]["state"] == "connected"
+    assert row["health"]["events_stored"] == synced_count(synced)
+    assert row["services"] == [] and row["config"]["domain"] == synced.served.url
+    assert synced.served.token not in out
+
+
+def test_apps_json_empty_store_is_an_empty_array(cli: Cli) -> None:
+    assert json.loads(cli.ok("apps", "--format", "json").stdout) == []
+
+
+def test_apps_unknown_format(cli: Cli) -> None:
+    result = cli("apps", "--format", "yaml")
+    assert result.exit_code == 1 and "unknown format 'yaml'" in flat(result.stderr)
+
+
+def test_apps_fit_80_columns(synced: Cli) -> None:
+    out = synced.ok("apps", env={"COLUMNS": "80"}).stdout
+    assert all(len(line) <= 80 for line in out.splitlines())
+    assert "okta  okta  connected" in out
+
+
+def synced_count(cli: Cli) -> int:
+    store = cli.open_store()
+    try:
+        return store.count_activities()
+    finally:
+        store.close()

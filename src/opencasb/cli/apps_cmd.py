@@ -2,93 +2,66 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Annotated
+import sys
+from typing import Annotated, Any
 
 import typer
-from rich.markup import escape
-from rich.table import Table
-from rich.text import Text
 
 from opencasb.apps.base import HttpOptions
 from opencasb.cli.context import Ctx, console, handle_errors, show_problem
+from opencasb.cli.tables import AppRow, apps_view
+from opencasb.cli.terminal import markup
+from opencasb.errors import ConfigError
 from opencasb.ingest.runner import SERVICES_FEED, IngestRunner
-from opencasb.model import Health, HealthState
+from opencasb.store import InstanceRecord
+from opencasb.store.codec import dumps, health_to_json, loads
 
 __all__ = ["register"]
 
-_STYLE = {
-    HealthState.CONNECTED: "green",
-    HealthState.BACKFILLING: "cyan",
-    HealthState.CONNECTING: "cyan",
-    HealthState.DEGRADED: "yellow",
-    HealthState.ERROR: "red",
-    HealthState.DISABLED: "dim",
-}
+
+def _services(state: Ctx, rec: InstanceRecord) -> list[str]:
+    """The services of a suite seen so far (Exchange, SharePoint ...), sorted."""
+    return sorted(state.store.get_cursor(rec.id, SERVICES_FEED) or {})
 
 
-def _ago(when: datetime | None) -> str:
-    if when is None:
-        return "never"
-    return when.strftime("%Y-%m-%d %H:%M:%SZ")
+def _as_json(rec: InstanceRecord, services: list[str]) -> dict[str, Any]:
+    """What scripts get of one instance: its settings and health, never its secrets (an
+    InstanceRecord holds none)."""
+    return {
+        "name": rec.name,
+        "app": rec.app,
+        "enabled": rec.enabled,
+        "interval_seconds": rec.interval_seconds,
+        "created_at": rec.created_at.isoformat(),
+        "config": rec.config,
+        "services": services,
+        "health": loads(health_to_json(rec.health)),
+    }
 
 
-def _lag(seconds: float | None) -> str:
-    if seconds is None:
-        return "-"
-    if seconds < 120:
-        return f"{seconds:.0f}s"
-    if seconds < 7200:
-        return f"{seconds / 60:.0f}m"
-    return f"{seconds / 3600:.1f}h"
-
-
-def _state(h: Health) -> str:
-    text = f"[{_STYLE[h.state]}]{h.state.value}[/]"
-    if h.state is HealthState.BACKFILLING and h.progress is not None:
-        text += f" {h.progress:.0%}"
-    return text
-
-
-def apps(ctx: typer.Context) -> None:
+def apps(
+    ctx: typer.Context,
+    fmt: Annotated[
+        str, typer.Option("--format", help="table, or json (one array, for scripts).")
+    ] = "table",
+) -> None:
     """Show every connected app instance and its health; a suite's services (Office 365's
     Exchange, SharePoint, Teams ...) appear under it once their first activity is seen."""
     state: Ctx = ctx.obj
     with handle_errors():
+        if fmt not in ("table", "json"):
+            raise ConfigError(f"unknown format {fmt!r}", fix="use table or json")
         recs = state.store.list_instances()
+        rows = [(rec, _services(state, rec)) for rec in recs]
+        if fmt == "json":
+            # Plain stdout: rich would wrap long lines and colour the JSON.
+            sys.stdout.write(dumps([_as_json(rec, services) for rec, services in rows]) + "\n")
+            return
         if not recs:
             console.print("no apps connected yet: run `opencasb connect okta --domain ...`")
             return
-        table = Table(title="Connected apps")
-        for col in (
-            "name",
-            "app",
-            "state",
-            "last poll",
-            "newest event",
-            "lag",
-            "events",
-            "problem",
-        ):
-            table.add_column(col, overflow="fold")
-        for rec in recs:
-            h = rec.health
-            problem = ""
-            if h.last_error and h.state in (HealthState.ERROR, HealthState.DEGRADED):
-                problem = f"{h.last_error.code}: {h.last_error.meaning}\nfix: {h.last_error.fix}"
-            services = sorted(state.store.get_cursor(rec.id, SERVICES_FEED) or {})
-            app_cell = rec.app + (f"\n({', '.join(services)})" if services else "")
-            table.add_row(
-                Text(rec.name),
-                Text(app_cell),
-                _state(h),
-                _ago(h.last_success),
-                _ago(h.newest_event),
-                _lag(h.lag_seconds),
-                f"{h.events_stored:,}",
-                Text(problem),
-            )
-        console.print(table)
+        view = [AppRow(rec.name, rec.app, rec.health, services) for rec, services in rows]
+        console.print(apps_view(view, console.width))
 
 
 def test(
@@ -104,7 +77,7 @@ def test(
         finally:
             connector.close()
         if check.ok:
-            console.print(f"[green]✓[/] {escape(name)}: {escape(check.summary)}")
+            console.print(f"[green]✓[/] {markup(name)}: {markup(check.summary)}")
             return
         e = check.error
         show_problem(

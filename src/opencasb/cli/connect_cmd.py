@@ -8,10 +8,10 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.markup import escape
 
 from opencasb.apps.base import HttpOptions, load_app
 from opencasb.cli.context import Ctx, console, err_console, handle_errors, show_problem
+from opencasb.cli.terminal import markup
 from opencasb.errors import ConfigError
 from opencasb.store import InstanceRecord
 
@@ -79,7 +79,7 @@ def connect_okta(
             secrets = {"private_key": key}
         rec = _test_and_save(state, "okta", name, config, secrets, interval, skip_test)
         console.print(
-            f"connected [bold]{escape(rec.name)}[/] ({escape(config['domain'])}); "
+            f"connected [bold]{markup(rec.name)}[/] ({markup(config['domain'])}); "
             "run `opencasb sync` to backfill "
             f"{config['backfill_days']} days and follow new events"
         )
@@ -113,7 +113,7 @@ def _test_and_save(
             )
             err_console.print("nothing was saved; fix the problem and connect again")
             raise typer.Exit(1)
-        console.print(f"[green]✓[/] {escape(check.summary)}")
+        console.print(f"[green]✓[/] {markup(check.summary)}")
     return state.store.add_instance(app, name, config, secrets, interval_seconds=interval)
 
 
@@ -182,7 +182,7 @@ def connect_office365(
             secrets = {"certificate": pem}
         rec = _test_and_save(state, "office365", name, config, secrets, interval, skip_test)
         console.print(
-            f"connected [bold]{escape(rec.name)}[/] (tenant {escape(config['tenant_id'])}); "
+            f"connected [bold]{markup(rec.name)}[/] (tenant {markup(config['tenant_id'])}); "
             f"run `opencasb sync` to backfill {config['backfill_days']} days and follow new "
             "activities"
         )

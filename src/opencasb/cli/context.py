@@ -11,9 +11,9 @@ from typing import TYPE_CHECKING, NoReturn
 
 import typer
 from rich.console import Console
-from rich.markup import escape
 
-from opencasb.config import Settings, load_settings
+from opencasb.cli.terminal import markup
+from opencasb.config import Settings, load_settings, make_private_dir
 from opencasb.errors import OpenCASBError
 
 if TYPE_CHECKING:
@@ -46,7 +46,7 @@ class Ctx:
             from opencasb.store import open_store
 
             s = self.settings
-            s.data_dir.mkdir(parents=True, exist_ok=True)
+            make_private_dir(s.data_dir)
             self._store = open_store(s.resolved_database_url(), key=s.master_key())
         return self._store
 
@@ -61,25 +61,26 @@ def show_problem(
 ) -> None:
     """Print a problem: what happened, what it means, what to do.
 
-    Every value is escaped: error text can quote user input or audit data, and rich would
-    otherwise read ``[...]`` in it as markup (and crash on ``[/]``).
+    Every value is escaped: error text can quote user input, audit data or an API's answer;
+    rich would otherwise read ``[...]`` in it as markup (and crash on ``[/]``), and the
+    terminal would run the control sequences in it (see :mod:`opencasb.cli.terminal`).
     """
-    err_console.print(f"[bold red]{escape(headline)}[/]")
+    err_console.print(f"[bold red]{markup(headline)}[/]")
     if code or detail:
-        err_console.print(f"  [bold]error:[/] {escape(': '.join(p for p in (code, detail) if p))}")
+        err_console.print(f"  [bold]error:[/] {markup(': '.join(p for p in (code, detail) if p))}")
     if meaning and meaning != detail:
-        err_console.print(f"  [bold]meaning:[/] {escape(meaning)}")
+        err_console.print(f"  [bold]meaning:[/] {markup(meaning)}")
     if fix:
-        err_console.print(f"  [bold]fix:[/] {escape(fix)}")
+        err_console.print(f"  [bold]fix:[/] {markup(fix)}")
 
 
 def fail(err: OpenCASBError) -> NoReturn:
     """Print what happened and what to do, then exit 1."""
-    err_console.print(f"[bold red]error:[/] {escape(str(err))}")
+    err_console.print(f"[bold red]error:[/] {markup(str(err))}")
     if err.meaning and err.meaning != str(err):
-        err_console.print(f"  [bold]meaning:[/] {escape(err.meaning)}")
+        err_console.print(f"  [bold]meaning:[/] {markup(err.meaning)}")
     if err.fix:
-        err_console.print(f"  [bold]fix:[/] {escape(err.fix)}")
+        err_console.print(f"  [bold]fix:[/] {markup(err.fix)}")
     raise typer.Exit(1)
 
 

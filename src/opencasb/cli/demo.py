@@ -7,13 +7,12 @@ import threading
 import time
 from typing import Any
 
-from rich.markup import escape
-
 from opencasb.apps.office365.connector import Office365Connector
 from opencasb.apps.okta.connector import OktaConnector
 from opencasb.cli.context import Ctx, console
 from opencasb.cli.serve_o365 import serve_o365
 from opencasb.cli.sync_cmd import backfill_progress, report
+from opencasb.cli.terminal import markup
 from opencasb.clock import SystemClock
 from opencasb.errors import ConfigError, ConnectorError, NotFound
 from opencasb.ingest.runner import IngestRunner
@@ -141,7 +140,7 @@ def _connect(state: Ctx, url: str, ca: str, token: str, days: int, poll: int) ->
         connector.close()
     if not check.ok:
         raise ConnectorError(check.summary, fix=check.error.fix if check.error else "")
-    console.print(f"[green]✓[/] {escape(check.summary)}")
+    console.print(f"[green]✓[/] {markup(check.summary)}")
     try:
         rec = store.get_instance(INSTANCE)
     except NotFound:
@@ -174,7 +173,7 @@ def _connect_o365(state: Ctx, url: str, ca: str, creds: Any, poll: int) -> None:
         connector.close()
     if not check.ok:
         raise ConnectorError(check.summary, fix=check.error.fix if check.error else "")
-    console.print(f"[green]✓[/] {escape(check.summary)}")
+    console.print(f"[green]✓[/] {markup(check.summary)}")
     store = state.store
     try:
         rec = store.get_instance(O365_INSTANCE)

@@ -12,10 +12,10 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.markup import escape
-from rich.table import Table
-from rich.text import Text
 
 from opencasb.cli.context import Ctx, console, err_console, handle_errors
+from opencasb.cli.tables import activities_view
+from opencasb.cli.terminal import markup
 from opencasb.clock import utc
 from opencasb.errors import ConfigError, NotFound
 
@@ -88,25 +88,9 @@ def activities(
             store.write_csv(query, sys.stdout, max_rows=cap)
             return
         page = store.query_activities(query)
-        table = Table(show_lines=False)
-        for col in ("time", "app", "type", "outcome", "actor", "ip", "country", "description"):
-            table.add_column(col, overflow="fold")
-        for a in page.items:
-            # Audit data is shown as plain Text: "[...]" in it is evidence, not markup.
-            cells = (
-                a.time.strftime("%Y-%m-%d %H:%M:%S"),
-                a.instance or a.app,
-                a.activity_type,
-                a.outcome.value,
-                a.actor.email or a.actor.name or a.actor.id or "",
-                a.src_ip or "",
-                (a.geo.country if a.geo else None) or "",
-                a.description,
-            )
-            table.add_row(*(Text(c) for c in cells))
-        console.print(table)
+        console.print(activities_view(page.items, console.width))
         if page.next_after:
-            err_console.print(f"more: --after {escape(page.next_after)}")
+            err_console.print(f"more: --after {markup(page.next_after)}")
 
 
 importer = typer.Typer(help="Import audit-log exports (history beyond the API's retention).")

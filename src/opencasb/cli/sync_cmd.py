@@ -9,10 +9,10 @@ from types import FrameType
 from typing import Annotated
 
 import typer
-from rich.markup import escape
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
 from opencasb.cli.context import Ctx, console, handle_errors, show_problem
+from opencasb.cli.terminal import markup
 from opencasb.clock import SystemClock
 from opencasb.ingest.runner import IngestRunner, PageEvent, RunResult
 from opencasb.ingest.scheduler import Scheduler
@@ -27,7 +27,7 @@ def report(result: RunResult) -> None:
         show_problem(f"{result.instance}: {err}", meaning=err.meaning, fix=err.fix)
         return
     console.print(
-        f"{escape(result.instance)}: {result.inserted:,} new, {result.duplicates:,} duplicate, "
+        f"{markup(result.instance)}: {result.inserted:,} new, {result.duplicates:,} duplicate, "
         f"{result.rejected:,} quarantined ({result.pages} pages)"
     )
 

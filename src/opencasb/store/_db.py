@@ -29,6 +29,18 @@ IMMEDIATE = "opencasb_sqlite_immediate"
 def translate(exc: DBAPIError) -> StoreError:
     """A StoreError for a driver error, naming the driver's message but not the parameters."""
     orig = exc.orig if exc.orig is not None else exc
+    text = str(orig).lower()
+    if "not a database" in text or "malformed" in text:
+        # SQLite's words for a file that is not a SQLite database, or one whose pages are
+        # damaged. Retrying or checking the network would not help.
+        return StoreError(
+            f"the database is corrupt or not a database: {str(orig).strip()}",
+            meaning="The store's file is damaged or is not an OpenCASB (SQLite) database.",
+            fix="Restore the database file from a backup. To start over with an empty store, "
+            "move the file away and run the command again (then connect your apps again); "
+            "`sqlite3 FILE .recover` may save some rows.",
+            code="store_corrupt",
+        )
     return StoreError(
         f"database error: {type(orig).__name__}: {str(orig).strip()}",
         fix="Check that the database is reachable and not full; retry the operation.",

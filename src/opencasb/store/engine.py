@@ -9,6 +9,11 @@ because pysqlite's own implicit transactions do not cover DDL or SELECT.
 PostgreSQL is for larger installs: ``postgresql+psycopg://user@host/db``. A schema other
 than ``public`` is chosen with ``?options=-csearch_path%3Dmyschema``.
 
+A SQLite file and its ``-wal`` and ``-shm`` files are private to their owner (0600; SQLite
+creates the latter two with the mode of the database file), in a directory created 0700. An
+empty (zero-length) file is refused rather than silently made into a new, empty store: it
+is what a failed copy or a full disk leaves behind, and the user's data is elsewhere.
+
 Migrations run on every open, inside one transaction that holds the database's write lock
 (``BEGIN IMMEDIATE`` on SQLite, an advisory lock on PostgreSQL), so two processes starting
 together do not both migrate.
@@ -16,6 +21,10 @@ together do not both migrate.
 
 from __future__ import annotations
 
+import os
+import stat
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -26,8 +35,9 @@ from sqlalchemy.engine import URL
 from sqlalchemy.exc import ArgumentError, DBAPIError
 
 from opencasb.clock import Clock, SystemClock
+from opencasb.config import make_private_dir
 from opencasb.crypto import Cipher
-from opencasb.errors import ConfigError
+from opencasb.errors import ConfigError, StoreError
 from opencasb.store._db import IMMEDIATE, Database, translate
 from opencasb.store.checkpoint import Checkpointer
 from opencasb.store.facade import Store
@@ -106,7 +116,7 @@ def create_store_engine(url: str) -> Engine:
             parsed, poolclass=pool.StaticPool, connect_args={"check_same_thread": False}
         )
     else:
-        Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        make_private_dir(Path(database).expanduser().parent)
         engine = create_engine(
             parsed, connect_args={"check_same_thread": False, "timeout": _BUSY_TIMEOUT_S}
         )
@@ -146,6 +156,68 @@ def migrate(engine: Engine) -> None:
         raise translate(exc) from exc
 
 
+def _sqlite_file(engine: Engine) -> Path | None:
+    """The database file of a SQLite engine, None for PostgreSQL and in-memory SQLite."""
+    database = make_url(engine.url).database or ""
+    if engine.dialect.name != "sqlite" or database in ("", ":memory:"):
+        return None
+    return Path(database).expanduser()
+
+
+def _refuse_empty_file(path: Path) -> None:
+    """Raise if ``path`` exists but is empty: SQLite would quietly start a new store in it.
+
+    A store SQLite created writes its header at once (the WAL switch on the first
+    connection), so only a damaged or hand-made file is ever empty.
+    """
+    try:
+        size = path.stat().st_size
+    except FileNotFoundError:
+        return
+    except OSError as exc:
+        raise StoreError(
+            f"cannot read the database file {path}: {exc.strerror}",
+            fix="Check the file's owner and mode (0600, owned by the user running OpenCASB).",
+            code="store_unreadable",
+        ) from None
+    if size == 0:
+        raise StoreError(
+            f"the database file {path} is empty (0 bytes)",
+            meaning="The file holds no store: it was truncated, or a copy or restore of it "
+            "failed (a full disk, an interrupted copy). OpenCASB does not start an empty store "
+            "in its place, because your activities and connected apps would look lost.",
+            fix=f"Restore {path} from a backup (with its -wal file if the backup has one). "
+            "To start over with an empty store instead, delete the file and run the command "
+            "again; then connect your apps again.",
+            code="store_empty_file",
+        )
+
+
+@contextmanager
+def _private_umask() -> Iterator[None]:
+    """Files created inside the block are readable by their owner only.
+
+    The umask is process-wide; the block is held only while a store opens its first
+    connection, which is when SQLite creates the database and its -wal and -shm files.
+    """
+    previous = os.umask(0o077)
+    try:
+        yield
+    finally:
+        os.umask(previous)
+
+
+def _make_private(path: Path) -> None:
+    """Bring an existing store (made by an older version) to mode 0600, best effort."""
+    for file in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        try:
+            mode = stat.S_IMODE(file.stat().st_mode)
+            if mode & 0o077:
+                file.chmod(mode & 0o700)
+        except OSError:  # gone meanwhile, or not ours: SQLite will say if it cannot open it
+            continue
+
+
 def open_store(
     url: str,
     *,
@@ -169,19 +241,36 @@ def open_store(
     """
     cipher = Cipher(key) if key is not None else None
     engine = create_store_engine(url)
+    file = _sqlite_file(engine)
     try:
-        if run_migrations:
-            migrate(engine)
+        if file is None:
+            if run_migrations:
+                migrate(engine)
+        else:
+            _refuse_empty_file(file)
+            with _private_umask():
+                if run_migrations:
+                    migrate(engine)
+                else:
+                    _first_connection(engine)
+            _make_private(file)
     except BaseException:
         engine.dispose()
         raise
-    database = make_url(engine.url).database or ""
-    on_disk = engine.dialect.name == "sqlite" and database not in ("", ":memory:")
     return Store(
         Database(
             engine=engine,
             clock=clock or SystemClock(),
             cipher=cipher,
-            checkpointer=Checkpointer(engine) if on_disk else None,
+            checkpointer=Checkpointer(engine) if file is not None else None,
         )
     )
+
+
+def _first_connection(engine: Engine) -> None:
+    """Open (and so create) the database now, not at the first query."""
+    try:
+        with engine.connect():
+            pass
+    except DBAPIError as exc:
+        raise translate(exc) from exc
