@@ -9,7 +9,14 @@ import pytest
 from opencasb.apps.base import HttpOptions
 from opencasb.apps.okta.errors import OKTA_POLICY
 from opencasb.clock import FakeClock
-from opencasb.errors import AuthFailed, ConnectionFailed, PermissionDenied, UpstreamError
+from opencasb.errors import (
+    AuthFailed,
+    ConfigError,
+    ConnectionFailed,
+    PermissionDenied,
+    UnsafeResponse,
+    UpstreamError,
+)
 from opencasb.http import ApiClient
 
 TOKEN = "00abcdefSECRETtoken1234"
@@ -119,3 +126,56 @@ def test_non_json_body_is_a_clear_error() -> None:
     with pytest.raises(UpstreamError) as info:
         client.get("/api/v1/logs").json()
     assert "not JSON" in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("link", "sent"),
+    [
+        ("HTTPS://ACME.okta.com/api/v1/logs?after=2", "https://acme.okta.com/api/v1/logs?after=2"),
+        ("https://acme.okta.com:443/api/v1/logs", "https://acme.okta.com/api/v1/logs"),
+        ("/api/v1/logs?after=3", "https://acme.okta.com/api/v1/logs?after=3"),
+    ],
+)
+def test_client_sends_the_url_the_guard_checked(link: str, sent: str) -> None:
+    seen: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(str(request.url))
+        return httpx.Response(200, json=[])
+
+    _client(handler, FakeClock()).get(link)
+    assert seen == [sent]
+
+
+@pytest.mark.parametrize(
+    "link",
+    [
+        " https://acme.okta.com/api/v1/logs",
+        "\x00https://acme.okta.com/api/v1/logs",
+        "https://evil.example.com/api/v1/logs",
+        "//evil.example.com/api/v1/logs",
+        "https://acme.okta.com@evil.example.com/",
+    ],
+)
+def test_client_refuses_links_the_guard_would_refuse(link: str) -> None:
+    seen: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(str(request.url))
+        return httpx.Response(200, json=[])
+
+    with pytest.raises(UnsafeResponse):
+        _client(handler, FakeClock()).get(link)
+    assert seen == []
+
+
+def test_a_stored_non_ascii_token_is_a_config_error_not_a_crash() -> None:
+    class _Bad(_Auth):
+        def headers(self) -> dict[str, str]:
+            return {"Authorization": "SSWS t\u00f6ken"}
+
+    client = _client(lambda request: httpx.Response(200, json=[]), FakeClock())
+    client._auth = _Bad()
+    with pytest.raises(ConfigError, match="cannot carry") as caught:
+        client.get("/api/v1/logs")
+    assert "opencasb apps edit" in caught.value.fix

@@ -2,6 +2,7 @@ import pytest
 
 from opencasb.errors import UnsafeResponse
 from opencasb.http import parse_link_header, require_same_origin
+from opencasb.http.links import Origin, split_url
 
 
 def test_two_header_lines_as_okta_sends_them() -> None:
@@ -57,4 +58,42 @@ def test_off_origin_links_are_refused(url: str) -> None:
 
 def test_same_origin_link_is_allowed_with_explicit_default_port() -> None:
     url = "https://ACME.okta.com:443/api/v1/logs?after=1"
-    assert require_same_origin(url, "https://acme.okta.com") == url
+    # Rebuilt from the parse that was checked: what the client sends is what was checked.
+    assert require_same_origin(url, "https://acme.okta.com") == (
+        "https://acme.okta.com/api/v1/logs?after=1"
+    )
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        # Parsers disagree on these: urlsplit strips leading blanks and NULs, httpx does not.
+        " https://acme.okta.com/api/v1/logs",
+        "\x00https://acme.okta.com/api/v1/logs",
+        "\thttps://evil.example.com/x",
+        "https://acme.okta.com/api/v1/logs?after=1\r\nHost: evil",
+        "https://acme.okta.com\\@evil.example.com/x",
+        "https://acme.okta.com:99999/x",
+        "https://user:pass@acme.okta.com/x",
+        "javascript:alert(1)",
+        "/api/v1/logs",  # a path is not a link to follow
+    ],
+)
+def test_urls_parsers_disagree_on_are_refused(url: str) -> None:
+    with pytest.raises(UnsafeResponse):
+        require_same_origin(url, "https://acme.okta.com")
+
+
+def test_upper_case_scheme_is_the_same_origin_and_rebuilt() -> None:
+    assert require_same_origin(
+        "HTTPS://Acme.Okta.com/api/v1/logs?x=1#frag", "https://acme.okta.com"
+    ) == ("https://acme.okta.com/api/v1/logs?x=1")
+
+
+def test_split_url_names_what_is_wrong() -> None:
+    with pytest.raises(ValueError, match="credentials"):
+        split_url("https://u:p@h.example.com")
+    with pytest.raises(ValueError, match="character"):
+        split_url(" https://h.example.com")
+    assert split_url("https://[::1]:8443/a") == (Origin("https", "::1", 8443), "/a")
+    assert str(Origin("https", "::1", 8443)) == "https://[::1]:8443"

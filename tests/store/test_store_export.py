@@ -12,7 +12,7 @@ import pytest
 from opencasb.model.activity import Target
 from opencasb.store import ActivityQuery, Store
 from opencasb.store import query as query_module
-from opencasb.store.export import CSV_COLUMNS
+from opencasb.store.export import CSV_COLUMNS, csv_row
 
 
 @pytest.fixture
@@ -73,3 +73,45 @@ def test_jsonl(filled: Store, act: Any) -> None:
     assert first["actor"]["email"] == "user0@example.com"
     assert first["details"] == dict(act(0).details)
     assert first["instance"] == "acme"
+
+
+@pytest.mark.parametrize(
+    ("text", "cell"),
+    [
+        ('=HYPERLINK("http://x")', '\'=HYPERLINK("http://x")'),
+        ("+1", "'+1"),
+        ("-2", "'-2"),
+        ("@SUM(A1)", "'@SUM(A1)"),
+        ("\tx", "'\tx"),
+        ("\r=x", "'\r'=x"),
+        # Full-width, small and other variants spreadsheets fold to ASCII.
+        ("\uff1dcmd|' /C calc'!A0", "'\uff1dcmd|' /C calc'!A0"),
+        ("\uff0b1", "'\uff0b1"),
+        ("\uff20x", "'\uff20x"),
+        ("\ufe66x", "'\ufe66x"),
+        ("\u2212x", "'\u2212x"),
+        # After blanks.
+        ("  =1+1", "'  =1+1"),
+        ("\u3000\uff1d1", "'\u3000\uff1d1"),
+        # After a separator another locale splits on.
+        ("login;=cmd()", "login;'=cmd()"),
+        ("a, \uff1d1", "a, '\uff1d1"),
+        ("a|@x", "a|'@x"),
+        ("line\n=2", "line\n'=2"),
+        # Harmless text is kept exactly.
+        ("a=b; c+d", "a=b; c+d"),
+        ("User login to Okta", "User login to Okta"),
+        ("", ""),
+    ],
+)
+def test_csv_cells_a_spreadsheet_would_run_are_neutralised(act: Any, text: str, cell: str) -> None:
+    row = csv_row(act(1, description=text))
+    assert row[CSV_COLUMNS.index("description")] == cell
+
+
+def test_json_lines_keep_formula_text_exactly(store: Store, act: Any) -> None:
+    rec = store.add_instance("okta", "o", {}, {"t": "x"})
+    store.save_page(rec.id, "log", [act(1, description="\uff1d1;=2")], {})
+    buf = io.StringIO()
+    store.write_jsonl(ActivityQuery(), buf)
+    assert json.loads(buf.getvalue())["description"] == "\uff1d1;=2"

@@ -19,9 +19,9 @@ import orjson
 
 from opencasb.apps.base import HttpOptions
 from opencasb.apps.records import NotAnArray, RawRecords
-from opencasb.errors import ConnectionFailed, ConnectorError, UpstreamError
+from opencasb.errors import ConfigError, ConnectionFailed, ConnectorError, UpstreamError
 from opencasb.http.budget import RequestBudget
-from opencasb.http.links import parse_link_header
+from opencasb.http.links import parse_link_header, require_same_origin
 from opencasb.http.policy import Action, ErrorPolicy
 from opencasb.http.ratelimit import RateLimitPacer
 
@@ -202,7 +202,16 @@ class ApiClient:
             self._client.close()
 
     def url(self, path: str) -> str:
-        return path if path.startswith(("http://", "https://")) else self.base_url + path
+        """The absolute URL of ``path``: an absolute path is joined to the base URL; any
+        other text must be a URL on the base URL's origin, and is rebuilt from the same
+        parse that checked it (see :func:`~opencasb.http.links.require_same_origin`).
+
+        Raises:
+            UnsafeResponse: ``path`` is a URL on another origin, or not a plain URL.
+        """
+        if path.startswith("/") and not path.startswith("//"):
+            return self.base_url + path
+        return require_same_origin(path, self.base_url, app=self.app)
 
     def request(
         self,
@@ -232,6 +241,16 @@ class ApiClient:
             try:
                 raw = self._client.request(method, url, params=params, data=data, headers=headers)
                 resp = Response(raw.status_code, raw.headers, raw.read(), str(raw.url))
+            except UnicodeEncodeError:
+                # httpx encodes headers as ASCII: a stored credential with a non-ASCII
+                # character (saved before connect checked it) fails here, for every request.
+                raise ConfigError(
+                    f"a credential of {self.app} holds characters an HTTP header cannot carry",
+                    meaning="headers are ASCII; the stored token or secret has a non-ASCII "
+                    "character, most likely from copying it (a quote or a non-breaking space)",
+                    fix="store the credential again with `opencasb apps edit NAME`",
+                    code="secret_not_ascii",
+                ) from None
             except httpx.TransportError as exc:
                 err = connection_error(exc, url, self.app)
                 if err.transient and attempt < self._http.max_retries:

@@ -8,11 +8,12 @@ groups instead of splitting on commas, and ignore anything we cannot parse rathe
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from opencasb.errors import UnsafeResponse
 
-__all__ = ["parse_link_header", "require_same_origin"]
+__all__ = ["Origin", "parse_link_header", "require_same_origin", "split_url"]
 
 _LINK = re.compile(r"<([^<>]*)>\s*((?:;\s*[^;,<>]+)*)")
 _REL = re.compile(r"""rel\s*=\s*(?:"([^"]*)"|([^\s;,"]+))""", re.IGNORECASE)
@@ -44,33 +45,77 @@ def parse_link_header(values: list[str]) -> dict[str, str]:
     return links
 
 
-def _origin(url: str) -> tuple[str, str, int | None]:
+@dataclass(frozen=True, slots=True)
+class Origin:
+    """The scheme, host and port of a URL, normalized (lower case, default port filled in)."""
+
+    scheme: str
+    host: str
+    port: int
+
+    def __str__(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        default = {"https": 443, "http": 80}[self.scheme]
+        return f"{self.scheme}://{host}" + ("" if self.port == default else f":{self.port}")
+
+
+# Characters no URL we send may hold: controls, spaces and backslashes. Parsers disagree on
+# them (urlsplit strips leading blanks and NULs, httpx and browsers treat "\\" as "/"), and
+# a guard and a client that read one URL two ways is how a link gets past the guard.
+_UNSAFE = re.compile(r"[\x00-\x20\x7f\\]")
+
+
+def split_url(url: str) -> tuple[Origin, str]:
+    """The origin of an absolute http(s) URL, and its path with the query (no fragment).
+
+    This is the one parser of URLs the HTTP layer uses: the guard below checks what it
+    returns, and the client sends the URL rebuilt from it (:func:`require_same_origin`).
+
+    Raises:
+        ValueError: not an absolute http(s) URL, a character no URL may hold, credentials
+            (``user:pass@``) in it, or a bad port; the message says which.
+    """
+    bad = _UNSAFE.search(url)
+    if bad:
+        raise ValueError(f"it holds the character {bad.group()!r}")
     parts = urlsplit(url)
-    port = parts.port
+    scheme = parts.scheme.lower()
+    if scheme not in ("https", "http") or not parts.netloc:
+        raise ValueError("it is not an absolute https URL")
+    if "@" in parts.netloc:
+        raise ValueError("it holds credentials (user:password@); give them as secrets instead")
+    host = (parts.hostname or "").lower()
+    if not host:
+        raise ValueError("it has no host")
+    port = parts.port  # ValueError when not a number in 0..65535
     if port is None:
-        port = {"https": 443, "http": 80}.get(parts.scheme)
-    return parts.scheme.lower(), (parts.hostname or "").lower(), port
+        port = 443 if scheme == "https" else 80
+    path = parts.path or "/"
+    return Origin(scheme, host, port), path + (f"?{parts.query}" if parts.query else "")
 
 
 def require_same_origin(url: str, origin: str, *, app: str = "") -> str:
-    """Return ``url`` if it has the scheme, host and port of ``origin``.
+    """``url`` rebuilt from its parsed parts, if it has the scheme, host and port of ``origin``.
 
     A pagination link that points elsewhere would make us send the API token to another
-    server (SSRF / credential leak), so it is refused, never followed.
+    server (SSRF / credential leak), so it is refused, never followed. The URL returned is
+    built from the same parse that was checked, so whoever sends it sends what was checked.
 
     Raises:
-        UnsafeResponse: the link points off the configured host.
+        UnsafeResponse: the link points off the configured host or cannot be parsed safely.
     """
     try:
-        same = _origin(url) == _origin(origin)
+        target, rest = split_url(url)
+        same = target == split_url(origin)[0]
     except ValueError:
         same = False
-    if not same or "@" in urlsplit(url).netloc:
+    if not same:
         raise UnsafeResponse(
-            f"refused to follow a pagination link to another host: {url[:200]!r}",
-            meaning="the API answered with a Link header pointing off the configured host",
+            f"refused to follow a link to another host: {url[:200]!r}",
+            meaning="the API answered with a link (Link header, next page, content URI) that "
+            "points off the configured host or is not a plain https URL",
             fix=f"check that the configured domain {origin} is the org's own domain and that no "
             "proxy rewrites responses",
             app=app,
         )
-    return url
+    return f"{target}{rest}"

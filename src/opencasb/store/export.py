@@ -5,9 +5,14 @@ stays flat however many rows match and no long read transaction blocks SQLite ch
 An export starts at ``query.after`` (or the newest row) and ignores ``query.limit``, which
 would only cap the first page.
 
-CSV cells that a spreadsheet would run as a formula (starting with ``= + - @`` or a control
-character) get a leading apostrophe: audit data carries attacker-chosen text (user agents,
-file names), and "CSV injection" is a classic way to turn an export into code execution.
+CSV cells that a spreadsheet would run as a formula get a leading apostrophe: audit data
+carries attacker-chosen text (user agents, file names), and "CSV injection" is a classic way
+to turn an export into code execution. A formula starts with ``= + - @`` (or a tab or line
+break), possibly after blanks, in ASCII or as a full-width, small or super/subscript variant
+(``＝``: spreadsheets fold them to ASCII). Inside a cell, a separator another locale splits
+on (``;``, ``,``, ``|``, tab, line break) followed by a formula start gets an apostrophe after
+it too, so ``a;=cmd()`` cannot become a cell ``=cmd()`` in a spreadsheet that splits on ``;``.
+Only CSV is changed this way; JSON Lines keep the exact data.
 """
 
 from __future__ import annotations
@@ -15,6 +20,8 @@ from __future__ import annotations
 import csv
 import dataclasses
 import itertools
+import re
+import unicodedata
 from collections.abc import Iterator
 from typing import Any, TextIO
 
@@ -56,7 +63,21 @@ CSV_COLUMNS: tuple[str, ...] = (
     "description",
 )
 
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+def _formula_starters() -> str:
+    """``= + - @`` and every character Unicode folds to one of them (full-width ``＝``,
+    small ``﹦``, super- and subscript ``⁼``), plus the minus sign."""
+    blocks = (range(0x2070, 0x20A0), range(0xFE50, 0xFE70), range(0xFF00, 0xFF60))
+    variants = [
+        chr(c) for block in blocks for c in block if unicodedata.normalize("NFKC", chr(c)) in "=+-@"
+    ]
+    return "=+\\-@\u2212" + "".join(variants)
+
+
+_STARTER = f"[{_formula_starters()}]"
+_BLANK = "[ \u00a0\u3000]*"
+_LEADING_FORMULA = re.compile(f"^(?:[\t\r\n]|{_BLANK}{_STARTER})")
+_INNER_FORMULA = re.compile(f"([;,|\t\r\n]{_BLANK})(?={_STARTER})")
 
 
 def iter_activities(
@@ -73,9 +94,11 @@ def iter_activities(
 
 
 def _cell(value: Any) -> Any:
-    if isinstance(value, str) and value.startswith(_FORMULA_START):
-        return "'" + value
-    return value
+    """A CSV cell no spreadsheet runs as a formula (see the module's docstring)."""
+    if not isinstance(value, str):
+        return value
+    value = _INNER_FORMULA.sub(r"\1'", value)
+    return "'" + value if _LEADING_FORMULA.match(value) else value
 
 
 def _target_text(a: Activity) -> str:

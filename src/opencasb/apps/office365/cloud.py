@@ -9,9 +9,11 @@ URL only says where to send it.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from opencasb.errors import ConfigError
+from opencasb.http.links import split_url
 
 __all__ = ["CLOUDS", "Cloud", "Endpoints", "endpoints_for"]
 
@@ -88,10 +90,22 @@ def endpoints_for(cloud: str, endpoint: str | None = None) -> Endpoints:
         ) from None
     if not endpoint:
         return Endpoints(c.login, c.manage, c.graph, c.manage, c.graph)
-    origin = endpoint.rstrip("/")
-    if not origin.startswith("https://") or "/" in origin[len("https://") :]:
+    try:
+        parsed, rest = split_url(endpoint.rstrip("/"))
+    except ValueError as exc:
         raise ConfigError(
-            f"the endpoint override {endpoint!r} is not an https origin",
+            f"the endpoint override {_shown(endpoint)} is not an https origin: {exc}",
+            fix="give https://host[:port] with no path and no credentials",
+        ) from None
+    if parsed.scheme != "https" or rest != "/":
+        raise ConfigError(
+            f"the endpoint override {_shown(endpoint)} is not an https origin",
             fix="give https://host[:port] with no path (MSAL refuses plain http)",
         )
+    origin = str(parsed)
     return Endpoints(origin, origin, origin, c.manage, c.graph)
+
+
+def _shown(endpoint: str) -> str:
+    """The endpoint for an error message, without the password it may carry."""
+    return repr(re.sub(r"//[^/@]*@", "//***@", endpoint))

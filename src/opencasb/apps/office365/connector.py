@@ -135,7 +135,9 @@ class Office365Connector(AppConnector):
             raise ConfigError(f"unknown credential kind {auth!r}", fix="use secret or certificate")
         out["auth"] = auth
         out["cloud"] = out.get("cloud", "commercial").lower().replace("-", "_")
-        endpoints_for(out["cloud"], out.get("endpoint"))  # validates both
+        endpoints = endpoints_for(out["cloud"], out.get("endpoint"))  # validates both
+        if out.get("endpoint"):
+            out["endpoint"] = endpoints.login_url  # the origin as parsed, what is connected to
         components = out.get("components", ",".join(DEFAULT_COMPONENTS))
         file_monitoring = "files" in components and load_settings().file_monitoring
         out["components"] = ",".join(parse_components(components, file_monitoring=file_monitoring))
