@@ -10,9 +10,9 @@ import base64
 import os
 import tomllib
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
-from pydantic import Field, ValidationError
+from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from opencasb.errors import ConfigError
@@ -48,6 +48,13 @@ class Settings(BaseSettings):
     bind: str = "127.0.0.1:8080"
     poll_interval: int = 60
     file_monitoring: bool = False  # needed by the Office 365 files component
+    log_level: Literal["debug", "info", "warning", "error"] = "warning"
+    log_format: Literal["text", "json"] = "text"
+
+    @field_validator("log_level", "log_format", mode="before")
+    @classmethod
+    def _lower(cls, value: Any) -> Any:
+        return value.lower() if isinstance(value, str) else value
 
     def resolved_database_url(self) -> str:
         """The database URL, defaulting to SQLite in the data directory."""

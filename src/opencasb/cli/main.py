@@ -9,6 +9,10 @@ import typer
 
 from opencasb.cli import apps_cmd, connect_cmd, query_cmd, sandbox_cmd, sync_cmd
 from opencasb.cli.context import Ctx
+from opencasb.config import load_settings
+from opencasb.errors import ConfigError
+from opencasb.logs import FORMATS, LEVELS
+from opencasb.logs import configure as configure_logging
 
 __all__ = ["app", "main"]
 
@@ -32,10 +36,39 @@ def _global(
         str | None,
         typer.Option(envvar="OPENCASB_DATABASE_URL", help="SQLAlchemy URL (default: SQLite)."),
     ] = None,
+    log_level: Annotated[
+        str | None,
+        typer.Option(
+            help=f"Log records at this level and above go to stderr: {', '.join(LEVELS)} "
+            "(setting OPENCASB_LOG_LEVEL; default warning).",
+        ),
+    ] = None,
+    log_format: Annotated[
+        str | None,
+        typer.Option(
+            help="text for people, json for log collectors: one object per line "
+            "(setting OPENCASB_LOG_FORMAT; default text).",
+        ),
+    ] = None,
 ) -> None:
+    _logging(log_level, log_format)
     state = Ctx(data_dir=data_dir, database_url=database_url)
     ctx.obj = state
     ctx.call_on_close(state.close)
+
+
+def _logging(level: str | None, fmt: str | None) -> None:
+    """Configure logging before any command runs; the options beat the settings."""
+    for value, allowed, option in ((level, LEVELS, "--log-level"), (fmt, FORMATS, "--log-format")):
+        if value is not None and value.lower() not in allowed:
+            raise typer.BadParameter(f"use one of {', '.join(allowed)}", param_hint=option)
+    try:
+        settings = load_settings(log_level=level, log_format=fmt)
+    except ConfigError:
+        # The command that needs the settings reports what is wrong with them, with the fix.
+        configure_logging(level or "warning", fmt or "text")
+        return
+    configure_logging(settings.log_level, settings.log_format)
 
 
 connect_cmd.register(app)

@@ -8,6 +8,7 @@ Every error message is scrubbed of the secrets the client knows about.
 
 from __future__ import annotations
 
+import logging
 import random
 import ssl
 from collections.abc import Callable, Mapping
@@ -24,8 +25,11 @@ from opencasb.http.budget import RequestBudget
 from opencasb.http.links import parse_link_header, require_same_origin
 from opencasb.http.policy import Action, ErrorPolicy
 from opencasb.http.ratelimit import RateLimitPacer
+from opencasb.logs import remember_secret
 
 __all__ = ["ApiClient", "Auth", "Response", "connection_error", "retry_after", "scrub"]
+
+log = logging.getLogger(__name__)
 
 
 class Auth(Protocol):
@@ -178,6 +182,8 @@ class ApiClient:
         self._clock = http.clock
         self._bucket_of = bucket_of
         self._secrets = secrets or []
+        for secret in self._secrets:
+            remember_secret(secret)
         self._rng = rng or random.Random()
         self.pacer = RateLimitPacer(http.clock)
         self.budget = budget
@@ -228,16 +234,24 @@ class ApiClient:
             ConnectorError: a subclass per the error policy, with the vendor code's meaning.
         """
         url = self.url(path)
-        bucket = self._bucket_of(httpx.URL(url).path)
+        where = httpx.URL(url).path  # logged without the query: it can carry a cursor
+        bucket = self._bucket_of(where)
         attempt = 0
         reauthed = False
         while True:
+            paced = self.pacer.delay(bucket)
+            if paced > 0:
+                log.info(
+                    "rate-limit window spent; waiting for its reset",
+                    extra={"app": self.app, "bucket": bucket, "delay": round(paced, 3)},
+                )
             self.pacer.before_request(bucket)
             if self.budget is not None:
                 self.budget.acquire()
             headers = self._auth.headers() if authenticated else {}
             if method in ("POST", "PUT", "PATCH") and data is None:
                 headers["Content-Length"] = "0"  # Okta answers 411 without it
+            started = self._clock.monotonic()
             try:
                 raw = self._client.request(method, url, params=params, data=data, headers=headers)
                 resp = Response(raw.status_code, raw.headers, raw.read(), str(raw.url))
@@ -255,9 +269,20 @@ class ApiClient:
                 err = connection_error(exc, url, self.app)
                 if err.transient and attempt < self._http.max_retries:
                     attempt += 1
-                    self._backoff(attempt)
+                    self._backoff(attempt, method, where, err.code)
                     continue
                 raise self._scrubbed(err) from None
+            log.debug(
+                "%s %s -> %d",
+                method,
+                where,
+                resp.status,
+                extra={
+                    "app": self.app,
+                    "status": resp.status,
+                    "duration": round(self._clock.monotonic() - started, 3),
+                },
+            )
             self.pacer.observe(bucket, resp.headers)
             if resp.status < 400:
                 return resp
@@ -273,17 +298,39 @@ class ApiClient:
                 wait = self.pacer.reset_in(resp.headers)
                 if wait is None:
                     wait = retry_after(resp.headers)
+                if wait is None:
+                    wait = self._jitter(attempt)
                 self.retries += 1
-                self._clock.sleep(wait if wait is not None else self._jitter(attempt))
+                log.warning(
+                    "rate limited (HTTP 429) on %s %s; retrying after the wait",
+                    method,
+                    where,
+                    extra={
+                        "app": self.app,
+                        "bucket": bucket,
+                        "attempt": attempt,
+                        "delay": round(wait, 3),
+                        "code": err.code,
+                    },
+                )
+                self._clock.sleep(wait)
             else:
-                self._backoff(attempt)
+                self._backoff(attempt, method, where, err.code)
 
     def get(self, path: str, params: Mapping[str, str | int] | None = None) -> Response:
         return self.request("GET", path, params=params)
 
-    def _backoff(self, attempt: int) -> None:
+    def _backoff(self, attempt: int, method: str, where: str, code: str) -> None:
         self.retries += 1
-        self._clock.sleep(self._jitter(attempt))
+        delay = self._jitter(attempt)
+        log.warning(
+            "%s %s failed (%s); retrying",
+            method,
+            where,
+            code,
+            extra={"app": self.app, "attempt": attempt, "delay": round(delay, 3), "code": code},
+        )
+        self._clock.sleep(delay)
 
     def _jitter(self, attempt: int) -> float:
         # Full jitter on an exponential ceiling (1, 2, 4 ... 60 s) spreads retries of many

@@ -14,6 +14,7 @@ from sqlalchemy import delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from opencasb.errors import ConfigError, NotFound
+from opencasb.logs import remember_secret
 from opencasb.model.health import Health, HealthState
 from opencasb.store._db import Database
 from opencasb.store.codec import dumps, health_from_json, health_to_json, loads_object
@@ -194,7 +195,10 @@ def instance_secrets(db: Database, record: InstanceRecord) -> dict[str, str]:
         ).scalar()
     if token is None:
         raise _not_found(record.name)
-    return {str(k): str(v) for k, v in db.require_cipher().decrypt_json(token).items()}
+    secrets = {str(k): str(v) for k, v in db.require_cipher().decrypt_json(token).items()}
+    for value in secrets.values():
+        remember_secret(value)  # masked in every log line from now on (defence in depth)
+    return secrets
 
 
 def set_health(db: Database, instance_id: int, health: Health) -> None:

@@ -29,6 +29,7 @@ from opencasb.apps.base import HttpOptions
 from opencasb.apps.office365.errors import aadsts_error
 from opencasb.errors import ConfigError, ConnectorError, UpstreamError
 from opencasb.http.client import connection_error
+from opencasb.logs import remember_secret
 
 __all__ = ["BearerAuth", "TokenSource", "certificate_credential"]
 
@@ -214,7 +215,9 @@ class TokenSource:
         if result.get("token_source") != "cache" or scope not in self._expires:
             lifetime = int(result.get("expires_in") or 3599)
             self._expires[scope] = self._clock.now() + timedelta(seconds=lifetime)
-        return str(result["access_token"])
+        token = str(result["access_token"])
+        remember_secret(token)  # masked in logs from now on
+        return token
 
     def invalidate(self) -> bool:
         """Forget cached tokens (after a 401); a retry will fetch fresh ones."""

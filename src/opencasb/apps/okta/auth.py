@@ -13,6 +13,7 @@ import orjson
 from opencasb.apps.okta.errors import CATALOGUE
 from opencasb.clock import Clock
 from opencasb.errors import AuthFailed, ConfigError, ConnectionFailed, ErrorInfo, UpstreamError
+from opencasb.logs import remember_secret
 
 __all__ = ["DEFAULT_SCOPES", "OAuthServiceAuth", "SswsAuth"]
 
@@ -150,4 +151,6 @@ class OAuthServiceAuth:
                 status=resp.status_code,
             )
         expires_in = float(data.get("expires_in", 3600))
-        return str(data["access_token"]), self._clock.now().timestamp() + expires_in
+        token = str(data["access_token"])
+        remember_secret(token)  # masked in logs from now on
+        return token, self._clock.now().timestamp() + expires_in
