@@ -101,7 +101,8 @@ def _check_key(key: bytes, where: str) -> bytes:
     raise ConfigError(
         f"the master key in {where} is not a valid key",
         fix="restore the original key (secrets encrypted with it are unreadable otherwise), or "
-        "remove it and reconnect every app",
+        "remove it and store each app's credential again with "
+        "`opencasb apps edit NAME --new-secret`",
     )
 
 

@@ -72,14 +72,15 @@ class Cipher:
             raise ConfigError(
                 "stored secrets cannot be decrypted with the current master key",
                 meaning="The secrets were encrypted with a different master key, or were damaged.",
-                fix="The master key changed; restore it or reconnect the app.",
+                fix="The master key changed: restore it, or store the app's credential again with "
+                "`opencasb apps edit NAME --new-secret`.",
                 code="wrong_master_key",
             ) from exc
         value = orjson.loads(plain)
         if not isinstance(value, dict):
             raise ConfigError(
                 "stored secrets are not a JSON object",
-                fix="Reconnect the app to store its secrets again.",
+                fix="Store the app's credential again with `opencasb apps edit NAME --new-secret`.",
                 code="bad_secret_payload",
             )
         return value

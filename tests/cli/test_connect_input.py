@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from opencasb.cli.connect_cmd import check_secret
+from opencasb.cli.secrets import check_secret
 from opencasb.errors import ConfigError
 
 from .conftest import Cli, assert_clean, flat

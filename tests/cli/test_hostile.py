@@ -70,7 +70,7 @@ def test_wrong_master_key_test_command(synced: Cli) -> None:
     err = flat(result.stderr)
     assert "error: stored secrets cannot be decrypted with the current master key" in err
     assert "meaning: The secrets were encrypted with a different master key" in err
-    assert "fix: The master key changed; restore it or reconnect the app." in err
+    assert "fix: The master key changed: restore it, or store the app's credential again" in err
 
 
 def test_wrong_master_key_sync_command_and_apps(synced: Cli) -> None:
@@ -80,7 +80,7 @@ def test_wrong_master_key_sync_command_and_apps(synced: Cli) -> None:
     assert result.exit_code == 1
     err = flat(result.stderr)
     assert "okta: stored secrets cannot be decrypted with the current master key" in err
-    assert "fix: The master key changed; restore it or reconnect the app." in err
+    assert "fix: The master key changed: restore it, or store the app's credential again" in err
     rows = table_rows(synced.ok("apps").stdout)
     assert rows[1][2] == "error"
     assert "fix: The master key changed" in rows[1][-1]

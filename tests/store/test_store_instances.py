@@ -82,7 +82,7 @@ def test_wrong_master_key(store_url: str, store: Store) -> None:
     try:
         with pytest.raises(ConfigError) as err:
             other.instance_secrets(other.get_instance("acme"))
-        assert "restore it or reconnect the app" in err.value.fix
+        assert "opencasb apps edit NAME --new-secret" in err.value.fix
         assert SECRET not in str(err.value)
     finally:
         other.close()

@@ -1,4 +1,5 @@
-"""``opencasb apps`` (the status table) and ``opencasb test NAME``."""
+"""``opencasb apps`` (the status table, or JSON), its subcommands that change an instance
+(see :mod:`opencasb.cli.manage_cmd`), and ``opencasb test NAME``."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from typing import Annotated, Any
 import typer
 
 from opencasb.apps.base import HttpOptions
+from opencasb.cli import manage_cmd
 from opencasb.cli.context import Ctx, console, handle_errors, show_problem
 from opencasb.cli.tables import AppRow, apps_view
 from opencasb.cli.terminal import markup
@@ -46,7 +48,13 @@ def apps(
     ] = "table",
 ) -> None:
     """Show every connected app instance and its health; a suite's services (Office 365's
-    Exchange, SharePoint, Teams ...) appear under it once their first activity is seen."""
+    Exchange, SharePoint, Teams ...) appear under it once their first activity is seen.
+
+    Change an instance with `apps edit`, pause it with `apps disable`, resume it with
+    `apps enable`, delete it with `apps remove`.
+    """
+    if ctx.invoked_subcommand is not None:
+        return
     state: Ctx = ctx.obj
     with handle_errors():
         if fmt not in ("table", "json"):
@@ -91,5 +99,8 @@ def test(
 
 
 def register(app: typer.Typer) -> None:
-    app.command("apps")(apps)
+    group = typer.Typer(no_args_is_help=False)
+    group.callback(invoke_without_command=True)(apps)
+    manage_cmd.register(group)
+    app.add_typer(group, name="apps")
     app.command("test")(test)

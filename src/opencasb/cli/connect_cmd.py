@@ -2,76 +2,26 @@
 
 from __future__ import annotations
 
-import os
-import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from opencasb.apps.base import HttpOptions, load_app
-from opencasb.cli.context import Ctx, console, err_console, handle_errors, show_problem
+from opencasb.apps.base import load_app
+from opencasb.cli.context import Ctx, console, handle_errors
+from opencasb.cli.manage_cmd import save_instance, test_connection
+from opencasb.cli.secrets import read_secret
 from opencasb.cli.terminal import markup
-from opencasb.errors import ConfigError
+from opencasb.errors import ConfigError, NotFound
 from opencasb.store import InstanceRecord
 
-__all__ = ["check_secret", "read_secret", "register"]
+__all__ = ["register"]
 
 connect = typer.Typer(help="Connect an app.", no_args_is_help=True)
 
 
-def read_secret(label: str, env_var: str | None, file: Path | None) -> str:
-    """A secret from a file, an environment variable or a hidden prompt — never from argv.
-
-    Raises:
-        ConfigError: none of them is available, or the secret holds characters an HTTP
-            request cannot carry (see :func:`check_secret`).
-    """
-    return check_secret(label, _read_secret(label, env_var, file))
-
-
-def _read_secret(label: str, env_var: str | None, file: Path | None) -> str:
-    if file is not None:
-        try:
-            return file.read_text().strip()
-        except OSError as exc:
-            raise ConfigError(f"cannot read {file}: {exc.strerror}", fix="check the path") from None
-        except UnicodeDecodeError:
-            raise ConfigError(
-                f"{file} is not a text file", fix=f"give the file that holds the {label}"
-            ) from None
-    if env_var and os.environ.get(env_var):
-        return os.environ[env_var].strip()
-    if sys.stdin.isatty():
-        return str(typer.prompt(label, hide_input=True)).strip()
-    raise ConfigError(
-        f"no {label} given",
-        fix=f"set {env_var} or pass a file option; secrets are never taken from the command line",
-    )
-
-
-def check_secret(label: str, value: str) -> str:
-    """``value`` if it is printable ASCII (newlines allowed, for PEM files).
-
-    Tokens travel in HTTP headers, which carry ASCII only (latin-1 at most); a token with a
-    non-ASCII character was mangled on the way (a typographic quote, a non-breaking space, a
-    look-alike letter) and would fail every request. The message names the position and the
-    code point, never the secret.
-
-    Raises:
-        ConfigError: the value holds a non-ASCII or control character.
-    """
-    for i, ch in enumerate(value):
-        if not (" " <= ch <= "~" or ch in "\r\n\t"):
-            raise ConfigError(
-                f"the {label} holds the character U+{ord(ch):04X} at position {i + 1}, "
-                "which an HTTP header cannot carry (headers are ASCII)",
-                meaning="the value was likely changed when it was copied: a typographic quote, "
-                "a non-breaking space or a look-alike letter",
-                fix=f"copy the {label} again from the vendor's console as plain text",
-                code="secret_not_ascii",
-            )
-    return value
+_REPLACE_HELP = "Give an existing instance of this name these settings, keeping its data."
+_RESET_HELP = "With --replace: drop the instance's stored activities and cursors too."
 
 
 @connect.command("okta")
@@ -93,6 +43,8 @@ def connect_okta(
         Path | None, typer.Option(help="CA bundle to trust (a TLS-inspecting proxy, the sandbox).")
     ] = None,
     skip_test: Annotated[bool, typer.Option("--skip-test", help="Save without testing.")] = False,
+    replace: Annotated[bool, typer.Option("--replace", help=_REPLACE_HELP)] = False,
+    reset: Annotated[bool, typer.Option("--reset", help=_RESET_HELP)] = False,
 ) -> None:
     """Connect an Okta org. The token is read from $OKTA_API_TOKEN or a hidden prompt."""
     state: Ctx = ctx.obj
@@ -110,7 +62,10 @@ def connect_okta(
         else:
             key = read_secret("OAuth private key (PEM)", "OKTA_PRIVATE_KEY", private_key_file)
             secrets = {"private_key": key}
-        rec = _test_and_save(state, "okta", name, config, secrets, interval, skip_test)
+        rec = _test_and_save(
+            state, "okta", name, config, secrets,
+            interval=interval, skip_test=skip_test, replace=replace, reset=reset,
+        )  # fmt: skip
         console.print(
             f"connected [bold]{markup(rec.name)}[/] ({markup(config['domain'])}); "
             "run `opencasb sync` to backfill "
@@ -124,30 +79,39 @@ def _test_and_save(
     name: str,
     config: dict[str, str],
     secrets: dict[str, str],
+    *,
     interval: int,
     skip_test: bool,
+    replace: bool,
+    reset: bool,
 ) -> InstanceRecord:
-    """Test the connection (unless skipped) and save the instance only if it works."""
-    cls = load_app(app)
+    """Test the connection (unless skipped) and save the instance only if it works; with
+    ``replace``, an existing instance of the same name takes the new settings."""
+    if not replace:
+        _refuse_existing(state, app, name)
     if not skip_test:
-        connector = cls(config, secrets, http=HttpOptions(max_retries=1))
-        try:
-            check = connector.test()
-        finally:
-            connector.close()
-        if not check.ok:
-            e = check.error
-            show_problem(
-                "connection test failed",
-                code=e.code if e else "",
-                detail=check.summary,
-                meaning=e.meaning if e else "",
-                fix=e.fix if e else "",
-            )
-            err_console.print("nothing was saved; fix the problem and connect again")
-            raise typer.Exit(1)
-        console.print(f"[green]✓[/] {markup(check.summary)}")
-    return state.store.add_instance(app, name, config, secrets, interval_seconds=interval)
+        test_connection(app, config, secrets)
+    rec, kept = save_instance(
+        state.store, app, name, config, secrets, interval=interval, replace=replace, reset=reset
+    )
+    if kept:
+        console.print(f"replaced the settings of [bold]{markup(name)}[/]; {kept}")
+    return rec
+
+
+def _refuse_existing(state: Ctx, app: str, name: str) -> None:
+    """Say before testing that the name is taken, and how to replace the instance."""
+    try:
+        state.store.get_instance(name)
+    except NotFound:
+        return
+    raise ConfigError(
+        f"an app instance named {name!r} already exists",
+        fix=f"Choose another name with --name, or give this one new settings or credentials "
+        f"with `opencasb connect {app} --name {name} --replace ...` (keeps its data) or "
+        f"`opencasb apps edit {name}`.",
+        code="instance_exists",
+    )
 
 
 @connect.command("office365")
@@ -186,6 +150,8 @@ def connect_office365(
         Path | None, typer.Option(help="CA bundle to trust (a TLS-inspecting proxy, the sandbox).")
     ] = None,
     skip_test: Annotated[bool, typer.Option("--skip-test", help="Save without testing.")] = False,
+    replace: Annotated[bool, typer.Option("--replace", help=_REPLACE_HELP)] = False,
+    reset: Annotated[bool, typer.Option("--reset", help=_RESET_HELP)] = False,
 ) -> None:
     """Connect an Office 365 tenant through an app registration with application permissions.
 
@@ -213,7 +179,10 @@ def connect_office365(
         else:
             pem = read_secret("certificate PEM", "O365_CERTIFICATE", certificate_file)
             secrets = {"certificate": pem}
-        rec = _test_and_save(state, "office365", name, config, secrets, interval, skip_test)
+        rec = _test_and_save(
+            state, "office365", name, config, secrets,
+            interval=interval, skip_test=skip_test, replace=replace, reset=reset,
+        )  # fmt: skip
         console.print(
             f"connected [bold]{markup(rec.name)}[/] (tenant {markup(config['tenant_id'])}); "
             f"run `opencasb sync` to backfill {config['backfill_days']} days and follow new "

@@ -70,7 +70,10 @@ class ErrorPolicy:
 
 DEFAULT_POLICY: Mapping[int, Resolution] = {
     401: Resolution(
-        Action.FAIL, AuthFailed, "the API refused the credential", "reconnect with a valid one"
+        Action.FAIL,
+        AuthFailed,
+        "the API refused the credential",
+        "store a valid one with `opencasb apps edit NAME --new-secret`",
     ),
     403: Resolution(
         Action.FAIL,

@@ -119,7 +119,7 @@ class Store:
 
         Raises:
             ConfigError: the master key is missing or differs from the one that encrypted
-                them (fix: restore the key or reconnect the app).
+                them (fix: restore the key, or ``opencasb apps edit NAME --new-secret``).
         """
         return _instances.instance_secrets(self._db, rec)
 

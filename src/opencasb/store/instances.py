@@ -124,7 +124,8 @@ def add_instance(
         except IntegrityError as exc:  # the unique name; raising rolls the transaction back
             raise ConfigError(
                 f"an app instance named {name!r} already exists",
-                fix="Choose another name, or remove the existing instance first.",
+                fix="Choose another name, or replace the existing instance with `opencasb "
+                f"connect {app} --name {name} --replace` or `opencasb apps remove {name}`.",
                 code="instance_exists",
             ) from exc
     return get_instance(db, name)

@@ -41,9 +41,13 @@ _AUDIT_FIX = (
 )
 _SECRET_FIX = (
     "create a new client secret under the app registration's Certificates & secrets and run "
-    "`opencasb connect office365` again with it"
+    "`opencasb apps edit NAME --new-secret` with it"
 )
-_TENANT_FIX = "check the tenant id (Entra ID → Overview → Tenant ID) and the cloud, then reconnect"
+_TENANT_FIX = (
+    "check the tenant id (Entra ID → Overview → Tenant ID) and the cloud, then correct them "
+    "with `opencasb apps edit NAME --set tenant_id=GUID --set cloud=commercial`"
+)
+_EDIT = "`opencasb apps edit NAME`"
 _CONSENT_FIX = (
     "in the app registration's API permissions add Office 365 Management APIs → Application → "
     "ActivityFeed.Read (and ActivityFeed.ReadDlp), Microsoft Graph → Application → "
@@ -138,7 +142,8 @@ CATALOGUE: dict[str, ErrorInfo] = {
             "no app with this client id exists in the tenant: the client id is wrong, or the "
             "app was registered in another tenant",
             "check the Application (client) id on the app registration's Overview and that "
-            "the tenant id is the one the app lives in, then reconnect",
+            f"the tenant id is the one the app lives in, then correct them with {_EDIT} "
+            "--set client_id=GUID",
         ),
         ErrorInfo("AADSTS90002", "the tenant does not exist in this cloud", _TENANT_FIX),
         ErrorInfo("AADSTS900023", "the tenant id is not a valid tenant identifier", _TENANT_FIX),
@@ -147,12 +152,13 @@ CATALOGUE: dict[str, ErrorInfo] = {
             "Azure AD could not verify the certificate credential: the certificate is not "
             "uploaded to the app registration, or the private key does not match it",
             "upload the certificate (public part) to the app registration's Certificates & "
-            "secrets, check the private key given is its pair, then reconnect",
+            "secrets, check the private key given is its pair, then store it with "
+            f"{_EDIT} --new-secret",
         ),
         ErrorInfo(
             "AADSTS50027",
             "the client assertion is malformed",
-            "check the private key and certificate given, then reconnect",
+            f"check the private key and certificate, then store them with {_EDIT} --new-secret",
         ),
         ErrorInfo(
             "AADSTS700024",
@@ -168,12 +174,12 @@ CATALOGUE: dict[str, ErrorInfo] = {
         ErrorInfo(
             "AADSTS70002",
             "Azure AD refused the credential",
-            "reconnect Office 365 with a valid client secret or certificate",
+            f"store a valid client secret or certificate with {_EDIT} --new-secret",
         ),
         ErrorInfo(
             "AADSTS70008",
             "the token or grant has expired",
-            "reconnect Office 365",
+            f"store a current credential with {_EDIT} --new-secret",
         ),
         ErrorInfo(
             "AADSTS90055",
@@ -190,7 +196,8 @@ CATALOGUE: dict[str, ErrorInfo] = {
         ErrorInfo(
             "InvalidAuthenticationToken",
             "Graph refused the access token",
-            "reconnect Office 365; if it persists, check the cloud setting",
+            f"store a current credential with {_EDIT} --new-secret; if it persists, check the "
+            f"cloud setting ({_EDIT} --set cloud=...)",
         ),
         ErrorInfo(
             "TooManyRequests",
@@ -246,7 +253,10 @@ def aadsts_error(result: dict[str, object], *, app: str = "office365") -> Connec
     return cls(
         message,
         meaning=info.meaning if info else f"Azure AD refused the credential: {description}",
-        fix=info.fix if info else "check the tenant id, client id and secret, then reconnect",
+        fix=info.fix
+        if info
+        else "check the tenant id, client id and secret, then correct them with "
+        "`opencasb apps edit NAME`",
         code=code,
         app=app,
     )

@@ -17,12 +17,14 @@ CATALOGUE: dict[str, ErrorInfo] = {
             "Okta refused the API token: it is wrong, expired (unused for 30 days), revoked, or "
             "its admin was deactivated",
             "create a new API token in Admin Console → Security → API → Tokens (from a dedicated "
-            "read-only or super admin service account) and run `opencasb connect okta` again",
+            "read-only or super admin service account) and store it with "
+            "`opencasb apps edit NAME --new-secret`",
         ),
         ErrorInfo(
             "E0000004",
             "authentication failed",
-            "check the token or the OAuth client's credentials and reconnect",
+            "check the token or the OAuth client's credentials and store them with "
+            "`opencasb apps edit NAME --new-secret`",
         ),
         ErrorInfo(
             "E0000006",
