@@ -90,7 +90,11 @@ def test_invalid_token_fails_at_once_with_meaning_and_fix_and_no_secret() -> Non
     with pytest.raises(AuthFailed) as info:
         client.get("/api/v1/logs")
     err = info.value
-    assert err.code == "E0000011" and "API token" in err.meaning and "connect okta" in err.fix
+    assert (
+        err.code == "E0000011"
+        and "API token" in err.meaning
+        and "apps edit NAME --new-secret" in err.fix
+    )
     assert TOKEN not in str(err)
     assert clock.sleeps == []
 

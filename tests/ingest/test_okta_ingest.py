@@ -91,7 +91,10 @@ def test_invalid_token_puts_the_instance_in_error_with_the_fix(make_org: MakeOrg
     health = org.store.get_health(iid)
     assert health.state is HealthState.ERROR
     assert health.last_error is not None and health.last_error.code == "E0000011"
-    assert "API token" in health.last_error.meaning and "connect okta" in health.last_error.fix
+    assert (
+        "API token" in health.last_error.meaning
+        and "apps edit NAME --new-secret" in health.last_error.fix
+    )
     assert org.store.count_activities(iid) == 0
 
 
