@@ -6,7 +6,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
-__all__ = ["Clock", "FakeClock", "SystemClock", "utc"]
+__all__ = ["AnchoredClock", "Clock", "FakeClock", "SystemClock", "utc"]
 
 
 def utc(dt: datetime) -> datetime:
@@ -44,6 +44,34 @@ class SystemClock:
     def sleep(self, seconds: float) -> None:
         if seconds > 0:
             time.sleep(seconds)
+
+
+class AnchoredClock:
+    """Real time, shifted to start at ``anchor``: ``now()`` stays at ``anchor`` until
+    :meth:`start`, then runs at ``base``'s speed. A sandbox pinned to an anchor and started
+    once it serves sees the same times, relative to its start, in every run (however long
+    building it took)."""
+
+    def __init__(self, anchor: datetime, base: Clock | None = None) -> None:
+        self._base = base or SystemClock()
+        self._anchor = utc(anchor)
+        self._start: float | None = None
+
+    def start(self) -> None:
+        """Let time run from now on (a second call changes nothing)."""
+        if self._start is None:
+            self._start = self._base.monotonic()
+
+    def now(self) -> datetime:
+        if self._start is None:
+            return self._anchor
+        return self._anchor + timedelta(seconds=self._base.monotonic() - self._start)
+
+    def monotonic(self) -> float:
+        return self._base.monotonic()
+
+    def sleep(self, seconds: float) -> None:
+        self._base.sleep(seconds)
 
 
 class FakeClock:

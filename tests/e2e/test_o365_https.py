@@ -57,7 +57,7 @@ def served(tls: SandboxTLS) -> Iterator[tuple[O365Sandbox, str]]:
 @pytest.fixture(scope="module")
 def faulty(tls: SandboxTLS) -> Iterator[tuple[O365Sandbox, str]]:
     faults = Faults(error_500_rate=0.03, error_503_rate=0.02, burst_429_every=40,
-                    burst_429_length=2, seed=4)  # fmt: skip
+                    seed=4)  # fmt: skip
     yield from _serve(tls, faults)
 
 

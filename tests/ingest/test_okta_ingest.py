@@ -47,7 +47,6 @@ def test_faults_do_not_cause_gaps_or_duplicates(make_org: MakeOrg) -> None:
         error_500_rate=0.1,
         error_503_rate=0.05,
         burst_429_every=7,
-        burst_429_length=2,
         late_fraction=0.3,
         late_max_minutes=20,
         seed=3,

@@ -51,8 +51,8 @@ def _statuses(org, n: int) -> list[int]:
 
 
 def test_faults_are_reproducible(org_factory):
-    a = _statuses(org_factory(faults=Faults(error_500_rate=0.2, error_503_rate=0.1, seed=42)), 60)
-    b = _statuses(org_factory(faults=Faults(error_500_rate=0.2, error_503_rate=0.1, seed=42)), 60)
+    a = _statuses(org_factory(faults=Faults(error_500_rate=0.2, error_503_rate=0.1, seed=41)), 60)
+    b = _statuses(org_factory(faults=Faults(error_500_rate=0.2, error_503_rate=0.1, seed=41)), 60)
     assert a == b
     assert {500, 503, 200} == set(a)
     org = org_factory(faults=Faults(error_500_rate=0.2, seed=7))
@@ -60,20 +60,50 @@ def test_faults_are_reproducible(org_factory):
     assert r.json()["errorCode"] == "E0000009"
 
 
-def test_429_bursts_and_runtime_changes(org_factory):
-    org = org_factory(faults=Faults(burst_429_every=5, burst_429_length=2))
-    assert _statuses(org, 10) == [200, 200, 200, 429, 429] * 2
-    r = org.get("/api/v1/users")  # request 11: first of the next cycle
-    assert r.status_code == 200
+def test_429_burst_spends_the_window_until_its_reset(org_factory):
+    org = org_factory(faults=Faults(burst_429_every=5))
+    start = int(org.clock.now().timestamp())
+    # The 5th admitted request drains the window: it and the rest of the window get 429.
+    assert _statuses(org, 7) == [200, 200, 200, 200, 429, 429, 429]
+    r = org.get("/api/v1/users")
+    assert r.status_code == 429 and r.json()["errorCode"] == "E0000047"
+    # The same headers as a real exhaustion of this window: its limit, 0 left, its reset.
+    assert r.headers["x-rate-limit-limit"] == "600"
+    assert r.headers["x-rate-limit-remaining"] == "0"
+    assert int(r.headers["x-rate-limit-reset"]) == start + 60
+    org.clock.advance(59)
+    assert org.get("/api/v1/users").status_code == 429  # still the drained window
+    org.clock.advance(1)  # the reset: a whole fresh window
+    assert _statuses(org, 5) == [200, 200, 200, 200, 429]
+    # Runtime changes: bursts off, then a new schedule from a reseed.
+    org.clock.advance(60)
     injector = runtime_of(org.app).state.faults
     injector.faults.burst_429_every = 0
     assert set(_statuses(org, 10)) == {200}
-    injector.faults = Faults(burst_429_every=2, burst_429_length=1)
+    injector.faults = Faults(burst_429_every=2)
     injector.reseed()
-    r = org.get("/api/v1/users"), org.get("/api/v1/users")
-    assert [x.status_code for x in r] == [200, 429]
-    assert r[1].headers["x-rate-limit-remaining"] == "0"
-    assert r[1].json()["errorCode"] == "E0000047"
+    assert _statuses(org, 2) == [200, 429]
+
+
+def test_faults_are_counted_per_endpoint(org_factory):
+    """Unrelated calls do not move where faults land on the System Log."""
+    faults = dict(error_500_rate=0.2, error_503_rate=0.1, burst_429_every=7, seed=5)
+    quiet = org_factory(faults=Faults(**faults))
+    busy = org_factory(faults=Faults(**faults))
+
+    def poll(org) -> int:
+        org.clock.advance(7)  # drained windows reset now and then
+        return org.get("/api/v1/logs", limit=1).status_code
+
+    alone = [poll(quiet) for _ in range(40)]
+    mixed = []
+    for n in range(40):
+        for _ in range(n % 4):  # other endpoints, in other buckets, in between
+            busy.get("/api/v1/users")
+            busy.get("/api/v1/groups")
+        mixed.append(poll(busy))
+    assert mixed == alone
+    assert {200, 429, 500, 503} <= set(alone)  # the test exercises every kind of fault
 
 
 def test_clock_latency_advances_the_fake_clock(org_factory):

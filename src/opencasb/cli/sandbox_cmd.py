@@ -10,6 +10,7 @@ import signal
 import threading
 import time
 from dataclasses import asdict
+from datetime import datetime
 from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, Annotated, Any
@@ -18,6 +19,7 @@ import typer
 
 from opencasb.cli.context import Ctx, console, handle_errors
 from opencasb.cli.serve_o365 import serve_o365
+from opencasb.clock import utc
 from opencasb.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -28,18 +30,35 @@ __all__ = ["register"]
 DEMO_DIR = Path("demo-data")
 
 
-def _faults(error_rate: float, burst_every: int, late_fraction: float) -> object:
+def _faults(error_rate: float, burst_every: int, late_fraction: float, seed: int) -> object:
     from opencasb.sandbox.okta import Faults
 
     return Faults(
         error_500_rate=error_rate / 2,
         error_503_rate=error_rate / 2,
         burst_429_every=burst_every,
-        burst_429_length=3 if burst_every else 0,
         late_fraction=late_fraction,
         late_max_minutes=30 if late_fraction else 0,
         latency_mode="real",
+        seed=seed,
     )
+
+
+def parse_anchor(text: str | None) -> datetime | None:
+    """``--anchor``: an ISO 8601 time (``Z`` or an offset; naive is UTC), or None.
+
+    Raises:
+        ConfigError: not a time.
+    """
+    if text is None:
+        return None
+    try:
+        return utc(datetime.fromisoformat(text.strip().replace("Z", "+00:00")))
+    except ValueError:
+        raise ConfigError(
+            f"--anchor {text!r} is not an ISO 8601 time",
+            fix="pass a time such as 2026-11-01T12:00:00Z",
+        ) from None
 
 
 def _wait_for_stop() -> threading.Event:
@@ -62,9 +81,31 @@ def sandbox(
     days: Annotated[int, typer.Option(help="Days of System Log history.")] = 65,
     logs_rate: Annotated[int, typer.Option(help="System Log requests per minute.")] = 120,
     error_rate: Annotated[float, typer.Option(help="Fraction of 5xx answers (faults).")] = 0.0,
-    burst_429_every: Annotated[int, typer.Option(help="A 429 burst every N requests.")] = 0,
-    late_fraction: Annotated[float, typer.Option(help="Fraction of events stored late.")] = 0.0,
+    burst_429_every: Annotated[
+        int,
+        typer.Option(
+            help="Every N requests to one endpoint, spend the rest of its rate-limit window "
+            "(429 until the window resets)."
+        ),
+    ] = 0,
+    late_fraction: Annotated[
+        float, typer.Option(help="Fraction of System Log events stored up to 30 min late.")
+    ] = 0.0,
     trickle: Annotated[float, typer.Option(help="Seconds between live events (0: none).")] = 5.0,
+    no_trickle: Annotated[
+        bool, typer.Option("--no-trickle", help="No live events: only the history.")
+    ] = False,
+    anchor: Annotated[
+        str | None,
+        typer.Option(
+            help="ISO time the history ends at; the emulators' clocks start there "
+            "(default: now). Same --anchor, --seed and --no-trickle: same data."
+        ),
+    ] = None,
+    request_log: Annotated[
+        Path | None,
+        typer.Option(help="Write every answered request to this file as JSON lines."),
+    ] = None,
     out: Annotated[
         Path | None, typer.Option(help="Write the URL, CA and credentials to this JSON file.")
     ] = None,
@@ -78,25 +119,34 @@ def sandbox(
 ) -> None:
     """Serve an emulated Okta org and the same people's Office 365 tenant over HTTPS on
     loopback until Ctrl-C."""
-    from opencasb.clock import SystemClock
+    from opencasb.clock import AnchoredClock, Clock, SystemClock
     from opencasb.sandbox.okta import Faults, RateLimits
     from opencasb.sandbox.okta_sandbox import LiveTrickle, build_okta_sandbox
+    from opencasb.sandbox.request_log import RequestLog
     from opencasb.sandbox.scenarios import sandbox_plan
     from opencasb.sandbox.server import SandboxServer
     from opencasb.sandbox.tls import ensure_sandbox_tls
 
     state: Ctx = ctx.obj
     with handle_errors():
+        pinned = parse_anchor(anchor)
         tls = ensure_sandbox_tls(state.settings.data_dir / "sandbox-tls")
         console.print(f"generating the org: {size:,} people, {days} days of System Log ...")
-        faults = _faults(error_rate, burst_429_every, late_fraction)
+        faults = _faults(error_rate, burst_429_every, late_fraction, seed)
         assert isinstance(faults, Faults)
-        anchor = SystemClock().now()
+        # Pinned: the clock starts at the anchor and runs at real speed, so retention and
+        # windows behave as they would at that time, and two runs see the same "now".
+        clock: Clock = AnchoredClock(pinned) if pinned else SystemClock()
+        end = pinned or clock.now()
+        if no_trickle:
+            trickle = 0.0
+        requests = RequestLog.to_file(request_log) if request_log else None
         window = min(days, o365_days) if o365_port >= 0 else days
-        plan = sandbox_plan(seed, size, anchor, window)
+        plan = sandbox_plan(seed, size, end, window)
         sb = build_okta_sandbox(
-            seed=seed, size=size, days=days, faults=faults, rate_limits=RateLimits(logs=logs_rate),
-            anchor=anchor, scenarios=plan,
+            seed=seed, size=size, days=days, clock=clock, faults=faults,
+            rate_limits=RateLimits(logs=logs_rate), anchor=end, scenarios=plan,
+            request_log=requests,
         )  # fmt: skip
         try:
             server = SandboxServer(sb.app, tls, host=host, port=port).start()
@@ -124,7 +174,7 @@ def sandbox(
             o365 = serve_o365(
                 tls, host=host, port=o365_port, size=size, seed=seed, days=o365_days,
                 rate=o365_rate, trickle_every=trickle, port_option="--o365-port",
-                anchor=anchor, scenarios=plan,
+                anchor=end, scenarios=plan, clock=clock, request_log=requests,
             )  # fmt: skip
             creds = o365.sandbox.credentials
             o365_path = state.settings.data_dir / "sandbox-office365.json"
@@ -140,7 +190,11 @@ def sandbox(
                 soft_wrap=True,
             )
         print_ground_truth(state.settings.data_dir, plan)
+        if requests is not None:
+            console.print(f"  request log: {request_log}")
         stop = _wait_for_stop()
+        if isinstance(clock, AnchoredClock):
+            clock.start()  # time runs from the anchor once both emulators serve
         live = LiveTrickle(sb, every=trickle).start() if trickle > 0 else None
         try:
             stop.wait()
@@ -150,6 +204,8 @@ def sandbox(
             if o365:
                 o365.stop()
             server.stop()
+            if requests is not None:
+                requests.close()
         console.print("sandbox stopped")
 
 

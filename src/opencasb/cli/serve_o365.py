@@ -10,7 +10,9 @@ from opencasb.cli.context import console
 from opencasb.errors import ConfigError
 
 if TYPE_CHECKING:
+    from opencasb.clock import Clock
     from opencasb.sandbox.office365_sandbox import O365LiveTrickle, O365Sandbox
+    from opencasb.sandbox.request_log import RequestLog
     from opencasb.sandbox.scenarios import ScenarioPlan
     from opencasb.sandbox.server import SandboxServer
     from opencasb.sandbox.tls import SandboxTLS
@@ -53,10 +55,13 @@ def serve_o365(
     port_option: str,
     anchor: datetime | None = None,
     scenarios: ScenarioPlan | None = None,
+    clock: Clock | None = None,
+    request_log: RequestLog | None = None,
 ) -> ServedO365:
     """Build the tenant (``days`` of audit, ``rate`` Management Activity requests a minute),
     serve it on ``host:port`` and start its trickle (unless ``trickle_every`` is 0). The
-    history ends at ``anchor`` (default: now) and includes ``scenarios``' records.
+    history ends at ``anchor`` (default: now) and includes ``scenarios``' records; the
+    emulator runs on ``clock`` (default: the system's) and logs to ``request_log``.
 
     Raises:
         ConfigError: the port is taken; the fix names ``port_option``.
@@ -68,8 +73,9 @@ def serve_o365(
     with console.status(f"generating the same people's Office 365 tenant ({days} days of audit)"):
         limits = Limits(activity_per_minute=rate, shared_pool_per_minute=rate)
         sb = build_o365_sandbox(
-            seed=seed, size=size, days=days, limits=limits, anchor=anchor, scenarios=scenarios
-        )
+            seed=seed, size=size, days=days, limits=limits, anchor=anchor, scenarios=scenarios,
+            clock=clock, request_log=request_log,
+        )  # fmt: skip
     try:
         server = SandboxServer(sb.app, tls, host=host, port=port).start()
     except OSError as exc:

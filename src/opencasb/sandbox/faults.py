@@ -1,9 +1,19 @@
 """Per-request fault injection shared by every emulator: 5xx, 429 bursts and latency.
 
-All randomness comes from one seeded :class:`random.Random`, so a run with the same seed and
-the same request sequence fails in the same places. Each emulator extends
-:class:`RequestFaults` with its own data faults (late events, late or duplicated blobs) and
-:class:`RequestFaultInjector` with the draws for them, under the same lock and generator.
+Faults are drawn per endpoint (method and route template, e.g. ``GET /api/v1/logs``): each
+endpoint has its own generator, seeded from ``(seed, endpoint)``, and its own request count.
+So where faults land on one endpoint depends only on the seed and that endpoint's own
+traffic, never on unrelated calls (an inventory sweep does not move the System Log's faults).
+
+A 429 burst is what a real one is: another client spending the rest of the rate-limit window.
+Every ``burst_429_every`` requests an endpoint's limiter admitted, the emulator drains that
+request's bucket until the window resets, so the injected 429 carries the same
+``X-Rate-Limit-*`` (or ``Retry-After``) values as a real exhaustion, and a client that waits
+for the reset meets a fresh, whole window. Requests refused by the drained window are not
+counted, so at most one burst lands in a window.
+
+Each emulator extends :class:`RequestFaults` with its own data faults (late events, late or
+duplicated blobs) and :class:`RequestFaultInjector` with the draws for them.
 
 Latency is explicit about its kind: ``latency_mode="clock"`` calls ``clock.sleep`` (a
 FakeClock just advances, so in-process tests stay instant), ``"real"`` awaits
@@ -26,8 +36,9 @@ class RequestFaults:
 
     error_500_rate: float = 0.0  # probability of a 500 per API request
     error_503_rate: float = 0.0  # probability of a 503 per API request
-    burst_429_every: int = 0  # every N API requests ...
-    burst_429_length: int = 0  # ... the last K of them are throttled even under budget
+    # Every N requests admitted to one endpoint, another client spends the rest of the
+    # endpoint's rate-limit window: that request and the rest of the window get 429.
+    burst_429_every: int = 0
     latency_seconds: float = 0.0  # added to every API request
     latency_mode: Literal["clock", "real"] = "clock"
     seed: int = 0
@@ -35,49 +46,74 @@ class RequestFaults:
 
 @dataclass(frozen=True, slots=True)
 class FaultDecision:
-    """What to do to one request: an injected status (or None) and the latency to add."""
+    """What to do to one request: an injected 5xx status (or None) and the latency to add."""
 
     status: int | None
     latency_seconds: float
+
+
+@dataclass(slots=True)
+class _Endpoint:
+    rng: random.Random
+    admitted: int = 0  # requests the limiter admitted since the last burst
 
 
 F = TypeVar("F", bound=RequestFaults)
 
 
 class RequestFaultInjector(Generic[F]):
-    """Draws per-request decisions from a seeded generator. Thread-safe.
+    """Draws per-request decisions from seeded per-endpoint generators. Thread-safe.
 
-    ``faults`` is mutable and may be replaced while the emulator runs.
+    ``faults`` is mutable and may be replaced while the emulator runs. ``_rng`` is one more
+    seeded generator for the subclasses' data faults.
     """
 
     def __init__(self, faults: F) -> None:
         self.faults = faults
         self._lock = threading.Lock()
         self._rng = random.Random(faults.seed)
-        self._count = 0
+        self._endpoints: dict[str, _Endpoint] = {}
 
     def reseed(self, seed: int | None = None) -> None:
-        """Restart the random sequence and the request counter (same seed = same faults)."""
+        """Restart every random sequence and request count (same seed = same faults)."""
         with self._lock:
             if seed is not None:
                 self.faults.seed = seed
             self._rng = random.Random(self.faults.seed)
-            self._count = 0
+            self._endpoints = {}
 
-    def decide(self) -> FaultDecision:
-        """The fault for the next API request."""
+    def _endpoint(self, endpoint: str) -> _Endpoint:
+        stream = self._endpoints.get(endpoint)
+        if stream is None:
+            # A string seed is hashed with SHA-512: stable across runs and processes.
+            stream = _Endpoint(random.Random(f"{self.faults.seed}:{endpoint}"))
+            self._endpoints[endpoint] = stream
+        return stream
+
+    def decide(self, endpoint: str) -> FaultDecision:
+        """The 5xx fault and latency for the next request to ``endpoint``."""
         f = self.faults
         with self._lock:
-            index = self._count
-            self._count += 1
+            rng = self._endpoint(endpoint).rng
             # Always draw both numbers so the sequence does not depend on which faults are on.
-            r500, r503 = self._rng.random(), self._rng.random()
+            r500, r503 = rng.random(), rng.random()
         status: int | None = None
-        every, length = f.burst_429_every, f.burst_429_length
-        if every > 0 and length > 0 and index % every >= every - length:
-            status = 429
-        elif r500 < f.error_500_rate:
+        if r500 < f.error_500_rate:
             status = 500
         elif r503 < f.error_503_rate:
             status = 503
         return FaultDecision(status, max(f.latency_seconds, 0.0))
+
+    def burst_due(self, endpoint: str) -> bool:
+        """Count one request the rate limiter admitted to ``endpoint``; True when a burst
+        spends the rest of its window now (the caller drains the bucket and answers 429)."""
+        every = self.faults.burst_429_every
+        if every <= 0:
+            return False
+        with self._lock:
+            stream = self._endpoint(endpoint)
+            stream.admitted += 1
+            if stream.admitted < every:
+                return False
+            stream.admitted = 0
+            return True

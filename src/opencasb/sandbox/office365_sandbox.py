@@ -38,6 +38,7 @@ from opencasb.sandbox.office365.generate import (
     tenant_for,
 )
 from opencasb.sandbox.org import Organisation, build_org
+from opencasb.sandbox.request_log import RequestLog
 from opencasb.sandbox.scenarios import ScenarioPlan
 from opencasb.sandbox.ticker import Ticker
 
@@ -96,6 +97,7 @@ def build_o365_sandbox(
     certificate: AppCertificate | None = None,
     signing_key: rsa.RSAPrivateKey | None = None,
     scenarios: ScenarioPlan | None = None,
+    request_log: RequestLog | None = None,
 ) -> O365Sandbox:
     """Build the org and its tenant, load the records published in the ``days`` before
     ``anchor`` (default: now), and register the app.
@@ -110,6 +112,7 @@ def build_o365_sandbox(
             generation is the slow part, so tests pass one in).
         scenarios: labelled scenarios whose records (those published in the window) are
             merged into the history in publication order, published like generated ones.
+        request_log: receives one entry per answered request.
     """
     clock = clock or SystemClock()
     end = anchor or clock.now()
@@ -141,7 +144,9 @@ def build_o365_sandbox(
         certificates=[certificate.certificate_pem] if certificate else [],
         name=APP_NAME,
     )
-    app = create_o365_app(state, clock=clock, faults=faults, limits=limits, seed=seed)
+    app = create_o365_app(
+        state, clock=clock, faults=faults, limits=limits, seed=seed, request_log=request_log
+    )
     creds = O365SandboxCredentials(
         tenant_id=tenant.tenant_id,
         domain=tenant.domain,

@@ -16,6 +16,7 @@ from starlette.applications import Starlette
 
 from opencasb.clock import Clock, SystemClock
 from opencasb.sandbox.okta import (
+    FaultInjector,
     Faults,
     OktaSeed,
     OktaState,
@@ -25,6 +26,7 @@ from opencasb.sandbox.okta import (
 )
 from opencasb.sandbox.okta.generate import generate_events, live_events, okta_seed_parts
 from opencasb.sandbox.org import Organisation, build_org
+from opencasb.sandbox.request_log import RequestLog
 from opencasb.sandbox.scenarios import ScenarioPlan
 from opencasb.sandbox.ticker import Ticker
 
@@ -71,15 +73,18 @@ def build_okta_sandbox(
     rate_limits: RateLimits | None = None,
     oauth_key_pem: tuple[str, str] | None = None,
     scenarios: ScenarioPlan | None = None,
+    request_log: RequestLog | None = None,
 ) -> OktaSandbox:
     """Build the org, load ``days`` of history ending at ``anchor`` (default: now), and
-    register credentials.
+    register credentials. The same arguments give the same org, events, faults and
+    credentials; ``faults.late_fraction`` applies to the history as well as to later events.
 
     Args:
         oauth_key_pem: (private, public) PEM pair for the OAuth client; generated if absent
             (RSA key generation is the slow part, so tests pass one in).
         scenarios: labelled scenarios whose Okta events (those published in the window) are
             merged into the history in published order, served like generated ones.
+        request_log: receives one entry per answered request.
     """
     clock = clock or SystemClock()
     end = anchor or clock.now()
@@ -96,7 +101,8 @@ def build_okta_sandbox(
         admin_roles=roles,
         events=events,
     )
-    state = OktaState.from_seed(seed_data, clock=clock, rng_seed=seed)
+    injector = FaultInjector(faults)
+    state = OktaState.from_seed(seed_data, clock=clock, faults=injector, rng_seed=seed)
     admin = next(
         (uid for uid, r in sorted(roles.items()) if "SUPER_ADMIN" in r and _active(state, uid)),
         users[0]["id"],
@@ -111,7 +117,9 @@ def build_okta_sandbox(
         public_pem,
         ["okta.logs.read", "okta.users.read", "okta.groups.read", "okta.users.manage"],
     )
-    app = create_okta_app(state, clock=clock, faults=faults, rate_limits=rate_limits, seed=seed)
+    app = create_okta_app(
+        state, clock=clock, rate_limits=rate_limits, seed=seed, request_log=request_log
+    )
     creds = SandboxCredentials(token, read_only, admin, OAUTH_CLIENT_ID, private_pem)
     return OktaSandbox(org, state, app, creds, end)
 

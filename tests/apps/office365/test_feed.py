@@ -174,9 +174,7 @@ def test_a_blob_that_expires_before_it_is_fetched_is_a_gap(
 def test_faults_and_duplicates_still_give_exactly_the_week(
     tenant_factory: Callable[..., Tenant], connect: Connect
 ) -> None:
-    faults = Faults(
-        error_500_rate=0.1, error_503_rate=0.05, burst_429_every=25, burst_429_length=2, seed=3
-    )
+    faults = Faults(error_500_rate=0.1, error_503_rate=0.05, burst_429_every=25, seed=3)
     t = tenant_factory(build_seed(600, seed=11), faults=faults)
     conn = connect(t=t)
     ids: set[str] = set()

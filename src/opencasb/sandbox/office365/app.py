@@ -2,10 +2,14 @@
 API and Microsoft Graph (point each client's base URL at it).
 
 Pipeline per request: injected latency -> injected 5xx -> (APIs only) the request budget
-(429 + ``Retry-After`` when over it, or when a 429 burst is injected) -> Bearer token
-(audience ``https://manage.office.com`` or ``https://graph.microsoft.com``) -> handler. Each
-surface answers errors in its own dialect (see ``errors.py``) and with its own headers; every
-response carries ``Date`` on the emulator's clock (beats reads it to measure skew).
+(429 + ``Retry-After`` when over it; an injected 429 burst drains the budget's window, so its
+``Retry-After`` is the real wait to the reset) -> Bearer token (audience
+``https://manage.office.com`` or ``https://graph.microsoft.com``) -> handler. Each surface
+answers errors in its own dialect (see ``errors.py``) and with its own headers; every response
+carries ``Date`` on the emulator's clock (beats reads it to measure skew). Faults are drawn
+per endpoint (method and route template); the sign-in endpoints have no budget, so they get
+5xx faults but no 429 bursts. With a :class:`~opencasb.sandbox.request_log.RequestLog` every
+answer is logged.
 """
 
 from __future__ import annotations
@@ -42,6 +46,7 @@ from opencasb.sandbox.office365.ratelimit import Limits, RateLimiter
 from opencasb.sandbox.office365.routes_aad import AAD_ROUTES, AadRequest
 from opencasb.sandbox.office365.state import GRAPH_RESOURCE, MANAGE_RESOURCE, O365State
 from opencasb.sandbox.office365.tokens import InvalidToken, verify_bearer
+from opencasb.sandbox.request_log import LoggedRequest, RequestLog
 
 __all__ = ["O365Runtime", "create_o365_app", "runtime_of"]
 
@@ -63,6 +68,7 @@ class O365Runtime:
     limits: Limits
     limiter: RateLimiter
     ids: random.Random
+    requests: RequestLog | None = None
 
     @property
     def clock(self) -> Clock:
@@ -95,8 +101,49 @@ def _respond(
     return response
 
 
-async def _prelude(rt: O365Runtime) -> FaultDecision:
-    fault = rt.state.faults.decide()
+@dataclass
+class _Trace:
+    """What the request log says about one request: its budget and its injected fault."""
+
+    bucket: str | None = None
+    fault: str | None = None
+
+
+def _logged(handle: Callable[[Request, _Trace], Awaitable[Response]]) -> Endpoint:
+    """Run ``handle`` and log the answer to the runtime's request log (when it has one)."""
+
+    async def endpoint(request: Request) -> Response:
+        rt = runtime_of(request.app)
+        arrived = rt.clock.now()
+        trace = _Trace()
+        response = await handle(request, trace)
+        if rt.requests is not None:
+            rt.requests.record(
+                LoggedRequest(
+                    arrived,
+                    "office365",
+                    request.method,
+                    request.url.path,
+                    request.url.query,
+                    response.status_code,
+                    trace.bucket,
+                    trace.fault,
+                )
+            )
+        return response
+
+    return endpoint
+
+
+def _endpoint_key(request: Request) -> str:
+    """The fault stream of a request: its method and route template."""
+    route = request.scope.get("route")
+    template = route.path if isinstance(route, Route) else request.url.path
+    return f"{request.method} {template}"
+
+
+async def _prelude(rt: O365Runtime, request: Request) -> FaultDecision:
+    fault = rt.state.faults.decide(_endpoint_key(request))
     if fault.latency_seconds > 0:
         if rt.state.faults.faults.latency_mode == "real":
             await asyncio.sleep(fault.latency_seconds)
@@ -110,18 +157,14 @@ def _base(request: Request) -> str:
 
 
 def _aad_endpoint(handler: Callable[[AadRequest], dict[str, Any]]) -> Endpoint:
-    async def endpoint(request: Request) -> Response:
+    async def endpoint(request: Request, log: _Trace) -> Response:
         rt = runtime_of(request.app)
-        fault = await _prelude(rt)
+        fault = await _prelude(rt, request)
         trace, corr = rt.request_id(), request.headers.get("client-request-id") or rt.request_id()
         extra = [("x-ms-request-id", trace), ("cache-control", "no-store, no-cache")]
         try:
-            if fault.status == 429:
-                extra.append(("retry-after", "1"))
-                raise AadError(
-                    "temporarily_unavailable", 90055, "There are too many incoming requests.", 429
-                )
             if fault.status in (500, 503):
+                log.fault = str(fault.status)
                 raise AadError(
                     "temporarily_unavailable" if fault.status == 503 else "server_error",
                     90033 if fault.status == 503 else 50000,
@@ -140,13 +183,13 @@ def _aad_endpoint(handler: Callable[[AadRequest], dict[str, Any]]) -> Endpoint:
             return _respond(rt, err.status, orjson.dumps(payload), _JSON, extra)
         return _respond(rt, 200, orjson.dumps(body), _JSON, extra)
 
-    return endpoint
+    return _logged(endpoint)
 
 
 def _activity_endpoint(handler: Handler, method: str) -> Endpoint:
-    async def endpoint(request: Request) -> Response:
+    async def endpoint(request: Request, trace: _Trace) -> Response:
         rt = runtime_of(request.app)
-        fault = await _prelude(rt)
+        fault = await _prelude(rt, request)
         request_id = rt.request_id()
         # The real service's cache headers (research §1.2, FAQ capture).
         extra = [("cache-control", "no-cache"), ("pragma", "no-cache"), ("expires", "-1")]
@@ -154,11 +197,12 @@ def _activity_endpoint(handler: Handler, method: str) -> Endpoint:
             if request.path_params["ver"] not in ("v1", "v1.0"):
                 raise ActivityError(404, "AF20050", "The requested resource does not exist.")
             if fault.status in (500, 503):
+                trace.fault = str(fault.status)
                 code = "AF50000" if fault.status == 500 else "AF50005"
                 raise ActivityError(
                     fault.status, code, "An internal error occurred. Retry the request."
                 )
-            _throttle_activity(rt, request, method, fault.status == 429)
+            _throttle_activity(rt, request, method, trace)
             caller = verify_bearer(
                 rt.state, request.headers.get("authorization"), {MANAGE_RESOURCE}
             )
@@ -181,10 +225,10 @@ def _activity_endpoint(handler: Handler, method: str) -> Endpoint:
             return _respond(rt, err.status, orjson.dumps(activity_body(err)), _JSON, extra)
         return _respond(rt, reply.status, reply.body, _JSON, extra + reply.headers)
 
-    return endpoint
+    return _logged(endpoint)
 
 
-def _throttle_activity(rt: O365Runtime, request: Request, method: str, forced: bool) -> None:
+def _throttle_activity(rt: O365Runtime, request: Request, method: str, trace: _Trace) -> None:
     """Count the request in its pool: tenant + PublisherIdentifier, or the shared pool."""
     publisher = ""
     for key, value in request.query_params.multi_items():
@@ -195,9 +239,11 @@ def _throttle_activity(rt: O365Runtime, request: Request, method: str, forced: b
         limit = rt.limits.activity_per_minute
     else:
         bucket, limit = "activity:shared", rt.limits.shared_pool_per_minute
+    trace.bucket = bucket
     wait = rt.limiter.take(bucket, limit)
-    if forced and wait is None:
-        wait = 1
+    if wait is None and rt.state.faults.burst_due(_endpoint_key(request)):
+        trace.fault = "429"
+        wait = rt.limiter.drain(bucket, limit)
     if wait is not None:
         raise ActivityError(
             rt.limits.throttle_status,
@@ -208,13 +254,15 @@ def _throttle_activity(rt: O365Runtime, request: Request, method: str, forced: b
 
 
 def _graph_endpoint(handler: Handler) -> Endpoint:
-    async def endpoint(request: Request) -> Response:
+    async def endpoint(request: Request, trace: _Trace) -> Response:
         rt = runtime_of(request.app)
-        fault = await _prelude(rt)
+        fault = await _prelude(rt, request)
         request_id = rt.request_id()
         client_request_id = request.headers.get("client-request-id") or request_id
         extra = [("request-id", request_id), ("client-request-id", client_request_id)]
         try:
+            if fault.status in (500, 503):
+                trace.fault = str(fault.status)
             if fault.status == 500:
                 raise GraphError(500, "generalException", "General exception while processing.")
             if fault.status == 503:
@@ -222,9 +270,11 @@ def _graph_endpoint(handler: Handler) -> Endpoint:
                     503, "serviceNotAvailable", "Service unavailable.", {"retry-after": "1"}
                 )
             limit, window = rt.limits.graph_per_window, rt.limits.graph_window_seconds
+            trace.bucket = "graph"
             wait = rt.limiter.take("graph", limit, window)
-            if fault.status == 429 and wait is None:
-                wait = 1
+            if wait is None and rt.state.faults.burst_due(_endpoint_key(request)):
+                trace.fault = "429"
+                wait = rt.limiter.drain("graph", limit, window)
             if wait is not None:
                 raise GraphError(
                     429,
@@ -257,7 +307,7 @@ def _graph_endpoint(handler: Handler) -> Endpoint:
             return _respond(rt, err.status, orjson.dumps(body), _GRAPH_JSON, extra)
         return _respond(rt, reply.status, reply.body, _GRAPH_JSON, extra + reply.headers)
 
-    return endpoint
+    return _logged(endpoint)
 
 
 async def _not_found(request: Request) -> Response:
@@ -273,18 +323,20 @@ def create_o365_app(
     faults: Faults | None = None,
     limits: Limits | None = None,
     seed: int = 0,
+    request_log: RequestLog | None = None,
 ) -> Starlette:
     """An ASGI app emulating Azure AD, the Management Activity API and Graph over ``state``.
 
     ``clock`` replaces the state's clock when given; ``faults`` replaces its fault injector;
-    ``seed`` makes request, trace and correlation ids reproducible.
+    ``seed`` makes request, trace and correlation ids reproducible; ``request_log`` receives
+    one entry per answered request.
     """
     if clock is not None:
         state.clock = clock
     if faults is not None:
         state.faults = FaultInjector(faults)
     lim = limits or Limits()
-    runtime = O365Runtime(state, lim, RateLimiter(state.clock), random.Random(seed))
+    runtime = O365Runtime(state, lim, RateLimiter(state.clock), random.Random(seed), request_log)
     feed = "/api/{ver}/{tenant}/activity/feed"
     routes = [Route(path, _aad_endpoint(h), methods=[m]) for path, m, h in AAD_ROUTES]
     routes += [

@@ -5,6 +5,8 @@ which pool a request counts against depends on its ``PublisherIdentifier`` (comp
 case-insensitively): with one, the tenant+publisher pool; without, a shared pool. Graph has its
 own budget. A bucket's window starts at its first request and lasts ``window_seconds``; an
 over-budget request is refused (not counted) with ``Retry-After`` = seconds to the window end.
+An injected burst drains the window (:meth:`RateLimiter.drain`), so its ``Retry-After`` is the
+same real wait and a client that honours it meets a fresh window.
 """
 
 from __future__ import annotations
@@ -46,14 +48,27 @@ class RateLimiter:
         self._windows: dict[str, _Window] = {}
         self._lock = threading.Lock()
 
+    def _window(self, bucket: str, now: float, window_seconds: float) -> _Window:
+        win = self._windows.get(bucket)
+        if win is None or now >= win.start + window_seconds:
+            win = self._windows[bucket] = _Window(now, 0)
+        return win
+
     def take(self, bucket: str, limit: int, window_seconds: float = 60.0) -> int | None:
         """Count one request; ``None`` when allowed, else the whole seconds to wait."""
         now = self._clock.now().timestamp()
         with self._lock:
-            win = self._windows.get(bucket)
-            if win is None or now >= win.start + window_seconds:
-                win = self._windows[bucket] = _Window(now, 0)
+            win = self._window(bucket, now, window_seconds)
             if win.count >= limit:
                 return max(1, math.ceil(win.start + window_seconds - now))
             win.count += 1
             return None
+
+    def drain(self, bucket: str, limit: int, window_seconds: float = 60.0) -> int:
+        """Spend the rest of the current window (another client took it); returns the
+        whole seconds until it resets, as :meth:`take` would for an exhausted window."""
+        now = self._clock.now().timestamp()
+        with self._lock:
+            win = self._window(bucket, now, window_seconds)
+            win.count = max(win.count, limit)
+            return max(1, math.ceil(win.start + window_seconds - now))

@@ -1,10 +1,12 @@
 """The Okta emulator as an ASGI app: routes plus the pipeline every request goes through.
 
 Pipeline, in order: injected latency -> 411 for a POST without Content-Length -> rate-limit
-bucket (429 E0000047 when over budget) -> injected faults (429 burst, 500, 503) ->
-authentication (401 E0000011) -> scope/permission (403 E0000006) -> handler. Every response,
-error or not, carries ``Content-Type: application/json``, ``X-Okta-Request-Id``, ``Date`` (on
-the emulator's clock) and the bucket's ``X-Rate-Limit-*`` headers.
+bucket (429 E0000047 when over budget) -> injected faults (a 429 burst drains the bucket's
+window, so it answers exactly like the exhausted window; 500, 503) -> authentication (401
+E0000011) -> scope/permission (403 E0000006) -> handler. Every response, error or not, carries
+``Content-Type: application/json``, ``X-Okta-Request-Id``, ``Date`` (on the emulator's clock)
+and the bucket's ``X-Rate-Limit-*`` headers. Faults are drawn per endpoint (method and route
+template); with a :class:`~opencasb.sandbox.request_log.RequestLog` every answer is logged.
 """
 
 from __future__ import annotations
@@ -43,6 +45,7 @@ from opencasb.sandbox.okta.routes_users import (
     user_lifecycle,
 )
 from opencasb.sandbox.okta.state import OktaState
+from opencasb.sandbox.request_log import LoggedRequest, RequestLog
 
 __all__ = ["OktaRuntime", "create_okta_app", "runtime_of"]
 
@@ -60,6 +63,7 @@ class OktaRuntime:
     state: OktaState
     limiter: RateLimiter
     ids: random.Random
+    requests: RequestLog | None = None
 
     @property
     def clock(self) -> Clock:
@@ -112,45 +116,85 @@ def _endpoint(handler: Handler, *, bucket: str, scope: str | None) -> Callable[[
 
     async def endpoint(request: Request) -> Response:
         rt = runtime_of(request.app)
-        state = rt.state
-        with state.lock:
-            request_id = rt.request_id()
-        fault = state.faults.decide()
-        if fault.latency_seconds > 0:
-            if state.faults.faults.latency_mode == "real":
-                await asyncio.sleep(fault.latency_seconds)
-            else:
-                rt.clock.sleep(fault.latency_seconds)
-        rate: Decision | None = None
-        try:
-            if request.method == "POST" and "content-length" not in request.headers:
-                raise OktaApiError(
-                    411,
-                    "E0000001",
-                    "Api validation failed: Content-Length",
-                    ["POST requests must send Content-Length (0 for no body)."],
+        arrived = rt.clock.now()
+        injected: list[str] = []  # the fault injected into this request, if any
+        response = await _pipeline(rt, request, handler, bucket, scope, injected)
+        if rt.requests is not None:
+            rt.requests.record(
+                LoggedRequest(
+                    arrived,
+                    "okta",
+                    request.method,
+                    request.url.path,
+                    request.url.query,
+                    response.status_code,
+                    bucket,
+                    injected[0] if injected else None,
                 )
-            rate = rt.limiter.take(bucket)
-            if not rate.allowed or fault.status == 429:
-                rate = Decision(False, rate.limit, 0, rate.reset_epoch)
-                raise OktaApiError(
-                    429, "E0000047", "API call exceeded rate limit due to too many requests."
-                )
-            if fault.status == 500:
-                raise OktaApiError(500, "E0000009", "Internal Server Error")
-            if fault.status == 503:
-                raise OktaApiError(503, "E0000010", "Service is in read only mode")
-            base = f"{request.url.scheme}://{request.url.netloc}"
-            if scope is None:
-                return await _token(rt, request, request_id, base, rate)
-            principal = authenticate(state, request.headers.get("authorization"))
-            authorize(principal, scope)
-            reply = handler(Call(request, state, principal, request_id, base))
-        except OktaApiError as err:
-            return _okta_error(rt, request_id, err, rate)
-        return _respond(rt, request_id, reply.status, reply.body, rate, reply.headers)
+            )
+        return response
 
     return endpoint
+
+
+def _endpoint_key(request: Request) -> str:
+    """The fault stream of a request: its method and route template."""
+    route = request.scope.get("route")
+    template = route.path if isinstance(route, Route) else request.url.path
+    return f"{request.method} {template}"
+
+
+async def _pipeline(
+    rt: OktaRuntime,
+    request: Request,
+    handler: Handler,
+    bucket: str,
+    scope: str | None,
+    injected: list[str],
+) -> Response:
+    state = rt.state
+    with state.lock:
+        request_id = rt.request_id()
+    key = _endpoint_key(request)
+    fault = state.faults.decide(key)
+    if fault.latency_seconds > 0:
+        if state.faults.faults.latency_mode == "real":
+            await asyncio.sleep(fault.latency_seconds)
+        else:
+            rt.clock.sleep(fault.latency_seconds)
+    rate: Decision | None = None
+    try:
+        if request.method == "POST" and "content-length" not in request.headers:
+            raise OktaApiError(
+                411,
+                "E0000001",
+                "Api validation failed: Content-Length",
+                ["POST requests must send Content-Length (0 for no body)."],
+            )
+        rate = rt.limiter.take(bucket)
+        if rate.allowed and state.faults.burst_due(key):
+            # Another client spends the rest of the window: same headers as a real exhaustion.
+            injected.append("429")
+            rate = rt.limiter.drain(bucket)
+        if not rate.allowed:
+            raise OktaApiError(
+                429, "E0000047", "API call exceeded rate limit due to too many requests."
+            )
+        if fault.status == 500:
+            injected.append("500")
+            raise OktaApiError(500, "E0000009", "Internal Server Error")
+        if fault.status == 503:
+            injected.append("503")
+            raise OktaApiError(503, "E0000010", "Service is in read only mode")
+        base = f"{request.url.scheme}://{request.url.netloc}"
+        if scope is None:
+            return await _token(rt, request, request_id, base, rate)
+        principal = authenticate(state, request.headers.get("authorization"))
+        authorize(principal, scope)
+        reply = handler(Call(request, state, principal, request_id, base))
+    except OktaApiError as err:
+        return _okta_error(rt, request_id, err, rate)
+    return _respond(rt, request_id, reply.status, reply.body, rate, reply.headers)
 
 
 async def _token(
@@ -189,18 +233,24 @@ def create_okta_app(
     faults: Faults | None = None,
     rate_limits: RateLimits | None = None,
     seed: int = 0,
+    request_log: RequestLog | None = None,
 ) -> Starlette:
     """An ASGI app emulating the Okta Management API over ``state``.
 
     ``clock`` replaces the state's clock when given; ``faults`` replaces its fault
-    injector; ``seed`` makes request ids and errorIds reproducible.
+    injector (late events of a history already loaded were decided by the injector the
+    state was built with); ``seed`` makes request ids and errorIds reproducible;
+    ``request_log`` receives one entry per answered request.
     """
     if clock is not None:
         state.clock = clock
     if faults is not None:
         state.faults = FaultInjector(faults)
     runtime = OktaRuntime(
-        state, RateLimiter(rate_limits or RateLimits(), state.clock), random.Random(seed)
+        state,
+        RateLimiter(rate_limits or RateLimits(), state.clock),
+        random.Random(seed),
+        request_log,
     )
     u = "/api/v1/users/{user}"
     g = "/api/v1/groups/{group}"

@@ -134,6 +134,16 @@ class LogStore:
         for s in order:
             yield self.get(s)
 
+    def timings(self) -> Iterator[tuple[int, int, bytes]]:
+        """``(published_ms, persisted_ms, blob)`` of every stored event, in persistence
+        order (for tests and benchmarks that check when events became visible)."""
+        with self._lock:
+            order = list(self._p_seq)
+            pub, persist = self._pub_by_seq, self._persist_by_seq
+            rows = [(pub[s], persist[s]) for s in order]
+        for s, (published_ms, persisted_ms) in zip(order, rows, strict=True):
+            yield published_ms, persisted_ms, self.get(s)
+
     def visible(self, *, now_ms: int, min_published_ms: int, since_ms: int = 0) -> Iterator[bytes]:
         """Every event a polling client starting at ``since_ms`` (persistence time) could have
         read by ``now_ms``: the ground truth for tests and benchmarks."""

@@ -88,6 +88,16 @@ class RateLimiter:
             win.count += 1
             return Decision(True, limit, limit - win.count, reset)
 
+    def drain(self, bucket: str) -> Decision:
+        """Spend the rest of ``bucket``'s current window (another client took it): this and
+        every request until the window's reset are refused, as in a real exhaustion."""
+        limit = self.limits.limit_for(bucket)
+        now = self._clock.now().timestamp()
+        with self._lock:
+            win = self._window(bucket, now)
+            win.count = max(win.count, limit)
+            return Decision(False, limit, 0, math.ceil(win.start + WINDOW_SECONDS))
+
     def peek(self, bucket: str) -> Decision:
         """The bucket's state without counting (for responses refused before counting)."""
         limit = self.limits.limit_for(bucket)

@@ -45,6 +45,7 @@ class OktaSeed:
     ``users``/``groups`` are Okta API objects without ``_links`` (the emulator adds links per
     state and per request host). ``events`` are ``(LogEvent dict, persisted_at)`` pairs in any
     order; an event persisted after the clock's "now" becomes visible when the clock gets there.
+    The state's fault injector may persist some of them later still (``late_fraction``).
     """
 
     users: list[dict[str, Any]]
@@ -149,7 +150,7 @@ class OktaState:
             for uid in uids:
                 state.add_member(gid, uid)
         state.admin_roles = {uid: list(roles) for uid, roles in seed.admin_roles.items()}
-        state.log.load(_serialize(seed.events))
+        state.log.load(_serialize(seed.events, state.faults))
         return state
 
     # --- directory -------------------------------------------------------------------------
@@ -233,14 +234,16 @@ class OktaState:
     def append_event(self, event: dict[str, Any], persisted_at: datetime | None = None) -> int:
         """Store one new event; returns its sequence number.
 
-        Without ``persisted_at`` the fault injector decides (usually "at published", or
-        late). A persistence time already in the past is moved to "now": a client may have
-        polled past it, and real Okta persists new events at commit time, never retroactively.
+        ``persisted_at`` is when the event would normally reach the log (default: its
+        ``published`` time); the fault injector may make it later (``late_fraction``). A
+        persistence time already in the past is moved to "now": a client may have polled
+        past it, and real Okta persists new events at commit time, never retroactively.
         """
-        published = parse_published(event["published"])
-        when = persisted_at if persisted_at is not None else self.faults.persisted_at(published)
-        persisted_ms = max(epoch_ms(when), epoch_ms(self.clock.now()))
-        return self.log.append(orjson.dumps(event), epoch_ms(published), persisted_ms)
+        published_ms = epoch_ms(parse_published(event["published"]))
+        when_ms = epoch_ms(persisted_at) if persisted_at is not None else published_ms
+        when_ms += self.faults.late_ms(str(event.get("uuid", "")))
+        persisted_ms = max(when_ms, epoch_ms(self.clock.now()))
+        return self.log.append(orjson.dumps(event), published_ms, persisted_ms)
 
     def events(self) -> Iterator[dict[str, Any]]:
         """Every stored event (visible or not), parsed, in persistence order."""
@@ -253,9 +256,13 @@ class OktaState:
 
 
 def _serialize(
-    events: Iterable[tuple[dict[str, Any], datetime]],
+    events: Iterable[tuple[dict[str, Any], datetime]], faults: FaultInjector
 ) -> Iterator[tuple[bytes, int, int]]:
     dumps = orjson.dumps
+    late = faults.late_ms if faults.stores_late else None
     for event, persisted_at in events:
         published = parse_published(event["published"])
-        yield dumps(event), epoch_ms(published), epoch_ms(persisted_at)
+        persisted_ms = epoch_ms(persisted_at)
+        if late is not None:
+            persisted_ms += late(str(event.get("uuid", "")))
+        yield dumps(event), epoch_ms(published), persisted_ms
