@@ -75,3 +75,18 @@ def test_check_secret_keeps_pem_text() -> None:
     assert check_secret("key", pem) == pem
     with pytest.raises(ConfigError, match="U\\+00A0 at position 2"):
         check_secret("token", "a\u00a0b")
+
+
+@pytest.mark.parametrize(
+    "domain",
+    ["https://admin:hunter2@acme.okta.com", "admin:hunter2@acme.okta.com", "x@acme.okta.com"],
+)
+def test_okta_domain_with_credentials_is_refused_without_echoing_them(
+    cli: Cli, domain: str
+) -> None:
+    result = cli("connect", "okta", "--domain", domain, env={"OKTA_API_TOKEN": "00abc"})
+    assert_clean(result)
+    assert result.exit_code == 1
+    err = flat(result.stderr)
+    assert "the Okta domain holds credentials (user:password@host)" in err
+    assert "hunter2" not in result.output

@@ -248,3 +248,27 @@ def test_times_far_but_in_range_are_fine(reader: Cli) -> None:
     assert len(table_rows(result.stdout)) == 2
     empty = reader.ok("activities", "--since", "9999-12-31T00:00:00Z")
     assert table_rows(empty.stdout)[1:] == []
+
+
+# -- damaged store files --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("content", "message", "fix"),
+    [
+        (b"", "is empty (0 bytes)", "fix: Restore"),
+        (b"PK\x03\x04 not a database" * 300, "is corrupt or not a database", "fix: Restore"),
+    ],
+)
+def test_damaged_database_file_is_named_with_the_fix(
+    cli: Cli, content: bytes, message: str, fix: str
+) -> None:
+    cli.data_dir.mkdir(parents=True)
+    cli.db_path.write_bytes(content)
+    result = cli("apps")
+    assert_clean(result)
+    assert result.exit_code == 1
+    err = flat(result.stderr)
+    assert err.startswith(f"error: the database file {cli.db_path} {message}")
+    assert fix in err and "reachable" not in err
+    assert cli.db_path.read_bytes() == content  # left as found

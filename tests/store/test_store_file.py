@@ -90,7 +90,8 @@ def test_garbage_file_is_called_corrupt_not_unreachable(tmp_path: Path) -> None:
         open_store(f"sqlite:///{db}", key=KEY)
     err = caught.value
     assert err.code == "store_corrupt"
-    assert "corrupt or not a database" in str(err)
+    assert str(err) == f"the database file {db} is corrupt or not a database"
+    assert f"sqlite3 {db} .recover" in err.fix
     assert "reachable" not in err.fix
     assert "Restore the database file from a backup" in err.fix
 

@@ -42,7 +42,8 @@ class _Bars:
     def __call__(self, ev: PageEvent) -> None:
         key = f"{ev.instance}/{ev.feed}"
         if key not in self.tasks:
-            self.tasks[key] = self.progress.add_task(key, total=1000, stored=0)
+            # The description is rendered as markup: names are escaped and made visible.
+            self.tasks[key] = self.progress.add_task(markup(key), total=1000, stored=0)
         task = self.tasks[key]
         stored = self.progress.tasks[task].fields.get("stored", 0) + ev.inserted
         done = 1000 if ev.page.caught_up else int((ev.page.progress or 0.0) * 1000)

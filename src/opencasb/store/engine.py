@@ -248,11 +248,21 @@ def open_store(
                 migrate(engine)
         else:
             _refuse_empty_file(file)
-            with _private_umask():
-                if run_migrations:
-                    migrate(engine)
-                else:
-                    _first_connection(engine)
+            try:
+                with _private_umask():
+                    if run_migrations:
+                        migrate(engine)
+                    else:
+                        _first_connection(engine)
+            except StoreError as exc:
+                if exc.code != "store_corrupt":
+                    raise
+                raise StoreError(
+                    f"the database file {file} is corrupt or not a database",
+                    meaning=exc.meaning,
+                    fix=exc.fix.replace("FILE", str(file)),
+                    code=exc.code,
+                ) from exc
             _make_private(file)
     except BaseException:
         engine.dispose()

@@ -48,7 +48,14 @@ def canonical_origin(domain: str) -> str:
             f"the Okta domain must use https, not {parts.scheme}",
             fix="Okta serves its API over HTTPS only; use https://" + host,
         )
-    if parts.username or parts.password or (parts.path not in ("", "/")) or parts.query:
+    if "@" in parts.netloc:
+        # Not echoed: the text before "@" may be a password.
+        raise ConfigError(
+            "the Okta domain holds credentials (user:password@host)",
+            fix="give only the org's host name, e.g. acme.okta.com; the API token is read from "
+            "$OKTA_API_TOKEN or a prompt, never from the URL",
+        )
+    if (parts.path not in ("", "/")) or parts.query:
         raise ConfigError(
             f"{domain!r} has more than a host name",
             fix="give only the org's host name, e.g. acme.okta.com (no path, no credentials)",
