@@ -159,7 +159,7 @@ def test_apps_json_for_scripts_has_health_and_services_but_no_secret(synced: Cli
     out = synced.ok("apps", "--format", "json").stdout
     (row,) = json.loads(out)
     assert row["name"] == "okta" and row["app"] == "okta" and row["enabled"] is True
-    assert row["health"]["state"] == "connected"
+    assert row["state"] == row["health"]["state"] == "connected"
     assert row["health"]["events_stored"] == synced_count(synced)
     assert row["services"] == [] and row["config"]["domain"] == synced.served.url
     assert synced.served.token not in out

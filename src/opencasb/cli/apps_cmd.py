@@ -33,6 +33,7 @@ def _as_json(rec: InstanceRecord, services: list[str]) -> dict[str, Any]:
         "name": rec.name,
         "app": rec.app,
         "enabled": rec.enabled,
+        "state": rec.health.state.value,
         "interval_seconds": rec.interval_seconds,
         "created_at": rec.created_at.isoformat(),
         "config": rec.config,
