@@ -27,12 +27,12 @@ import secrets as _random
 import sys
 import threading
 from collections import OrderedDict
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import UTC, datetime
 from types import MappingProxyType
-from typing import Any, Final, TextIO
+from typing import Any, Final, ParamSpec, TextIO, TypeVar
 
 import orjson
 
@@ -42,7 +42,9 @@ __all__ = [
     "JsonFormatter",
     "SecretFilter",
     "TextFormatter",
+    "carry_context",
     "configure",
+    "in_context",
     "log_context",
     "new_error_ref",
     "remember_secret",
@@ -92,14 +94,46 @@ _CONTEXT: ContextVar[Mapping[str, Any]] = ContextVar(
 
 @contextmanager
 def log_context(**fields: Any) -> Iterator[None]:
-    """Add ``fields`` to every record logged inside the block (in this thread or task; a
-    worker thread must be started with ``contextvars.copy_context().run`` to inherit them).
+    """Add ``fields`` to every record logged inside the block (in this thread or task; work
+    handed to a thread pool takes them along with :func:`carry_context`).
     A field passed with ``extra=`` wins over the same field set here."""
     token = _CONTEXT.set(MappingProxyType({**_CONTEXT.get(), **fields}))
     try:
         yield
     finally:
         _CONTEXT.reset(token)
+
+
+T = TypeVar("T")
+P = ParamSpec("P")
+
+
+def carry_context(fn: Callable[P, T]) -> Callable[P, T]:
+    """``fn``, run with the log context of the caller of ``carry_context`` in whatever thread
+    it runs (``pool.map(carry_context(fetch), items)``: worker threads start with none)."""
+    fields = _CONTEXT.get()
+
+    def run(*args: P.args, **kwargs: P.kwargs) -> T:
+        token = _CONTEXT.set(fields)
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            _CONTEXT.reset(token)
+
+    return run
+
+
+def in_context(items: Iterable[T], **fields: Any) -> Iterator[T]:
+    """``items``, with ``fields`` in the log context while each item is produced (a feed's
+    generator logs its requests with the feed), and not while the caller handles it."""
+    it = iter(items)
+    while True:
+        with log_context(**fields):
+            try:
+                item = next(it)
+            except StopIteration:
+                return
+        yield item
 
 
 class _ContextFilter(logging.Filter):

@@ -22,6 +22,7 @@ committed, and their cursors with them.
 from __future__ import annotations
 
 import gc
+import logging
 import multiprocessing
 import os
 import threading
@@ -42,7 +43,16 @@ from opencasb.model import Activity
 from opencasb.store import EncodedPage, PageWrite, SaveResult, Store
 from opencasb.store.pages import encode_activities
 
-__all__ = ["AHEAD_PER_WORKER", "GROUP_RECORDS", "IngestPipeline", "StoredPage", "encode_page"]
+__all__ = [
+    "AHEAD_PER_WORKER",
+    "GROUP_RECORDS",
+    "IngestPipeline",
+    "StoredPage",
+    "encode_page",
+    "log_rejected",
+]
+
+log = logging.getLogger(__name__)
 
 GROUP_RECORDS = 5_000
 """Records committed per transaction (at least one page). Measured on SQLite with Okta
@@ -58,6 +68,15 @@ flight: a few megabytes each."""
 
 T = TypeVar("T")
 Normalize = Callable[[Mapping[str, Any]], Activity]
+
+
+def log_rejected(feed: str, rejected: Sequence[tuple[Any, str]]) -> None:
+    """Log each record just quarantined with the reason, never the record itself (it can
+    hold anything the API sent, including personal data)."""
+    for _record, reason in rejected:
+        log.warning(
+            "record quarantined: %s", reason[:300], extra={"feed": feed, "reason": reason[:300]}
+        )
 
 
 def encode_page(normalize: Normalize, instance_id: int, texts: Sequence[str]) -> EncodedPage:
@@ -368,6 +387,8 @@ class IngestPipeline(Generic[T]):
         except BaseException:
             self.close()
             raise
+        for write in writes:
+            log_rejected(write.feed, write.rejected)
         done = [
             StoredPage(p.tag, result, n)
             for (p, _page), result, n in zip(self._ready, saved, counts, strict=True)

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 import gc
+import logging
 import os
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -35,7 +36,8 @@ from opencasb.ingest.normalizing import (
     normalize_all,
     normalize_record,
 )
-from opencasb.ingest.pipeline import IngestPipeline, StoredPage, encode_page
+from opencasb.ingest.pipeline import IngestPipeline, StoredPage, encode_page, log_rejected
+from opencasb.logs import in_context, log_context, new_error_ref
 from opencasb.model import Health, HealthState
 
 if TYPE_CHECKING:
@@ -52,6 +54,8 @@ __all__ = [
     "normalize_all",
     "normalize_record",
 ]
+
+log = logging.getLogger(__name__)
 
 PIPELINE_AFTER = 2_000
 """Records a run fetches in this process before a backfill starts worker processes."""
@@ -148,14 +152,17 @@ def default_workers() -> int:
     return 0 if cores < 2 else min(cores, 4)
 
 
-def _internal_error(exc: Exception) -> OpenCASBError:
+def _internal_error(exc: Exception, ref: str) -> OpenCASBError:
     """What an unexpected exception in a run is shown as (the scheduler retries in ERROR's
-    interval; what was committed stays, and the cursor never passed what was not)."""
+    interval; what was committed stays, and the cursor never passed what was not).
+    ``ref`` is the ``error_ref`` of the log line that holds the traceback."""
     return OpenCASBError(
-        f"internal error: {type(exc).__name__}: {exc}",
+        f"internal error: {type(exc).__name__}: {exc} (error_ref {ref})",
         meaning="OpenCASB failed unexpectedly while syncing; pages committed before the "
-        "failure are kept and the rest are fetched again on the next run.",
-        fix="Report this as a bug with the message above; the sync retries on its own.",
+        "failure are kept and the rest are fetched again on the next run. The traceback is "
+        f"in the log line with error_ref {ref}.",
+        fix=f"Report this as a bug with the log line that has error_ref {ref}; the sync "
+        "retries on its own.",
         code="internal_error",
     )
 
@@ -192,6 +199,7 @@ class IngestRunner:
         self._factory = connector_factory or self._default_factory
         self.workers = default_workers() if workers is None else workers
         self.pipeline_after = pipeline_after
+        self._states: dict[int, HealthState] = {}  # last health state written, for the log
 
     def _default_factory(self, rec: InstanceRecord, secrets: Mapping[str, str]) -> AppConnector:
         cls = load_app(rec.app)
@@ -217,12 +225,34 @@ class IngestRunner:
 
         Connector errors end the run and are recorded in the instance's health: transient
         ones as DEGRADED (the scheduler retries), the others as ERROR (the user must act).
+        Every line logged during the run carries the ``instance`` field.
         """
+        with log_context(instance=name):
+            started = self.clock.monotonic()
+            log.info("sync run started")
+            result = self._run_once(name, inventory=inventory)
+            summary = {
+                "pages": result.pages,
+                "records": result.fetched,
+                "inserted": result.inserted,
+                "duplicates": result.duplicates,
+                "rejected": result.rejected,
+                "duration": round(self.clock.monotonic() - started, 3),
+            }
+            if result.error is None:
+                log.info("sync run finished", extra=summary)
+            else:
+                code = result.error.code or type(result.error).__name__
+                log.warning("sync run failed (%s)", code, extra={**summary, "code": code})
+        return result
+
+    def _run_once(self, name: str, *, inventory: bool | None) -> RunResult:
         rec = self.store.get_instance(name)
         result = RunResult(instance=name)
         health = self.store.get_health(rec.id)
+        self._states[rec.id] = health.state
         if not rec.enabled:
-            self.store.set_health(rec.id, dataclasses.replace(health, state=HealthState.DISABLED))
+            self._save_health(rec, dataclasses.replace(health, state=HealthState.DISABLED))
             return result
         health = dataclasses.replace(health, last_attempt=self.clock.now())
         try:
@@ -235,20 +265,23 @@ class IngestRunner:
         try:
             self._run_feeds(run, connector)
             if inventory or (inventory is None and self._inventory_due(rec.id)):
-                self._sync_inventory(rec.id, connector)
+                with log_context(feed="inventory"):
+                    self._sync_inventory(rec.id, connector)
         except OpenCASBError as exc:
             self._fail(rec, run.health, exc, result)
             return result
         except Exception as exc:  # a bug: it must cost this run, not every instance's polling
-            self._fail(rec, run.health, _internal_error(exc), result)
+            ref = new_error_ref()
+            log.error("internal error in a sync run", exc_info=exc, extra={"error_ref": ref})
+            self._fail(rec, run.health, _internal_error(exc, ref), result)
             return result
         finally:
             connector.close()
         health = run.health
         now = self.clock.now()
         newest = health.newest_event
-        self.store.set_health(
-            rec.id,
+        self._save_health(
+            rec,
             dataclasses.replace(
                 health,
                 state=HealthState.CONNECTED,
@@ -274,7 +307,7 @@ class IngestRunner:
                 cursor = self.store.get_cursor(run.rec.id, feed.name)
                 if cursor is None:
                     cursor = feed.initial_cursor(self.clock.now())
-                for page in feed.fetch(cursor):
+                for page in in_context(feed.fetch(cursor), feed=feed.name):
                     run.fetched += len(page.raw_events)
                     if pipeline is None and normalize is not None and self._backfill(run, page):
                         pipeline = IngestPipeline(self.store, normalize, workers=self.workers)
@@ -322,6 +355,9 @@ class IngestRunner:
         for stored in pages:
             feed, page = stored.tag
             self._tally(run, feed, page, stored.saved, stored.rejected)
+        for feed in dict.fromkeys(stored.tag[0] for stored in pages):
+            mine = [s for s in pages if s.tag[0] == feed]
+            self._log_commit(feed, [s.tag[1] for s in mine], [(s.saved, s.rejected) for s in mine])
         if pages:
             self._publish(run)
 
@@ -347,6 +383,8 @@ class IngestRunner:
             saved = self.store.save_page(
                 run.rec.id, feed, activities, page.next_cursor, rejected=rejected
             )
+        log_rejected(feed, rejected)
+        self._log_commit(feed, [page], [(saved, len(rejected))])
         self._account(run, feed, page, saved, len(rejected))
 
     def _account(self, run: _Run, feed: str, page: Page, saved: SaveResult, rejected: int) -> None:
@@ -393,7 +431,47 @@ class IngestRunner:
 
     def _publish(self, run: _Run) -> None:
         """Write the run's health (after the pages it counts were committed)."""
-        self.store.set_health(run.rec.id, run.health)
+        self._save_health(run.rec, run.health)
+
+    def _save_health(self, rec: InstanceRecord, health: Health) -> None:
+        """Write ``health``; log a change of state (old -> new, with the error's code)."""
+        self.store.set_health(rec.id, health)
+        old = self._states.get(rec.id)
+        self._states[rec.id] = health.state
+        if old is not health.state:
+            err = health.last_error
+            failing = health.state in (HealthState.ERROR, HealthState.DEGRADED)
+            code = err.code if err is not None and failing else None
+            log.info(
+                "health %s -> %s",
+                old.value if old else "unknown",
+                health.state.value,
+                extra={
+                    "instance": rec.name,
+                    "old": old.value if old else None,
+                    "state": health.state.value,
+                    "code": code,
+                },
+            )
+
+    @staticmethod
+    def _log_commit(feed: str, pages: list[Page], saved: list[tuple[SaveResult, int]]) -> None:
+        """One line per page group committed: what it held and where the feed stands."""
+        last = pages[-1]
+        log.info(
+            "%d page(s) committed",
+            len(pages),
+            extra={
+                "feed": feed,
+                "pages": len(pages),
+                "records": sum(len(p.raw_events) for p in pages),
+                "inserted": sum(s.inserted for s, _ in saved),
+                "duplicates": sum(s.duplicates for s, _ in saved),
+                "rejected": sum(n for _, n in saved),
+                "caught_up": last.caught_up,
+                "progress": last.progress,
+            },
+        )
 
     def _note_services(self, run: _Run, page: Page) -> None:
         """Remember when each service of a suite (Office 365's Exchange, Teams ...) was first
@@ -416,6 +494,9 @@ class IngestRunner:
     def _sync_inventory(self, instance_id: int, connector: AppConnector) -> None:
         inv = connector.inventory()
         self.store.replace_inventory(instance_id, inv.accounts, inv.groups)
+        log.info(
+            "inventory replaced", extra={"accounts": len(inv.accounts), "groups": len(inv.groups)}
+        )
         self.store.save_page(instance_id, "inventory", [], {"at": self.clock.now().isoformat()})
 
     def _fail(
@@ -423,8 +504,8 @@ class IngestRunner:
     ) -> None:
         result.error = exc
         transient = isinstance(exc, ConnectorError) and exc.transient
-        self.store.set_health(
-            rec.id,
+        self._save_health(
+            rec,
             dataclasses.replace(
                 health,
                 state=HealthState.DEGRADED if transient else HealthState.ERROR,

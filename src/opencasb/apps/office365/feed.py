@@ -30,6 +30,7 @@ from opencasb.apps.base import Cursor, Feed, Gap, Page
 from opencasb.apps.office365.activity_api import ActivityApi, ContentBlob, format_time, parse_time
 from opencasb.apps.records import RawRecords
 from opencasb.errors import ConnectorError
+from opencasb.logs import carry_context
 
 __all__ = ["OVERLAP", "PAGE_RECORDS", "RETENTION", "ContentFeed"]
 
@@ -197,7 +198,9 @@ class ContentFeed(Feed):
             count = 0
             while i < len(todo) and count < PAGE_RECORDS:
                 group = todo[i : i + group_size]
-                for blob, result in zip(group, pool.map(self._fetch_blob, group), strict=True):
+                for blob, result in zip(
+                    group, pool.map(carry_context(self._fetch_blob), group), strict=True
+                ):
                     if isinstance(result, Gap):
                         gaps.append(result)
                     else:
