@@ -48,7 +48,8 @@ class Settings(BaseSettings):
     bind: str = "127.0.0.1:8080"
     poll_interval: int = 60
     file_monitoring: bool = False  # needed by the Office 365 files component
-    log_level: Literal["debug", "info", "warning", "error"] = "warning"
+    # Commands show problems themselves; a service (`opencasb sync`) runs with info.
+    log_level: Literal["debug", "info", "warning", "error"] = "error"
     log_format: Literal["text", "json"] = "text"
 
     @field_validator("log_level", "log_format", mode="before")

@@ -315,7 +315,7 @@ _handler: logging.Handler | None = None
 
 
 def configure(
-    level: str = "warning", fmt: str = "text", *, stream: TextIO | None = None
+    level: str = "error", fmt: str = "text", *, stream: TextIO | None = None
 ) -> logging.Handler:
     """Send log records at ``level`` and above to stderr (or ``stream``) in ``fmt``.
 

@@ -172,7 +172,7 @@ def test_log_settings_come_from_the_environment_and_the_file(
 ) -> None:
     for var in ("OPENCASB_LOG_LEVEL", "OPENCASB_LOG_FORMAT", "OPENCASB_CONFIG"):
         monkeypatch.delenv(var, raising=False)
-    assert (load_settings().log_level, load_settings().log_format) == ("warning", "text")
+    assert (load_settings().log_level, load_settings().log_format) == ("error", "text")
     cfg = tmp_path / "opencasb.toml"
     cfg.write_text('log_level = "info"\nlog_format = "json"\n')
     monkeypatch.setenv("OPENCASB_CONFIG", str(cfg))

@@ -40,7 +40,7 @@ def _global(
         str | None,
         typer.Option(
             help=f"Log records at this level and above go to stderr: {', '.join(LEVELS)} "
-            "(setting OPENCASB_LOG_LEVEL; default warning).",
+            "(setting OPENCASB_LOG_LEVEL; default error, as commands show problems themselves).",
         ),
     ] = None,
     log_format: Annotated[
@@ -66,7 +66,7 @@ def _logging(level: str | None, fmt: str | None) -> None:
         settings = load_settings(log_level=level, log_format=fmt)
     except ConfigError:
         # The command that needs the settings reports what is wrong with them, with the fix.
-        configure_logging(level or "warning", fmt or "text")
+        configure_logging(level or "error", fmt or "text")
         return
     configure_logging(settings.log_level, settings.log_format)
 
