@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import dataclasses
+import logging
 from collections.abc import Callable
 from datetime import timedelta
+
+import pytest
 
 from opencasb.ingest.scheduler import Scheduler, next_due
 from opencasb.model import HealthState
@@ -54,7 +57,7 @@ def test_disabled_instances_are_skipped_and_marked(make_org: MakeOrg) -> None:
     assert org.store.count_activities(iid) == 0
 
 
-def test_run_forever_stops_when_told(make_org: MakeOrg) -> None:
+def test_run_forever_stops_when_told(make_org: MakeOrg, caplog: pytest.LogCaptureFixture) -> None:
     org = make_org(size=50, days=1)
     org.connect()
     sched = Scheduler(org.runner(), org.clock)
@@ -66,6 +69,11 @@ def test_run_forever_stops_when_told(make_org: MakeOrg) -> None:
             sched.stop.set()
 
     sched.on_result = on_result
-    sched.run_forever()
+    with caplog.at_level(logging.INFO, logger="opencasb.ingest.scheduler"):
+        sched.run_forever()
     assert len(seen) == 3
+    assert [r.message for r in caplog.records if r.name == "opencasb.ingest.scheduler"] == [
+        "polling started",
+        "polling stopped",
+    ]
     assert org.clock.now() - org.sandbox.history_end >= timedelta(seconds=120)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -15,6 +16,8 @@ if TYPE_CHECKING:
     from opencasb.store import InstanceRecord
 
 __all__ = ["Scheduler", "next_due"]
+
+log = logging.getLogger(__name__)
 
 MAX_BACKOFF = timedelta(minutes=15)
 NEEDS_USER_RETRY = timedelta(
@@ -95,8 +98,12 @@ class Scheduler:
 
     def run_forever(self) -> None:
         """Loop until ``stop`` is set, sleeping in short ticks so Ctrl-C is prompt."""
-        while not self.stop.is_set():
-            self.run_due()
-            wait = min(self.seconds_until_next(), self.tick)
-            if wait > 0 and not self.stop.is_set():
-                self.clock.sleep(wait)
+        log.info("polling started", extra={"instances": len(self._instances())})
+        try:
+            while not self.stop.is_set():
+                self.run_due()
+                wait = min(self.seconds_until_next(), self.tick)
+                if wait > 0 and not self.stop.is_set():
+                    self.clock.sleep(wait)
+        finally:
+            log.info("polling stopped")

@@ -21,6 +21,7 @@ together do not both migrate.
 
 from __future__ import annotations
 
+import logging
 import os
 import stat
 from collections.abc import Iterator
@@ -43,6 +44,8 @@ from opencasb.store.checkpoint import Checkpointer
 from opencasb.store.facade import Store
 
 __all__ = ["MIGRATIONS_DIR", "create_store_engine", "migrate", "migration_config", "open_store"]
+
+log = logging.getLogger(__name__)
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 _MIGRATION_LOCK = 0x0C45B  # any constant; identifies our advisory lock in pg_locks
@@ -267,6 +270,8 @@ def open_store(
     except BaseException:
         engine.dispose()
         raise
+    # The URL without its password: a PostgreSQL URL can carry one.
+    log.debug("store opened", extra={"url": engine.url.render_as_string(hide_password=True)})
     return Store(
         Database(
             engine=engine,
