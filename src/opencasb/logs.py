@@ -168,12 +168,16 @@ class _Secrets:
             candidates.update(line.strip() for line in value.splitlines())
         with self._lock:
             for item in candidates:
-                if len(item) >= self.SHORTEST and not item.startswith("-----"):
-                    self._values[item] = None
-                    self._values.move_to_end(item)
+                if len(item) < self.SHORTEST or item.startswith("-----"):
+                    continue
+                if item in self._values:
+                    self._values.move_to_end(item)  # seen again (each run decrypts them)
+                    continue
+                self._values[item] = None
+                self._pattern = None
             while len(self._values) > self.LIMIT:
                 self._values.popitem(last=False)
-            self._pattern = None
+                self._pattern = None
 
     def pattern(self) -> re.Pattern[str] | None:
         with self._lock:
@@ -204,10 +208,16 @@ def scrub_secrets(text: str) -> str:
 
 
 def _scrub_value(value: Any) -> Any:
+    """``value`` with secrets masked in every string it holds; lists and mappings keep their
+    shape (a JSON line shows them as such), anything else becomes its masked ``str``."""
     if isinstance(value, str):
         return scrub_secrets(value)
     if isinstance(value, int | float | bool) or value is None:
         return value
+    if isinstance(value, Mapping):
+        return {str(k): _scrub_value(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [_scrub_value(v) for v in value]
     return scrub_secrets(str(value))
 
 

@@ -80,9 +80,9 @@ def test_an_exception_is_a_traceback_field(capture: Callable[..., Captured]) -> 
 
 def test_values_json_cannot_hold_are_written_as_text(capture: Callable[..., Captured]) -> None:
     out = capture()
-    log.info("odd", extra={"path": Path("/x"), "items": {"a": (1, 2)}})
+    log.info("odd", extra={"path": Path("/x"), "items": {"a": (1, 2)}, "n": None})
     (line,) = out.lines()
-    assert line["path"] == "/x"
+    assert line["path"] == "/x" and line["items"] == {"a": [1, 2]} and line["n"] is None
 
 
 def test_the_level_drops_what_is_below_it(capture: Callable[..., Captured]) -> None:
@@ -136,14 +136,15 @@ def test_remembered_secrets_are_masked_in_message_fields_and_traceback(
     secret = "00TopSecretTokenValue-" + new_error_ref()
     remember_secret(secret)
     out = capture()
-    log.info("token %s", secret, extra={"detail": f"x{secret}y"})
+    log.info("token %s", secret, extra={"detail": f"x{secret}y", "form": {"k": [secret, 1]}})
     try:
         raise ValueError(f"bad {secret}")
     except ValueError:
         log.exception("failed")
     text = out.text()
     assert secret not in text
-    assert text.count("***") >= 3
+    assert text.count("***") >= 4
+    assert out.lines()[0]["form"] == {"k": ["***", 1]}  # structure kept, secret masked
 
 
 @pytest.mark.parametrize(
