@@ -14,6 +14,7 @@ checks expiry on the same clock agree on when a token is stale.
 
 from __future__ import annotations
 
+import logging
 import random
 import threading
 from datetime import datetime, timedelta
@@ -32,6 +33,8 @@ from opencasb.http.client import connection_error
 from opencasb.logs import remember_secret
 
 __all__ = ["BearerAuth", "TokenSource", "certificate_credential"]
+
+log = logging.getLogger(__name__)
 
 _EARLY = timedelta(minutes=5)  # MSAL treats a token with < 5 min left as expired; so do we
 
@@ -194,9 +197,16 @@ class TokenSource:
                 except ConnectorError as exc:
                     if not exc.transient or attempt >= self._max_retries:
                         raise
+                    code = exc.code
                 attempt += 1
                 ceiling = min(60.0, 2.0 ** (attempt - 1))
-                self._clock.sleep(self._rng.uniform(ceiling / 2, ceiling))
+                delay = self._rng.uniform(ceiling / 2, ceiling)
+                log.warning(
+                    "token request failed (%s); retrying",
+                    code,
+                    extra={"app": "office365", "attempt": attempt, "delay": round(delay, 3)},
+                )
+                self._clock.sleep(delay)
 
     def _acquire(self, scope: str) -> str:
         try:
