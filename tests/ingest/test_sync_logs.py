@@ -12,19 +12,32 @@ import json
 import logging
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import httpx
 import pytest
 from tests.sandbox.o365_conftest_helpers import signing_key
 
-from opencasb.apps.base import AppConnector, HttpOptions
+from opencasb.apps.base import (
+    AppConnector,
+    ConnectionCheck,
+    Cursor,
+    Feed,
+    FormField,
+    Gap,
+    HttpOptions,
+    Inventory,
+    Page,
+)
+from opencasb.apps.okta.normalize import normalize as okta_normalize
 from opencasb.clock import FakeClock
 from opencasb.crypto import generate_key
+from opencasb.ingest.pipeline import IngestPipeline
 from opencasb.ingest.runner import IngestRunner
 from opencasb.logs import configure
-from opencasb.model import HealthState
+from opencasb.model import Activity, HealthState
 from opencasb.sandbox.office365_sandbox import build_o365_sandbox
 from opencasb.sandbox.okta_sandbox import build_okta_sandbox
 from opencasb.sandbox.transport import SyncASGITransport
@@ -183,3 +196,93 @@ def test_an_internal_error_keeps_its_traceback_in_the_log_and_its_reference_in_h
     assert ref in str(result.error)
     change = [line for line in world.lines() if line["message"].startswith("health ")][-1]
     assert (change["state"], change["code"]) == ("error", "internal_error")
+
+
+# -- quarantined records ---------------------------------------------------------------------
+
+MARKER = "content-marker-7f3a"  # in a bad record, never in a log line
+
+
+def _event(i: int) -> dict[str, Any]:
+    return {
+        "uuid": f"evt-{i:04d}",
+        "published": f"2026-11-02T09:00:{i:02d}.000Z",
+        "eventType": "user.session.start",
+        "outcome": {"result": "SUCCESS"},
+        "actor": {"id": "00u1", "type": "User", "alternateId": "user1@example.com"},
+        "client": {"ipAddress": "198.51.100.7"},
+    }
+
+
+class _Feed(Feed):
+    name = "logs"
+
+    def __init__(self, pages: list[Page]) -> None:
+        self.pages = pages
+
+    def initial_cursor(self, now: datetime) -> Cursor:
+        return {}
+
+    def fetch(self, cursor: Cursor) -> Iterator[Page]:
+        yield from self.pages
+
+
+class _Connector(AppConnector):
+    NAME: ClassVar[str] = "list"
+    TITLE: ClassVar[str] = "List"
+    FORM: ClassVar[tuple[FormField, ...]] = ()
+
+    def __init__(self, pages: list[Page]) -> None:
+        super().__init__({}, {})
+        self.pages = pages
+
+    def test(self) -> ConnectionCheck:
+        return ConnectionCheck(ok=True, summary="ok")
+
+    def feeds(self, options: Mapping[str, Any] | None = None) -> list[Feed]:
+        return [_Feed(self.pages)]
+
+    def normalize(self, raw: Mapping[str, Any]) -> Activity:
+        return okta_normalize(raw)
+
+    def normalizer(self) -> Any:
+        return okta_normalize
+
+    def inventory(self) -> Inventory:
+        return Inventory([], [])
+
+
+@pytest.mark.parametrize("workers", [0, 1])
+def test_each_quarantined_record_is_logged_with_its_reason_not_its_content(
+    world: World, workers: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def ready(pipeline: IngestPipeline[Any]) -> bool:
+        pipeline.warm_up()  # the workers are up before the second page, whatever the machine
+        return True
+
+    monkeypatch.setattr(IngestPipeline, "ready", ready)
+    bad = {"uuid": "evt-bad", "published": "yesterday", "debugContext": {"note": MARKER}}
+    gap = Gap("AF20051", "a content blob", "it expired", "import it from an export")
+    pages = [
+        Page([_event(i) for i in range(5)], {"n": 0}, progress=0.3),
+        Page([_event(5), bad, f"{MARKER} not an object"], {"n": 1}, progress=0.6, gaps=(gap,)),
+        Page([_event(9)], {"n": 2}, progress=1.0, caught_up=True),
+    ]
+    world.store.add_instance("okta", "listed", {}, {})
+    runner = world.runner(
+        workers=workers,
+        pipeline_after=1,
+        connector_factory=lambda _rec, _secrets: _Connector(pages),
+    )
+    result = runner.run_once("listed", inventory=False)
+    assert result.ok, result.error
+    assert result.rejected == 3
+
+    quarantined = [line for line in world.lines() if line["message"].startswith("record quar")]
+    assert len(quarantined) == 3
+    assert all(q["instance"] == "listed" and q["feed"] == "logs" for q in quarantined)
+    assert all(q["level"] == "warning" and q["reason"] for q in quarantined)
+    assert any(q["reason"].startswith("AF20051") for q in quarantined)
+    assert MARKER not in world.log.getvalue()
+    commits = [line["pages"] for line in world.lines() if line["message"].endswith("committed")]
+    assert commits == ([1, 1, 1] if workers == 0 else [3])  # the pipeline commits one group
