@@ -5,13 +5,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
+from itertools import pairwise
 
 import httpx
 import orjson
 
-from opencasb.sandbox.okta import Faults
+from opencasb.sandbox.okta import Faults, runtime_of
 from opencasb.sandbox.okta.state import epoch_ms, iso_ms
 from opencasb.sandbox.okta_sandbox import LiveTrickle
+from opencasb.sandbox.request_log import RequestLog
 
 from .conftest import Org
 
@@ -93,3 +95,19 @@ def test_late_events_are_stored_late_and_found_by_the_connector(make_org: MakeOr
     missed = live_late - naive.seen
     assert missed and missed <= stored
     assert trickle.appended > len(live_late)
+
+
+def test_the_connector_meets_each_injected_burst_once(make_org: MakeOrg) -> None:
+    """OpenCASB's client waits for ``X-Rate-Limit-Reset``: after an injected 429 its next
+    request in that bucket succeeds (a fresh window), however often bursts come."""
+    org = make_org(size=100, days=30, faults=Faults(burst_429_every=2, seed=1))
+    log = RequestLog(keep=True)
+    runtime_of(org.sandbox.app).requests = log
+    iid = org.connect()
+    result = org.runner().run_once("okta")
+    assert result.ok, result.error
+    assert org.store.activity_ids(iid) == org.visible_uuids()
+    logs = [e for e in log.entries if e.bucket == "logs"]
+    assert sum(e.fault == "429" for e in logs) >= 3
+    after_429 = [b.status for a, b in pairwise(logs) if a.status == 429]
+    assert after_429 and set(after_429) == {200}
