@@ -12,7 +12,7 @@ copy with a fresh ``Id`` and its own ``CreationTime``.
 Each round runs a real :class:`~opencasb.ingest.runner.IngestRunner` into a fresh store. The
 instance's connector has one feed whose pages are held as JSON text (as on the wire) and
 split into records by the feed when it yields them, as the Okta and Office 365 feeds split
-a response (:class:`~opencasb.apps.records.RawRecords`, with the same head fields decoded).
+a response (:class:`~opencasb.formats.records.RawRecords`, with the same head fields decoded).
 Only the HTTP round trips are left out, so the clock covers everything the sync process
 does per page: splitting, normalizing, storing each page with its cursor, health, and --
 once the run has fetched ``pipeline_after`` records of a backfill -- starting the worker
@@ -58,8 +58,8 @@ from opencasb.apps.base import (
 from opencasb.apps.office365.activity_api import HEAD as O365_HEAD
 from opencasb.apps.office365.normalize import normalize as normalize_o365
 from opencasb.apps.okta.normalize import normalize as normalize_okta
-from opencasb.apps.records import RawRecords
 from opencasb.crypto import generate_key
+from opencasb.formats.records import RawRecords
 from opencasb.ingest.runner import PIPELINE_AFTER, IngestRunner, default_workers
 from opencasb.model import Activity
 from opencasb.sandbox.okta.generate import generate_events

@@ -106,8 +106,8 @@ def test_sigkill_at_random_moments_then_restart_loses_nothing(
 
 
 def test_an_untrusted_certificate_is_explained(served: tuple[OktaSandbox, str]) -> None:
-    from opencasb.apps.base import HttpOptions
     from opencasb.apps.okta.connector import OktaConnector
+    from opencasb.http.options import HttpOptions
 
     sb, url = served
     conn = OktaConnector(

@@ -6,7 +6,6 @@ from collections.abc import Callable
 import httpx
 import pytest
 
-from opencasb.apps.base import HttpOptions
 from opencasb.apps.okta.errors import OKTA_POLICY
 from opencasb.clock import FakeClock
 from opencasb.errors import (
@@ -18,6 +17,7 @@ from opencasb.errors import (
     UpstreamError,
 )
 from opencasb.http import ApiClient
+from opencasb.http.options import HttpOptions
 
 TOKEN = "00abcdefSECRETtoken1234"
 

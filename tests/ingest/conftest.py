@@ -10,9 +10,9 @@ from pathlib import Path
 import orjson
 import pytest
 
-from opencasb.apps.base import HttpOptions
 from opencasb.clock import FakeClock
 from opencasb.crypto import generate_key
+from opencasb.http.options import HttpOptions
 from opencasb.ingest.runner import IngestRunner
 from opencasb.sandbox.okta import Faults, RateLimits, generate_rsa_keypair
 from opencasb.sandbox.okta.state import epoch_ms

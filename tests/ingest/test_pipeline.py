@@ -18,8 +18,8 @@ import pytest
 from sqlalchemy import text
 
 from opencasb.apps.okta.normalize import normalize
-from opencasb.apps.records import RawRecords
 from opencasb.errors import StoreError
+from opencasb.formats.records import RawRecords
 from opencasb.ingest.pipeline import IngestPipeline, encode_page
 from opencasb.ingest.runner import normalize_all
 from opencasb.model import Activity

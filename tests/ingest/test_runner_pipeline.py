@@ -23,9 +23,9 @@ from opencasb.apps.base import (
     Page,
 )
 from opencasb.apps.okta.normalize import normalize
-from opencasb.apps.records import RawRecords
 from opencasb.clock import FakeClock
 from opencasb.errors import UpstreamError
+from opencasb.formats.records import RawRecords
 from opencasb.ingest import runner as runner_module
 from opencasb.ingest.pipeline import IngestPipeline
 from opencasb.ingest.runner import IngestRunner, PageEvent, RunResult

@@ -4,41 +4,49 @@ A connector only talks to its SaaS API and returns values: it never writes to th
 never advances a cursor. The ingest runner owns cursors, transactions and retries.
 
 Apps register under the entry-point group ``opencasb.apps``; the core imports none of them
-directly (see :func:`load_app`).
+directly. The plugin contract is the connector class: :func:`load_app` finds it by name,
+:func:`connector_for` builds the connector of a stored instance (every caller that polls or
+tests an instance goes through it), and its :attr:`AppConnector.IMPORT` says how to import
+the app's export files (an import has no credentials, hence no connector).
 """
 
 from __future__ import annotations
 
-import ssl
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from importlib.metadata import entry_points
+from pathlib import Path
 from typing import Any, ClassVar
 
-import httpx
-
-from opencasb.clock import Clock, SystemClock
 from opencasb.errors import ConfigError, ErrorInfo
-from opencasb.model import Account, Activity, Group
+from opencasb.formats.exports import BadRecord
+from opencasb.http.options import HttpOptions
+from opencasb.model import Account, Activity, Group, InstanceRecord
 
 __all__ = [
     "AppConnector",
     "ConnectionCheck",
     "Cursor",
     "Feed",
+    "FileImport",
     "FormField",
     "Gap",
     "HttpOptions",
     "Inventory",
+    "Normalize",
     "Page",
     "available_apps",
+    "connector_for",
     "load_app",
 ]
 
 Cursor = dict[str, Any]
 """A feed's position: a small JSON-serializable dict, opaque to everyone but its feed."""
+
+Normalize = Callable[[Mapping[str, Any]], Activity]
+"""A pure function from one raw record to its Activity (see :meth:`AppConnector.normalize`)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,7 +79,7 @@ class Page:
     """One page of raw events and the cursor that follows it.
 
     ``raw_events`` holds the records as parsed JSON, or -- from the app feeds -- a
-    :class:`~opencasb.apps.records.RawRecords`, which reads the same but keeps each record's
+    :class:`~opencasb.formats.records.RawRecords`, which reads the same but keeps each record's
     JSON text and parses it only when it is read (the ingest pipeline never does).
 
     Contract: storing ``raw_events`` and then ``next_cursor`` in one transaction is safe;
@@ -125,18 +133,24 @@ class Inventory:
     groups: list[Group]
 
 
-@dataclass(frozen=True)
-class HttpOptions:
-    """How a connector reaches its API. Tests inject a transport and a fake clock.
+@dataclass(frozen=True, slots=True)
+class FileImport:
+    """How an app imports its own audit-log export files (history older than its API keeps).
 
-    ``verify`` is an ``ssl.SSLContext``, a CA bundle path, or ``True`` for the system store.
+    Attributes:
+        read: ``read(path)`` yields each record of the file as a dict, in file order, and a
+            :class:`~opencasb.formats.exports.BadRecord` for each it cannot read (a bad record
+            never stops an import). Raises ConfigError when the file as a whole cannot be
+            read or is not an export of this app.
+        normalize: a pure, module-level normalizer giving what the connector's
+            :meth:`~AppConnector.normalize` gives.
+        config: the config of the import-only instance an import creates when the instance
+            it names does not exist (it holds history and never polls).
     """
 
-    transport: httpx.BaseTransport | None = None
-    verify: ssl.SSLContext | str | bool = True
-    timeout: float = 30.0
-    clock: Clock = field(default_factory=SystemClock)
-    max_retries: int = 6
+    read: Callable[[Path], Iterable[Mapping[str, Any] | BadRecord]]
+    normalize: Normalize
+    config: Mapping[str, str]
 
 
 class AppConnector(ABC):
@@ -148,6 +162,9 @@ class AppConnector(ABC):
     NAME: ClassVar[str]
     TITLE: ClassVar[str]
     FORM: ClassVar[tuple[FormField, ...]]
+    IMPORT: ClassVar[FileImport | None] = None
+    """How ``opencasb import <app>`` reads and normalizes this app's export files; None: the
+    app imports no files."""
 
     def __init__(
         self,
@@ -185,7 +202,7 @@ class AppConnector(ABC):
             NormalizeError: the record lacks what every activity needs (id, time).
         """
 
-    def normalizer(self) -> Callable[[Mapping[str, Any]], Activity] | None:
+    def normalizer(self) -> Normalize | None:
         """:meth:`normalize` as a module-level function, for worker processes; or ``None``.
 
         Backfills normalize in worker processes, which import the function by its qualified
@@ -235,3 +252,29 @@ def load_app(name: str) -> type[AppConnector]:
             f"unknown app {name!r}",
             fix=f"use one of the installed apps: {known}",
         ) from None
+
+
+def connector_for(
+    instance: InstanceRecord, secrets: Mapping[str, str], *, http: HttpOptions | None = None
+) -> AppConnector:
+    """The connector of a stored instance: its app's class built from its config and secrets.
+
+    The one place a connector is built for an instance: the ingest runner, ``opencasb test``
+    and whatever acts on an instance later go through it.
+
+    Raises:
+        ConfigError: the app is not installed; or its app takes credentials and the instance
+            holds none (an import-only instance, made by ``opencasb import``: code
+            ``import_only``); or the stored config no longer validates.
+    """
+    cls = load_app(instance.app)
+    if not secrets and any(f.secret for f in cls.FORM):
+        raise ConfigError(
+            f"{instance.name} holds imported history only: it has no credentials to connect with",
+            meaning="The instance was created by `opencasb import`; there is no API "
+            "connection to test or poll.",
+            fix=f"To poll {instance.app} as well, connect it under another name "
+            f"(`opencasb connect {instance.app} --name ...`); imports can keep going here.",
+            code="import_only",
+        )
+    return cls(instance.config, secrets, http=http)

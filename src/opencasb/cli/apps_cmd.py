@@ -8,13 +8,14 @@ from typing import Annotated, Any
 
 import typer
 
-from opencasb.apps.base import HttpOptions
+from opencasb.apps.base import connector_for
 from opencasb.cli import manage_cmd
 from opencasb.cli.context import Ctx, console, handle_errors, show_problem
 from opencasb.cli.tables import AppRow, apps_view
 from opencasb.cli.terminal import markup
 from opencasb.errors import ConfigError
-from opencasb.ingest.runner import SERVICES_FEED, IngestRunner
+from opencasb.http.options import HttpOptions
+from opencasb.ingest.runner import SERVICES_FEED
 from opencasb.store import InstanceRecord
 from opencasb.store.codec import dumps, health_to_json, loads
 
@@ -79,8 +80,9 @@ def test(
     """Test an instance's connection and explain any failure."""
     state: Ctx = ctx.obj
     with handle_errors():
-        runner = IngestRunner(state.store, http=HttpOptions(max_retries=1))
-        connector = runner.connector(name)
+        store = state.store
+        rec = store.get_instance(name)
+        connector = connector_for(rec, store.instance_secrets(rec), http=HttpOptions(max_retries=1))
         try:
             check = connector.test()
         finally:

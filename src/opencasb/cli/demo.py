@@ -10,6 +10,7 @@ from typing import Any
 from opencasb.apps.office365.connector import Office365Connector
 from opencasb.apps.okta.connector import OktaConnector
 from opencasb.cli.context import Ctx, console
+from opencasb.cli.sandbox_cmd import print_ground_truth
 from opencasb.cli.serve_o365 import serve_o365
 from opencasb.cli.sync_cmd import backfill_progress, report
 from opencasb.cli.terminal import markup
@@ -42,7 +43,6 @@ def run_demo(
 ) -> None:
     """Start the sandbox, connect, backfill with progress bars, then poll until ``stop``."""
     from opencasb.apps.office365.connector import MAX_BACKFILL_DAYS
-    from opencasb.cli.sandbox_cmd import print_ground_truth
     from opencasb.sandbox.okta_sandbox import LiveTrickle, build_okta_sandbox
     from opencasb.sandbox.scenarios import sandbox_plan
     from opencasb.sandbox.server import SandboxServer

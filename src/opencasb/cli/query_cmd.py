@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
 from datetime import datetime
-from itertools import chain, islice
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.markup import escape
@@ -17,11 +14,7 @@ from opencasb.cli.context import Ctx, console, err_console, handle_errors
 from opencasb.cli.tables import activities_view
 from opencasb.cli.terminal import markup
 from opencasb.clock import utc
-from opencasb.errors import ConfigError, NotFound
-
-if TYPE_CHECKING:
-    from opencasb.ingest.exports import BadRecord
-    from opencasb.model import Activity
+from opencasb.errors import ConfigError
 
 __all__ = ["register"]
 
@@ -93,96 +86,27 @@ def activities(
             err_console.print(f"more: --after {markup(page.next_after)}")
 
 
-importer = typer.Typer(help="Import audit-log exports (history beyond the API's retention).")
-
-
-@importer.command("okta")
-def import_okta(
+def import_(
     ctx: typer.Context,
-    file: Annotated[Path, typer.Argument(help="System Log export: JSON array or JSON lines.")],
-    instance: Annotated[str, typer.Option(help="Instance to import into.")] = "okta",
-) -> None:
-    """Import an Okta System Log export. Re-importing the same file adds nothing twice."""
-    from opencasb.apps.okta.importer import read_okta_export
-    from opencasb.apps.okta.normalize import normalize
-
-    _import_file(
-        ctx.obj,
-        file,
-        instance,
-        _Importer("okta", "Okta", {"domain": "import"}, read_okta_export, normalize),
-    )
-
-
-@importer.command("office365")
-def import_office365(
-    ctx: typer.Context,
+    app: Annotated[str, typer.Argument(help="The app the export comes from: okta, office365.")],
     file: Annotated[
         Path,
         typer.Argument(
-            help="Audit records as JSON lines or a JSON array, or the CSV of a Microsoft "
-            "Purview audit search (gzip too)."
+            help="The export: JSON lines or a JSON array of the app's records (gzip too); "
+            "for office365 also the CSV of a Microsoft Purview audit search."
         ),
     ],
-    instance: Annotated[str, typer.Option(help="Instance to import into.")] = "office365",
+    instance: Annotated[
+        str | None, typer.Option(help="Instance to import into (default: the app's name).")
+    ] = None,
 ) -> None:
-    """Import Office 365 audit history. Re-importing the same file adds nothing twice."""
-    from opencasb.apps.office365.importer import read_office365_export
-    from opencasb.apps.office365.normalize import normalize
+    """Import audit-log exports (history beyond the API's retention). Re-importing the same
+    file adds nothing twice."""
+    from opencasb.ingest.file_import import import_file
 
-    _import_file(
-        ctx.obj,
-        file,
-        instance,
-        _Importer(
-            "office365", "Office 365", {"tenant_id": "import"}, read_office365_export, normalize
-        ),
-    )
-
-
-@dataclass(frozen=True, slots=True)
-class _Importer:
-    """How one app's exports are imported."""
-
-    app: str
-    title: str
-    config: dict[str, str]
-    """Config of an import-only instance, created when the named one does not exist."""
-    read: Callable[[Path], Iterable[dict[str, Any] | BadRecord]]
-    normalize: Callable[[Mapping[str, Any]], Activity]
-
-
-def _import_file(state: Ctx, file: Path, instance: str, spec: _Importer) -> None:
-    from opencasb.apps.base import load_app
-    from opencasb.ingest.file_import import feed_name, import_records
-
+    state: Ctx = ctx.obj
     with handle_errors():
-        store = state.store
-        if not file.is_file():
-            raise ConfigError(f"no such file: {file}", fix="give the path of the export file")
-        # Read the first record before touching the store, so a file that is refused as a
-        # whole (unreadable, not an export) leaves no empty import-only instance behind.
-        records = iter(spec.read(file))
-        head = list(islice(records, 1))
-        try:
-            rec = store.get_instance(instance)
-        except NotFound:
-            # Import-only instance: holds history, never polls (no credentials).
-            rec = store.add_instance(spec.app, instance, spec.config, {}, enabled=False)
-        if rec.app != spec.app:
-            raise ConfigError(
-                f"{instance} is an instance of {rec.app}, not {spec.app}",
-                fix=f"name an {spec.title} instance with --instance, or a new name to create one",
-            )
-        feed = feed_name(file)
-        done = import_records(
-            store,
-            rec.id,
-            feed,
-            chain(head, records),
-            spec.normalize,
-            services=load_app(spec.app).services,
-        )
+        done = import_file(state.store, app, file, instance=instance or app)
         console.print(
             f"imported {escape(str(file))}: {done.inserted:,} new, "
             f"{done.duplicates:,} already present, "
@@ -192,4 +116,4 @@ def _import_file(state: Ctx, file: Path, instance: str, spec: _Importer) -> None
 
 def register(app: typer.Typer) -> None:
     app.command("activities")(activities)
-    app.add_typer(importer, name="import")
+    app.command("import")(import_)

@@ -5,10 +5,8 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import threading
-import time
 from dataclasses import asdict
 from datetime import datetime
 from pathlib import Path
@@ -25,7 +23,7 @@ from opencasb.errors import ConfigError
 if TYPE_CHECKING:
     from opencasb.sandbox.scenarios import ScenarioPlan
 
-__all__ = ["register"]
+__all__ = ["DEMO_DIR", "print_ground_truth", "register", "wait_for_stop"]
 
 DEMO_DIR = Path("demo-data")
 
@@ -61,7 +59,7 @@ def parse_anchor(text: str | None) -> datetime | None:
         ) from None
 
 
-def _wait_for_stop() -> threading.Event:
+def wait_for_stop() -> threading.Event:
     stop = threading.Event()
 
     def _handler(signum: int, frame: FrameType | None) -> None:
@@ -192,7 +190,7 @@ def sandbox(
         print_ground_truth(state.settings.data_dir, plan)
         if requests is not None:
             console.print(f"  request log: {request_log}")
-        stop = _wait_for_stop()
+        stop = wait_for_stop()
         if isinstance(clock, AnchoredClock):
             clock.start()  # time runs from the anchor once both emulators serve
         live = LiveTrickle(sb, every=trickle).start() if trickle > 0 else None
@@ -228,42 +226,5 @@ def _write_private_json(path: Path, info: dict[str, Any]) -> None:
         json.dump(info, fh, indent=2)
 
 
-def demo(
-    ctx: typer.Context,
-    size: Annotated[int, typer.Option(help="People in the synthetic org.")] = 500,
-    seed: Annotated[int, typer.Option(help="Seed of the synthetic org.")] = 1,
-    days: Annotated[int, typer.Option(help="Days of history to backfill.")] = 30,
-    data_dir: Annotated[Path, typer.Option(help="Where the demo keeps its store.")] = DEMO_DIR,
-    reset: Annotated[bool, typer.Option("--reset", help="Start from an empty store.")] = False,
-    port: Annotated[int, typer.Option(help="Port of the Okta emulator (0: any).")] = 9443,
-    poll: Annotated[int, typer.Option(help="Seconds between polls after the backfill.")] = 15,
-    exit_when_ready: Annotated[
-        bool, typer.Option("--exit-when-ready", help="Stop once the backfill is done.")
-    ] = False,
-) -> None:
-    """Run the whole product on this laptop: emulated Okta over HTTPS, backfill, live polling."""
-    from opencasb.cli.demo import run_demo
-
-    state: Ctx = ctx.obj
-    with handle_errors():
-        if reset and data_dir.exists():
-            shutil.rmtree(data_dir)
-        state.data_dir = data_dir
-        state.database_url = f"sqlite:///{data_dir.resolve() / 'opencasb.db'}"
-        t0 = time.monotonic()
-        run_demo(
-            state,
-            size=size,
-            seed=seed,
-            days=days,
-            port=port,
-            poll=poll,
-            started=t0,
-            stop=_wait_for_stop(),
-            exit_when_ready=exit_when_ready,
-        )
-
-
 def register(app: typer.Typer) -> None:
     app.command("sandbox")(sandbox)
-    app.command("demo")(demo)

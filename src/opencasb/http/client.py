@@ -18,11 +18,11 @@ from typing import Any, Protocol
 import httpx
 import orjson
 
-from opencasb.apps.base import HttpOptions
-from opencasb.apps.records import NotAnArray, RawRecords
 from opencasb.errors import ConfigError, ConnectionFailed, ConnectorError, UpstreamError
+from opencasb.formats.records import NotAnArray, RawRecords
 from opencasb.http.budget import RequestBudget
 from opencasb.http.links import parse_link_header, require_same_origin
+from opencasb.http.options import HttpOptions
 from opencasb.http.policy import Action, ErrorPolicy
 from opencasb.http.ratelimit import RateLimitPacer
 from opencasb.logs import remember_secret

@@ -1,10 +1,13 @@
 """Store the records of an export file: history from before the API's retention window.
 
 Contract:
+    * :func:`import_file` imports one file through its app's plugin
+      (:attr:`~opencasb.apps.base.AppConnector.IMPORT`): the app's reader and normalizer,
+      into the named instance, which it creates import-only when it does not exist.
     * :func:`import_records` normalizes records in batches and stores each batch with
       ``Store.save_page`` under the feed ``import:<file name>``, so every batch, its
       quarantined records and the feed's progress commit together, as the ingest runner does.
-    * Records the reader could not read (:class:`~opencasb.ingest.exports.BadRecord`) and
+    * Records the reader could not read (:class:`~opencasb.formats.exports.BadRecord`) and
       records the normalizer refuses are quarantined with the reason, never dropped.
     * Importing the same records again adds nothing: the store skips an activity it already
       holds for the instance (same source event id) and counts it as a duplicate.
@@ -19,18 +22,21 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from itertools import chain, islice
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
+from opencasb.apps.base import load_app
 from opencasb.clock import Clock, SystemClock
-from opencasb.ingest.exports import BadRecord
+from opencasb.errors import ConfigError, NotFound
+from opencasb.formats.exports import BadRecord
 from opencasb.ingest.runner import SERVICES_FEED, normalize_all
 from opencasb.model import Activity
 
 if TYPE_CHECKING:
     from opencasb.store import SaveResult, Store
 
-__all__ = ["IMPORT_BATCH", "ImportResult", "feed_name", "import_records"]
+__all__ = ["IMPORT_BATCH", "ImportResult", "feed_name", "import_file", "import_records"]
 
 IMPORT_BATCH: Final = 1000
 
@@ -47,6 +53,52 @@ class ImportResult:
 def feed_name(path: Path) -> str:
     """The feed an import of ``path`` is stored under (its progress and quarantine)."""
     return f"import:{path.name}"
+
+
+def import_file(
+    store: Store, app: str, path: Path, *, instance: str, clock: Clock | None = None
+) -> ImportResult:
+    """Import the export file ``path`` of ``app`` into the instance named ``instance``.
+
+    The file is read by the app's :class:`~opencasb.apps.base.FileImport`; an instance that
+    does not exist is created import-only (it holds history and never polls). The first
+    record is read before the store is touched, so a file refused as a whole leaves no
+    empty instance behind.
+
+    Raises:
+        ConfigError: the app is not installed or imports no files; the file is missing or
+            cannot be read as an export of the app; ``instance`` belongs to another app.
+        StoreError: the store failed; batches already committed stay.
+    """
+    cls = load_app(app)
+    spec = cls.IMPORT
+    if spec is None:
+        raise ConfigError(
+            f"{cls.TITLE} has no export files to import",
+            fix=f"connect it with `opencasb connect {app}` and sync its history from the API",
+        )
+    if not path.is_file():
+        raise ConfigError(f"no such file: {path}", fix="give the path of the export file")
+    records = iter(spec.read(path))
+    head = list(islice(records, 1))
+    try:
+        rec = store.get_instance(instance)
+    except NotFound:
+        rec = store.add_instance(app, instance, dict(spec.config), {}, enabled=False)
+    if rec.app != app:
+        raise ConfigError(
+            f"{instance} is an instance of {rec.app}, not {app}",
+            fix=f"name an {cls.TITLE} instance with --instance, or a new name to create one",
+        )
+    return import_records(
+        store,
+        rec.id,
+        feed_name(path),
+        chain(head, records),
+        spec.normalize,
+        services=cls.services,
+        clock=clock,
+    )
 
 
 def import_records(

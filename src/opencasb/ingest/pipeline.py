@@ -36,8 +36,8 @@ from typing import Any, Generic, TypeVar
 
 import orjson
 
-from opencasb.apps.records import RawRecords, parse_record
 from opencasb.errors import OpenCASBError, StoreError
+from opencasb.formats.records import RawRecords, parse_record
 from opencasb.ingest.normalizing import normalize_all, normalize_record
 from opencasb.model import Activity
 from opencasb.store import EncodedPage, PageWrite, SaveResult, Store

@@ -26,10 +26,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from opencasb.apps.base import AppConnector, HttpOptions, Page, load_app
-from opencasb.apps.records import RawRecords
+from opencasb.apps.base import AppConnector, Page, connector_for
 from opencasb.clock import Clock, SystemClock
-from opencasb.errors import ConfigError, ConnectorError, ErrorInfo, OpenCASBError
+from opencasb.errors import ConnectorError, ErrorInfo, OpenCASBError
+from opencasb.formats.records import RawRecords
+from opencasb.http.options import HttpOptions
 from opencasb.ingest.normalizing import (
     gap_record,
     gap_rejects,
@@ -175,7 +176,8 @@ class IngestRunner:
         http: transport/TLS/clock options handed to every connector.
         clock: time for health and lag.
         on_page: called after each stored page (progress bars).
-        connector_factory: builds a connector for an instance (tests inject one).
+        connector_factory: builds a connector for an instance (default
+            :func:`~opencasb.apps.base.connector_for`; tests inject one).
         workers: worker processes for backfills (default :func:`default_workers`); 0 keeps
             every page in this process.
         pipeline_after: records a run fetches before a backfill starts the workers.
@@ -202,23 +204,7 @@ class IngestRunner:
         self._states: dict[int, HealthState] = {}  # last health state written, for the log
 
     def _default_factory(self, rec: InstanceRecord, secrets: Mapping[str, str]) -> AppConnector:
-        cls = load_app(rec.app)
-        # An app that takes credentials but holds none: only `opencasb import` creates that.
-        if not secrets and any(f.secret for f in cls.FORM):
-            raise ConfigError(
-                f"{rec.name} holds imported history only: it has no credentials to connect with",
-                meaning="The instance was created by `opencasb import`; there is no API "
-                "connection to test or poll.",
-                fix=f"To poll {rec.app} as well, connect it under another name "
-                f"(`opencasb connect {rec.app} --name ...`); imports can keep going here.",
-                code="import_only",
-            )
-        return cls(rec.config, secrets, http=self.http)
-
-    def connector(self, name: str) -> AppConnector:
-        """A connector for the named instance, with its secrets decrypted."""
-        rec = self.store.get_instance(name)
-        return self._factory(rec, self.store.instance_secrets(rec))
+        return connector_for(rec, secrets, http=self.http)
 
     def run_once(self, name: str, *, inventory: bool | None = None) -> RunResult:
         """Fetch every feed of ``name`` until caught up; never raises for API failures.

@@ -2,6 +2,7 @@
 
 from opencasb.model.activity import Activity, Actor, Category, Geo, Outcome, Target
 from opencasb.model.health import Health, HealthState
+from opencasb.model.instance import InstanceRecord
 from opencasb.model.inventory import Account, Group
 
 __all__ = [
@@ -13,6 +14,7 @@ __all__ = [
     "Group",
     "Health",
     "HealthState",
+    "InstanceRecord",
     "Outcome",
     "Target",
 ]

@@ -6,8 +6,6 @@ An :class:`InstanceRecord` never holds secrets; they are decrypted on demand by
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, insert, select, update
@@ -16,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from opencasb.errors import ConfigError, NotFound
 from opencasb.logs import remember_secret
 from opencasb.model.health import Health, HealthState
+from opencasb.model.instance import InstanceRecord
 from opencasb.store._db import Database
 from opencasb.store.codec import dumps, health_from_json, health_to_json, loads_object
 from opencasb.store.schema import instances
@@ -32,20 +31,6 @@ __all__ = [
     "set_health",
     "update_instance",
 ]
-
-
-@dataclass(frozen=True, slots=True)
-class InstanceRecord:
-    """One connected app instance, without its secrets."""
-
-    id: int
-    name: str
-    app: str
-    config: dict[str, str]
-    enabled: bool
-    interval_seconds: int
-    created_at: datetime
-    health: Health
 
 
 _COLUMNS = (

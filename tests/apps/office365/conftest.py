@@ -17,8 +17,8 @@ from tests.sandbox.o365_conftest_helpers import (
     make_tenant,
 )
 
-from opencasb.apps.base import HttpOptions
 from opencasb.apps.office365.connector import Office365Connector
+from opencasb.http.options import HttpOptions
 from opencasb.sandbox.office365 import O365Seed
 
 __all__ = ["visible_ids"]

@@ -17,8 +17,8 @@ from opencasb.apps.office365.components import (
 )
 from opencasb.apps.office365.connector import Office365Connector
 from opencasb.apps.office365.errors import AUDIT_OFF, extract_o365_code
-from opencasb.apps.records import RawRecords
 from opencasb.errors import ConfigError
+from opencasb.formats.records import RawRecords
 from opencasb.sandbox.office365.errors import activity_body, tenant_not_found
 
 Connect = Callable[..., Office365Connector]
@@ -179,8 +179,8 @@ def test_inventory_of_the_synthetic_tenant_has_group_members() -> None:
 
     from tests.sandbox.o365_conftest_helpers import signing_key
 
-    from opencasb.apps.base import HttpOptions
     from opencasb.clock import FakeClock
+    from opencasb.http.options import HttpOptions
     from opencasb.sandbox.office365_sandbox import build_o365_sandbox
     from opencasb.sandbox.transport import SyncASGITransport
 
@@ -239,7 +239,7 @@ def test_a_certificate_credential_connects(tenant: Tenant) -> None:
     """MSAL signs a client assertion with the certificate's key; the emulator verifies it."""
     from tests.sandbox.o365_conftest_helpers import BASE, ROLES
 
-    from opencasb.apps.base import HttpOptions
+    from opencasb.http.options import HttpOptions
     from opencasb.sandbox.office365.credentials import make_certificate
 
     cert = make_certificate("opencasb-test", now=tenant.clock.now(), bits=2048)

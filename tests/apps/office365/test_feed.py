@@ -212,8 +212,8 @@ def test_a_skewed_local_clock_still_backfills_exactly(tenant: Tenant, skew_hours
     """Windows are computed on the server's clock (its Date header), not ours."""
     from tests.sandbox.o365_conftest_helpers import BASE, CLIENT_ID, SECRET, TENANT_ID
 
-    from opencasb.apps.base import HttpOptions
     from opencasb.clock import FakeClock
+    from opencasb.http.options import HttpOptions
 
     local = FakeClock(tenant.clock.now() + timedelta(hours=skew_hours))
     since = tenant.clock.now() - timedelta(days=2)  # the backfill's edge lies inside the data

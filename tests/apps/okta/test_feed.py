@@ -7,11 +7,11 @@ from collections.abc import Callable
 import httpx
 import pytest
 
-from opencasb.apps.base import HttpOptions
 from opencasb.apps.okta.connector import OktaConnector
 from opencasb.apps.okta.feed import PAGE_LIMIT
 from opencasb.clock import FakeClock
 from opencasb.errors import UnsafeResponse
+from opencasb.http.options import HttpOptions
 
 ORIGIN = "https://acme.okta.com"
 

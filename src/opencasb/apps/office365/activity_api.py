@@ -16,9 +16,9 @@ from email.utils import parsedate_to_datetime
 from typing import Any
 
 from opencasb.apps.base import Gap
-from opencasb.apps.records import NotAnArray, RawRecords
 from opencasb.clock import Clock, utc
 from opencasb.errors import ConnectorError, UpstreamError
+from opencasb.formats.records import NotAnArray, RawRecords
 from opencasb.http import ApiClient, Response, require_same_origin
 
 __all__ = ["HEAD", "ActivityApi", "ContentBlob", "format_time", "parse_time"]

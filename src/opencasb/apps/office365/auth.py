@@ -26,10 +26,10 @@ import msal.exceptions
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 
-from opencasb.apps.base import HttpOptions
 from opencasb.apps.office365.errors import aadsts_error
 from opencasb.errors import ConfigError, ConnectorError, UpstreamError
 from opencasb.http.client import connection_error
+from opencasb.http.options import HttpOptions
 from opencasb.logs import remember_secret
 
 __all__ = ["BearerAuth", "TokenSource", "certificate_credential"]

@@ -13,6 +13,7 @@ from opencasb.apps.base import (
     AppConnector,
     ConnectionCheck,
     Feed,
+    FileImport,
     FormField,
     HttpOptions,
     Inventory,
@@ -29,11 +30,12 @@ from opencasb.apps.office365.components import (
 )
 from opencasb.apps.office365.errors import O365_POLICY
 from opencasb.apps.office365.feed import ContentFeed
+from opencasb.apps.office365.importer import read_office365_export
 from opencasb.apps.office365.inventory import fetch_inventory
 from opencasb.apps.office365.normalize import normalize
 from opencasb.apps.office365.operations import app_name
-from opencasb.apps.records import RawRecords
 from opencasb.errors import ConfigError, OpenCASBError
+from opencasb.formats.records import RawRecords
 from opencasb.http import ApiClient, RequestBudget
 from opencasb.http.tls import ca_context
 from opencasb.model import Activity
@@ -114,6 +116,9 @@ class Office365Connector(AppConnector):
         FormField("backfill_days", "Days of history to backfill", required=False, default="7"),
         FormField("endpoint", "Endpoint override (https origin)", required=False),
         FormField("ca_bundle", "CA bundle for TLS (optional)", required=False),
+    )
+    IMPORT: ClassVar[FileImport | None] = FileImport(
+        read_office365_export, normalize, config={"tenant_id": "import"}
     )
 
     @classmethod

@@ -28,8 +28,8 @@ from typing import Any
 
 from opencasb.apps.base import Cursor, Feed, Gap, Page
 from opencasb.apps.office365.activity_api import ActivityApi, ContentBlob, format_time, parse_time
-from opencasb.apps.records import RawRecords
 from opencasb.errors import ConnectorError
+from opencasb.formats.records import RawRecords
 from opencasb.logs import carry_context
 
 __all__ = ["OVERLAP", "PAGE_RECORDS", "RETENTION", "ContentFeed"]

@@ -18,7 +18,7 @@ Contract:
     * The format is told by content, not by the file name: JSON when the first non-blank
       byte is ``{`` or ``[``, CSV when the first line is a header with an ``AuditData``
       column. Gzip, a byte-order mark and UTF-16 are handled as in
-      :mod:`opencasb.ingest.exports`, as is the ``#TYPE`` line Windows PowerShell writes.
+      :mod:`opencasb.formats.exports`, as is the ``#TYPE`` line Windows PowerShell writes.
     * JSON lines and CSV are streamed: memory grows with the largest record, not the file.
     * A JSON record that is an envelope (``AuditData`` beside summary fields, as
       ``Search-UnifiedAuditLog | ConvertTo-Json`` writes) is unwrapped like a CSV row.
@@ -41,7 +41,7 @@ from typing import Any, Final
 import orjson
 
 from opencasb.errors import ConfigError
-from opencasb.ingest.exports import (
+from opencasb.formats.exports import (
     BadRecord,
     Line,
     describe_kind,

@@ -16,9 +16,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from opencasb.apps.base import Cursor, Feed, Page
-from opencasb.apps.records import NotAnArray
 from opencasb.clock import Clock, utc
 from opencasb.errors import UpstreamError
+from opencasb.formats.records import NotAnArray
 from opencasb.http import ApiClient, require_same_origin
 
 __all__ = ["PAGE_LIMIT", "SystemLogFeed"]

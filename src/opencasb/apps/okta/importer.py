@@ -6,7 +6,7 @@ Contract:
       record never stops the import and never raises.
     * JSON lines are streamed one line at a time: memory does not grow with the file.
       A JSON document (an array, or an object with the events in an array under a key) is
-      parsed whole (see :mod:`opencasb.ingest.exports`).
+      parsed whole (see :mod:`opencasb.formats.exports`).
     * Gzip files are read through gzip, in the same formats.
     * The file being unreadable (missing, a directory, no permission) raises
       :class:`~opencasb.errors.ConfigError`: that is the user's path, not a bad record.
@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Final
 
-from opencasb.ingest.exports import BadRecord, export_lines, read_json_records, reading_export
+from opencasb.formats.exports import BadRecord, export_lines, read_json_records, reading_export
 
 __all__ = ["BadRecord", "read_okta_export"]
 

@@ -10,7 +10,7 @@ Typical use::
 
 from opencasb.sandbox.okta.app import OktaRuntime, create_okta_app, runtime_of
 from opencasb.sandbox.okta.faults import FaultInjector, Faults
-from opencasb.sandbox.okta.oauth import (
+from opencasb.sandbox.okta.keys import (
     generate_rsa_keypair,
     load_public_key,
     make_client_assertion,

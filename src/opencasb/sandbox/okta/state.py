@@ -21,6 +21,7 @@ import orjson
 
 from opencasb.clock import Clock, utc
 from opencasb.sandbox.okta.faults import FaultInjector
+from opencasb.sandbox.okta.keys import load_public_key
 from opencasb.sandbox.okta.log_store import LogStore
 
 __all__ = [
@@ -222,8 +223,6 @@ class OktaState:
         name: str = "OpenCASB service app",
     ) -> OAuthClient:
         """Register a service app by its public key (PEM text/bytes or a JWK dict)."""
-        from opencasb.sandbox.okta.oauth import load_public_key
-
         client = OAuthClient(client_id, load_public_key(public_key), frozenset(scopes), name)
         with self.lock:
             self.creds.oauth_clients[client_id] = client

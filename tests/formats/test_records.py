@@ -5,7 +5,7 @@ from __future__ import annotations
 import orjson
 import pytest
 
-from opencasb.apps.records import NotAnArray, RawRecords, parse_record
+from opencasb.formats.records import NotAnArray, RawRecords, parse_record
 
 PAGE = [
     {"uuid": "a", "published": "2026-03-02T10:00:00.000Z", "n": 1, "deep": {"x": [1, 2]}},
