@@ -56,7 +56,7 @@ def _walk(info: dict[str, Any]) -> list[Any]:
 def _run(data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[list[Any], list[str]]:
     """One `opencasb sandbox` run, stopped once a client has read its pages."""
     stop = threading.Event()
-    monkeypatch.setattr(sandbox_cmd, "_wait_for_stop", lambda: stop)
+    monkeypatch.setattr(sandbox_cmd, "wait_for_stop", lambda: stop)
     out_file, log_file = data_dir / "okta.json", data_dir / f"requests-{id(stop)}.jsonl"
     out_file.unlink(missing_ok=True)
     seen: list[Any] = []
