@@ -51,6 +51,9 @@ class Settings(BaseSettings):
     # Commands show problems themselves; a service (`opencasb sync`) runs with info.
     log_level: Literal["debug", "info", "warning", "error"] = "error"
     log_format: Literal["text", "json"] = "text"
+    # The user's own MaxMind GeoIP2/GeoLite2 files (never downloaded by OpenCASB).
+    geoip_city_mmdb: Path | None = None
+    geoip_asn_mmdb: Path | None = None
 
     @field_validator("log_level", "log_format", mode="before")
     @classmethod

@@ -19,7 +19,7 @@ from typing import Any
 
 from opencasb.sandbox.office365.gen_ids import mix, random_guid, seed_guid, sid, stable_guid
 from opencasb.sandbox.okta.gen_directory import user_status
-from opencasb.sandbox.org import DEPARTMENTS, Device, Organisation, Person
+from opencasb.sandbox.org import DEPARTMENTS, ISPS, Device, Organisation, Person
 
 __all__ = [
     "DeptT",
@@ -293,8 +293,9 @@ def build_tenant(org: Organisation, tenant: O365Tenant) -> TenantT:
                 owner_sid=sid(s, i),
                 devices=[_device(rng, p, d) for d in p.devices],
                 home=p.home_ip,
-                home6=f"2001:db8:{h >> 16 & 0xFFFF:x}:{h >> 32 & 0xFFFF:x}::{h >> 48 & 0xFFF:x}"
-                if h % 100 < 25
+                # In the home ISP's own IPv6 /32, so that GeoIP places it in the home country.
+                home6=f"{v6}:{h >> 16 & 0xFFFF:x}:{h >> 32 & 0xFFFF:x}::{h >> 48 & 0xFFF:x}"
+                if h % 100 < 25 and (v6 := ISPS[p.home_isp].v6)
                 else None,
                 office=home_hosts[i % len(home_hosts)] if home_hosts else None,
                 vpn=vpn[i % len(vpn)],

@@ -131,24 +131,25 @@ def role_targets(role: str) -> list[dict[str, Any]]:
     ]
 
 
-# Hosting networks that credential-stuffing traffic typically comes from:
+# Hosting networks that credential-stuffing traffic typically comes from (each /16 or /24 wholly
+# in its country in the shipped GeoIP database; the last one is the demo's Tor exits):
 # (a.b prefix, asn, as org, isp, domain, city, state, country, postal, lat, lon)
 ATTACKERS: tuple[tuple[str, int, str, str, str, str, str, str, str, float, float], ...] = (
     (
-        "167.99",
-        14061,
-        "digitalocean llc",
-        "digitalocean llc",
-        "digitalocean.com",
-        "Frankfurt am Main",
-        "Hesse",
+        "5.9",
+        24940,
+        "hetzner online gmbh",
+        "hetzner online gmbh",
+        "your-server.de",
+        "Nuremberg",
+        "Bavaria",
         "Germany",
-        "60313",
-        50.1109,
-        8.6821,
+        "90402",
+        49.4521,
+        11.0767,
     ),
     (
-        "159.65",
+        "104.131",
         14061,
         "digitalocean llc",
         "digitalocean llc",
@@ -161,7 +162,7 @@ ATTACKERS: tuple[tuple[str, int, str, str, str, str, str, str, str, float, float
         -74.0247,
     ),
     (
-        "51.75",
+        "51.91",
         16276,
         "ovh sas",
         "ovh sas",
@@ -187,11 +188,11 @@ ATTACKERS: tuple[tuple[str, int, str, str, str, str, str, str, str, float, float
         24.9384,
     ),
     (
-        "45.77",
-        20473,
-        "the constant company llc",
-        "vultr holdings llc",
-        "vultr.com",
+        "3.1",
+        16509,
+        "amazon.com, inc.",
+        "amazon.com, inc.",
+        "amazonaws.com",
         "Singapore",
         "Singapore",
         "Singapore",
@@ -200,17 +201,17 @@ ATTACKERS: tuple[tuple[str, int, str, str, str, str, str, str, str, float, float
         103.8501,
     ),
     (
-        "185.220",
-        208294,
-        "cia triad security llc",
-        "cia triad security llc",
+        "185.220.102",
+        60729,
+        "stiftung erneuerbare freiheit",
+        "stiftung erneuerbare freiheit",
         "torproject.org",
-        "Amsterdam",
-        "North Holland",
-        "Netherlands",
-        "1012",
-        52.374,
-        4.8897,
+        "Berlin",
+        "Land Berlin",
+        "Germany",
+        "10117",
+        52.517,
+        13.3889,
     ),
 )
 
@@ -233,7 +234,10 @@ def attacker(r: int) -> tuple[dict[str, Any], Loc]:
     pfx, asn, as_org, isp, domain, city, state, country, postal, lat, lon = ATTACKERS[
         r % len(ATTACKERS)
     ]
-    ip = f"{pfx}.{(r >> 8) % 254 + 1}.{(r >> 16) % 254 + 1}"
+    if pfx.count(".") == 1:  # a /16
+        ip = f"{pfx}.{(r >> 8) % 254 + 1}.{(r >> 16) % 254 + 1}"
+    else:  # a /24 (the Tor exits)
+        ip = f"{pfx}.{(r >> 8) % 254 + 1}"
     geo = {
         "city": city,
         "state": state,
@@ -241,7 +245,7 @@ def attacker(r: int) -> tuple[dict[str, Any], Loc]:
         "postalCode": postal,
         "geolocation": {"lat": lat, "lon": lon},
     }
-    sec = {"asNumber": asn, "asOrg": as_org, "isp": isp, "domain": domain, "isProxy": asn == 208294}
+    sec = {"asNumber": asn, "asOrg": as_org, "isp": isp, "domain": domain, "isProxy": asn == 60729}
     actor = {
         "id": ip,
         "type": "IP address",

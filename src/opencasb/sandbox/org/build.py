@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 from opencasb.sandbox.org.devices import make_devices
 from opencasb.sandbox.org.people import DEPARTMENTS, FIRST_NAMES, LAST_NAMES, Person
-from opencasb.sandbox.org.places import CITIES, CITY_BY_KEY, City
+from opencasb.sandbox.org.places import CITIES, CITY_BY_KEY, EGRESS_NETS, City
 
 __all__ = [
     "APPS",
@@ -98,9 +98,10 @@ _ORG_NAMES = ("Acme Corporation", "Globex", "Initech", "Umbrella Labs", "Hooli",
 class Organisation:
     """The synthetic organisation: people, apps, groups, offices and network egress.
 
-    ``vpn_egress`` and each office's ``egress`` are CIDRs from the RFC 5737 documentation
-    ranges, so they can never collide with a real network; they are what a CASB would be
-    configured with as "corporate" address ranges.
+    ``vpn_egress`` and each office's ``egress`` are /28s of :data:`EGRESS_NETS` in the
+    country of the VPN's or office's city (real ranges, so that GeoIP places them where the
+    org says they are); they are what a CASB would be configured with as "corporate" and
+    "vpn" address ranges (the demo's lists in ``opencasb/sandbox/data``).
     """
 
     seed: int
@@ -220,7 +221,11 @@ def build_org(seed: int, size: int, *, domain: str = "example.com") -> Organisat
         )
     _assign_admins(rng, people)
     offices = tuple(
-        Office(f"{CITY_BY_KEY[k].name} office", CITY_BY_KEY[k], f"198.51.100.{16 * n}/28")
+        Office(
+            f"{CITY_BY_KEY[k].name} office",
+            CITY_BY_KEY[k],
+            f"{EGRESS_NETS[CITY_BY_KEY[k].country]}.{16 * n}/28",
+        )
         for n, k in enumerate(sorted(office_cities))
     )
     return Organisation(
@@ -232,7 +237,9 @@ def build_org(seed: int, size: int, *, domain: str = "example.com") -> Organisat
         apps=dict(APPS),
         groups=_groups(people),
         offices=offices,
-        vpn_egress=("203.0.113.0/28", "203.0.113.64/28"),
+        vpn_egress=tuple(
+            f"{EGRESS_NETS[CITY_BY_KEY[primary[0]].country]}.{d}/28" for d in (128, 192)
+        ),
         vpn_city=CITY_BY_KEY[primary[0]],
         head_countries=(CITY_BY_KEY[primary[0]].country, CITY_BY_KEY[secondary[0]].country),
         founded=ORG_FOUNDED,

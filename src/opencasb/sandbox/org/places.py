@@ -1,9 +1,10 @@
 """Where the synthetic people live: cities, their home ISPs, and public holidays.
 
 The tables are small on purpose. Each city lists a few ``/16`` networks of consumer ISPs that
-really serve that country (plausible public ranges, never the org's own), so a GeoIP/ASN
-enrichment sees a believable picture. The org's own egress (offices, VPN) comes from the
-RFC 5737 documentation ranges instead — see :mod:`opencasb.sandbox.org.build`.
+really serve that country, so a GeoIP/ASN enrichment sees a believable picture: every network
+here lies wholly in its city's country in the GeoIP database OpenCASB ships (a test checks
+each one). The org's own egress (offices, VPN) is :data:`EGRESS_NETS`, real business ranges of
+the office's country — see :mod:`opencasb.sandbox.org.build`.
 """
 
 from __future__ import annotations
@@ -12,18 +13,32 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from functools import cache
 
-__all__ = ["CITIES", "CITY_BY_KEY", "ISPS", "City", "Isp", "holidays", "is_holiday"]
+__all__ = [
+    "CITIES",
+    "CITY_BY_KEY",
+    "EGRESS_NETS",
+    "ISPS",
+    "City",
+    "Isp",
+    "holidays",
+    "is_holiday",
+]
 
 
 @dataclass(frozen=True, slots=True)
 class Isp:
-    """A consumer ISP: its autonomous system and the names an ASN database reports."""
+    """A consumer ISP: its autonomous system and the names an ASN database reports.
+
+    ``v6`` is the first two groups of an IPv6 /32 the ISP really announces in the ISP's
+    country (empty if it gives its lines no IPv6 here): home lines' IPv6 addresses.
+    """
 
     key: str
     asn: int
     as_org: str
     name: str
     domain: str
+    v6: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,34 +64,70 @@ class City:
 ISPS: dict[str, Isp] = {
     i.key: i
     for i in (
-        Isp("comcast", 7922, "comcast", "comcast", "comcast.net"),
-        Isp("att", 7018, "at&t services inc.", "at&t corp.", "att.net"),
+        Isp("comcast", 7922, "comcast", "comcast", "comcast.net", "2601:40"),
+        Isp("att", 7018, "at&t services inc.", "at&t corp.", "att.net", "2600:1701"),
         Isp("verizon", 701, "verizon business", "verizon", "verizon.net"),
-        Isp("charter", 20115, "charter communications", "charter communications", "spectrum.com"),
-        Isp("bt", 2856, "british telecommunications plc", "bt", "bt.com"),
-        Isp("sky", 5607, "sky uk limited", "sky broadband", "sky.com"),
+        Isp(
+            "charter",
+            20115,
+            "charter communications",
+            "charter communications",
+            "spectrum.com",
+            "2600:6c41",
+        ),
+        Isp("bt", 2856, "british telecommunications plc", "bt", "bt.com", "2a00:23c6"),
+        Isp("sky", 5607, "sky uk limited", "sky broadband", "sky.com", "2a02:c78"),
         Isp("virgin", 5089, "virgin media limited", "virgin media", "virginmedia.com"),
-        Isp("dtag", 3320, "deutsche telekom ag", "deutsche telekom ag", "telekom.de"),
-        Isp("vodafone_de", 3209, "vodafone gmbh", "vodafone germany", "vodafone.de"),
-        Isp("orange_fr", 3215, "orange s.a.", "orange", "orange.fr"),
-        Isp("free", 12322, "free sas", "free sas", "free.fr"),
-        Isp("eir", 5466, "eircom limited", "eir broadband", "eircom.net"),
-        Isp("kpn", 1136, "kpn b.v.", "kpn", "kpn.com"),
-        Isp("ziggo", 33915, "vodafone libertel b.v.", "ziggo", "ziggo.nl"),
-        Isp("telefonica", 3352, "telefonica de espana s.a.u.", "movistar", "telefonica.es"),
-        Isp("orange_pl", 5617, "orange polska spolka akcyjna", "orange polska", "orange.pl"),
-        Isp("rogers", 812, "rogers communications canada inc.", "rogers", "rogers.com"),
+        Isp("dtag", 3320, "deutsche telekom ag", "deutsche telekom ag", "telekom.de", "2003:c1"),
+        Isp("vodafone_de", 3209, "vodafone gmbh", "vodafone germany", "vodafone.de", "2a02:810a"),
+        Isp("orange_fr", 3215, "orange s.a.", "orange", "orange.fr", "2a01:cb05"),
+        Isp("free", 12322, "free sas", "free sas", "free.fr", "2a01:e08"),
+        Isp("eir", 5466, "eircom limited", "eir broadband", "eircom.net", "2001:bb0"),
+        Isp("kpn", 1136, "kpn b.v.", "kpn", "kpn.com", "2a02:a443"),
+        Isp("ziggo", 33915, "vodafone libertel b.v.", "ziggo", "ziggo.nl", "2001:1c01"),
+        Isp(
+            "telefonica",
+            3352,
+            "telefonica de espana s.a.u.",
+            "movistar",
+            "telefonica.es",
+            "2a06:f0c0",
+        ),
+        Isp(
+            "orange_pl",
+            5617,
+            "orange polska spolka akcyjna",
+            "orange polska",
+            "orange.pl",
+            "2a00:f40",
+        ),
+        Isp(
+            "rogers", 812, "rogers communications canada inc.", "rogers", "rogers.com", "2607:9880"
+        ),
         Isp("bell", 577, "bell canada", "bell canada", "bell.ca"),
         Isp("airtel", 24560, "bharti airtel ltd.", "airtel broadband", "airtel.in"),
-        Isp("jio", 55836, "reliance jio infocomm limited", "jio", "jio.com"),
-        Isp("singtel", 3758, "singnet pte ltd", "singtel", "singnet.com.sg"),
-        Isp("telstra", 1221, "telstra limited", "telstra", "bigpond.net.au"),
+        Isp("jio", 55836, "reliance jio infocomm limited", "jio", "jio.com", "2405:202"),
+        Isp("singtel", 3758, "singnet pte ltd", "singtel", "singnet.com.sg", "2400:d800"),
+        Isp("telstra", 1221, "telstra limited", "telstra", "bigpond.net.au", "2001:8005"),
         Isp("optus", 4804, "optus", "optus", "optusnet.com.au"),
-        Isp("ntt", 4713, "ntt communications corporation", "ocn", "ocn.ne.jp"),
-        Isp("softbank", 17676, "softbank corp.", "softbank bb", "bbtec.net"),
-        Isp("vivo", 27699, "telefonica brasil s.a", "vivo", "telesp.net.br"),
-        Isp("telmex", 8151, "uninet s.a. de c.v.", "telmex", "prod-infinitum.com.mx"),
+        Isp("ntt", 4713, "ntt communications corporation", "ocn", "ocn.ne.jp", "2001:380"),
+        Isp("softbank", 17676, "softbank corp.", "softbank bb", "bbtec.net", "2001:278"),
+        Isp("vivo", 27699, "telefonica brasil s.a", "vivo", "telesp.net.br", "2804:e00"),
+        Isp("telmex", 8151, "uninet s.a. de c.v.", "telmex", "prod-infinitum.com.mx", "2001:1208"),
     )
+}
+
+
+# The organisation's own egress, by country: one real /24 of a business ISP of that country
+# (the whole /16 around it is in the country in the shipped GeoIP database, and no city's
+# consumer network is in it). Offices take the /28s at .0, .16 and .32, the VPN .128 and .192.
+EGRESS_NETS: dict[str, str] = {
+    "US": "4.4.88",  # Lumen (Level 3)
+    "GB": "62.30.117",  # Virgin Media Business
+    "IE": "78.16.42",  # BT Communications Ireland
+    "CA": "50.92.31",  # TELUS
+    "DE": "83.135.17",  # 1&1 Versatel
+    "NL": "31.149.62",  # KPN
 }
 
 
@@ -300,7 +351,7 @@ CITIES: tuple[City, ...] = (
         53.3498,
         -6.2603,
         "Europe/Dublin",
-        "eir:86.43",
+        "eir:86.44",
         "eir:86.46",
     ),
     _c(

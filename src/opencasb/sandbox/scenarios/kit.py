@@ -52,7 +52,7 @@ class Foreign:
     postal: str
     lat: float
     lon: float
-    net: str  # "a.b": the /16 addresses are drawn from
+    net: str  # "a.b" or "a.b.c": the /16 or /24 addresses are drawn from
     asn: int
     isp: str
     domain: str
@@ -67,14 +67,15 @@ FOREIGN: tuple[Foreign, ...] = (
             "177.79", 28573, "claro nxt telecomunicacoes ltda", "claro.com.br"),
     Foreign("Moscow", "Moscow", "RU", "Russia", "101000", 55.7558, 37.6173, "95.165", 12389,
             "rostelecom", "rt.ru"),
-    Foreign("Jakarta", "Jakarta", "ID", "Indonesia", "10110", -6.2088, 106.8456, "36.68", 7713,
+    Foreign("Jakarta", "Jakarta", "ID", "Indonesia", "10110", -6.2088, 106.8456, "36.69", 7713,
             "pt telekomunikasi indonesia", "telkom.co.id"),
     Foreign("Bucharest", "Bucuresti", "RO", "Romania", "010011", 44.4268, 26.1025, "86.120",
             8708, "rcs & rds sa", "rcs-rds.ro"),
 )  # fmt: skip
-# A Tor exit relay network (as the System Log shows Tor: isProxy true).
-TOR = Foreign("Amsterdam", "North Holland", "NL", "Netherlands", "1012", 52.374, 4.8897,
-              "185.220", 208294, "cia triad security llc", "torproject.org")  # fmt: skip
+# A Tor exit relay network (as the System Log shows Tor: isProxy true): a real /24 of Tor
+# exits, listed in the demo's Tor list (opencasb/sandbox/data/demo-tor.txt).
+TOR = Foreign("Berlin", "Land Berlin", "DE", "Germany", "10117", 52.517, 13.3889,
+              "185.220.102", 60729, "stiftung erneuerbare freiheit", "torproject.org")  # fmt: skip
 
 
 def distance_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
@@ -183,7 +184,9 @@ def foreign_loc(f: Foreign, r: int, proxy: bool = False) -> Loc:
         "geolocation": {"lat": f.lat, "lon": f.lon},
     }
     sec = {"asNumber": f.asn, "asOrg": f.isp, "isp": f.isp, "domain": f.domain, "isProxy": proxy}
-    return make_loc(f"{f.net}.{r % 254 + 1}.{(r >> 8) % 254 + 1}", g, sec)
+    if f.net.count(".") == 1:  # a /16
+        return make_loc(f"{f.net}.{r % 254 + 1}.{(r >> 8) % 254 + 1}", g, sec)
+    return make_loc(f"{f.net}.{r % 254 + 1}", g, sec)  # a /24
 
 
 def city_loc(city: City, r: int) -> Loc:
