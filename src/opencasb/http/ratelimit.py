@@ -5,18 +5,27 @@ Okta-style headers: ``X-Rate-Limit-Limit``, ``X-Rate-Limit-Remaining`` and
 and, once it is exhausted, wait until the server says it resets. The reset is compared with
 the server's ``Date`` header rather than our clock, so clock skew between us and the API
 neither makes us wait too long nor send too early (the lesson of okta-sdk-python).
+
+A bucket is the org's, not ours: every other integration of the org draws on it too, and
+one that finds it empty gets 429s (an admin console, a provisioning job). So a share of
+each window (``HEADROOM``) is left unspent; we wait for the reset instead.
 """
 
 from __future__ import annotations
 
 import contextlib
+import math
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 
 from opencasb.clock import Clock
 
-__all__ = ["BucketState", "RateLimitPacer"]
+__all__ = ["HEADROOM", "BucketState", "RateLimitPacer"]
+
+HEADROOM = 0.1
+"""Share of each bucket's limit never spent (12 of the System Log's 120 a minute)."""
 
 
 @dataclass(slots=True)
@@ -36,41 +45,54 @@ def _int(headers: Mapping[str, str], name: str) -> int | None:
 class RateLimitPacer:
     """Tracks one client's buckets and tells it how long to wait before the next request.
 
+    Thread-safe: two threads of one client (a feed and the inventory) share its buckets.
+
     Args:
         clock: the injected clock (sleeping is the caller's job).
         reserve: requests to leave unspent in each window, for other users of the same budget.
+        headroom: the share of each window's limit to leave unspent; the larger of the two
+            is kept.
         margin: seconds added after a reset, because ``Date`` has one-second resolution.
     """
 
-    def __init__(self, clock: Clock, *, reserve: int = 0, margin: float = 1.0) -> None:
+    def __init__(
+        self, clock: Clock, *, reserve: int = 0, headroom: float = HEADROOM, margin: float = 1.0
+    ) -> None:
         self._clock = clock
         self._reserve = reserve
+        self._headroom = headroom
         self._margin = margin
+        self._lock = threading.Lock()
         self._buckets: dict[str, BucketState] = {}
         self.requests = 0
         self.waited = 0.0
 
+    def kept(self, limit: int) -> int:
+        """Requests of a window of ``limit`` that are left to the org's other clients."""
+        return max(self._reserve, math.ceil(limit * self._headroom))
+
     def delay(self, bucket: str) -> float:
         """Seconds to wait before sending a request that counts against ``bucket``."""
-        state = self._buckets.get(bucket)
-        if state is None or state.remaining > self._reserve:
-            return 0.0
-        return max(0.0, state.reset_at_local - self._clock.monotonic())
+        with self._lock:
+            state = self._buckets.get(bucket)
+            if state is None or state.remaining > self.kept(state.limit):
+                return 0.0
+            return max(0.0, state.reset_at_local - self._clock.monotonic())
 
     def before_request(self, bucket: str) -> None:
         """Wait (on the injected clock) if the bucket is spent, then count the request."""
         wait = self.delay(bucket)
         if wait > 0:
-            self.waited += wait
             self._clock.sleep(wait)
+        with self._lock:
+            self.waited += wait
             state = self._buckets.get(bucket)
             if state is not None:
-                # The window has reset; we do not know the new size until the next answer.
-                state.remaining = max(state.limit - self._reserve, 1)
-        state = self._buckets.get(bucket)
-        if state is not None:
-            state.remaining -= 1
-        self.requests += 1
+                if wait > 0:
+                    # The window has reset; the next answer tells how much of it is left.
+                    state.remaining = max(state.limit, 1)
+                state.remaining -= 1
+            self.requests += 1
 
     def reset_in(self, headers: Mapping[str, str]) -> float | None:
         """Seconds until the window in ``headers`` resets, measured on the server's clock."""
@@ -93,6 +115,9 @@ class RateLimitPacer:
             return
         if limit == 0:  # a concurrency-limit answer: both values are always 0
             remaining = 0
-        self._buckets[bucket] = BucketState(
-            limit=limit, remaining=remaining, reset_at_local=self._clock.monotonic() + reset_in
-        )
+        with self._lock:
+            self._buckets[bucket] = BucketState(
+                limit=limit,
+                remaining=remaining,
+                reset_at_local=self._clock.monotonic() + reset_in,
+            )

@@ -26,11 +26,12 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from opencasb.apps.base import AppConnector, Page, connector_for
+from opencasb.apps.base import AppConnector, Inventory, Page, connector_for
 from opencasb.clock import Clock, SystemClock
 from opencasb.errors import ConnectorError, ErrorInfo, OpenCASBError
 from opencasb.formats.records import RawRecords
 from opencasb.http.options import HttpOptions
+from opencasb.ingest.background import Background
 from opencasb.ingest.normalizing import (
     gap_record,
     gap_rejects,
@@ -38,7 +39,7 @@ from opencasb.ingest.normalizing import (
     normalize_record,
 )
 from opencasb.ingest.pipeline import IngestPipeline, StoredPage, encode_page, log_rejected
-from opencasb.logs import in_context, log_context, new_error_ref
+from opencasb.logs import carry_context, in_context, log_context, new_error_ref
 from opencasb.model import Health, HealthState
 
 if TYPE_CHECKING:
@@ -248,11 +249,19 @@ class IngestRunner:
             return result
         seen = self.store.get_cursor(rec.id, SERVICES_FEED) or {}
         run = _Run(rec, health, result, connector=connector, services=dict(seen))
+        # The inventory is fetched beside the feeds, so it never delays their first events;
+        # it is stored here once they are done (the store is this thread's).
+        job = None
+        if inventory or (inventory is None and self._inventory_due(rec.id)):
+            with log_context(feed="inventory"):  # its requests log with the feed "inventory"
+                fetch = carry_context(connector.inventory)
+            job = Background(fetch, name=f"opencasb-inventory-{rec.name}")
         try:
             self._run_feeds(run, connector)
-            if inventory or (inventory is None and self._inventory_due(rec.id)):
+            if job is not None:
+                inv = job.result()
                 with log_context(feed="inventory"):
-                    self._sync_inventory(rec.id, connector)
+                    self._save_inventory(rec.id, inv)
         except OpenCASBError as exc:
             self._fail(rec, run.health, exc, result)
             return result
@@ -262,6 +271,8 @@ class IngestRunner:
             self._fail(rec, run.health, _internal_error(exc, ref), result)
             return result
         finally:
+            if job is not None:
+                job.join()  # it uses the connector
             connector.close()
         health = run.health
         now = self.clock.now()
@@ -477,8 +488,7 @@ class IngestRunner:
         at = datetime.fromisoformat(str(mark["at"]))
         return self.clock.now() - at >= INVENTORY_EVERY
 
-    def _sync_inventory(self, instance_id: int, connector: AppConnector) -> None:
-        inv = connector.inventory()
+    def _save_inventory(self, instance_id: int, inv: Inventory) -> None:
         self.store.replace_inventory(instance_id, inv.accounts, inv.groups)
         log.info(
             "inventory replaced", extra={"accounts": len(inv.accounts), "groups": len(inv.groups)}

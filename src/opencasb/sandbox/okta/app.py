@@ -33,6 +33,7 @@ from opencasb.sandbox.okta.http import Call, Reply
 from opencasb.sandbox.okta.oauth import issue_token
 from opencasb.sandbox.okta.ratelimit import Decision, RateLimiter, RateLimits
 from opencasb.sandbox.okta.routes_logs import list_logs
+from opencasb.sandbox.okta.routes_roles import list_role_assignees
 from opencasb.sandbox.okta.routes_users import (
     clear_user_sessions,
     get_group,
@@ -273,6 +274,10 @@ def create_okta_app(
             f"{u}/sessions",
             _endpoint(clear_user_sessions, bucket="users", scope="okta.users.manage"),
             methods=["DELETE"],
+        ),
+        Route(
+            "/api/v1/iam/assignees/users",
+            _endpoint(list_role_assignees, bucket="catch_all", scope="okta.roles.read"),
         ),
         Route("/api/v1/groups", _endpoint(list_groups, bucket="groups", scope="okta.groups.read")),
         Route(g, _endpoint(get_group, bucket="group_by_id", scope="okta.groups.read")),
