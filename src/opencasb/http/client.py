@@ -20,6 +20,7 @@ import orjson
 
 from opencasb.errors import ConfigError, ConnectionFailed, ConnectorError, UpstreamError
 from opencasb.formats.records import NotAnArray, RawRecords
+from opencasb.http.background import current_pace
 from opencasb.http.budget import RequestBudget
 from opencasb.http.links import parse_link_header, require_same_origin
 from opencasb.http.options import HttpOptions
@@ -238,7 +239,10 @@ class ApiClient:
         bucket = self._bucket_of(where)
         attempt = 0
         reauthed = False
+        pace = current_pace()  # set on a thread that must give way to the feeds
         while True:
+            if pace is not None:
+                pace.wait_turn()
             paced = self.pacer.delay(bucket)
             if paced > 0:
                 log.info(

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import gc
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from opencasb.apps.base import Gap
 from opencasb.errors import NormalizeError
 from opencasb.model import Activity
+
+if TYPE_CHECKING:  # apps.base brings the HTTP stack, which ingest workers never use
+    from opencasb.apps.base import Gap
 
 __all__ = ["gap_record", "gap_rejects", "normalize_all", "normalize_record"]
 

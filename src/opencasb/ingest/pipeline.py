@@ -21,11 +21,8 @@ committed, and their cursors with them.
 
 from __future__ import annotations
 
-import gc
 import logging
 import multiprocessing
-import os
-import threading
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -36,9 +33,11 @@ from typing import Any, Generic, TypeVar
 
 import orjson
 
-from opencasb.errors import OpenCASBError, StoreError
-from opencasb.formats.records import RawRecords, parse_record
-from opencasb.ingest.normalizing import normalize_all, normalize_record
+from opencasb.errors import OpenCASBError
+from opencasb.formats.records import RawRecords
+from opencasb.ingest import worker
+from opencasb.ingest.normalizing import normalize_all
+from opencasb.ingest.worker import encode_page, exit_with_parent
 from opencasb.model import Activity
 from opencasb.store import EncodedPage, PageWrite, SaveResult, Store
 from opencasb.store.pages import encode_activities
@@ -79,97 +78,26 @@ def log_rejected(feed: str, rejected: Sequence[tuple[Any, str]]) -> None:
         )
 
 
-def encode_page(normalize: Normalize, instance_id: int, texts: Sequence[str]) -> EncodedPage:
-    """Parse, normalize and encode one page of records given as JSON text (the worker's job).
-
-    A record that fails to normalize is reported in ``EncodedPage.rejected``, as
-    :func:`~opencasb.ingest.normalizing.normalize_all` would quarantine it, and so is one
-    whose activity breaks the Activity contract (a normalizer bug met an odd record).
-    """
-    # As in normalize_all: the page's objects form no cycles, so the cyclic collector would
-    # only re-scan them; it runs between pages.
-    collecting = gc.isenabled()
-    gc.disable()
-    try:
-        activities: list[Activity] = []
-        positions: list[int] = []
-        rejected: list[tuple[int, str]] = []
-        for i, text in enumerate(texts):
-            outcome = normalize_record(normalize, parse_record(text))
-            if type(outcome) is str:
-                rejected.append((i, outcome))
-            else:
-                activities.append(outcome)  # type: ignore[arg-type]
-                positions.append(i)
-        try:
-            return encode_activities(
-                instance_id, activities, positions=positions, with_raw=False, rejected=rejected
-            )
-        except StoreError:
-            # An activity the store cannot keep (a normalizer bug met an odd record) costs
-            # that record, quarantined with the reason, not the page: a page that can never
-            # be stored would stop its feed for good.
-            return _encode_each(instance_id, activities, positions, rejected)
-    finally:
-        if collecting:
-            gc.enable()
-
-
-def _encode_each(
-    instance_id: int,
-    activities: list[Activity],
-    positions: list[int],
-    rejected: list[tuple[int, str]],
-) -> EncodedPage:
-    kept: list[Activity] = []
-    kept_positions: list[int] = []
-    for a, position in zip(activities, positions, strict=True):
-        try:
-            encode_activities(instance_id, [a], with_raw=False)
-        except StoreError as exc:
-            rejected.append((position, f"the store cannot keep its activity: {exc.__cause__}"))
-        else:
-            kept.append(a)
-            kept_positions.append(position)
-    rejected.sort()
-    return encode_activities(
-        instance_id, kept, positions=kept_positions, with_raw=False, rejected=rejected
-    )
-
-
 def _worker_context(normalize: Normalize) -> multiprocessing.context.BaseContext:
     """How worker processes start: forked from a fork server.
 
     Not a plain fork: the caller has threads (WAL checkpointer, HTTP pools) that a forked
     child would inherit in whatever state they were in. The fork server is a fresh process,
-    started once per sync process, that imports the caller's main module, this module and
-    the normalizer once; each worker is then a fork of it, ready at once. With "spawn"
-    every worker imported all of that itself (the main module re-imports the whole CLI):
-    measured 1-2 CPU-seconds per worker per backfill.
+    started once per sync process, that imports :mod:`opencasb.ingest.worker` and the
+    normalizer once; each worker is then a fork of it, ready at once. With "spawn" every
+    worker imported all of that itself: measured 1-2 CPU-seconds per worker per backfill.
+
+    Only those two: each module the server imports is resident in the server and in every
+    worker. With the caller's main module (the CLI) and this one (the store, SQLAlchemy,
+    Alembic) preloaded too, each of the three processes held ~70 MiB; with the worker's own
+    imports alone, about a third of that. (multiprocessing still re-runs the main *script*
+    in each worker, which is why ``opencasb.cli`` imports its commands lazily.)
     """
     context = multiprocessing.get_context("forkserver")
     # Takes effect when the server starts (the first pipeline of this process); a later
     # pipeline's normalizer is imported by its workers as they unpickle it.
-    context.set_forkserver_preload(["__main__", __name__, normalize.__module__])
+    context.set_forkserver_preload([worker.__name__, normalize.__module__])
     return context
-
-
-def _exit_with_parent() -> None:
-    """Worker initializer: end this worker when the process that started it dies.
-
-    A pool's idle workers block reading their task queue, which a SIGKILLed parent never
-    closes, so without this they would outlive it for good. The pipe the parent spawned
-    the worker through reaches end-of-file only when the parent is gone.
-    """
-    parent = multiprocessing.parent_process()
-    if parent is None:
-        return
-
-    def watch() -> None:
-        parent.join()  # waits on the parent's sentinel: returns once the parent is gone
-        os._exit(1)
-
-    threading.Thread(target=watch, name="opencasb-parent-watch", daemon=True).start()
 
 
 @dataclass(frozen=True, slots=True)
@@ -228,7 +156,7 @@ class IngestPipeline(Generic[T]):
         self._workers = workers
         self._ahead = max(1, ahead if ahead is not None else AHEAD_PER_WORKER * workers)
         self._pool = ProcessPoolExecutor(
-            workers, mp_context=_worker_context(normalize), initializer=_exit_with_parent
+            workers, mp_context=_worker_context(normalize), initializer=exit_with_parent
         )
         self._group = group
         self._starting: list[Future[EncodedPage]] = []

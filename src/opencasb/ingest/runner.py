@@ -24,12 +24,14 @@ import os
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from opencasb.apps.base import AppConnector, Inventory, Page, connector_for
 from opencasb.clock import Clock, SystemClock
 from opencasb.errors import ConnectorError, ErrorInfo, OpenCASBError
 from opencasb.formats.records import RawRecords
+from opencasb.http.background import BACKGROUND_INTERVAL, BackgroundPace
 from opencasb.http.options import HttpOptions
 from opencasb.ingest.background import Background
 from opencasb.ingest.normalizing import (
@@ -182,6 +184,7 @@ class IngestRunner:
         workers: worker processes for backfills (default :func:`default_workers`); 0 keeps
             every page in this process.
         pipeline_after: records a run fetches before a backfill starts the workers.
+        inventory_interval: seconds between inventory requests while the feeds run.
     """
 
     def __init__(
@@ -194,6 +197,7 @@ class IngestRunner:
         connector_factory: ConnectorFactory | None = None,
         workers: int | None = None,
         pipeline_after: int = PIPELINE_AFTER,
+        inventory_interval: float = BACKGROUND_INTERVAL,
     ) -> None:
         self.store = store
         self.clock = clock or (http.clock if http else SystemClock())
@@ -202,6 +206,7 @@ class IngestRunner:
         self._factory = connector_factory or self._default_factory
         self.workers = default_workers() if workers is None else workers
         self.pipeline_after = pipeline_after
+        self.inventory_interval = inventory_interval
         self._states: dict[int, HealthState] = {}  # last health state written, for the log
 
     def _default_factory(self, rec: InstanceRecord, secrets: Mapping[str, str]) -> AppConnector:
@@ -249,15 +254,17 @@ class IngestRunner:
             return result
         seen = self.store.get_cursor(rec.id, SERVICES_FEED) or {}
         run = _Run(rec, health, result, connector=connector, services=dict(seen))
-        # The inventory is fetched beside the feeds, so it never delays their first events;
-        # it is stored here once they are done (the store is this thread's).
+        # The inventory is fetched beside the feeds, giving way to them until they are done
+        # (see BackgroundPace); it is stored here after them (the store is this thread's).
         job = None
+        pace = BackgroundPace(self.inventory_interval)
         if inventory or (inventory is None and self._inventory_due(rec.id)):
             with log_context(feed="inventory"):  # its requests log with the feed "inventory"
-                fetch = carry_context(connector.inventory)
+                fetch = carry_context(partial(pace.run, connector.inventory))
             job = Background(fetch, name=f"opencasb-inventory-{rec.name}")
         try:
             self._run_feeds(run, connector)
+            pace.release()
             if job is not None:
                 inv = job.result()
                 with log_context(feed="inventory"):
@@ -271,6 +278,7 @@ class IngestRunner:
             self._fail(rec, run.health, _internal_error(exc, ref), result)
             return result
         finally:
+            pace.release()
             if job is not None:
                 job.join()  # it uses the connector
             connector.close()

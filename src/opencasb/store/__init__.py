@@ -2,14 +2,45 @@
 
 Open it with :func:`open_store`; the schema is migrated to head on open. Tables are in
 :mod:`opencasb.store.schema`; migrations in ``store/migrations``.
+
+The names below are imported when first used, not with the package: an ingest worker
+imports :mod:`opencasb.store.pages` (the row encoder) and must not pay for SQLAlchemy and
+Alembic, which it never uses (tens of MiB resident in every worker).
 """
 
-from opencasb.store.activities import PageWrite, SaveResult
-from opencasb.store.engine import open_store
-from opencasb.store.facade import Store
-from opencasb.store.instances import InstanceRecord
-from opencasb.store.pages import EncodedPage
-from opencasb.store.query import ActivityPage, ActivityQuery
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from opencasb.store.activities import PageWrite, SaveResult
+    from opencasb.store.engine import open_store
+    from opencasb.store.facade import Store
+    from opencasb.store.instances import InstanceRecord
+    from opencasb.store.pages import EncodedPage
+    from opencasb.store.query import ActivityPage, ActivityQuery
+
+_HOMES = {
+    "PageWrite": "activities",
+    "SaveResult": "activities",
+    "open_store": "engine",
+    "Store": "facade",
+    "InstanceRecord": "instances",
+    "EncodedPage": "pages",
+    "ActivityPage": "query",
+    "ActivityQuery": "query",
+}
+
+
+def __getattr__(name: str) -> Any:
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{home}"), name)
+    globals()[name] = value  # once found, an ordinary attribute
+    return value
+
 
 __all__ = [
     "ActivityPage",

@@ -22,7 +22,7 @@ from opencasb.errors import ErrorInfo, StoreError
 from opencasb.model.activity import Activity, Actor, Category, Geo, Outcome, Target
 from opencasb.model.health import Health, HealthState
 from opencasb.store.ipkey import ip_key
-from opencasb.store.schema import from_micros, to_micros
+from opencasb.store.micros import from_micros, to_micros
 
 __all__ = [
     "ACTIVITY_READ_COLUMNS",

@@ -28,7 +28,7 @@ outcome, text) scan the time index newest first and stop after one page.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -48,6 +48,8 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
+from opencasb.store.micros import EPOCH, from_micros, to_micros
+
 __all__ = [
     "EPOCH",
     "UtcMicros",
@@ -63,21 +65,6 @@ __all__ = [
     "rejected_records",
     "to_micros",
 ]
-
-EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_MICRO = timedelta(microseconds=1)
-
-
-def to_micros(dt: datetime) -> int:
-    """Aware datetime -> microseconds since the epoch. Naive datetimes raise ``TypeError``."""
-    if dt.tzinfo is None:
-        raise TypeError("naive datetime: the store only accepts timezone-aware times")
-    return (dt - EPOCH) // _MICRO
-
-
-def from_micros(value: int) -> datetime:
-    """Microseconds since the epoch -> aware UTC datetime (exact, no float rounding)."""
-    return EPOCH + timedelta(microseconds=value)
 
 
 class UtcMicros(TypeDecorator[datetime]):

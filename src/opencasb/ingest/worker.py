@@ -1,0 +1,102 @@
+"""What an ingest worker process runs: parse, normalize and encode one page.
+
+This module is all a worker imports (besides the app's normalizer), and every module it
+imports is resident in the fork server and in each worker: keep it to the model, the
+normalizing rules and the row encoder, and away from the store's engine, SQLAlchemy, the
+CLI and the HTTP stack.
+"""
+
+from __future__ import annotations
+
+import gc
+import multiprocessing
+import os
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from opencasb.errors import StoreError
+from opencasb.formats.records import parse_record
+from opencasb.ingest.normalizing import normalize_record
+from opencasb.model import Activity
+from opencasb.store.pages import EncodedPage, encode_activities
+
+__all__ = ["encode_page", "exit_with_parent"]
+
+Normalize = Callable[[Mapping[str, Any]], Activity]
+
+
+def encode_page(normalize: Normalize, instance_id: int, texts: Sequence[str]) -> EncodedPage:
+    """Parse, normalize and encode one page of records given as JSON text (the worker's job).
+
+    A record that fails to normalize is reported in ``EncodedPage.rejected``, as
+    :func:`~opencasb.ingest.normalizing.normalize_all` would quarantine it, and so is one
+    whose activity breaks the Activity contract (a normalizer bug met an odd record).
+    """
+    # As in normalize_all: the page's objects form no cycles, so the cyclic collector would
+    # only re-scan them; it runs between pages.
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        activities: list[Activity] = []
+        positions: list[int] = []
+        rejected: list[tuple[int, str]] = []
+        for i, text in enumerate(texts):
+            outcome = normalize_record(normalize, parse_record(text))
+            if type(outcome) is str:
+                rejected.append((i, outcome))
+            else:
+                activities.append(outcome)  # type: ignore[arg-type]
+                positions.append(i)
+        try:
+            return encode_activities(
+                instance_id, activities, positions=positions, with_raw=False, rejected=rejected
+            )
+        except StoreError:
+            # An activity the store cannot keep (a normalizer bug met an odd record) costs
+            # that record, quarantined with the reason, not the page: a page that can never
+            # be stored would stop its feed for good.
+            return _encode_each(instance_id, activities, positions, rejected)
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def _encode_each(
+    instance_id: int,
+    activities: list[Activity],
+    positions: list[int],
+    rejected: list[tuple[int, str]],
+) -> EncodedPage:
+    kept: list[Activity] = []
+    kept_positions: list[int] = []
+    for a, position in zip(activities, positions, strict=True):
+        try:
+            encode_activities(instance_id, [a], with_raw=False)
+        except StoreError as exc:
+            rejected.append((position, f"the store cannot keep its activity: {exc.__cause__}"))
+        else:
+            kept.append(a)
+            kept_positions.append(position)
+    rejected.sort()
+    return encode_activities(
+        instance_id, kept, positions=kept_positions, with_raw=False, rejected=rejected
+    )
+
+
+def exit_with_parent() -> None:
+    """Worker initializer: end this worker when the process that started it dies.
+
+    A pool's idle workers block reading their task queue, which a SIGKILLed parent never
+    closes, so without this they would outlive it for good. The pipe the parent spawned
+    the worker through reaches end-of-file only when the parent is gone.
+    """
+    parent = multiprocessing.parent_process()
+    if parent is None:
+        return
+
+    def watch() -> None:
+        parent.join()  # waits on the parent's sentinel: returns once the parent is gone
+        os._exit(1)
+
+    threading.Thread(target=watch, name="opencasb-parent-watch", daemon=True).start()

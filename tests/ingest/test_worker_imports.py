@@ -1,0 +1,29 @@
+"""What an ingest worker imports is resident in the fork server and in every worker."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+from opencasb.ingest import pipeline, worker
+
+HEAVY = ("sqlalchemy", "alembic", "httpx", "typer", "rich", "pydantic", "cryptography")
+
+
+def test_workers_import_neither_the_store_engine_nor_the_cli_nor_http() -> None:
+    code = (
+        "import json, sys\n"
+        "import opencasb.ingest.worker, opencasb.apps.okta.normalize\n"
+        "import opencasb.apps.office365.normalize\n"
+        "print(json.dumps(sorted({m.split('.')[0] for m in sys.modules})))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    loaded = set(json.loads(out.stdout))
+    assert loaded.isdisjoint(HEAVY), loaded & set(HEAVY)
+
+
+def test_the_pool_runs_only_worker_functions() -> None:
+    # Unpickling a function imports its module in the worker: both must live in `worker`.
+    assert pipeline.encode_page.__module__ == worker.__name__
+    assert pipeline.exit_with_parent.__module__ == worker.__name__
