@@ -210,7 +210,9 @@ def sync_run(
         OKTA_API_TOKEN=sb.credentials.token,
         PYTHONPATH=str(src),
     )
-    cli = [sys.executable, "-m", "opencasb.cli"]
+    # The console script, as users run it (`python -m` would hide what multiprocessing
+    # re-runs of the main script cost in every worker process).
+    cli = [str(Path(sys.executable).parent / "opencasb")]
     with SandboxServer(log, tls) as server:
         connect = [*cli, "connect", "okta", "--domain", server.base_url]
         connect += ["--ca-bundle", str(tls.ca_cert), "--backfill-days", str(days)]

@@ -27,3 +27,16 @@ def test_the_pool_runs_only_worker_functions() -> None:
     # Unpickling a function imports its module in the worker: both must live in `worker`.
     assert pipeline.encode_page.__module__ == worker.__name__
     assert pipeline.exit_with_parent.__module__ == worker.__name__
+
+
+def test_the_console_scripts_import_is_light() -> None:
+    # multiprocessing re-runs the `opencasb` script (`from opencasb.cli import main`) in
+    # every worker it starts: that import must not bring the commands along.
+    code = (
+        "import json, sys\n"
+        "from opencasb.cli import main\n"
+        "print(json.dumps(sorted({m.split('.')[0] for m in sys.modules})))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    loaded = set(json.loads(out.stdout))
+    assert loaded.isdisjoint(HEAVY), loaded & set(HEAVY)
