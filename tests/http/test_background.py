@@ -7,11 +7,11 @@ import threading
 
 import httpx
 
-from opencasb.apps.base import HttpOptions
 from opencasb.apps.okta.errors import OKTA_POLICY
 from opencasb.clock import FakeClock
 from opencasb.http import ApiClient
 from opencasb.http.background import BackgroundPace, current_pace
+from opencasb.http.options import HttpOptions
 
 
 class _Auth:

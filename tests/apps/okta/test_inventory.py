@@ -9,9 +9,9 @@ from datetime import UTC, datetime
 import httpx
 import pytest
 
-from opencasb.apps.base import HttpOptions
 from opencasb.apps.okta.connector import OktaConnector
 from opencasb.clock import FakeClock
+from opencasb.http.options import HttpOptions
 from opencasb.sandbox.okta import generate_rsa_keypair
 from opencasb.sandbox.okta_sandbox import OktaSandbox, build_okta_sandbox
 from opencasb.sandbox.transport import SyncASGITransport

@@ -13,9 +13,9 @@ from datetime import datetime
 from typing import Any
 
 from opencasb.apps.base import Inventory
-from opencasb.apps.records import NotAnArray
 from opencasb.clock import utc
 from opencasb.errors import ConnectorError, PermissionDenied, UpstreamError
+from opencasb.formats.records import NotAnArray
 from opencasb.http import ApiClient, require_same_origin
 from opencasb.model import Account, Group
 
