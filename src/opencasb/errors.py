@@ -17,6 +17,7 @@ boundary where they occur; nothing outside this tree should escape a public func
     │   └── UnsafeResponse     a response we refuse to follow (hostile Link header, bad JSON)
     ├── NormalizeError         one raw record could not be normalized (it is kept, quarantined)
     ├── StoreError             the database failed or holds something we cannot read
+    ├── InstanceBusy           another process holds the instance's sync lease  (transient)
     └── NotFound               a named thing (instance, activity) does not exist
 """
 
@@ -30,6 +31,7 @@ __all__ = [
     "ConnectionFailed",
     "ConnectorError",
     "ErrorInfo",
+    "InstanceBusy",
     "NormalizeError",
     "NotFound",
     "OpenCASBError",
@@ -132,3 +134,13 @@ class StoreError(OpenCASBError):
 
 class NotFound(OpenCASBError):
     """A named object does not exist."""
+
+
+class InstanceBusy(OpenCASBError):
+    """Another process (``holder``, "pid@host") is syncing or importing into the instance."""
+
+    transient = True
+
+    def __init__(self, message: str, *, holder: str, meaning: str = "", fix: str = "") -> None:
+        super().__init__(message, meaning=meaning, fix=fix, code="instance_busy")
+        self.holder = holder

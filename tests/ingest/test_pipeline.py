@@ -92,8 +92,8 @@ def test_pipeline_stores_what_the_runner_stores_in_page_order(store: Store) -> N
     assert [d.saved for d in done] == [
         SaveResult(10, 0),
         SaveResult(10, 0),
-        SaveResult(9, 0),
-        SaveResult(10, 0),
+        SaveResult(9, 0, quarantined=1),
+        SaveResult(10, 0, quarantined=1),
         SaveResult(10, 0),
     ]
     assert [d.rejected for d in done] == [0, 0, 1, 1, 0]

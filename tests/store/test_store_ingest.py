@@ -158,7 +158,7 @@ def test_an_encoded_page_is_stored_as_save_page_stores_it(store: Store, act: Any
     page = encode_activities(encoded, batch, positions=positions, with_raw=False)
     res = store.save_encoded_page(encoded, "logs", page, texts, {"p": 1}, rejected=rejects)
 
-    assert res == SaveResult(inserted=12, duplicates=0)
+    assert res == SaveResult(inserted=12, duplicates=0, quarantined=2)
     assert store.get_cursor(encoded, "logs") == {"p": 1}
     assert store.count_rejected(encoded) == 2
     got = store.query_activities(ActivityQuery(instance="encoded", limit=50)).items

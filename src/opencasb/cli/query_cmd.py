@@ -14,7 +14,7 @@ from opencasb.cli.context import Ctx, console, err_console, handle_errors
 from opencasb.cli.tables import activities_view
 from opencasb.cli.terminal import markup
 from opencasb.clock import utc
-from opencasb.errors import ConfigError
+from opencasb.errors import ConfigError, InstanceBusy
 
 __all__ = ["register"]
 
@@ -106,12 +106,17 @@ def import_(
 
     state: Ctx = ctx.obj
     with handle_errors():
-        done = import_file(state.store, app, file, instance=instance or app)
+        done = import_file(state.store, app, file, instance=instance or app, on_wait=_waiting)
+        api = f" ({done.from_api:,} of them from the API, whose records are kept)"
         console.print(
             f"imported {escape(str(file))}: {done.inserted:,} new, "
-            f"{done.duplicates:,} already present, "
+            f"{done.duplicates:,} already present{api if done.from_api else ''}, "
             f"{done.rejected:,} quarantined (see rejected records)"
         )
+
+
+def _waiting(busy: InstanceBusy) -> None:
+    err_console.print(f"waiting: {markup(str(busy))}")
 
 
 def register(app: typer.Typer) -> None:

@@ -11,9 +11,10 @@ from typing import Annotated
 import typer
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
-from opencasb.cli.context import Ctx, console, handle_errors, show_problem
+from opencasb.cli.context import Ctx, console, err_console, handle_errors, show_problem
 from opencasb.cli.terminal import markup
 from opencasb.clock import SystemClock
+from opencasb.errors import InstanceBusy
 from opencasb.ingest.runner import IngestRunner, PageEvent, RunResult
 from opencasb.ingest.scheduler import Scheduler
 
@@ -67,6 +68,10 @@ def sync(
     ctx: typer.Context,
     name: Annotated[str | None, typer.Argument(help="Only this instance.")] = None,
     once: Annotated[bool, typer.Option("--once", help="Catch up once, then exit.")] = False,
+    wait: Annotated[
+        bool,
+        typer.Option("--wait", help="When another process syncs an instance, wait for it."),
+    ] = False,
 ) -> None:
     """Fetch new activities: catch up (backfilling if new), then keep polling."""
     state: Ctx = ctx.obj
@@ -74,7 +79,9 @@ def sync(
         store = state.store
         clock = SystemClock()
         progress, bars = backfill_progress()
-        runner = IngestRunner(store, clock=clock, on_page=bars)
+        runner = IngestRunner(
+            store, clock=clock, on_page=bars, wait_for_lease=wait, on_wait=_waiting
+        )
         names = [name] if name else [r.name for r in store.list_instances() if r.enabled]
         if name:
             store.get_instance(name)  # NotFound with a clear message
@@ -92,8 +99,16 @@ def sync(
             stop.set()
 
         signal.signal(signal.SIGTERM, _stop)
+
+        def _report(result: RunResult) -> None:
+            report(result)
+            if isinstance(result.error, InstanceBusy):  # another sync has it: leave it be
+                stop.set()
+                busy.append(result.error)
+
+        busy: list[InstanceBusy] = []
         scheduler = Scheduler(
-            runner, clock, stop=stop, on_result=report, only={name} if name else None
+            runner, clock, stop=stop, on_result=_report, only={name} if name else None
         )
         console.print("polling; Ctrl-C to stop")
         try:
@@ -101,7 +116,13 @@ def sync(
                 scheduler.run_forever()
         except KeyboardInterrupt:
             stop.set()
+        if busy:
+            raise typer.Exit(1)
         console.print("stopped")
+
+
+def _waiting(busy: InstanceBusy) -> None:
+    err_console.print(f"waiting: {markup(str(busy))}")
 
 
 def register(app: typer.Typer) -> None:

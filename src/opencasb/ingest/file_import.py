@@ -10,7 +10,9 @@ Contract:
     * Records the reader could not read (:class:`~opencasb.formats.exports.BadRecord`) and
       records the normalizer refuses are quarantined with the reason, never dropped.
     * Importing the same records again adds nothing: the store skips an activity it already
-      holds for the instance (same source event id) and counts it as a duplicate.
+      holds for the instance (same source event id) and counts it as a duplicate. An
+      activity the API stored is never replaced by an imported one (``from_api`` counts
+      them); the rows keep their origin ``import:<file name>``.
     * Memory holds one batch, whatever the size of the file (if the reader streams).
     * After each batch the instance's health counts it (events stored, duplicates,
       quarantined, newest event), as a polled page is counted, so ``opencasb apps`` shows an
@@ -28,8 +30,9 @@ from typing import TYPE_CHECKING, Any, Final
 
 from opencasb.apps.base import load_app
 from opencasb.clock import Clock, SystemClock
-from opencasb.errors import ConfigError, NotFound
+from opencasb.errors import ConfigError, InstanceBusy, NotFound
 from opencasb.formats.exports import BadRecord
+from opencasb.ingest.lease import hold
 from opencasb.ingest.runner import SERVICES_FEED, normalize_all
 from opencasb.model import Activity
 
@@ -43,11 +46,13 @@ IMPORT_BATCH: Final = 1000
 
 @dataclass(slots=True)
 class ImportResult:
-    """What an import did: activities stored, skipped as already present, quarantined."""
+    """What an import did: activities stored, skipped as already present (``from_api`` of
+    them stored by the app's API, whose record is kept), quarantined."""
 
     inserted: int = 0
     duplicates: int = 0
     rejected: int = 0
+    from_api: int = 0
 
 
 def feed_name(path: Path) -> str:
@@ -56,14 +61,21 @@ def feed_name(path: Path) -> str:
 
 
 def import_file(
-    store: Store, app: str, path: Path, *, instance: str, clock: Clock | None = None
+    store: Store,
+    app: str,
+    path: Path,
+    *,
+    instance: str,
+    clock: Clock | None = None,
+    on_wait: Callable[[InstanceBusy], None] | None = None,
 ) -> ImportResult:
     """Import the export file ``path`` of ``app`` into the instance named ``instance``.
 
     The file is read by the app's :class:`~opencasb.apps.base.FileImport`; an instance that
     does not exist is created import-only (it holds history and never polls). The first
     record is read before the store is touched, so a file refused as a whole leaves no
-    empty instance behind.
+    empty instance behind. The import holds the instance's lease (as a sync run does),
+    waiting for a sync of the instance to finish its run; ``on_wait`` is told who holds it.
 
     Raises:
         ConfigError: the app is not installed or imports no files; the file is missing or
@@ -90,15 +102,18 @@ def import_file(
             f"{instance} is an instance of {rec.app}, not {app}",
             fix=f"name an {cls.TITLE} instance with --instance, or a new name to create one",
         )
-    return import_records(
-        store,
-        rec.id,
-        feed_name(path),
-        chain(head, records),
-        spec.normalize,
-        services=cls.services,
-        clock=clock,
-    )
+    # The instance's lease, as a sync holds it: a sync running now finishes its run first.
+    clock = clock or SystemClock()
+    with hold(store, rec.id, rec.name, clock=clock, wait=True, on_wait=on_wait):
+        return import_records(
+            store,
+            rec.id,
+            feed_name(path),
+            chain(head, records),
+            spec.normalize,
+            services=cls.services,
+            clock=clock,
+        )
 
 
 def import_records(
@@ -134,11 +149,12 @@ def import_records(
         activities, rejected = normalize_all(normalize, batch)
         rejected += bad
         saved = store.save_page(instance_id, feed, activities, {"line": read}, rejected=rejected)
-        _count(store, instance_id, activities, saved, len(rejected))
+        _count(store, instance_id, activities, saved)
         if services is not None:
             _note_services(store, instance_id, services(batch), clock or SystemClock())
         result.inserted += saved.inserted
         result.duplicates += saved.duplicates
+        result.from_api += saved.from_api
         result.rejected += len(rejected)
         batch.clear()
         bad.clear()
@@ -156,13 +172,9 @@ def import_records(
     return result
 
 
-def _count(
-    store: Store, instance_id: int, activities: list[Activity], saved: SaveResult, rejected: int
-) -> None:
-    # Read, add, write: a sync of the same instance running at this moment would write its
-    # own counts over these at its next page (it reads health once per run), so an import
-    # into a polled instance is best run between syncs; the stored activities are exact
-    # either way.
+def _count(store: Store, instance_id: int, activities: list[Activity], saved: SaveResult) -> None:
+    # Read, add, write: safe while the caller holds the instance's lease (import_file does),
+    # as no sync of the instance writes its health meanwhile.
     health = store.get_health(instance_id)
     newest = max((a.time for a in activities), default=None)
     if health.newest_event is not None and (newest is None or health.newest_event > newest):
@@ -174,7 +186,7 @@ def _count(
             newest_event=newest,
             events_stored=health.events_stored + saved.inserted,
             duplicates_dropped=health.duplicates_dropped + saved.duplicates,
-            rejected=health.rejected + rejected,
+            rejected=health.rejected + saved.quarantined,
         ),
     )
 

@@ -29,11 +29,12 @@ from typing import TYPE_CHECKING, Any
 
 from opencasb.apps.base import AppConnector, Inventory, Page, connector_for
 from opencasb.clock import Clock, SystemClock
-from opencasb.errors import ConnectorError, ErrorInfo, OpenCASBError
+from opencasb.errors import ConnectorError, ErrorInfo, InstanceBusy, OpenCASBError
 from opencasb.formats.records import RawRecords
 from opencasb.http.background import BACKGROUND_INTERVAL, BackgroundPace
 from opencasb.http.options import HttpOptions
 from opencasb.ingest.background import Background
+from opencasb.ingest.lease import Held, hold
 from opencasb.ingest.normalizing import (
     gap_record,
     gap_rejects,
@@ -107,6 +108,7 @@ class _Run:
     fetched: int = 0  # records fetched, stored or not yet
     connector: AppConnector | None = None
     services: dict[str, str] = field(default_factory=dict)  # service -> first seen (ISO)
+    held: Held | None = None  # the instance's lease, renewed as pages are stored
 
 
 class _PageCollector:
@@ -185,6 +187,10 @@ class IngestRunner:
             every page in this process.
         pipeline_after: records a run fetches before a backfill starts the workers.
         inventory_interval: seconds between inventory requests while the feeds run.
+        holder: this runner as a lease holder (default "pid@host"; see ingest.lease).
+        wait_for_lease: when another process syncs an instance, wait for it instead of
+            ending the run with :class:`~opencasb.errors.InstanceBusy`.
+        on_wait: told who holds an instance before waiting for it.
     """
 
     def __init__(
@@ -198,6 +204,9 @@ class IngestRunner:
         workers: int | None = None,
         pipeline_after: int = PIPELINE_AFTER,
         inventory_interval: float = BACKGROUND_INTERVAL,
+        holder: str | None = None,
+        wait_for_lease: bool = False,
+        on_wait: Callable[[InstanceBusy], None] | None = None,
     ) -> None:
         self.store = store
         self.clock = clock or (http.clock if http else SystemClock())
@@ -208,6 +217,9 @@ class IngestRunner:
         self.pipeline_after = pipeline_after
         self.inventory_interval = inventory_interval
         self._states: dict[int, HealthState] = {}  # last health state written, for the log
+        self.holder = holder
+        self.wait_for_lease = wait_for_lease
+        self.on_wait = on_wait
 
     def _default_factory(self, rec: InstanceRecord, secrets: Mapping[str, str]) -> AppConnector:
         return connector_for(rec, secrets, http=self.http)
@@ -218,6 +230,9 @@ class IngestRunner:
         Connector errors end the run and are recorded in the instance's health: transient
         ones as DEGRADED (the scheduler retries), the others as ERROR (the user must act).
         Every line logged during the run carries the ``instance`` field.
+        The run holds the instance's lease (see :mod:`opencasb.ingest.lease`); when another
+        process holds it, the result's error is :class:`~opencasb.errors.InstanceBusy` and
+        nothing else happens (health is that process's to write).
         """
         with log_context(instance=name):
             started = self.clock.monotonic()
@@ -241,19 +256,45 @@ class IngestRunner:
     def _run_once(self, name: str, *, inventory: bool | None) -> RunResult:
         rec = self.store.get_instance(name)
         result = RunResult(instance=name)
-        health = self.store.get_health(rec.id)
-        self._states[rec.id] = health.state
         if not rec.enabled:
+            health = self.store.get_health(rec.id)
+            self._states[rec.id] = health.state
             self._save_health(rec, dataclasses.replace(health, state=HealthState.DISABLED))
             return result
-        health = dataclasses.replace(health, last_attempt=self.clock.now())
+        try:
+            with hold(
+                self.store,
+                rec.id,
+                name,
+                clock=self.clock,
+                holder=self.holder,
+                wait=self.wait_for_lease,
+                on_wait=self.on_wait,
+            ) as held:
+                self._run_held(rec, result, held, inventory)
+        except InstanceBusy as exc:
+            result.error = exc
+        return result
+
+    def _run_held(
+        self, rec: InstanceRecord, result: RunResult, held: Held, inventory: bool | None
+    ) -> None:
+        # The counts start from the committed rows (no other process writes them while the
+        # lease is held); each committed page then adds its own.
+        health = dataclasses.replace(
+            self.store.get_health(rec.id),
+            last_attempt=self.clock.now(),
+            events_stored=self.store.count_activities(rec.id),
+            rejected=self.store.count_rejected(rec.id),
+        )
+        self._states[rec.id] = health.state
         try:
             connector = self._factory(rec, self.store.instance_secrets(rec))
         except OpenCASBError as exc:
             self._fail(rec, health, exc, result)
-            return result
+            return
         seen = self.store.get_cursor(rec.id, SERVICES_FEED) or {}
-        run = _Run(rec, health, result, connector=connector, services=dict(seen))
+        run = _Run(rec, health, result, connector=connector, services=dict(seen), held=held)
         # The inventory is fetched beside the feeds, giving way to them until they are done
         # (see BackgroundPace); it is stored here after them (the store is this thread's).
         job = None
@@ -267,16 +308,19 @@ class IngestRunner:
             pace.release()
             if job is not None:
                 inv = job.result()
+                held.renew()
                 with log_context(feed="inventory"):
                     self._save_inventory(rec.id, inv)
+        except InstanceBusy:
+            raise  # the lease was lost: the new holder writes health from now on
         except OpenCASBError as exc:
             self._fail(rec, run.health, exc, result)
-            return result
+            return
         except Exception as exc:  # a bug: it must cost this run, not every instance's polling
             ref = new_error_ref()
             log.error("internal error in a sync run", exc_info=exc, extra={"error_ref": ref})
             self._fail(rec, run.health, _internal_error(exc, ref), result)
-            return result
+            return
         finally:
             pace.release()
             if job is not None:
@@ -296,7 +340,6 @@ class IngestRunner:
                 consecutive_failures=0,
             ),
         )
-        return result
 
     def _run_feeds(self, run: _Run, connector: AppConnector) -> None:
         """Fetch and store every feed until caught up; pages commit in the order fetched.
@@ -416,7 +459,7 @@ class IngestRunner:
             newest_event=newest,
             events_stored=health.events_stored + saved.inserted,
             duplicates_dropped=health.duplicates_dropped + saved.duplicates,
-            rejected=health.rejected + rejected,
+            rejected=health.rejected + saved.quarantined,  # rows added, as counted at start
         )
         if page.gaps:
             last = page.gaps[-1]
@@ -435,7 +478,10 @@ class IngestRunner:
             )
 
     def _publish(self, run: _Run) -> None:
-        """Write the run's health (after the pages it counts were committed)."""
+        """Keep the lease, then write the run's health (after the pages it counts were
+        committed); a run that lost its lease writes no health over its new holder's."""
+        if run.held is not None:
+            run.held.renew_if_due()
         self._save_health(run.rec, run.health)
 
     def _save_health(self, rec: InstanceRecord, health: Health) -> None:

@@ -24,13 +24,14 @@ not be trusted.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, func, insert, select
+from sqlalchemy import Connection, func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -41,12 +42,15 @@ from opencasb.store.pages import EncodedPage, encode_activities
 from opencasb.store.schema import activities, actors, cursors, rejected_records
 
 __all__ = [
+    "IMPORT_PREFIX",
     "PageWrite",
     "SaveResult",
     "activity_ids",
+    "content_hash",
     "count_activities",
     "get_cursor",
     "newest_activity_time",
+    "origin_of",
     "rejected_count",
     "save_encoded_page",
     "save_encoded_pages",
@@ -56,10 +60,32 @@ __all__ = [
 
 @dataclass(frozen=True, slots=True)
 class SaveResult:
-    """What :func:`save_page` did: rows inserted, and rows skipped as already stored."""
+    """What :func:`save_page` did with a page's rows (``inserted + replaced + duplicates``
+    is the number of rows).
+
+    Attributes:
+        inserted: new rows.
+        duplicates: rows skipped because the instance already held their event id.
+        replaced: rows of an API page that replaced an imported row with their event id.
+        from_api: of an import's duplicates, how many the API had stored (origin "api:").
+        quarantined: quarantine rows added (a record the feed had quarantined before is
+            not added again).
+    """
 
     inserted: int
     duplicates: int
+    replaced: int = 0
+    from_api: int = 0
+    quarantined: int = 0
+
+
+IMPORT_PREFIX = "import:"
+"""Feeds (and origins) of file imports start with this; the feed is "import:<file name>"."""
+
+
+def origin_of(feed: str) -> str:
+    """The ``origin`` of the rows a feed stores: the import feed itself, else "api:<feed>"."""
+    return feed if feed.startswith(IMPORT_PREFIX) else f"api:{feed}"
 
 
 _QUOTED = ", ".join(f'"{c}"' for c in ACTIVITY_WRITE_COLUMNS)
@@ -77,6 +103,23 @@ _PG_COPY = f"COPY {_PG_STAGE} (ord, {_QUOTED}) FROM STDIN"
 _PG_MERGE = (
     f"INSERT INTO activities ({_QUOTED}) SELECT {_QUOTED} FROM {_PG_STAGE} ORDER BY ord "
     'ON CONFLICT ("instance_id", "source_event_id") DO NOTHING'
+)
+# An API page replaces the imported rows with its event ids (all columns but the key; the
+# first of a page's rows with one id, as the insert keeps the first).
+_REPLACED = [c for c in ACTIVITY_WRITE_COLUMNS if c not in ("instance_id", "source_event_id")]
+_SET = ", ".join(f'"{c}"' for c in _REPLACED)
+_IMPORTED = f"origin LIKE '{IMPORT_PREFIX}%'"
+_SQLITE_REPLACE = (
+    f"UPDATE activities SET ({_SET}) = ({', '.join('?' for _ in _REPLACED)}) "
+    f"WHERE instance_id = ? AND source_event_id = ? AND {_IMPORTED}"
+)
+_FROM_STAGE = ", ".join(f's."{c}"' for c in _REPLACED)
+_PG_REPLACE = (
+    f"UPDATE activities a SET ({_SET}) = ({_FROM_STAGE}) "
+    f"FROM (SELECT DISTINCT ON (source_event_id) * FROM {_PG_STAGE} "
+    "ORDER BY source_event_id, ord) s "
+    f"WHERE a.instance_id = s.instance_id AND a.source_event_id = s.source_event_id "
+    f"AND a.{_IMPORTED}"
 )
 
 
@@ -135,14 +178,25 @@ class _StaleActors(Exception):
     """The cached actor ids belong to a removed instance whose id was reused."""
 
 
-def _insert_sqlite(conn: Connection, rows: list[tuple[Any, ...]]) -> int:
+def _insert_sqlite(conn: Connection, rows: list[tuple[Any, ...]], replace: bool) -> tuple[int, int]:
+    """(inserted, replaced); see :func:`_insert_postgres`."""
     result = conn.exec_driver_sql(_SQLITE_INSERT, rows)
-    return max(result.rowcount, 0)
+    inserted = max(result.rowcount, 0)
+    replaced = 0
+    if replace and inserted < len(rows):
+        updated = conn.exec_driver_sql(_SQLITE_REPLACE, [(*r[2:], r[0], r[1]) for r in rows])
+        replaced = max(updated.rowcount, 0)
+    return inserted, replaced
 
 
-def _insert_postgres(conn: Connection, rows: list[tuple[Any, ...]]) -> int:
+def _insert_postgres(
+    conn: Connection, rows: list[tuple[Any, ...]], replace: bool
+) -> tuple[int, int]:
+    """Insert the new rows and, with ``replace``, overwrite imported rows with the same
+    event ids; returns (inserted, replaced)."""
     pg = conn.connection.driver_connection
     assert pg is not None
+    replaced = 0
     with pg.cursor() as cur:
         cur.execute(_PG_CREATE_STAGE)
         with cur.copy(_PG_COPY) as copy:
@@ -150,10 +204,47 @@ def _insert_postgres(conn: Connection, rows: list[tuple[Any, ...]]) -> int:
                 copy.write_row((i, *row))
         cur.execute(_PG_MERGE)
         inserted = int(cur.rowcount)
+        if replace and inserted < len(rows):
+            cur.execute(_PG_REPLACE)
+            replaced = int(cur.rowcount)
         # ON COMMIT DELETE ROWS empties the stage at commit; a later page in the same
         # transaction (not used today) must not see these rows again.
         cur.execute(f"TRUNCATE {_PG_STAGE}")
-    return inserted
+    return inserted, replaced
+
+
+def _has_imports(conn: Connection, instance_id: int) -> bool:
+    """Whether any file was imported into the instance (its import feeds keep a cursor)."""
+    found = conn.execute(
+        select(cursors.c.feed)
+        .where(
+            cursors.c.instance_id == instance_id,
+            cursors.c.feed >= IMPORT_PREFIX,
+            cursors.c.feed < IMPORT_PREFIX[:-1] + chr(ord(IMPORT_PREFIX[-1]) + 1),
+        )
+        .limit(1)
+    ).first()
+    return found is not None
+
+
+def _count_from_api(conn: Connection, instance_id: int, ids: list[str]) -> int:
+    """How many of ``ids`` the instance holds from an API feed."""
+    total = 0
+    unique = list(dict.fromkeys(ids))
+    for start in range(0, len(unique), 500):
+        chunk = unique[start : start + 500]
+        total += int(
+            conn.execute(
+                select(func.count())
+                .select_from(activities)
+                .where(
+                    activities.c.instance_id == instance_id,
+                    activities.c.source_event_id.in_(chunk),
+                    activities.c.origin.like("api:%"),
+                )
+            ).scalar_one()
+        )
+    return total
 
 
 def _upsert_cursor(
@@ -251,8 +342,9 @@ def _write_pages(db: Database, writes: Sequence[PageWrite]) -> list[SaveResult]:
         if refs is not None:
             cache = refs.by_key
             ids = [None if k is None else cache[k] for k in page.actors]
+            origin = origin_of(w.feed)
             rows = [
-                (*head, raw, ids[a])
+                (*head, raw, ids[a], origin)
                 for head, raw, a in zip(page.rows, w.raws, page.actor_of_row, strict=True)
             ]
         prepared.append((w, rows, refs))
@@ -279,23 +371,62 @@ def _write_page(
     rows: list[tuple[Any, ...]],
     now: datetime,
 ) -> SaveResult:
-    inserted = 0
+    inserted = replaced = from_api = quarantined = 0
     if rows:
-        inserted = (_insert_sqlite if is_sqlite else _insert_postgres)(conn, rows)
+        # An API page replaces imported rows (the API's record is preferred); an import
+        # never replaces anything and counts which of its records the API already had.
+        api = not w.feed.startswith(IMPORT_PREFIX)
+        replace = api and _has_imports(conn, w.instance_id)
+        insert_rows = _insert_sqlite if is_sqlite else _insert_postgres
+        inserted, replaced = insert_rows(conn, rows, replace)
+        if not api and inserted < len(rows):
+            from_api = _count_from_api(conn, w.instance_id, [r[1] for r in rows])
     if w.rejected:
-        rejects = [
+        quarantined = _quarantine(conn, w.instance_id, w.feed, w.rejected, now)
+    _upsert_cursor(conn, w.instance_id, w.feed, dumps(w.cursor), now)
+    return SaveResult(
+        inserted=inserted,
+        duplicates=len(rows) - inserted - replaced,
+        replaced=replaced,
+        from_api=from_api,
+        quarantined=quarantined,
+    )
+
+
+def content_hash(raw: str) -> str:
+    """The quarantine's identity of a record text: sha256 hex of its UTF-8 bytes."""
+    return hashlib.sha256(raw.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def _quarantine(
+    conn: Connection,
+    instance_id: int,
+    feed: str,
+    rejected: Sequence[tuple[dict[str, Any] | str, str]],
+    now: datetime,
+) -> int:
+    """Insert quarantine rows and return how many were added; a record the feed already
+    quarantined is not added again."""
+    rejects = []
+    for raw, error in rejected:
+        text = raw if isinstance(raw, str) else dumps(raw)
+        rejects.append(
             {
-                "instance_id": w.instance_id,
-                "feed": w.feed,
-                "raw": raw if isinstance(raw, str) else dumps(raw),
+                "instance_id": instance_id,
+                "feed": feed,
+                "raw": text,
                 "error": error,
                 "received_at": now,
+                "content_hash": content_hash(text),
             }
-            for raw, error in w.rejected
-        ]
-        conn.execute(insert(rejected_records), rejects)
-    _upsert_cursor(conn, w.instance_id, w.feed, dumps(w.cursor), now)
-    return SaveResult(inserted=inserted, duplicates=len(rows) - inserted)
+        )
+    insert_rejects = (sqlite_insert if conn.dialect.name == "sqlite" else pg_insert)(
+        rejected_records
+    )
+    # RETURNING counts the rows added on both engines (the rowcount of an insert that
+    # returns its generated ids is -1 on psycopg).
+    stmt = insert_rejects.on_conflict_do_nothing().returning(rejected_records.c.id)
+    return len(conn.execute(stmt, rejects).all())
 
 
 def get_cursor(db: Database, instance_id: int, feed: str) -> dict[str, Any] | None:

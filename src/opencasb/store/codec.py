@@ -39,8 +39,8 @@ __all__ = [
     "raw_json",
 ]
 
-# Order of an inserted row: the activity_head list, then raw and actor_ref, which the writer
-# appends. The insert statements are generated from it.
+# Order of an inserted row: the activity_head list, then raw, actor_ref and origin, which the
+# writer appends. The insert statements are generated from it.
 ACTIVITY_WRITE_COLUMNS: tuple[str, ...] = (
     "instance_id",
     "source_event_id",
@@ -74,10 +74,11 @@ ACTIVITY_WRITE_COLUMNS: tuple[str, ...] = (
     "details",
     "raw",
     "actor_ref",
+    "origin",
 )
 
 # Order of the columns activity_from_row expects (the lookup keys are not read back).
-_WRITE_ONLY = frozenset({"actor_ref", "ip_key"})
+_WRITE_ONLY = frozenset({"actor_ref", "ip_key", "origin"})
 ACTIVITY_READ_COLUMNS: tuple[str, ...] = (
     "id",
     *(c for c in ACTIVITY_WRITE_COLUMNS if c not in _WRITE_ONLY),
@@ -202,7 +203,7 @@ def _targets_json(targets: tuple[Target, ...]) -> str:
 
 def activity_head(instance_id: int, a: Activity) -> list[Any]:
     """The first columns of ``a``'s row, in :data:`ACTIVITY_WRITE_COLUMNS` order: all but
-    ``raw`` (see :func:`raw_json`) and ``actor_ref``, which the writer appends.
+    ``raw`` (see :func:`raw_json`), ``actor_ref`` and ``origin``, which the writer appends.
 
     Raises:
         TypeError, ValueError, KeyError: a field breaks the Activity contract (naive time,

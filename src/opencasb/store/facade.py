@@ -9,7 +9,7 @@ its own pooled connection and transaction).
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, TextIO
 
 from sqlalchemy import Engine
@@ -21,10 +21,12 @@ from opencasb.store import activities as _activities
 from opencasb.store import export as _export
 from opencasb.store import instances as _instances
 from opencasb.store import inventory as _inventory
+from opencasb.store import leases as _leases
 from opencasb.store import query as _query
 from opencasb.store._db import Database
 from opencasb.store.activities import PageWrite, SaveResult
 from opencasb.store.instances import InstanceRecord
+from opencasb.store.leases import Lease
 from opencasb.store.pages import EncodedPage
 from opencasb.store.query import ActivityPage, ActivityQuery
 
@@ -130,6 +132,26 @@ class Store:
     def get_health(self, instance_id: int) -> Health:
         """The stored health of an instance (default Health until first set). NotFound."""
         return _instances.get_health(self._db, instance_id)
+
+    # -- leases --------------------------------------------------------------------------
+
+    def acquire_lease(self, instance_id: int, holder: str, ttl: timedelta) -> Lease | None:
+        """Take the instance's sync lease for ``holder`` (free, expired or already its own)
+        until now + ``ttl``; ``None`` on success, else the Lease another holder has.
+        Atomic on both engines (see :mod:`opencasb.store.leases`)."""
+        return _leases.acquire(self._db, instance_id, holder, ttl)
+
+    def renew_lease(self, instance_id: int, holder: str, ttl: timedelta) -> bool:
+        """Extend ``holder``'s lease to now + ``ttl``; False when it was lost meanwhile."""
+        return _leases.renew(self._db, instance_id, holder, ttl)
+
+    def release_lease(self, instance_id: int, holder: str) -> None:
+        """Drop ``holder``'s lease of the instance (a lease another holds is left alone)."""
+        _leases.release(self._db, instance_id, holder)
+
+    def current_lease(self, instance_id: int) -> Lease | None:
+        """The instance's unexpired lease, or None."""
+        return _leases.current(self._db, instance_id)
 
     # -- ingest --------------------------------------------------------------------------
 

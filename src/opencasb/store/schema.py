@@ -61,6 +61,7 @@ __all__ = [
     "group_members",
     "groups",
     "instances",
+    "leases",
     "metadata",
     "rejected_records",
     "to_micros",
@@ -164,6 +165,10 @@ activities = Table(
     Column("description", Text, nullable=False),
     Column("details", Text, nullable=False),  # JSON object
     Column("raw", Text, nullable=False),  # JSON: the vendor record as received
+    # Where the row came from: "api:<feed>" or "import:<file name>" (NULL: stored before
+    # provenance was kept). An API page replaces an imported row with the same event id;
+    # an import never replaces anything (see store.activities).
+    Column("origin", Text),
     UniqueConstraint("instance_id", "source_event_id"),
     Index(None, "time", "id"),
     Index(None, "instance_id", "time", "id"),
@@ -195,7 +200,26 @@ rejected_records = Table(
     Column("raw", Text, nullable=False),  # the record as received (JSON text when it parsed)
     Column("error", Text, nullable=False),
     Column("received_at", UtcMicros, nullable=False),
+    # sha256 hex of ``raw``: storing the same record of the same feed again adds no row.
+    Column("content_hash", Text, nullable=False, server_default=""),
     Index(None, "instance_id", "received_at"),
+    Index(None, "instance_id", "feed", "content_hash", unique=True),
+)
+
+# Who is syncing an instance: one row per instance while a process holds it (see
+# store.leases). ``holder`` is "pid@host"; a lease past ``expires`` may be taken over.
+leases = Table(
+    "leases",
+    metadata,
+    Column(
+        "instance_id",
+        Integer,
+        ForeignKey("instances.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("holder", Text, nullable=False),
+    Column("acquired", UtcMicros, nullable=False),
+    Column("expires", UtcMicros, nullable=False),
 )
 
 accounts = Table(
