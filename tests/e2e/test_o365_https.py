@@ -23,7 +23,10 @@ from opencasb.sandbox.tls import SandboxTLS, ensure_sandbox_tls
 
 pytestmark = pytest.mark.e2e
 
-_FAST = Limits(activity_per_minute=1_000_000, shared_pool_per_minute=1_000_000)
+# A 2-second window: an injected burst spends the rest of it, so its wait stays short.
+_FAST = Limits(
+    activity_per_minute=1_000_000, shared_pool_per_minute=1_000_000, activity_window_seconds=2
+)
 
 
 @pytest.fixture(scope="module")

@@ -240,10 +240,11 @@ def _throttle_activity(rt: O365Runtime, request: Request, method: str, trace: _T
     else:
         bucket, limit = "activity:shared", rt.limits.shared_pool_per_minute
     trace.bucket = bucket
-    wait = rt.limiter.take(bucket, limit)
+    window = rt.limits.activity_window_seconds
+    wait = rt.limiter.take(bucket, limit, window)
     if wait is None and rt.state.faults.burst_due(_endpoint_key(request)):
         trace.fault = "429"
-        wait = rt.limiter.drain(bucket, limit)
+        wait = rt.limiter.drain(bucket, limit, window)
     if wait is not None:
         raise ActivityError(
             rt.limits.throttle_status,

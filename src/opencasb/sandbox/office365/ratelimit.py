@@ -26,6 +26,7 @@ class Limits:
 
     activity_per_minute: int = 2000  # per tenant and PublisherIdentifier
     shared_pool_per_minute: int = 2000  # requests without a PublisherIdentifier
+    activity_window_seconds: float = 60.0  # both pools' window (shorter in fast tests)
     graph_per_window: int = 2000
     graph_window_seconds: float = 10.0
     throttle_status: int = 429  # the FAQ shows AF429 as 403; 429 for newer front ends
