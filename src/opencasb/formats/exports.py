@@ -135,8 +135,9 @@ def read_json_records(
 
     Args:
         lines: the file, from :func:`export_lines`.
-        record_keys: keys only a record has (Okta ``uuid``, Office 365 ``Id``): an object
-            with one of them is a record, never a wrapper around a record array.
+        record_keys: keys only a record has (Okta ``uuid``, Office 365 ``Id``; in any
+            casing): an object with one of them is a record, never a wrapper around a
+            record array.
         noun: what the app calls its records, for error text ("events").
     """
     stream = iter(lines)
@@ -172,7 +173,13 @@ def _is_document_start(line: bytes, record_keys: Collection[str]) -> bool:
 
 
 def _looks_like_wrapper(value: dict[str, Any], record_keys: Collection[str]) -> bool:
-    return not any(key in value for key in record_keys) and _record_array(value) is not None
+    return not _has_record_key(value, record_keys) and _record_array(value) is not None
+
+
+def _has_record_key(value: dict[str, Any], record_keys: Collection[str]) -> bool:
+    """Whether ``value`` has one of ``record_keys``, in any casing (re-exports change it)."""
+    wanted = {key.lower() for key in record_keys}
+    return any(isinstance(key, str) and key.lower() in wanted for key in value)
 
 
 def _record_array(value: dict[str, Any]) -> list[Any] | None:
@@ -213,7 +220,7 @@ def _read_document(
     if isinstance(document, dict):
         records = _record_array(document)
         if records is None:
-            if any(key in document for key in record_keys):  # one pretty-printed record
+            if _has_record_key(document, record_keys):  # one pretty-printed record
                 yield 1, document
             else:
                 keys = ", ".join(sorted(document)[:10]) or "none"

@@ -25,6 +25,11 @@ Contract:
     * Reading a CSV raises the process-wide ``csv.field_size_limit`` to :data:`FIELD_LIMIT`
       (never lowers it): AuditData cells are often larger than the 128 KiB default.
 
+    * Each record is conformed to the API's shape (:mod:`opencasb.formats.conform`): top-level
+      keys in other casing (``creationtime``, ``ID``), ``CreationTime`` as
+      ``YYYY-MM-DD HH:MM:SS[.fff]`` with or without a UTC zone, and no ``Id`` (one is derived
+      from the content), as SIEMs and detection tools export them.
+
 Raises ConfigError when the file cannot be read, or is a CSV without an AuditData column.
 """
 
@@ -41,6 +46,7 @@ from typing import Any, Final
 import orjson
 
 from opencasb.errors import ConfigError
+from opencasb.formats.conform import Shape, conform
 from opencasb.formats.exports import (
     BadRecord,
     Line,
@@ -52,7 +58,7 @@ from opencasb.formats.exports import (
     text_of,
 )
 
-__all__ = ["FIELD_LIMIT", "BadRecord", "read_office365_export"]
+__all__ = ["FIELD_LIMIT", "OFFICE365_SHAPE", "BadRecord", "read_office365_export"]
 
 FIELD_LIMIT: Final = 64 * 1024 * 1024
 """Largest CSV cell read (bytes, roughly); a larger one is a BadRecord, not a memory blow-up."""
@@ -67,6 +73,133 @@ _ENVELOPE_KEYS: Final = ("AuditData", "auditData")  # Purview/PowerShell, Micros
 _HEADER_CELL: Final = re.compile(r"[A-Za-z_][\w .()-]{0,99}")
 _EXCEL_CELL_LIMIT: Final = 32_767
 
+# The common schema's and the workloads' top-level keys that the normalizer reads; inside a
+# record only the name/value pairs are conformed (Id and ID both occur there). A key Microsoft
+# spells two ways is listed both ways, so that neither is renamed.
+_TOP: Final = frozenset(
+    [
+        "Id",
+        "RecordType",
+        "CreationTime",
+        "Operation",
+        "OrganizationId",
+        "UserType",
+        "UserKey",
+        "Workload",
+        "ResultStatus",
+        "ObjectId",
+        "UserId",
+        "ClientIP",
+        "ClientIPAddress",
+        "ActorIpAddress",
+        "UserAgent",
+        "Scope",
+        "Version",
+        "SiteUrl",
+        "Site",
+        "WebId",
+        "ListId",
+        "ListItemUniqueId",
+        "ItemType",
+        "EventSource",
+        "SourceFileName",
+        "SourceFileExtension",
+        "SourceRelativeUrl",
+        "DestinationFileName",
+        "DestinationFileExtension",
+        "DestinationRelativeUrl",
+        "CorrelationId",
+        "Actor",
+        "Target",
+        "ActorContextId",
+        "TargetContextId",
+        "ExtendedProperties",
+        "ModifiedProperties",
+        "Parameters",
+        "AzureActiveDirectoryEventType",
+        "ApplicationId",
+        "ApplicationDisplayName",
+        "InterSystemsId",
+        "IntraSystemId",
+        "SupportTicketId",
+        "ErrorNumber",
+        "LogonError",
+        "DeviceProperties",
+        "MailboxGuid",
+        "MailboxOwnerUPN",
+        "MailboxOwnerSid",
+        "LogonType",
+        "LogonUserSid",
+        "InternalLogonType",
+        "ClientInfoString",
+        "ExternalAccess",
+        "OrganizationName",
+        "OriginatingServer",
+        "Item",
+        "AffectedItems",
+        "Folders",
+        "Folder",
+        "ParentFolder",
+        "OperationCount",
+        "OperationProperties",
+        "Messages",
+        "TeamName",
+        "TeamGuid",
+        "Members",
+        "ChannelName",
+        "Severity",
+        "Status",
+        "Category",
+        "AlertId",
+        "AlertType",
+        "AlertEntityId",
+        "AlertLinks",
+        "EntityType",
+        "Name",
+        "Comments",
+        "Data",
+        "Source",
+        "PolicyId",
+        "PolicyDetails",
+        "SensitiveInfoDetectionIsIncluded",
+        "ExchangeMetaData",
+        "SharePointMetaData",
+        "IncidentId",
+        "TargetUserOrGroupName",
+        "TargetUserOrGroupType",
+        "UniqueSharingId",
+        "EventData",
+        "Subject",
+        "Recipients",
+        "SenderIp",
+        "SenderIP",  # both spellings occur (by workload): neither is ever renamed
+        "P1Sender",
+        "P2Sender",
+        "NetworkMessageId",
+        "InternetMessageId",
+        "DeliveryAction",
+        "DetectionMethod",
+        "Policy",
+        "PolicyAction",
+        "Verdict",
+        "AppId",
+        "ClientAppId",
+        "AppAccessContext",
+        "TokenTenantId",
+        "GroupName",
+        "ActorUserId",
+        "ActorYammerUserId",
+        "DataType",
+    ]
+)
+OFFICE365_SHAPE: Final = Shape(
+    id_key="Id",
+    time_key="CreationTime",
+    time_zone_suffix=False,
+    top=_TOP,
+    inner=frozenset({"ID", "Id", "Type", "Name", "Value", "NewValue", "OldValue"}),
+)
+
 
 def read_office365_export(path: Path) -> Iterator[dict[str, Any] | BadRecord]:
     """Yield the audit records of an Office 365 export file, and a BadRecord for each bad one.
@@ -75,6 +208,11 @@ def read_office365_export(path: Path) -> Iterator[dict[str, Any] | BadRecord]:
         ConfigError: the file cannot be opened or read, or it is a CSV without an AuditData
             column (the records are not in it).
     """
+    for item in _read_export(path):
+        yield item if isinstance(item, BadRecord) else conform(item, OFFICE365_SHAPE)
+
+
+def _read_export(path: Path) -> Iterator[dict[str, Any] | BadRecord]:
     with reading_export(path, what="Office 365 export", fix=_FIX):
         lines = export_lines(path)
         first = first_content_line(lines)
