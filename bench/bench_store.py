@@ -4,8 +4,8 @@ Usage:
     .venv/bin/python bench/bench_store.py [--n 1000000] [--ingest 50000] [--batch 1000]
         [--pg postgresql+psycopg://postgres@127.0.0.1:5432/test] [--no-pg] [--dir /tmp]
 
-Ingest is measured with save_page over pre-built Okta-like activities (~1.5 KB raw each),
-``--batch`` per page; only the time inside save_page counts. The query figures are
+Ingest is measured with save_pages over pre-built Okta-like activities (~1.5 KB raw each),
+``--batch`` per page; only the time inside save_pages counts. The query figures are
 median latencies of the first page (100 rows) over ``--n`` stored activities on SQLite: a
 user filter (busiest user, typical user, by id) and filters without an index of their own
 (activity type, country; and an activity type that matches nothing, the full-scan worst
@@ -31,7 +31,7 @@ import psycopg
 
 from opencasb.crypto import generate_key
 from opencasb.model.activity import Activity, Actor, Category, Geo, Outcome, Target
-from opencasb.store import ActivityQuery, Store, open_store
+from opencasb.store import ActivityQuery, PageWrite, Store, open_store
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 EVENT_TYPES = [
@@ -182,12 +182,13 @@ def batches(n: int, size: int, users: int, seed: int = 7) -> Iterator[list[Activ
 
 
 def ingest(store: Store, n: int, batch: int, users: int) -> float:
-    """Activities per second inside save_page (generation excluded)."""
+    """Activities per second inside save_pages (generation excluded)."""
     iid = store.add_instance("okta", f"bench-{uuid.uuid4().hex[:6]}", {}, {}).id
     spent = 0.0
     for page in batches(n, batch, users):
         t = time.perf_counter()
-        store.save_page(iid, "logs", page, {"after": page[-1].source_event_id})
+        cursor = {"after": page[-1].source_event_id}
+        store.save_pages([PageWrite.of(iid, "logs", page, cursor)])
         spent += time.perf_counter() - t
     return n / spent
 
@@ -239,7 +240,7 @@ def main() -> None:
         rate = ingest(s, args.n, 10_000, args.users)
         print(
             f"sqlite_fill: {args.n:,} activities in {time.perf_counter() - t:.1f} s "
-            f"({rate:,.0f} activities/s in save_page)"
+            f"({rate:,.0f} activities/s in save_pages)"
         )
         busiest = "user0@example.com"
         typical = f"user{args.users // 2}@example.com"

@@ -27,7 +27,7 @@ from opencasb.sandbox.okta import RateLimits, generate_rsa_keypair
 from opencasb.sandbox.okta_sandbox import OktaSandbox, build_okta_sandbox
 from opencasb.sandbox.server import SandboxServer
 from opencasb.sandbox.tls import ensure_sandbox_tls
-from opencasb.store import Store, open_store
+from opencasb.store import PageWrite, Store, open_store
 
 # Variables from the developer's shell that would change what the CLI does; None unsets them.
 _CLEAN_ENV: dict[str, str | None] = {
@@ -130,7 +130,8 @@ class Cli:
         store = self.open_store()
         try:
             rec = store.get_instance(name)
-            store.save_page(rec.id, "inventory", [], {"at": SystemClock().now().isoformat()})
+            mark = {"at": SystemClock().now().isoformat()}
+            store.save_pages([PageWrite.of(rec.id, "inventory", [], mark)])
         finally:
             store.close()
 

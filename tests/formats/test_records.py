@@ -5,7 +5,13 @@ from __future__ import annotations
 import orjson
 import pytest
 
-from opencasb.formats.records import NotAnArray, RawRecords, parse_record
+from opencasb.formats.records import (
+    NotAnArray,
+    ParsedRecords,
+    RawRecords,
+    parse_record,
+    records_of,
+)
 
 PAGE = [
     {"uuid": "a", "published": "2026-03-02T10:00:00.000Z", "n": 1, "deep": {"x": [1, 2]}},
@@ -90,3 +96,14 @@ def test_a_column_outside_the_heads_is_read_from_the_records() -> None:
         None,
         None,
     ]
+
+
+def test_parsed_records_travel_as_text_only_when_it_parses_back_to_them() -> None:
+    plain = records_of([{"a": 1}, [2]])
+    assert isinstance(plain, ParsedRecords)
+    assert plain.wire() == ['{"a":1}', "[2]"]
+    assert plain.as_fetched(0) == {"a": 1} and plain[1] == [2] and len(plain) == 2
+    assert records_of([{1: "integer key"}]).wire() is None  # JSON would change the key
+    raw = RawRecords.split(b'[{"a": 1}]')
+    assert records_of(raw) is raw
+    assert raw.wire() == ['{"a": 1}'] and raw.as_fetched(0) == '{"a": 1}'

@@ -20,10 +20,10 @@ from sqlalchemy import text
 from opencasb.apps.okta.normalize import normalize
 from opencasb.errors import StoreError
 from opencasb.formats.records import RawRecords
-from opencasb.ingest.pipeline import IngestPipeline, encode_page
+from opencasb.ingest.pipeline import IngestPipeline, encode_page, page_write
 from opencasb.ingest.runner import normalize_all
 from opencasb.model import Activity
-from opencasb.store import ActivityQuery, SaveResult, Store
+from opencasb.store import ActivityQuery, PageWrite, SaveResult, Store
 
 
 def event(i: int, *, user: int | None = None) -> dict[str, Any]:
@@ -54,7 +54,7 @@ def stored(store: Store, name: str) -> list[Activity]:
 def test_encode_page_quarantines_what_normalize_all_quarantines() -> None:
     records = [event(0), {"uuid": "no-time"}, event(2)]
     texts = [orjson.dumps(r).decode() for r in records] + ["[1, 2]"]
-    page = encode_page(normalize, 7, texts)
+    page = encode_page(normalize, 7, RawRecords(texts))
     _, rejected = normalize_all(normalize, [*records, [1, 2]])
     assert page.positions == [0, 2]
     assert [error for _, error in page.rejected or ()] == [error for _, error in rejected]
@@ -76,7 +76,7 @@ def test_pipeline_stores_what_the_runner_stores_in_page_order(store: Store) -> N
     pages[3].append("not an object")  # type: ignore[arg-type]
     for n, records in enumerate(pages):
         activities, rejected = normalize_all(normalize, records)
-        store.save_page(serial, "logs", activities, {"page": n}, rejected=rejected)
+        store.save_pages([PageWrite.of(serial, "logs", activities, {"page": n}, rejected=rejected)])
 
     done = []
     with IngestPipeline[int](store, normalize, workers=1, ahead=2, group=1) as pipeline:
@@ -276,8 +276,21 @@ def _breaks_the_contract_on_evt_0001(raw: Mapping[str, Any]) -> Activity:
 def test_a_record_whose_activity_the_store_cannot_keep_is_quarantined() -> None:
     # (In this process: the test's normalizer cannot be sent to a worker.)
     texts = [orjson.dumps(event(i)).decode() for i in range(3)]
-    page = encode_page(_breaks_the_contract_on_evt_0001, 1, texts)
+    page = encode_page(_breaks_the_contract_on_evt_0001, 1, RawRecords(texts))
     assert page.positions == [0, 2] and len(page.rows) == 2
     assert page.rejected == [
         (1, "the store cannot keep its activity: unknown category 'no such category'")
     ]
+
+
+def test_page_write_stores_a_parsed_page_as_a_raw_page_with_the_same_records() -> None:
+    # One write path whatever form a feed fetched its records in: the same rows and raw
+    # texts, the same records quarantined, each kept as it was fetched.
+    records = [event(0), {"uuid": "no-time"}, event(2)]
+    texts = [orjson.dumps(r).decode() for r in records]
+    parsed = page_write(normalize, 3, "logs", records, {"p": 1}, quarantine=[("gap", "g")])
+    raw = page_write(normalize, 3, "logs", RawRecords(texts), {"p": 1}, quarantine=[("gap", "g")])
+    assert parsed.page.rows == raw.page.rows and list(parsed.raws) == list(raw.raws)
+    assert [e for _, e in parsed.rejected] == [e for _, e in raw.rejected]
+    assert [r for r, _ in parsed.rejected] == [records[1], "gap"]
+    assert [r for r, _ in raw.rejected] == [texts[1], "gap"]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -20,7 +20,7 @@ import pytest
 from opencasb.clock import FakeClock
 from opencasb.crypto import generate_key
 from opencasb.model.activity import Activity, Actor, Category, Geo, Outcome, Target
-from opencasb.store import Store, open_store
+from opencasb.store import PageWrite, SaveResult, Store, open_store
 
 PG_DSN = os.environ.get("OPENCASB_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
 KEY = generate_key()
@@ -110,3 +110,17 @@ def make_activity(i: int, **over: Any) -> Activity:
 def act() -> Any:
     """The :func:`make_activity` factory (a fixture, so test modules need no imports)."""
     return make_activity
+
+
+def save_page(
+    store: Store,
+    instance_id: int,
+    feed: str,
+    activities: Sequence[Activity],
+    cursor: dict[str, Any],
+    *,
+    rejected: Sequence[tuple[dict[str, Any] | str, str]] = (),
+) -> SaveResult:
+    """Store one page of activities normalized here (``Store.save_pages`` of one page)."""
+    page = PageWrite.of(instance_id, feed, activities, cursor, rejected=rejected)
+    return store.save_pages([page])[0]

@@ -14,6 +14,8 @@ from opencasb.store import ActivityQuery, Store
 from opencasb.store import query as query_module
 from opencasb.store.export import CSV_COLUMNS, csv_row
 
+from .conftest import save_page
+
 
 @pytest.fixture
 def filled(store: Store, act: Any) -> Store:
@@ -24,7 +26,7 @@ def filled(store: Store, act: Any) -> Store:
         user_agent='=HYPERLINK("http://evil")',
         targets=(Target(id="1", name="App One"), Target(id="2", alternate_id="two@example.com")),
     )
-    store.save_page(iid, "logs", batch, {})
+    save_page(store, iid, "logs", batch, {})
     return store
 
 
@@ -111,7 +113,7 @@ def test_csv_cells_a_spreadsheet_would_run_are_neutralised(act: Any, text: str, 
 
 def test_json_lines_keep_formula_text_exactly(store: Store, act: Any) -> None:
     rec = store.add_instance("okta", "o", {}, {"t": "x"})
-    store.save_page(rec.id, "log", [act(1, description="\uff1d1;=2")], {})
+    save_page(store, rec.id, "log", [act(1, description="\uff1d1;=2")], {})
     buf = io.StringIO()
     store.write_jsonl(ActivityQuery(), buf)
     assert json.loads(buf.getvalue())["description"] == "\uff1d1;=2"

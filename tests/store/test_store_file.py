@@ -13,7 +13,7 @@ from opencasb.config import Settings, make_private_dir
 from opencasb.errors import StoreError
 from opencasb.store import open_store
 
-from .conftest import KEY, make_activity
+from .conftest import KEY, make_activity, save_page
 
 
 def _mode(path: Path) -> int:
@@ -34,8 +34,8 @@ def test_new_store_directory_and_files_are_private(tmp_path: Path) -> None:
     db = data / "opencasb.db"
     store = open_store(f"sqlite:///{db}", key=KEY)
     try:
-        store.save_page(
-            store.add_instance("okta", "o", {}, {"t": "x"}).id, "log", [make_activity(1)], {}
+        save_page(
+            store, store.add_instance("okta", "o", {}, {"t": "x"}).id, "log", [make_activity(1)], {}
         )
         assert _mode(data) == 0o700
         for name in ("opencasb.db", "opencasb.db-wal", "opencasb.db-shm"):
@@ -100,7 +100,7 @@ def test_damaged_pages_are_called_corrupt(tmp_path: Path) -> None:
     db = tmp_path / "opencasb.db"
     store = open_store(f"sqlite:///{db}", key=KEY)
     rec = store.add_instance("okta", "o", {}, {"t": "x"})
-    store.save_page(rec.id, "log", [make_activity(i) for i in range(200)], {})
+    save_page(store, rec.id, "log", [make_activity(i) for i in range(200)], {})
     store.close()
     size = db.stat().st_size
     with db.open("r+b") as fh:  # keep the header, overwrite every page after the first

@@ -1,4 +1,4 @@
-"""save_page: atomic (activities + rejects + cursor), deduplicating, quarantining."""
+"""save_pages: atomic (activities + rejects + cursor), deduplicating, quarantining."""
 
 from __future__ import annotations
 
@@ -11,9 +11,11 @@ import pytest
 from sqlalchemy import text
 
 from opencasb.errors import StoreError
-from opencasb.store import ActivityQuery, SaveResult, Store
+from opencasb.store import ActivityQuery, PageWrite, SaveResult, Store
 from opencasb.store import activities as activities_module
 from opencasb.store.pages import encode_activities
+
+from .conftest import save_page
 
 
 @pytest.fixture
@@ -24,7 +26,7 @@ def iid(store: Store) -> int:
 def test_first_page_and_cursor(store: Store, iid: int, act: Any) -> None:
     assert store.get_cursor(iid, "logs") is None
     assert store.newest_activity_time(iid) is None
-    res = store.save_page(iid, "logs", [act(i) for i in range(10)], {"after": "evt-000009"})
+    res = save_page(store, iid, "logs", [act(i) for i in range(10)], {"after": "evt-000009"})
     assert res == SaveResult(inserted=10, duplicates=0)
     assert store.get_cursor(iid, "logs") == {"after": "evt-000009"}
     assert store.get_cursor(iid, "other") is None
@@ -34,9 +36,9 @@ def test_first_page_and_cursor(store: Store, iid: int, act: Any) -> None:
 
 
 def test_dedupe_across_pages_and_within_a_page(store: Store, iid: int, act: Any) -> None:
-    store.save_page(iid, "logs", [act(i) for i in range(5)], {"p": 1})
+    save_page(store, iid, "logs", [act(i) for i in range(5)], {"p": 1})
     page = [act(i) for i in range(3, 8)] + [act(7), act(6, action="changed")]
-    res = store.save_page(iid, "logs", page, {"p": 2})
+    res = save_page(store, iid, "logs", page, {"p": 2})
     assert res == SaveResult(inserted=3, duplicates=4)
     assert store.count_activities(iid) == 8
     assert store.get_cursor(iid, "logs") == {"p": 2}
@@ -50,26 +52,26 @@ def test_dedupe_across_pages_and_within_a_page(store: Store, iid: int, act: Any)
 
 def test_same_event_id_in_two_instances_is_two_activities(store: Store, iid: int, act: Any) -> None:
     other = store.add_instance("okta", "other", {}, {}).id
-    store.save_page(iid, "logs", [act(1)], {})
-    assert store.save_page(other, "logs", [act(1)], {}).inserted == 1
+    save_page(store, iid, "logs", [act(1)], {})
+    assert save_page(store, other, "logs", [act(1)], {}).inserted == 1
     assert store.count_activities() == 2
 
 
 def test_empty_page_still_moves_the_cursor(store: Store, iid: int) -> None:
-    assert store.save_page(iid, "logs", [], {"since": "x"}) == SaveResult(0, 0)
+    assert save_page(store, iid, "logs", [], {"since": "x"}) == SaveResult(0, 0)
     assert store.get_cursor(iid, "logs") == {"since": "x"}
 
 
 def test_invalid_activity_stores_nothing(store: Store, iid: int, act: Any) -> None:
-    store.save_page(iid, "logs", [act(0)], {"p": 1})
+    save_page(store, iid, "logs", [act(0)], {"p": 1})
     naive = act(2, time=datetime(2026, 11, 1, 12, 0))  # breaks the aware-time contract
     with pytest.raises(StoreError, match="evt-000002"):
-        store.save_page(iid, "logs", [act(1), naive, act(3)], {"p": 2})
+        save_page(store, iid, "logs", [act(1), naive, act(3)], {"p": 2})
     unserializable = act(4, raw={"x": object()})
     with pytest.raises(StoreError, match="evt-000004"):
-        store.save_page(iid, "logs", [act(4), unserializable], {"p": 2})
+        save_page(store, iid, "logs", [act(4), unserializable], {"p": 2})
     with pytest.raises(StoreError, match="category"):
-        store.save_page(iid, "logs", [act(5, category="nonsense")], {"p": 2})
+        save_page(store, iid, "logs", [act(5, category="nonsense")], {"p": 2})
     assert store.activity_ids(iid) == {"evt-000000"}
     assert store.get_cursor(iid, "logs") == {"p": 1}
 
@@ -77,25 +79,26 @@ def test_invalid_activity_stores_nothing(store: Store, iid: int, act: Any) -> No
 def test_failure_inside_the_transaction_rolls_everything_back(
     store: Store, iid: int, act: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    store.save_page(iid, "logs", [act(0)], {"p": 1})
+    save_page(store, iid, "logs", [act(0)], {"p": 1})
 
     def boom(*_args: Any, **_kw: Any) -> None:
         raise RuntimeError("disk on fire")
 
     monkeypatch.setattr(activities_module, "_upsert_cursor", boom)
     with pytest.raises(RuntimeError):
-        store.save_page(iid, "logs", [act(1), act(2)], {"p": 2}, rejected=[("bad", "err")])
+        save_page(store, iid, "logs", [act(1), act(2)], {"p": 2}, rejected=[("bad", "err")])
     monkeypatch.undo()
     assert store.activity_ids(iid) == {"evt-000000"}
     assert store.get_cursor(iid, "logs") == {"p": 1}
     assert store.count_rejected(iid) == 0
     # And the store still works afterwards (the connection was returned clean).
-    assert store.save_page(iid, "logs", [act(1), act(2)], {"p": 2}).inserted == 2
+    assert save_page(store, iid, "logs", [act(1), act(2)], {"p": 2}).inserted == 2
 
 
 def test_rejected_records_are_kept_verbatim(store: Store, iid: int, act: Any) -> None:
     raw_text = '{"uuid": "broken", "published": not-json'
-    store.save_page(
+    save_page(
+        store,
         iid,
         "logs",
         [act(1)],
@@ -111,7 +114,7 @@ def test_rejected_records_are_kept_verbatim(store: Store, iid: int, act: Any) ->
 
 
 def test_remove_instance_cascades(store: Store, iid: int, act: Any) -> None:
-    store.save_page(iid, "logs", [act(1)], {"p": 1}, rejected=[("x", "y")])
+    save_page(store, iid, "logs", [act(1)], {"p": 1}, rejected=[("x", "y")])
     store.remove_instance("acme")
     assert store.count_activities() == 0
     with store.engine.connect() as conn:
@@ -132,7 +135,7 @@ def test_round_trip_preserves_every_field(store: Store, iid: int, act: Any) -> N
         outcome_reason="VERIFICATION_ERROR",
         raw={"uuid": "evt-000001", "nested": {"list": [1, 2.5, None, "é"]}},
     )
-    store.save_page(iid, "logs", [a], {})
+    save_page(store, iid, "logs", [a], {})
     (back,) = store.query_activities(ActivityQuery()).items
     expected_actor = a.actor.__class__(
         a.actor.id, a.actor.name, a.actor.email.lower(), a.actor.type
@@ -142,21 +145,21 @@ def test_round_trip_preserves_every_field(store: Store, iid: int, act: Any) -> N
     )
 
 
-def test_an_encoded_page_is_stored_as_save_page_stores_it(store: Store, act: Any) -> None:
-    """save_encoded_page (rows encoded ahead, raw JSON supplied by position) keeps the same
-    rows, actors, rejects and cursor as save_page."""
+def test_an_encoded_page_is_stored_as_a_page_of_activities_is(store: Store, act: Any) -> None:
+    """A page encoded ahead (raw JSON supplied by position) keeps the same rows, actors,
+    rejects and cursor as a page of activities encoded by PageWrite.of."""
     direct = store.add_instance("okta", "direct", {}, {}).id
     encoded = store.add_instance("okta", "encoded", {}, {}).id
     batch = [act(i) for i in range(12)]
     rejects: list[tuple[dict[str, Any] | str, str]] = [("not json", "bad"), ({"x": 1}, "worse")]
-    store.save_page(direct, "logs", batch, {"p": 1}, rejected=rejects)
+    save_page(store, direct, "logs", batch, {"p": 1}, rejected=rejects)
     # Records 0 and 5 of the fetched page were rejected; the others map to the activities.
     positions = [i for i in range(14) if i not in (0, 5)]
     texts = ["?"] * 14
     for p, a in zip(positions, batch, strict=True):
         texts[p] = orjson.dumps(a.raw).decode()
     page = encode_activities(encoded, batch, positions=positions, with_raw=False)
-    res = store.save_encoded_page(encoded, "logs", page, texts, {"p": 1}, rejected=rejects)
+    res = store.save_pages([PageWrite(encoded, "logs", page, texts, {"p": 1}, rejects)])[0]
 
     assert res == SaveResult(inserted=12, duplicates=0, quarantined=2)
     assert store.get_cursor(encoded, "logs") == {"p": 1}
@@ -169,7 +172,7 @@ def test_an_encoded_page_is_stored_as_save_page_stores_it(store: Store, act: Any
     # The user filter goes through the interned actors, so they were resolved too.
     mine = store.query_activities(ActivityQuery(instance="encoded", user="user3@example.com"))
     assert {a.source_event_id for a in mine.items} == {"evt-000003", "evt-000010"}
-    again = store.save_encoded_page(encoded, "logs", page, texts, {"p": 2})
+    again = store.save_pages([PageWrite(encoded, "logs", page, texts, {"p": 2})])[0]
     assert again == SaveResult(inserted=0, duplicates=12)
 
 

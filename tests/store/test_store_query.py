@@ -12,6 +12,8 @@ from opencasb.errors import ConfigError, NotFound, StoreError
 from opencasb.model.activity import Actor, Geo, Outcome, Target
 from opencasb.store import ActivityQuery, Store
 
+from .conftest import save_page
+
 ALICE = Actor("00uALICE", "Alice Smith", "Alice@Example.com", "User")
 BOB = Actor("00uBOB", "Bob Jones", "bob@example.com", "User")
 CAROL = Actor("00uCAROL", "Carol", None, "User")
@@ -55,8 +57,9 @@ def data(store: Store, act: Any) -> Store:
             description="Login from a new device",
         ),
     ]
-    store.save_page(acme, "logs", rows, {})
-    store.save_page(
+    save_page(store, acme, "logs", rows, {})
+    save_page(
+        store,
         o365,
         "Audit.General",
         [
@@ -170,9 +173,9 @@ def test_keyset_pagination_with_equal_timestamps(store: Store, act: Any) -> None
     t = act(0).time
     # 25 activities on 5 distinct timestamps, stored over three pages in mixed order.
     batch = [act(i, time=t + timedelta(seconds=i % 5)) for i in range(25)]
-    store.save_page(iid, "logs", batch[10:], {})
-    store.save_page(iid, "logs", batch[:5], {})
-    store.save_page(iid, "logs", batch[5:10], {})
+    save_page(store, iid, "logs", batch[10:], {})
+    save_page(store, iid, "logs", batch[:5], {})
+    save_page(store, iid, "logs", batch[5:10], {})
     seen: list[Any] = []
     q = ActivityQuery(limit=4)
     pages = 0

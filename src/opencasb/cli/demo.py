@@ -18,6 +18,7 @@ from opencasb.clock import SystemClock
 from opencasb.errors import ConfigError, ConnectorError, NotFound
 from opencasb.ingest.runner import IngestRunner
 from opencasb.ingest.scheduler import Scheduler
+from opencasb.store import PageWrite
 
 __all__ = ["run_demo"]
 
@@ -150,7 +151,8 @@ def _connect(state: Ctx, url: str, ca: str, token: str, days: int, poll: int) ->
         # The emulator moved (another port): its cursors mean nothing there. Start over from
         # the backfill start; every event already stored is dropped as a duplicate.
         store.update_instance(INSTANCE, config=config, secrets={"token": token})
-        store.save_page(rec.id, feed.name, [], feed.initial_cursor(SystemClock().now()))
+        cursor = feed.initial_cursor(SystemClock().now())
+        store.save_pages([PageWrite.of(rec.id, feed.name, [], cursor)])
 
 
 def _connect_o365(state: Ctx, url: str, ca: str, creds: Any, poll: int) -> None:
@@ -184,5 +186,4 @@ def _connect_o365(state: Ctx, url: str, ca: str, creds: Any, poll: int) -> None:
         # The emulator moved (another port): restart every feed from the backfill start.
         store.update_instance(O365_INSTANCE, config=config, secrets=secrets)
         now = SystemClock().now()
-        for feed in feeds:
-            store.save_page(rec.id, feed.name, [], feed.initial_cursor(now))
+        store.save_pages([PageWrite.of(rec.id, f.name, [], f.initial_cursor(now)) for f in feeds])

@@ -11,18 +11,24 @@ untouched; a record becomes a dict only when some code indexes or iterates the p
 
 Every text is valid JSON (the array was checked as a whole). A record that is not a JSON
 object is kept, and the runner quarantines it as it would from a parsed page.
+
+:class:`Records` is what the ingest runner and pipeline need of any page, whatever form it
+was fetched in: a :class:`RawRecords`, or a :class:`ParsedRecords` around records a feed
+parsed itself (:func:`records_of` gives the one or the other).
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
+from abc import abstractmethod
 from collections.abc import Iterator, Sequence
 from typing import Any, overload
 
 import msgspec
+import orjson
 
-__all__ = ["NotAnArray", "RawRecords", "parse_record"]
+__all__ = ["NotAnArray", "ParsedRecords", "RawRecords", "Records", "parse_record", "records_of"]
 
 _SPLIT = msgspec.json.Decoder(list[msgspec.Raw])
 _DECODE = msgspec.json.Decoder().decode
@@ -62,7 +68,75 @@ def _head_decoder(fields: tuple[str, ...]) -> msgspec.json.Decoder[list[Any]]:
     return decoder
 
 
-class RawRecords(Sequence[Any]):
+class Records(Sequence[Any]):
+    """The records of one page: indexing gives the parsed record, as a feed fetched it.
+
+    Subclasses say how each record travels and what the quarantine keeps of it.
+    """
+
+    __slots__ = ()
+
+    @abstractmethod
+    def wire(self) -> list[str] | None:
+        """Each record's JSON text, which parses back to that record (a worker process
+        normalizes it, and the ``raw`` column keeps it); None when some record is not plain
+        JSON, so the page must be normalized in this process from the records themselves."""
+
+    @abstractmethod
+    def as_fetched(self, i: int) -> Any:
+        """What the quarantine keeps of record ``i``: the record as it was fetched (its
+        text when it came as text: serializing it again could fail or change it)."""
+
+
+def records_of(records: Sequence[Any]) -> Records:
+    """``records`` as :class:`Records`: itself, or a :class:`ParsedRecords` around it."""
+    return records if isinstance(records, Records) else ParsedRecords(records)
+
+
+class ParsedRecords(Records):
+    """Records a feed parsed itself (a list of dicts), as :class:`Records`."""
+
+    __slots__ = ("_records", "_serialized", "_texts")
+
+    def __init__(self, records: Sequence[Any]) -> None:
+        self._records = records
+        self._texts: list[str] | None = None
+        self._serialized = False
+
+    def wire(self) -> list[str] | None:
+        if not self._serialized:
+            self._serialized = True
+            try:
+                self._texts = [orjson.dumps(r).decode() for r in self._records]
+            except TypeError:  # not plain JSON (non-string keys, odd types)
+                self._texts = None
+        return self._texts
+
+    def as_fetched(self, i: int) -> Any:
+        return self._records[i]
+
+    def __len__(self) -> int:
+        return len(self._records)
+
+    @overload
+    def __getitem__(self, i: int) -> Any: ...
+
+    @overload
+    def __getitem__(self, i: slice) -> list[Any]: ...
+
+    def __getitem__(self, i: int | slice) -> Any:
+        if isinstance(i, slice):
+            return list(self._records[i])
+        return self._records[i]
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self._records)
+
+    def __repr__(self) -> str:
+        return f"ParsedRecords({len(self._records)} records)"
+
+
+class RawRecords(Records):
     """The records of one page: each one's JSON text, its head fields, and (once read) the
     parsed record.
 
@@ -154,6 +228,12 @@ class RawRecords(Sequence[Any]):
         if self._parsed is not None:
             kept._parsed = [r for r, k in zip(self._parsed, keep, strict=True) if k]
         return kept
+
+    def wire(self) -> list[str]:
+        return self.texts
+
+    def as_fetched(self, i: int) -> str:
+        return self.texts[i]
 
     def _all(self) -> list[Any]:
         parsed = self._parsed

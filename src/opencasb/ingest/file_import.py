@@ -5,7 +5,7 @@ Contract:
       (:attr:`~opencasb.apps.base.AppConnector.IMPORT`): the app's reader and normalizer,
       into the named instance, which it creates import-only when it does not exist.
     * :func:`import_records` normalizes records in batches and stores each batch with
-      ``Store.save_page`` under the feed ``import:<file name>``, so every batch, its
+      ``Store.save_pages`` under the feed ``import:<file name>``, so every batch, its
       quarantined records and the feed's progress commit together, as the ingest runner does.
     * Records the reader could not read (:class:`~opencasb.formats.exports.BadRecord`) and
       records the normalizer refuses are quarantined with the reason, never dropped.
@@ -35,6 +35,7 @@ from opencasb.formats.exports import BadRecord
 from opencasb.ingest.lease import hold
 from opencasb.ingest.runner import SERVICES_FEED, normalize_all
 from opencasb.model import Activity
+from opencasb.store import PageWrite
 
 if TYPE_CHECKING:
     from opencasb.store import SaveResult, Store
@@ -148,7 +149,8 @@ def import_records(
     def flush(read: int) -> None:
         activities, rejected = normalize_all(normalize, batch)
         rejected += bad
-        saved = store.save_page(instance_id, feed, activities, {"line": read}, rejected=rejected)
+        page = PageWrite.of(instance_id, feed, activities, {"line": read}, rejected=rejected)
+        saved = store.save_pages([page])[0]
         _count(store, instance_id, activities, saved)
         if services is not None:
             _note_services(store, instance_id, services(batch), clock or SystemClock())
@@ -198,4 +200,5 @@ def _note_services(store: Store, instance_id: int, seen: set[str], clock: Clock)
     new = seen - known.keys()
     if new:
         at = clock.now().isoformat()
-        store.save_page(instance_id, SERVICES_FEED, [], {**known, **dict.fromkeys(new, at)})
+        mark = PageWrite.of(instance_id, SERVICES_FEED, [], {**known, **dict.fromkeys(new, at)})
+        store.save_pages([mark])

@@ -5,17 +5,17 @@ storing it is mostly SQLite or PostgreSQL. A thread cannot overlap the two (they
 the GIL), so pages go to worker *processes*:
 
     caller ── records as JSON text ──► worker: parse, normalize, encode (EncodedPage)
-             (a RawRecords page's own texts;
-              other pages serialized here)
+             (Records.wire(): a RawRecords
+              page's own texts)
       ▲                                            │
       └── store rows + cursor, ONE transaction ◄───┘   (in page order, in this process)
 
 The JSON text the caller sends is also what the ``raw`` column stores, so it is made once.
 Only this process touches the database: it resolves actor ids, then commits the pages with
 their cursors, strictly in the order they were put, several pages to a transaction (about
-``group`` records; see :meth:`~opencasb.store.Store.save_encoded_pages` for why). A page is
+``group`` records; see :data:`GROUP_RECORDS` for why). A page is
 never committed before the pages put ahead of it, so the guarantees of
-:meth:`~opencasb.store.Store.save_page` hold: a crash loses at most the pages not yet
+:meth:`~opencasb.store.Store.save_pages` hold: a crash loses at most the pages not yet
 committed, and their cursors with them.
 """
 
@@ -31,16 +31,12 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Generic, TypeVar
 
-import orjson
-
 from opencasb.errors import OpenCASBError
-from opencasb.formats.records import RawRecords
+from opencasb.formats.records import Records, records_of
 from opencasb.ingest import worker
-from opencasb.ingest.normalizing import normalize_all
-from opencasb.ingest.worker import encode_page, exit_with_parent
+from opencasb.ingest.worker import encode_page, encode_texts, exit_with_parent
 from opencasb.model import Activity
 from opencasb.store import EncodedPage, PageWrite, SaveResult, Store
-from opencasb.store.pages import encode_activities
 
 __all__ = [
     "AHEAD_PER_WORKER",
@@ -49,6 +45,7 @@ __all__ = [
     "StoredPage",
     "encode_page",
     "log_rejected",
+    "page_write",
 ]
 
 log = logging.getLogger(__name__)
@@ -76,6 +73,42 @@ def log_rejected(feed: str, rejected: Sequence[tuple[Any, str]]) -> None:
         log.warning(
             "record quarantined: %s", reason[:300], extra={"feed": feed, "reason": reason[:300]}
         )
+
+
+def page_write(
+    normalize: Normalize,
+    instance_id: int,
+    feed: str,
+    records: Sequence[Any],
+    cursor: dict[str, Any],
+    *,
+    quarantine: Sequence[tuple[Any, str]] = (),
+) -> PageWrite:
+    """One page normalized and encoded in this process, exactly as the pipeline stores it:
+    the records' texts as the ``raw`` column, the records that fail quarantined as fetched,
+    then ``quarantine`` (the runner's gaps).
+
+    Raises:
+        StoreError: records that are not plain JSON broke the Activity contract.
+    """
+    page = records_of(records)
+    texts = page.wire()
+    encoded = encode_page(normalize, instance_id, page, with_raw=texts is None)
+    return _write(instance_id, feed, page, texts, encoded, cursor, quarantine)
+
+
+def _write(
+    instance_id: int,
+    feed: str,
+    records: Records,
+    texts: list[str] | None,
+    encoded: EncodedPage,
+    cursor: dict[str, Any],
+    quarantine: Sequence[tuple[Any, str]],
+) -> PageWrite:
+    rejected = [(records.as_fetched(i), error) for i, error in encoded.rejected or ()]
+    rejected.extend(quarantine)
+    return PageWrite(instance_id, feed, encoded, texts or (), cursor, rejected)
 
 
 def _worker_context(normalize: Normalize) -> multiprocessing.context.BaseContext:
@@ -114,11 +147,10 @@ class _Pending(Generic[T]):
     future: Future[EncodedPage]
     instance_id: int
     feed: str
-    records: Sequence[Any]
-    texts: list[str]
+    records: Records
+    texts: list[str] | None
     cursor: dict[str, Any]
     tag: T
-    rejected: list[tuple[Any, str]] | None  # set when the page was normalized here
     quarantine: Sequence[tuple[Any, str]]
 
 
@@ -181,7 +213,8 @@ class IngestPipeline(Generic[T]):
         (:meth:`ready` tells when they are up). Idempotent."""
         if not self._starting:
             self._starting = [
-                self._pool.submit(encode_page, self._normalize, 0, []) for _ in range(self._workers)
+                self._pool.submit(encode_texts, self._normalize, 0, [])
+                for _ in range(self._workers)
             ]
 
     def ready(self) -> bool:
@@ -218,28 +251,21 @@ class IngestPipeline(Generic[T]):
                 page and every later one are not stored.
             OpenCASBError: a worker process died.
         """
-        if isinstance(records, RawRecords):  # the record texts as fetched: nothing to parse
-            texts, plain = records.texts, bool(records.texts)
-        else:
-            try:
-                texts = [orjson.dumps(r).decode() for r in records]
-                plain = bool(texts)  # an empty page is not worth a round trip
-            except TypeError:  # not plain JSON (non-string keys, odd types): normalized here
-                texts, plain = [], False
+        page = records_of(records)
+        texts = page.wire()
         future: Future[EncodedPage]
-        rejected: list[tuple[Any, str]] | None = None
-        if plain:
-            future = self._pool.submit(encode_page, self._normalize, instance_id, texts)
+        if texts:  # plain JSON, and an empty page is not worth a round trip
+            future = self._pool.submit(encode_texts, self._normalize, instance_id, texts)
         else:
             future = Future()
-            activities, rejected = normalize_all(self._normalize, records)
-            rejected.extend(quarantine)
             try:
-                future.set_result(encode_activities(instance_id, activities))
+                encoded = encode_page(self._normalize, instance_id, page, with_raw=texts is None)
             except OpenCASBError as exc:
                 future.set_exception(exc)
+            else:
+                future.set_result(encoded)
         self._pending.append(
-            _Pending(future, instance_id, feed, records, texts, cursor, tag, rejected, quarantine)
+            _Pending(future, instance_id, feed, page, texts, cursor, tag, quarantine)
         )
         done: list[StoredPage[T]] = []
         while len(self._pending) > self._ahead:
@@ -298,20 +324,13 @@ class IngestPipeline(Generic[T]):
         """Commit every ready page in one transaction; returns them, oldest first."""
         if not self._ready:
             return []
-        writes: list[PageWrite] = []
-        counts: list[int] = []
-        for p, page in self._ready:
-            rejected = p.rejected
-            if rejected is None:
-                # The quarantine keeps a fetched record's text as fetched (a parsed record
-                # as it is): serializing it again could fail or change it.
-                kept = p.texts if isinstance(p.records, RawRecords) else p.records
-                rejected = [(kept[i], error) for i, error in page.rejected or ()]
-                rejected.extend(p.quarantine)
-            writes.append(PageWrite(p.instance_id, p.feed, page, p.texts, p.cursor, rejected))
-            counts.append(len(rejected))
+        writes = [
+            _write(p.instance_id, p.feed, p.records, p.texts, page, p.cursor, p.quarantine)
+            for p, page in self._ready
+        ]
+        counts = [len(w.rejected) for w in writes]
         try:
-            saved = self._store.save_encoded_pages(writes)
+            saved = self._store.save_pages(writes)
         except BaseException:
             self.close()
             raise

@@ -2,7 +2,7 @@
 
 The runner owns the only write path from a connector to the store. Each page's activities,
 its quarantined records and the feed's next cursor are committed in ONE transaction
-(``Store.save_page``), so a crash at any moment either keeps a page and its cursor or neither;
+(``Store.save_pages``), so a crash at any moment either keeps a page and its cursor or neither;
 a restart re-reads at most one page, and the store drops the duplicates. Health is written
 after each page, separately, because it is advisory and must never roll data back.
 
@@ -25,12 +25,11 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import partial
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from opencasb.apps.base import AppConnector, Inventory, Page, connector_for
 from opencasb.clock import Clock, SystemClock
 from opencasb.errors import ConnectorError, ErrorInfo, InstanceBusy, OpenCASBError
-from opencasb.formats.records import RawRecords
 from opencasb.http.background import BACKGROUND_INTERVAL, BackgroundPace
 from opencasb.http.options import HttpOptions
 from opencasb.ingest.background import Background
@@ -41,9 +40,10 @@ from opencasb.ingest.normalizing import (
     normalize_all,
     normalize_record,
 )
-from opencasb.ingest.pipeline import IngestPipeline, StoredPage, encode_page, log_rejected
+from opencasb.ingest.pipeline import IngestPipeline, StoredPage, log_rejected, page_write
 from opencasb.logs import carry_context, in_context, log_context, new_error_ref
 from opencasb.model import Health, HealthState
+from opencasb.store import PageWrite
 
 if TYPE_CHECKING:
     from opencasb.store import InstanceRecord, SaveResult, Store
@@ -413,24 +413,16 @@ class IngestRunner:
         # A gap is content the API can no longer deliver. It goes into the quarantine beside
         # the unreadable records, in the same transaction as the cursor that moves past it,
         # so it is never skipped silently; health shows the latest one.
-        records = page.raw_events
-        rejected: list[tuple[Any, str]]
-        if isinstance(records, RawRecords):
-            # As a worker would: the raw column takes the texts as fetched, so the parsed
-            # records are not serialized again (~6% of in-process ingest).
-            encoded = encode_page(connector.normalize, run.rec.id, records.texts)
-            # The quarantine keeps the text as fetched, not a re-serialization of it.
-            rejected = [(records.texts[i], error) for i, error in encoded.rejected or ()]
-            rejected.extend(gap_rejects(page.gaps))
-            saved = self.store.save_encoded_page(
-                run.rec.id, feed, encoded, records.texts, page.next_cursor, rejected=rejected
-            )
-        else:
-            activities, rejected = normalize_all(connector.normalize, records)
-            rejected.extend(gap_rejects(page.gaps))
-            saved = self.store.save_page(
-                run.rec.id, feed, activities, page.next_cursor, rejected=rejected
-            )
+        write = page_write(
+            connector.normalize,
+            run.rec.id,
+            feed,
+            page.raw_events,
+            page.next_cursor,
+            quarantine=gap_rejects(page.gaps),
+        )
+        saved = self.store.save_pages([write])[0]
+        rejected = write.rejected
         log_rejected(feed, rejected)
         self._log_commit(feed, [page], [(saved, len(rejected))])
         self._account(run, feed, page, saved, len(rejected))
@@ -533,7 +525,8 @@ class IngestRunner:
         if new:
             now = self.clock.now().isoformat()
             run.services.update(dict.fromkeys(new, now))
-            self.store.save_page(run.rec.id, SERVICES_FEED, [], dict(run.services))
+            mark = PageWrite.of(run.rec.id, SERVICES_FEED, [], dict(run.services))
+            self.store.save_pages([mark])
 
     def _inventory_due(self, instance_id: int) -> bool:
         mark = self.store.get_cursor(instance_id, "inventory")
@@ -547,7 +540,8 @@ class IngestRunner:
         log.info(
             "inventory replaced", extra={"accounts": len(inv.accounts), "groups": len(inv.groups)}
         )
-        self.store.save_page(instance_id, "inventory", [], {"at": self.clock.now().isoformat()})
+        mark = PageWrite.of(instance_id, "inventory", [], {"at": self.clock.now().isoformat()})
+        self.store.save_pages([mark])
 
     def _fail(
         self, rec: InstanceRecord, health: Health, exc: OpenCASBError, result: RunResult

@@ -16,22 +16,29 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from opencasb.errors import StoreError
-from opencasb.formats.records import parse_record
+from opencasb.formats.records import RawRecords
 from opencasb.ingest.normalizing import normalize_record
 from opencasb.model import Activity
 from opencasb.store.pages import EncodedPage, encode_activities
 
-__all__ = ["encode_page", "exit_with_parent"]
+__all__ = ["encode_page", "encode_texts", "exit_with_parent"]
 
 Normalize = Callable[[Mapping[str, Any]], Activity]
 
 
-def encode_page(normalize: Normalize, instance_id: int, texts: Sequence[str]) -> EncodedPage:
-    """Parse, normalize and encode one page of records given as JSON text (the worker's job).
+def encode_page(
+    normalize: Normalize, instance_id: int, records: Sequence[Any], *, with_raw: bool = False
+) -> EncodedPage:
+    """Normalize and encode one page of records (each parsed as it is read, when the page
+    holds them as text).
 
     A record that fails to normalize is reported in ``EncodedPage.rejected``, as
     :func:`~opencasb.ingest.normalizing.normalize_all` would quarantine it, and so is one
     whose activity breaks the Activity contract (a normalizer bug met an odd record).
+    ``with_raw`` encodes each activity's raw record too: for records that are not plain JSON
+    (:meth:`~opencasb.formats.records.Records.wire` is None), which have no text to keep;
+    such a page fails as a whole on a contract breach (its records could not be quarantined
+    either), raising StoreError.
     """
     # As in normalize_all: the page's objects form no cycles, so the cyclic collector would
     # only re-scan them; it runs between pages.
@@ -41,8 +48,8 @@ def encode_page(normalize: Normalize, instance_id: int, texts: Sequence[str]) ->
         activities: list[Activity] = []
         positions: list[int] = []
         rejected: list[tuple[int, str]] = []
-        for i, text in enumerate(texts):
-            outcome = normalize_record(normalize, parse_record(text))
+        for i in range(len(records)):
+            outcome = normalize_record(normalize, records[i])
             if type(outcome) is str:
                 rejected.append((i, outcome))
             else:
@@ -50,9 +57,11 @@ def encode_page(normalize: Normalize, instance_id: int, texts: Sequence[str]) ->
                 positions.append(i)
         try:
             return encode_activities(
-                instance_id, activities, positions=positions, with_raw=False, rejected=rejected
+                instance_id, activities, positions=positions, with_raw=with_raw, rejected=rejected
             )
         except StoreError:
+            if with_raw:
+                raise
             # An activity the store cannot keep (a normalizer bug met an odd record) costs
             # that record, quarantined with the reason, not the page: a page that can never
             # be stored would stop its feed for good.
@@ -60,6 +69,11 @@ def encode_page(normalize: Normalize, instance_id: int, texts: Sequence[str]) ->
     finally:
         if collecting:
             gc.enable()
+
+
+def encode_texts(normalize: Normalize, instance_id: int, texts: list[str]) -> EncodedPage:
+    """The worker's job: :func:`encode_page` of records sent as their JSON text."""
+    return encode_page(normalize, instance_id, RawRecords(texts))
 
 
 def _encode_each(

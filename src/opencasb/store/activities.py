@@ -2,8 +2,8 @@
 
 This is the hot path (tens of thousands of activities per second). Rows are encoded by
 :func:`opencasb.store.pages.encode_activities` before the transaction starts -- in the
-caller's process (:func:`save_page`) or in an ingest worker process
-(:func:`save_encoded_page`) -- so the write lock is held only for the inserts themselves.
+caller's process (:meth:`PageWrite.of`) or in an ingest worker process -- so the write lock
+is held only for the inserts themselves. :func:`save_pages` is the one write path.
 
 Actors are interned in the ``actors`` table (see :mod:`opencasb.store.schema`). Their ids
 are cached per instance and actor key in :attr:`Database.actor_refs`, so a page whose
@@ -52,15 +52,13 @@ __all__ = [
     "newest_activity_time",
     "origin_of",
     "rejected_count",
-    "save_encoded_page",
-    "save_encoded_pages",
-    "save_page",
+    "save_pages",
 ]
 
 
 @dataclass(frozen=True, slots=True)
 class SaveResult:
-    """What :func:`save_page` did with a page's rows (``inserted + replaced + duplicates``
+    """What :func:`save_pages` did with a page's rows (``inserted + replaced + duplicates``
     is the number of rows).
 
     Attributes:
@@ -267,27 +265,16 @@ def _upsert_cursor(
         conn.execute(pstmt)
 
 
-def save_page(
-    db: Database,
-    instance_id: int,
-    feed: str,
-    batch: Sequence[Activity],
-    cursor: dict[str, Any],
-    *,
-    rejected: Sequence[tuple[dict[str, Any] | str, str]] = (),
-) -> SaveResult:
-    """Store one page atomically; see :meth:`opencasb.store.Store.save_page`."""
-    page = encode_activities(instance_id, batch)
-    assert page.raws is not None
-    return save_encoded_page(db, instance_id, feed, page, page.raws, cursor, rejected=rejected)
-
-
 @dataclass(frozen=True, slots=True)
 class PageWrite:
-    """One encoded page to store with :func:`save_encoded_pages`.
+    """One page to store with :func:`save_pages`: its rows, encoded ahead of the transaction
+    (possibly in another process) by :func:`~opencasb.store.pages.encode_activities`, its
+    quarantined records, and the feed's cursor after it.
 
-    ``texts`` is the raw JSON text of each row when ``page.raws`` is set, else of each
-    fetched record (indexed by ``page.positions``); ``rejected`` as for :func:`save_page`.
+    ``texts`` is the JSON text of each fetched record, indexed by ``page.positions`` (the
+    ``raw`` column), and is ignored when the page carries its own ``raws``. ``rejected``
+    holds ``(raw record, error text)`` pairs to quarantine; the raw record is kept verbatim
+    (a dict is stored as JSON).
     """
 
     instance_id: int
@@ -297,29 +284,33 @@ class PageWrite:
     cursor: dict[str, Any]
     rejected: Sequence[tuple[dict[str, Any] | str, str]] = ()
 
+    @classmethod
+    def of(
+        cls,
+        instance_id: int,
+        feed: str,
+        activities: Sequence[Activity],
+        cursor: dict[str, Any],
+        *,
+        rejected: Sequence[tuple[dict[str, Any] | str, str]] = (),
+    ) -> PageWrite:
+        """A page of activities normalized in this process (their ``raw`` is kept).
+
+        Raises:
+            StoreError: an activity breaks the Activity contract (e.g. a naive time).
+        """
+        page = encode_activities(instance_id, activities)
+        assert page.raws is not None
+        return cls(instance_id, feed, page, page.raws, cursor, rejected)
+
     @property
     def raws(self) -> Sequence[str]:
         page = self.page
         return page.raws if page.raws is not None else [self.texts[p] for p in page.positions]
 
 
-def save_encoded_page(
-    db: Database,
-    instance_id: int,
-    feed: str,
-    page: EncodedPage,
-    texts: Sequence[str],
-    cursor: dict[str, Any],
-    *,
-    rejected: Sequence[tuple[dict[str, Any] | str, str]] = (),
-) -> SaveResult:
-    """Store one encoded page atomically; see :meth:`opencasb.store.Store.save_encoded_page`."""
-    return save_encoded_pages(db, [PageWrite(instance_id, feed, page, texts, cursor, rejected)])[0]
-
-
-def save_encoded_pages(db: Database, writes: Sequence[PageWrite]) -> list[SaveResult]:
-    """Store encoded pages, in order, in ONE transaction; see
-    :meth:`opencasb.store.Store.save_encoded_pages`."""
+def save_pages(db: Database, writes: Sequence[PageWrite]) -> list[SaveResult]:
+    """Store pages, in order, in ONE transaction; see :meth:`opencasb.store.Store.save_pages`."""
     try:
         return _write_pages(db, writes)
     except _StaleActors:

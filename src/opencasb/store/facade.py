@@ -27,7 +27,6 @@ from opencasb.store._db import Database
 from opencasb.store.activities import PageWrite, SaveResult
 from opencasb.store.instances import InstanceRecord
 from opencasb.store.leases import Lease
-from opencasb.store.pages import EncodedPage
 from opencasb.store.query import ActivityPage, ActivityQuery
 
 __all__ = ["Store"]
@@ -159,65 +158,16 @@ class Store:
         """The feed's committed cursor, or ``None`` if no page was ever saved."""
         return _activities.get_cursor(self._db, instance_id, feed)
 
-    def save_page(
-        self,
-        instance_id: int,
-        feed: str,
-        activities: Sequence[Activity],
-        cursor: dict[str, Any],
-        *,
-        rejected: Sequence[tuple[dict[str, Any] | str, str]] = (),
-    ) -> SaveResult:
-        """Store a page of activities, its quarantined records and the feed's new cursor.
+    def save_pages(self, writes: Sequence[PageWrite]) -> list[SaveResult]:
+        """Store pages, in order, in ONE transaction: each page's rows, quarantined records
+        and the feed's new cursor (the one write path of ingest and imports).
 
-        All in one transaction: either everything is committed or nothing is (the cursor
+        All or nothing: either every page is committed with its cursor or none is (a cursor
         never moves past activities that were not stored). Activities already stored for
         the instance with the same ``source_event_id`` -- from an earlier page or earlier in
-        this one -- are skipped and counted as duplicates.
-
-        Args:
-            rejected: ``(raw record, error text)`` pairs that failed normalization; the raw
-                record is kept verbatim (a dict is stored as JSON).
-
-        Raises:
-            StoreError: an activity breaks the Activity contract (e.g. a naive time), or the
-                database failed. Nothing is stored in either case.
-        """
-        return _activities.save_page(
-            self._db, instance_id, feed, activities, cursor, rejected=rejected
-        )
-
-    def save_encoded_page(
-        self,
-        instance_id: int,
-        feed: str,
-        page: EncodedPage,
-        texts: Sequence[str],
-        cursor: dict[str, Any],
-        *,
-        rejected: Sequence[tuple[dict[str, Any] | str, str]] = (),
-    ) -> SaveResult:
-        """:meth:`save_page` for a page encoded ahead of time (possibly in another process)
-        by :func:`~opencasb.store.pages.encode_activities`; same transaction, same result.
-
-        Args:
-            texts: the JSON text of the raw records, indexed by ``page.positions`` (ignored
-                when the page carries its own ``raws``).
-            rejected: as for :meth:`save_page`.
-
-        Raises:
-            StoreError: the database failed; nothing is stored.
-        """
-        return _activities.save_encoded_page(
-            self._db, instance_id, feed, page, texts, cursor, rejected=rejected
-        )
-
-    def save_encoded_pages(self, writes: Sequence[PageWrite]) -> list[SaveResult]:
-        """Store several encoded pages, in order, in ONE transaction: each page's rows,
-        quarantined records and cursor, exactly as :meth:`save_encoded_page` would, but with
-        one commit (a bulk backfill's pages are committed in groups; see
-        :mod:`opencasb.ingest.pipeline`). All or nothing: if it raises, no page is stored
-        and no cursor moved.
+        this one -- are skipped and counted as duplicates. A bulk backfill commits its pages
+        in groups (see :mod:`opencasb.ingest.pipeline`); build a page of activities with
+        :meth:`PageWrite.of`.
 
         Returns:
             One SaveResult per page, in order.
@@ -225,7 +175,7 @@ class Store:
         Raises:
             StoreError: the database failed; nothing is stored.
         """
-        return _activities.save_encoded_pages(self._db, writes)
+        return _activities.save_pages(self._db, writes)
 
     def count_activities(self, instance_id: int | None = None) -> int:
         """Stored activities of one instance, or of all when ``instance_id`` is None."""

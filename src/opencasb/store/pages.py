@@ -25,7 +25,7 @@ __all__ = ["EncodedPage", "contract_error", "encode_activities"]
 
 @dataclass(frozen=True, slots=True)
 class EncodedPage:
-    """Rows of one page, ready for :meth:`opencasb.store.Store.save_encoded_page`.
+    """Rows of one page, ready for :meth:`opencasb.store.Store.save_pages`.
 
     Attributes:
         rows: one :func:`~opencasb.store.codec.activity_head` list per activity.
