@@ -146,11 +146,16 @@ class FileImport:
             :meth:`~AppConnector.normalize` gives.
         config: the config of the import-only instance an import creates when the instance
             it names does not exist (it holds history and never polls).
+        conform: what ``read`` does to each record to bring it to the API's shape (keys,
+            times, a derived id; see :mod:`opencasb.formats.conform`), for records
+            quarantined by an import that are retried later; None: records are read as they
+            are.
     """
 
     read: Callable[[Path], Iterable[Mapping[str, Any] | BadRecord]]
     normalize: Normalize
     config: Mapping[str, str]
+    conform: Callable[[Mapping[str, Any]], Mapping[str, Any]] | None = None
 
 
 class AppConnector(ABC):

@@ -7,7 +7,15 @@ from typing import Annotated
 
 import typer
 
-from opencasb.cli import apps_cmd, connect_cmd, demo_cmd, query_cmd, sandbox_cmd, sync_cmd
+from opencasb.cli import (
+    apps_cmd,
+    connect_cmd,
+    demo_cmd,
+    query_cmd,
+    rejected_cmd,
+    sandbox_cmd,
+    sync_cmd,
+)
 from opencasb.cli.context import Ctx
 from opencasb.config import load_settings
 from opencasb.errors import ConfigError
@@ -75,6 +83,7 @@ connect_cmd.register(app)
 apps_cmd.register(app)
 sync_cmd.register(app)
 query_cmd.register(app)
+rejected_cmd.register(app)
 sandbox_cmd.register(app)
 demo_cmd.register(app)
 

@@ -106,12 +106,14 @@ def import_(
 
     state: Ctx = ctx.obj
     with handle_errors():
-        done = import_file(state.store, app, file, instance=instance or app, on_wait=_waiting)
+        name = instance or app
+        done = import_file(state.store, app, file, instance=name, on_wait=_waiting)
         api = f" ({done.from_api:,} of them from the API, whose records are kept)"
         console.print(
             f"imported {escape(str(file))}: {done.inserted:,} new, "
             f"{done.duplicates:,} already present{api if done.from_api else ''}, "
-            f"{done.rejected:,} quarantined (see rejected records)"
+            f"{done.rejected:,} quarantined"
+            + (f" (see: opencasb rejected --instance {markup(name)})" if done.rejected else "")
         )
 
 

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from opencasb.store.instances import InstanceRecord
     from opencasb.store.pages import EncodedPage
     from opencasb.store.query import ActivityPage, ActivityQuery
+    from opencasb.store.rejected import RejectedRecord
 
 _HOMES = {
     "PageWrite": "activities",
@@ -30,6 +31,7 @@ _HOMES = {
     "EncodedPage": "pages",
     "ActivityPage": "query",
     "ActivityQuery": "query",
+    "RejectedRecord": "rejected",
 }
 
 
@@ -48,6 +50,7 @@ __all__ = [
     "EncodedPage",
     "InstanceRecord",
     "PageWrite",
+    "RejectedRecord",
     "SaveResult",
     "Store",
     "open_store",

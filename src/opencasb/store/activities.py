@@ -31,7 +31,7 @@ from datetime import datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, delete, func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -275,14 +275,18 @@ class PageWrite:
     ``raw`` column), and is ignored when the page carries its own ``raws``. ``rejected``
     holds ``(raw record, error text)`` pairs to quarantine; the raw record is kept verbatim
     (a dict is stored as JSON).
+    ``cursor`` None leaves the feed's cursor as it is; ``resolved`` are ids of quarantined
+    records of the instance that the page's rows recover (deleted in the same transaction,
+    see ``opencasb rejected retry``).
     """
 
     instance_id: int
     feed: str
     page: EncodedPage
     texts: Sequence[str]
-    cursor: dict[str, Any]
+    cursor: dict[str, Any] | None
     rejected: Sequence[tuple[dict[str, Any] | str, str]] = ()
+    resolved: Sequence[int] = ()
 
     @classmethod
     def of(
@@ -290,9 +294,10 @@ class PageWrite:
         instance_id: int,
         feed: str,
         activities: Sequence[Activity],
-        cursor: dict[str, Any],
+        cursor: dict[str, Any] | None,
         *,
         rejected: Sequence[tuple[dict[str, Any] | str, str]] = (),
+        resolved: Sequence[int] = (),
     ) -> PageWrite:
         """A page of activities normalized in this process (their ``raw`` is kept).
 
@@ -301,7 +306,7 @@ class PageWrite:
         """
         page = encode_activities(instance_id, activities)
         assert page.raws is not None
-        return cls(instance_id, feed, page, page.raws, cursor, rejected)
+        return cls(instance_id, feed, page, page.raws, cursor, rejected, resolved)
 
     @property
     def raws(self) -> Sequence[str]:
@@ -374,7 +379,15 @@ def _write_page(
             from_api = _count_from_api(conn, w.instance_id, [r[1] for r in rows])
     if w.rejected:
         quarantined = _quarantine(conn, w.instance_id, w.feed, w.rejected, now)
-    _upsert_cursor(conn, w.instance_id, w.feed, dumps(w.cursor), now)
+    if w.resolved:
+        conn.execute(
+            delete(rejected_records).where(
+                rejected_records.c.instance_id == w.instance_id,
+                rejected_records.c.id.in_(list(w.resolved)),
+            )
+        )
+    if w.cursor is not None:
+        _upsert_cursor(conn, w.instance_id, w.feed, dumps(w.cursor), now)
     return SaveResult(
         inserted=inserted,
         duplicates=len(rows) - inserted - replaced,

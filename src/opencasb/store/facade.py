@@ -23,11 +23,13 @@ from opencasb.store import instances as _instances
 from opencasb.store import inventory as _inventory
 from opencasb.store import leases as _leases
 from opencasb.store import query as _query
+from opencasb.store import rejected as _rejected
 from opencasb.store._db import Database
 from opencasb.store.activities import PageWrite, SaveResult
 from opencasb.store.instances import InstanceRecord
 from opencasb.store.leases import Lease
 from opencasb.store.query import ActivityPage, ActivityQuery
+from opencasb.store.rejected import RejectedRecord
 
 __all__ = ["Store"]
 
@@ -176,6 +178,26 @@ class Store:
             StoreError: the database failed; nothing is stored.
         """
         return _activities.save_pages(self._db, writes)
+
+    def list_rejected(
+        self,
+        *,
+        instance_id: int | None = None,
+        feed: str | None = None,
+        ids: Sequence[int] = (),
+        limit: int | None = 50,
+        before: tuple[datetime, int] | None = None,
+    ) -> list[RejectedRecord]:
+        """Quarantined records, newest first (received time, then id), of one instance and
+        feed or all; ``before`` = (received_at, id) of the last one seen, to go on after
+        it; ``ids`` keeps only those; ``limit`` None: all."""
+        return _rejected.list_rejected(
+            self._db, instance_id=instance_id, feed=feed, ids=ids, limit=limit, before=before
+        )
+
+    def get_rejected(self, record_id: int) -> RejectedRecord:
+        """One quarantined record by id. Raises NotFound."""
+        return _rejected.get_rejected(self._db, record_id)
 
     def count_activities(self, instance_id: int | None = None) -> int:
         """Stored activities of one instance, or of all when ``instance_id`` is None."""

@@ -30,7 +30,7 @@ from opencasb.apps.office365.components import (
 )
 from opencasb.apps.office365.errors import O365_POLICY
 from opencasb.apps.office365.feed import ContentFeed
-from opencasb.apps.office365.importer import read_office365_export
+from opencasb.apps.office365.importer import conform_office365, read_office365_export
 from opencasb.apps.office365.inventory import fetch_inventory
 from opencasb.apps.office365.normalize import normalize
 from opencasb.apps.office365.operations import app_name
@@ -118,7 +118,7 @@ class Office365Connector(AppConnector):
         FormField("ca_bundle", "CA bundle for TLS (optional)", required=False),
     )
     IMPORT: ClassVar[FileImport | None] = FileImport(
-        read_office365_export, normalize, config={"tenant_id": "import"}
+        read_office365_export, normalize, config={"tenant_id": "import"}, conform=conform_office365
     )
 
     @classmethod

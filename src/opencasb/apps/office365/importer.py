@@ -38,7 +38,7 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from itertools import chain
 from pathlib import Path
 from typing import Any, Final
@@ -58,7 +58,13 @@ from opencasb.formats.exports import (
     text_of,
 )
 
-__all__ = ["FIELD_LIMIT", "OFFICE365_SHAPE", "BadRecord", "read_office365_export"]
+__all__ = [
+    "FIELD_LIMIT",
+    "OFFICE365_SHAPE",
+    "BadRecord",
+    "conform_office365",
+    "read_office365_export",
+]
 
 FIELD_LIMIT: Final = 64 * 1024 * 1024
 """Largest CSV cell read (bytes, roughly); a larger one is a BadRecord, not a memory blow-up."""
@@ -199,6 +205,12 @@ OFFICE365_SHAPE: Final = Shape(
     top=_TOP,
     inner=frozenset({"ID", "Id", "Type", "Name", "Value", "NewValue", "OldValue"}),
 )
+
+
+def conform_office365(record: Mapping[str, Any]) -> dict[str, Any]:
+    """``record`` in the API's shape (:func:`~opencasb.formats.conform.conform` with
+    :data:`OFFICE365_SHAPE`); what the reader yields for each record it reads."""
+    return conform(record, OFFICE365_SHAPE)
 
 
 def read_office365_export(path: Path) -> Iterator[dict[str, Any] | BadRecord]:

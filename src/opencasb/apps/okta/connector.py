@@ -21,7 +21,7 @@ from opencasb.apps.okta.auth import OAuthServiceAuth, SswsAuth
 from opencasb.apps.okta.domain import canonical_origin
 from opencasb.apps.okta.errors import OKTA_POLICY
 from opencasb.apps.okta.feed import SystemLogFeed
-from opencasb.apps.okta.importer import read_okta_export
+from opencasb.apps.okta.importer import conform_okta, read_okta_export
 from opencasb.apps.okta.inventory import fetch_inventory
 from opencasb.apps.okta.normalize import normalize
 from opencasb.errors import ConfigError, OpenCASBError
@@ -68,7 +68,7 @@ class OktaConnector(AppConnector):
         FormField("ca_bundle", "CA bundle for TLS (optional)", required=False),
     )
     IMPORT: ClassVar[FileImport | None] = FileImport(
-        read_okta_export, normalize, config={"domain": "import"}
+        read_okta_export, normalize, config={"domain": "import"}, conform=conform_okta
     )
 
     @classmethod

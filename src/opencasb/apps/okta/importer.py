@@ -18,14 +18,19 @@ Contract:
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any, Final
 
 from opencasb.formats.conform import Shape, conform
 from opencasb.formats.exports import BadRecord, export_lines, read_json_records, reading_export
 
-__all__ = ["OKTA_SHAPE", "BadRecord", "read_okta_export"]
+__all__ = [
+    "OKTA_SHAPE",
+    "BadRecord",
+    "conform_okta",
+    "read_okta_export",
+]
 
 # Only an event has these; an object without them may wrap an event array.
 _EVENT_KEYS: Final = ("uuid", "eventType", "published")
@@ -102,6 +107,12 @@ OKTA_SHAPE: Final = Shape(
     inner=_FIELDS,
     opaque=frozenset({"debugData"}),
 )
+
+
+def conform_okta(record: Mapping[str, Any]) -> dict[str, Any]:
+    """``record`` in the API's shape (:func:`~opencasb.formats.conform.conform` with
+    :data:`OKTA_SHAPE`); what the reader yields for each record it reads."""
+    return conform(record, OKTA_SHAPE)
 
 
 def read_okta_export(path: Path) -> Iterator[dict[str, Any] | BadRecord]:
