@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 
+import httpx
+
+from opencasb.http.options import HttpOptions
+from opencasb.ingest.runner import IngestRunner
 from opencasb.model import HealthState
 from opencasb.sandbox.okta import Faults, RateLimits
 from opencasb.sandbox.okta_sandbox import LiveTrickle
@@ -158,3 +163,33 @@ def test_a_malformed_record_is_quarantined_and_the_rest_stored(make_org: MakeOrg
     assert org.store.count_rejected(iid) == 1
     assert org.store.get_health(iid).rejected == 1
     assert org.store.activity_ids(iid) == org.visible_uuids()
+
+
+class _Recording(httpx.BaseTransport):
+    def __init__(self, inner: httpx.BaseTransport) -> None:
+        self.inner = inner
+        self.paths: list[str] = []
+        self._lock = threading.Lock()
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        with self._lock:
+            self.paths.append(request.url.path)
+        return self.inner.handle_request(request)
+
+
+def test_the_inventory_gives_way_to_the_backfill_until_it_is_done(make_org: MakeOrg) -> None:
+    org = make_org(size=60, days=20)
+    iid = org.connect()
+    recording = _Recording(org.transport)
+    runner = IngestRunner(
+        org.store,
+        http=HttpOptions(transport=recording, clock=org.clock),
+        inventory_interval=3600.0,  # while the feed runs, no inventory request is due
+    )
+    result = runner.run_once("okta", inventory=True)
+    assert result.ok, result.error
+    logs = [i for i, p in enumerate(recording.paths) if p.startswith("/api/v1/logs")]
+    inventory = [i for i, p in enumerate(recording.paths) if not p.startswith("/api/v1/logs")]
+    assert len(logs) > 1 and inventory
+    assert min(inventory) > max(logs)  # released when the feed was done, not an hour later
+    assert len(org.store.list_accounts(iid)) == len(org.sandbox.state.users)
