@@ -113,3 +113,40 @@ def test_a_lost_lease_stops_the_run_without_touching_health(
     lease = a.store.current_lease(iid)
     assert lease is not None and lease.holder == "222@host-b"  # not released by the loser
     assert a.clock.now() - lease.acquired < timedelta(seconds=1)
+
+
+def test_a_dead_process_of_this_host_is_taken_over_at_once(two: tuple[Org, Org]) -> None:
+    """A sync killed with SIGKILL leaves its lease behind; the restart must not wait for it
+    (the e2e kill tests restart at once)."""
+    import socket
+    import subprocess
+    import sys
+
+    a, b = two
+    iid = a.connect()
+    gone = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    dead = f"{gone.stdout.strip()}@{socket.gethostname()}"
+    assert a.store.acquire_lease(iid, dead, LEASE_TTL) is None  # then it is killed
+    start = a.clock.now()
+    result = _runner(b, "222@host-b").run_once("okta")
+    assert result.ok, result.error
+    assert a.clock.now() - start < LEASE_TTL
+    assert b.store.count_activities(iid) > 0
+
+
+def test_a_live_process_of_this_host_is_not_taken_over(two: tuple[Org, Org]) -> None:
+    import os
+    import socket
+
+    a, b = two
+    iid = a.connect()
+    parent = f"{os.getppid()}@{socket.gethostname()}"  # alive: it runs these tests
+    assert a.store.acquire_lease(iid, parent, LEASE_TTL) is None
+    result = _runner(b, "222@host-b").run_once("okta")
+    assert isinstance(result.error, InstanceBusy)
+    assert result.error.holder == parent

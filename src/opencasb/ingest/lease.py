@@ -13,7 +13,9 @@ Contract:
       caller renews it with :meth:`Held.renew_if_due` (the runner does after each stored
       page); a renewal that finds the lease taken over raises InstanceBusy, so the
       run stops instead of writing beside its new holder.
-    * The lease is released when the block ends, however it ends. A process that dies
+    * The lease is released when the block ends, however it ends. A process of this host
+      that died (killed, crashed) is seen dead by its pid and its lease is taken over at
+      once, so a restart after SIGKILL resumes without waiting; a process of another host
       keeps it until it expires (``ttl``), and then anyone may take it.
 """
 
@@ -45,6 +47,23 @@ _WAIT_POLL: Final = 5.0  # seconds between attempts while waiting for a busy ins
 def holder_id() -> str:
     """This process as a lease holder: "pid@host"."""
     return f"{os.getpid()}@{socket.gethostname()}"
+
+
+def _dead_here(holder: str) -> bool:
+    """True when ``holder`` is a process of this host that no longer exists."""
+    pid_text, _, host = holder.partition("@")
+    if host != socket.gethostname() or not pid_text.isdigit():
+        return False
+    pid = int(pid_text)
+    if pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)  # signal 0: existence check only
+    except ProcessLookupError:
+        return True
+    except PermissionError:  # alive, owned by another user
+        return False
+    return False
 
 
 def busy_error(name: str, lease: Lease) -> InstanceBusy:
@@ -144,6 +163,10 @@ def hold(
     me = holder or holder_id()
     told = False
     while (lease := store.acquire_lease(instance_id, me, ttl)) is not None:
+        if _dead_here(lease.holder):
+            lease = store.acquire_lease(instance_id, me, ttl, dead=lease.holder)
+            if lease is None:
+                break
         busy = busy_error(name, lease)
         if not wait:
             raise busy

@@ -136,11 +136,13 @@ class Store:
 
     # -- leases --------------------------------------------------------------------------
 
-    def acquire_lease(self, instance_id: int, holder: str, ttl: timedelta) -> Lease | None:
+    def acquire_lease(
+        self, instance_id: int, holder: str, ttl: timedelta, *, dead: str | None = None
+    ) -> Lease | None:
         """Take the instance's sync lease for ``holder`` (free, expired or already its own)
         until now + ``ttl``; ``None`` on success, else the Lease another holder has.
         Atomic on both engines (see :mod:`opencasb.store.leases`)."""
-        return _leases.acquire(self._db, instance_id, holder, ttl)
+        return _leases.acquire(self._db, instance_id, holder, ttl, dead=dead)
 
     def renew_lease(self, instance_id: int, holder: str, ttl: timedelta) -> bool:
         """Extend ``holder``'s lease to now + ``ttl``; False when it was lost meanwhile."""

@@ -11,6 +11,7 @@ Contract:
     * :func:`renew` extends a lease its holder still holds and returns False when the lease
       was lost (it expired and another process took it over).
     * :func:`release` drops a lease its holder holds; a lease held by another is left alone.
+    * A holder the caller names as dead is taken over at once (see :func:`acquire`).
     * Times come from the caller (the store's clock), so tests expire leases without waiting.
 """
 
@@ -39,9 +40,16 @@ class Lease:
     expires: datetime
 
 
-def acquire(db: Database, instance_id: int, holder: str, ttl: timedelta) -> Lease | None:
+def acquire(
+    db: Database, instance_id: int, holder: str, ttl: timedelta, *, dead: str | None = None
+) -> Lease | None:
     """Take the lease of ``instance_id`` for ``holder``; ``None`` on success, else the
-    lease another holder has (unchanged)."""
+    lease another holder has (unchanged).
+
+    ``dead`` names a holder the caller knows to be dead (a process of this host that no
+    longer exists): its lease is taken over as if it had expired. Naming it, rather than
+    taking over whatever is there, keeps the check atomic: a live process that took the
+    lease meanwhile is not displaced."""
     now = db.clock.now()
     values = {"instance_id": instance_id, "holder": holder, "acquired": now, "expires": now + ttl}
     insert = (sqlite_insert if db.is_sqlite else pg_insert)(leases)
@@ -52,7 +60,11 @@ def acquire(db: Database, instance_id: int, holder: str, ttl: timedelta) -> Leas
                 update(leases)
                 .where(
                     leases.c.instance_id == instance_id,
-                    or_(leases.c.holder == holder, leases.c.expires <= now),
+                    or_(
+                        leases.c.holder == holder,
+                        leases.c.expires <= now,
+                        leases.c.holder == (dead if dead is not None else holder),
+                    ),
                 )
                 .values(
                     holder=holder,
