@@ -27,7 +27,7 @@ from opencasb.sandbox.okta import RateLimits, generate_rsa_keypair
 from opencasb.sandbox.okta_sandbox import OktaSandbox, build_okta_sandbox
 from opencasb.sandbox.server import SandboxServer
 from opencasb.sandbox.tls import ensure_sandbox_tls
-from opencasb.store import PageWrite, Store, open_store
+from opencasb.store import Store, open_store
 
 # Variables from the developer's shell that would change what the CLI does; None unsets them.
 _CLEAN_ENV: dict[str, str | None] = {
@@ -131,7 +131,7 @@ class Cli:
         try:
             rec = store.get_instance(name)
             mark = {"at": SystemClock().now().isoformat()}
-            store.save_pages([PageWrite.of(rec.id, "inventory", [], mark)])
+            store.set_state(rec.id, "inventory", mark)
         finally:
             store.close()
 

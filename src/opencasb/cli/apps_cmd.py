@@ -15,7 +15,7 @@ from opencasb.cli.tables import AppRow, apps_view
 from opencasb.cli.terminal import markup
 from opencasb.errors import ConfigError
 from opencasb.http.options import HttpOptions
-from opencasb.ingest.runner import SERVICES_FEED
+from opencasb.ingest.runner import SERVICES_STATE
 from opencasb.store import InstanceRecord
 from opencasb.store.codec import dumps, health_to_json, loads
 
@@ -24,7 +24,7 @@ __all__ = ["register"]
 
 def _services(state: Ctx, rec: InstanceRecord) -> list[str]:
     """The services of a suite seen so far (Exchange, SharePoint ...), sorted."""
-    return sorted(state.store.get_cursor(rec.id, SERVICES_FEED) or {})
+    return sorted(state.store.get_state(rec.id, SERVICES_STATE) or {})
 
 
 def _as_json(rec: InstanceRecord, services: list[str]) -> dict[str, Any]:

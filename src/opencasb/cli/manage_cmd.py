@@ -10,7 +10,6 @@ does, so a typo cannot replace a working credential with a broken one.
 
 from __future__ import annotations
 
-import dataclasses
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -22,7 +21,8 @@ from opencasb.cli.context import Ctx, console, err_console, handle_errors, show_
 from opencasb.cli.secrets import read_secret
 from opencasb.cli.terminal import markup, visible
 from opencasb.errors import ConfigError, NotFound
-from opencasb.model import Health, HealthState
+from opencasb.ingest.health import changed_by_user
+from opencasb.model import Health
 from opencasb.store import InstanceRecord, Store
 
 __all__ = ["register", "save_instance", "test_connection"]
@@ -57,15 +57,8 @@ def test_connection(app: str, config: dict[str, str], secrets: dict[str, str]) -
 
 
 def _ready(health: Health, *, enabled: bool) -> Health:
-    """The health after the user changed the instance: a problem they may have fixed is
-    looked at afresh (counts and times are kept)."""
-    if not enabled:
-        return dataclasses.replace(health, state=HealthState.DISABLED)
-    if health.state in (HealthState.ERROR, HealthState.DEGRADED, HealthState.DISABLED):
-        return dataclasses.replace(
-            health, state=HealthState.CONNECTING, last_error=None, consecutive_failures=0
-        )
-    return health
+    """The health after the user changed the instance (see ingest.health)."""
+    return changed_by_user(health, enabled=enabled)
 
 
 def save_instance(

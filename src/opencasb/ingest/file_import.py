@@ -33,7 +33,7 @@ from opencasb.clock import Clock, SystemClock
 from opencasb.errors import ConfigError, InstanceBusy, NotFound
 from opencasb.formats.exports import BadRecord
 from opencasb.ingest.lease import hold
-from opencasb.ingest.runner import SERVICES_FEED, normalize_all
+from opencasb.ingest.runner import SERVICES_STATE, normalize_all
 from opencasb.model import Activity
 from opencasb.store import PageWrite
 
@@ -196,9 +196,8 @@ def _count(store: Store, instance_id: int, activities: list[Activity], saved: Sa
 def _note_services(store: Store, instance_id: int, seen: set[str], clock: Clock) -> None:
     # Read, add, write, as _count: a sync running meanwhile may write its own list over a
     # service noted here; the next import or poll that sees the service notes it again.
-    known = store.get_cursor(instance_id, SERVICES_FEED) or {}
+    known = store.get_state(instance_id, SERVICES_STATE) or {}
     new = seen - known.keys()
     if new:
         at = clock.now().isoformat()
-        mark = PageWrite.of(instance_id, SERVICES_FEED, [], {**known, **dict.fromkeys(new, at)})
-        store.save_pages([mark])
+        store.set_state(instance_id, SERVICES_STATE, {**known, **dict.fromkeys(new, at)})

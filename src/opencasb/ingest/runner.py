@@ -17,7 +17,6 @@ still stored here rather than waited on.
 
 from __future__ import annotations
 
-import dataclasses
 import gc
 import logging
 import os
@@ -29,9 +28,10 @@ from typing import TYPE_CHECKING
 
 from opencasb.apps.base import AppConnector, Inventory, Page, connector_for
 from opencasb.clock import Clock, SystemClock
-from opencasb.errors import ConnectorError, ErrorInfo, InstanceBusy, OpenCASBError
+from opencasb.errors import ConnectorError, InstanceBusy, OpenCASBError
 from opencasb.http.background import BACKGROUND_INTERVAL, BackgroundPace
 from opencasb.http.options import HttpOptions
+from opencasb.ingest import health as health_rules
 from opencasb.ingest.background import Background
 from opencasb.ingest.lease import Held, hold
 from opencasb.ingest.normalizing import (
@@ -43,14 +43,14 @@ from opencasb.ingest.normalizing import (
 from opencasb.ingest.pipeline import IngestPipeline, StoredPage, log_rejected, page_write
 from opencasb.logs import carry_context, in_context, log_context, new_error_ref
 from opencasb.model import Health, HealthState
-from opencasb.store import PageWrite
 
 if TYPE_CHECKING:
     from opencasb.store import InstanceRecord, SaveResult, Store
 
 __all__ = [
+    "INVENTORY_STATE",
     "PIPELINE_AFTER",
-    "SERVICES_FEED",
+    "SERVICES_STATE",
     "IngestRunner",
     "PageEvent",
     "RunResult",
@@ -66,7 +66,10 @@ PIPELINE_AFTER = 2_000
 """Records a run fetches in this process before a backfill starts worker processes."""
 
 INVENTORY_EVERY = timedelta(hours=6)
-SERVICES_FEED = "services"  # the cursor row that keeps the services seen, with when
+SERVICES_STATE = "services"
+"""The connector state that keeps the services of a suite seen so far, with when."""
+INVENTORY_STATE = "inventory"
+"""The connector state that keeps when the inventory was last fetched."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -259,7 +262,7 @@ class IngestRunner:
         if not rec.enabled:
             health = self.store.get_health(rec.id)
             self._states[rec.id] = health.state
-            self._save_health(rec, dataclasses.replace(health, state=HealthState.DISABLED))
+            self._save_health(rec, health_rules.disabled(health))
             return result
         try:
             with hold(
@@ -281,9 +284,9 @@ class IngestRunner:
     ) -> None:
         # The counts start from the committed rows (no other process writes them while the
         # lease is held); each committed page then adds its own.
-        health = dataclasses.replace(
+        health = health_rules.run_started(
             self.store.get_health(rec.id),
-            last_attempt=self.clock.now(),
+            now=self.clock.now(),
             events_stored=self.store.count_activities(rec.id),
             rejected=self.store.count_rejected(rec.id),
         )
@@ -293,7 +296,7 @@ class IngestRunner:
         except OpenCASBError as exc:
             self._fail(rec, health, exc, result)
             return
-        seen = self.store.get_cursor(rec.id, SERVICES_FEED) or {}
+        seen = self.store.get_state(rec.id, SERVICES_STATE) or {}
         run = _Run(rec, health, result, connector=connector, services=dict(seen), held=held)
         # The inventory is fetched beside the feeds, giving way to them until they are done
         # (see BackgroundPace); it is stored here after them (the store is this thread's).
@@ -326,20 +329,7 @@ class IngestRunner:
             if job is not None:
                 job.join()  # it uses the connector
             connector.close()
-        health = run.health
-        now = self.clock.now()
-        newest = health.newest_event
-        self._save_health(
-            rec,
-            dataclasses.replace(
-                health,
-                state=HealthState.CONNECTED,
-                progress=None,
-                last_success=now,
-                lag_seconds=(now - newest).total_seconds() if newest else None,
-                consecutive_failures=0,
-            ),
-        )
+        self._save_health(rec, health_rules.succeeded(run.health, now=self.clock.now()))
 
     def _run_feeds(self, run: _Run, connector: AppConnector) -> None:
         """Fetch and store every feed until caught up; pages commit in the order fetched.
@@ -394,7 +384,7 @@ class IngestRunner:
                 collector.close()
 
     def _backfill(self, run: _Run, page: Page) -> bool:
-        behind = not page.caught_up and (page.progress or 0.0) < 0.999
+        behind = health_rules.behind(page.progress, page.caught_up)
         return behind and run.fetched >= self.pipeline_after
 
     def _account_all(self, run: _Run, done: Iterable[StoredPage[tuple[str, Page]]]) -> None:
@@ -434,35 +424,23 @@ class IngestRunner:
 
     def _tally(self, run: _Run, feed: str, page: Page, saved: SaveResult, rejected: int) -> None:
         """Count a committed page into the run's result and health (not yet written)."""
-        result, health = run.result, run.health
+        result = run.result
         result.pages += 1
         result.fetched += len(page.raw_events)
         result.inserted += saved.inserted
         result.duplicates += saved.duplicates
         result.rejected += rejected
-        newest = health.newest_event
-        if page.newest_time and (newest is None or page.newest_time > newest):
-            newest = page.newest_time
-        behind = not page.caught_up and (page.progress or 0.0) < 0.999
-        health = dataclasses.replace(
-            health,
-            state=HealthState.BACKFILLING if behind else HealthState.CONNECTED,
-            progress=page.progress if behind else None,
-            newest_event=newest,
-            events_stored=health.events_stored + saved.inserted,
-            duplicates_dropped=health.duplicates_dropped + saved.duplicates,
-            rejected=health.rejected + saved.quarantined,  # rows added, as counted at start
+        run.health = health_rules.page_stored(
+            run.health,
+            progress=page.progress,
+            caught_up=page.caught_up,
+            newest_time=page.newest_time,
+            inserted=saved.inserted,
+            duplicates=saved.duplicates,
+            quarantined=saved.quarantined,  # rows added, as counted at the run's start
+            gaps=page.gaps,
+            now=self.clock.now(),
         )
-        if page.gaps:
-            last = page.gaps[-1]
-            health = dataclasses.replace(
-                health,
-                last_error=ErrorInfo(
-                    last.code, f"{last.meaning} ({last.what})", last.fix, transient=False
-                ),
-                last_error_at=self.clock.now(),
-            )
-        run.health = health
         self._note_services(run, page)
         if self.on_page:
             self.on_page(
@@ -525,11 +503,10 @@ class IngestRunner:
         if new:
             now = self.clock.now().isoformat()
             run.services.update(dict.fromkeys(new, now))
-            mark = PageWrite.of(run.rec.id, SERVICES_FEED, [], dict(run.services))
-            self.store.save_pages([mark])
+            self.store.set_state(run.rec.id, SERVICES_STATE, dict(run.services))
 
     def _inventory_due(self, instance_id: int) -> bool:
-        mark = self.store.get_cursor(instance_id, "inventory")
+        mark = self.store.get_state(instance_id, INVENTORY_STATE)
         if not mark or "at" not in mark:
             return True
         at = datetime.fromisoformat(str(mark["at"]))
@@ -540,21 +517,14 @@ class IngestRunner:
         log.info(
             "inventory replaced", extra={"accounts": len(inv.accounts), "groups": len(inv.groups)}
         )
-        mark = PageWrite.of(instance_id, "inventory", [], {"at": self.clock.now().isoformat()})
-        self.store.save_pages([mark])
+        self.store.set_state(instance_id, INVENTORY_STATE, {"at": self.clock.now().isoformat()})
 
     def _fail(
         self, rec: InstanceRecord, health: Health, exc: OpenCASBError, result: RunResult
     ) -> None:
         result.error = exc
         transient = isinstance(exc, ConnectorError) and exc.transient
+        now = self.clock.now()
         self._save_health(
-            rec,
-            dataclasses.replace(
-                health,
-                state=HealthState.DEGRADED if transient else HealthState.ERROR,
-                consecutive_failures=health.consecutive_failures + 1,
-                last_error=exc.info(),
-                last_error_at=self.clock.now(),
-            ),
+            rec, health_rules.failed(health, exc.info(), transient=transient, now=now)
         )

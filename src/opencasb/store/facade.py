@@ -18,6 +18,7 @@ from opencasb.model.activity import Activity
 from opencasb.model.health import Health
 from opencasb.model.inventory import Account, Group
 from opencasb.store import activities as _activities
+from opencasb.store import connector_state as _state
 from opencasb.store import export as _export
 from opencasb.store import instances as _instances
 from opencasb.store import inventory as _inventory
@@ -200,6 +201,15 @@ class Store:
     def get_rejected(self, record_id: int) -> RejectedRecord:
         """One quarantined record by id. Raises NotFound."""
         return _rejected.get_rejected(self._db, record_id)
+
+    def get_state(self, instance_id: int, key: str) -> dict[str, Any] | None:
+        """The connector state saved under ``key`` for an instance (the services seen, the
+        inventory's last fetch), or ``None``; see :mod:`opencasb.store.connector_state`."""
+        return _state.get_state(self._db, instance_id, key)
+
+    def set_state(self, instance_id: int, key: str, value: dict[str, Any]) -> None:
+        """Save connector state under ``key`` for an instance, replacing what was there."""
+        _state.set_state(self._db, instance_id, key, value)
 
     def count_activities(self, instance_id: int | None = None) -> int:
         """Stored activities of one instance, or of all when ``instance_id`` is None."""

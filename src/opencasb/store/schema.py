@@ -127,6 +127,19 @@ cursors = Table(
     PrimaryKeyConstraint("instance_id", "feed"),
 )
 
+# What a connector keeps about an instance besides its feeds' cursors: the services of a
+# suite seen so far, when the inventory was last fetched (see store.connector_state). Keys
+# are the runner's; a feed's name never collides with them, as cursors are elsewhere.
+connector_state = Table(
+    "connector_state",
+    metadata,
+    _instance_fk(),
+    Column("key", Text, nullable=False),
+    Column("value", Text, nullable=False),  # JSON
+    Column("updated_at", UtcMicros, nullable=False),
+    PrimaryKeyConstraint("instance_id", "key"),
+)
+
 activities = Table(
     "activities",
     metadata,
