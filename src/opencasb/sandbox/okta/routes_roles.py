@@ -10,7 +10,8 @@ themselves still come from ``GET /api/v1/users/{id}/roles``, once per admin.
 
 Not documented, so chosen here: users are listed in the order they joined the org; a
 ``limit`` above the default 100 is served as 100 (a client that follows ``next`` cannot
-tell); the last page's ``_links`` is ``{}``.
+tell); the last page's ``_links`` is ``{}``; the request counts against the catch-all
+bucket (Okta's rate-limit tables name no ``/api/v1/iam`` bucket).
 """
 
 from __future__ import annotations
