@@ -36,6 +36,8 @@ from typing import Any, Final, ParamSpec, TextIO, TypeVar
 
 import orjson
 
+from opencasb.text import visible
+
 __all__ = [
     "FORMATS",
     "LEVELS",
@@ -300,7 +302,8 @@ class TextFormatter(logging.Formatter):
             out += "\n" + tb
         if record.stack_info:
             out += "\n" + record.stack_info
-        return out
+        # A terminal reads these lines: escapes in API error text or audit data stay inert.
+        return visible(out, multiline=True)
 
 
 class _StderrHandler(logging.Handler):

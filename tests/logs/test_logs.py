@@ -102,6 +102,23 @@ def test_the_text_format_is_one_line_with_key_value_fields(
     assert 'instance="my okta"' in line and "records=3" in line
 
 
+def test_the_text_format_shows_terminal_escapes_as_text(
+    capture: Callable[..., Captured],
+) -> None:
+    """API error text and audit data reach the log: a text line must not clear the screen,
+    retitle the window or write the clipboard of the operator's terminal."""
+    out = capture("info", "text")
+    hostile = "denied\x1b[2J\x1b]0;owned\x07\x1b]52;c;ZXZpbA==\x07\u202eexe.txt"
+    try:
+        raise ValueError(hostile)
+    except ValueError:
+        log.exception("upstream said %s", hostile, extra={"feed": hostile})
+    text = out.text()
+    assert "\x1b" not in text and "\x07" not in text and "\u202e" not in text
+    assert "\\x1b[2J" in text and "\\u202e" in text
+    assert "Traceback" in text  # the traceback keeps its lines
+
+
 def test_configure_twice_keeps_one_handler(capture: Callable[..., Captured]) -> None:
     first = capture()
     second = capture()

@@ -14,33 +14,12 @@ from __future__ import annotations
 
 from rich.markup import escape
 
+from opencasb.text import visible
+
 __all__ = ["MAX_CELL", "clip", "markup", "visible"]
 
 MAX_CELL = 200
 """Characters of one table cell before it is cut (exports are never cut)."""
-
-
-def _escape_of(code: int) -> str:
-    if code < 0x100:
-        return f"\\x{code:02x}"
-    return f"\\u{code:04x}"
-
-
-# C0 controls, DEL, C1 controls (0x9b is an 8-bit CSI, 0x9d an 8-bit OSC), and the
-# invisible bidirectional overrides and isolates, plus the line and paragraph separators.
-_CONTROLS = [*range(0x20), 0x7F, *range(0x80, 0xA0)]
-_INVISIBLE = [0x2028, 0x2029, *range(0x202A, 0x202F), *range(0x2066, 0x206A), 0x200E, 0x200F]
-_TABLE = {code: _escape_of(code) for code in (*_CONTROLS, *_INVISIBLE)}
-_TABLE_MULTILINE = {code: text for code, text in _TABLE.items() if code not in (0x0A, 0x09)}
-
-
-def visible(text: str, *, multiline: bool = False) -> str:
-    """``text`` with every control character shown as an escape (``\\x1b``, ``\\u202e``).
-
-    With ``multiline``, newlines and tabs stay (messages of several lines); otherwise they
-    are escaped too (a table cell is one value).
-    """
-    return text.translate(_TABLE_MULTILINE if multiline else _TABLE)
 
 
 def clip(text: str, limit: int = MAX_CELL) -> str:
