@@ -8,9 +8,13 @@ import base64
 import json
 from pathlib import Path
 
+import orjson
 import pytest
 from cryptography.fernet import Fernet
 from sqlalchemy import text
+
+from opencasb.store.body import compress
+from opencasb.store.codec import decode_body
 
 from .conftest import Cli, assert_clean, flat, table_rows
 
@@ -32,9 +36,14 @@ def _corrupt_raw(cli: Cli, row_id: int) -> None:
     store = cli.open_store()
     try:
         with store.engine.begin() as conn:
+            old = conn.execute(
+                text("SELECT body FROM activities WHERE id = :id"), {"id": row_id}
+            ).scalar_one()
+            fields, _raw = decode_body(old)
+            damaged = compress("okta", orjson.dumps(fields) + b'\n{"uuid": "trunc')
             conn.execute(
-                text("UPDATE activities SET raw = :raw WHERE id = :id"),
-                {"raw": '{"uuid": "trunc', "id": row_id},
+                text("UPDATE activities SET body = :body WHERE id = :id"),
+                {"body": damaged, "id": row_id},
             )
     finally:
         store.close()

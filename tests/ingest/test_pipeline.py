@@ -24,6 +24,7 @@ from opencasb.ingest.pipeline import IngestPipeline, encode_page, page_write
 from opencasb.ingest.runner import normalize_all
 from opencasb.model import Activity
 from opencasb.store import ActivityQuery, PageWrite, SaveResult, Store
+from opencasb.store.codec import decode_body
 
 
 def event(i: int, *, user: int | None = None) -> dict[str, Any]:
@@ -59,7 +60,8 @@ def test_encode_page_quarantines_what_normalize_all_quarantines() -> None:
     assert page.positions == [0, 2]
     assert [error for _, error in page.rejected or ()] == [error for _, error in rejected]
     assert [i for i, _ in page.rejected or ()] == [1, 3]
-    assert page.raws is None  # the writer has the text already
+    # the bodies keep the texts as fetched
+    assert [decode_body(b)[1] for b in page.raws or ()] == [texts[0].encode(), texts[2].encode()]
     assert page.actors == [
         ("00u0", "user0@example.com", "user 0"),
         ("00u2", "user2@example.com", "user 2"),

@@ -158,7 +158,7 @@ def test_an_encoded_page_is_stored_as_a_page_of_activities_is(store: Store, act:
     texts = ["?"] * 14
     for p, a in zip(positions, batch, strict=True):
         texts[p] = orjson.dumps(a.raw).decode()
-    page = encode_activities(encoded, batch, positions=positions, with_raw=False)
+    page = encode_activities(encoded, batch, positions=positions, texts=texts)
     res = store.save_pages([PageWrite(encoded, "logs", page, texts, {"p": 1}, rejects)])[0]
 
     assert res == SaveResult(inserted=12, duplicates=0, quarantined=2)

@@ -5,12 +5,15 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+import orjson
 import pytest
 from sqlalchemy import text
 
 from opencasb.errors import ConfigError, NotFound, StoreError
 from opencasb.model.activity import Actor, Geo, Outcome, Target
 from opencasb.store import ActivityQuery, Store
+from opencasb.store.body import compress
+from opencasb.store.codec import body_plaintext
 
 from .conftest import save_page
 
@@ -209,14 +212,35 @@ def test_exact_page_size_has_no_empty_next_page(data: Store) -> None:
     assert data.query_activities(ActivityQuery(limit=6)).next_after is None
 
 
-@pytest.mark.parametrize("column", ["raw", "details", "targets", "category"])
-def test_damaged_row_names_its_id(data: Store, column: str) -> None:
+DAMAGE = ["not zstd", "truncated frame", "raw", "fields", "layout", "category", "details"]
+DAMAGE += ["targets"]
+
+
+def _damaged_bodies(act: Any) -> dict[str, bytes]:
+    good = body_plaintext(act(0))
+    fields, raw = good.split(b"\n", 1)
+    listed = orjson.loads(fields)
+    return {
+        "not zstd": b"{not json",
+        "truncated frame": compress("okta", good)[:-5],
+        "raw": compress("okta", fields + b"\n{not json"),
+        "fields": compress("okta", b"[1,{not json\n" + raw),
+        "layout": compress("okta", orjson.dumps([9, *listed[1:]]) + b"\n" + raw),
+        "category": compress("okta", orjson.dumps([1, "nope", *listed[2:]]) + b"\n" + raw),
+        "details": compress("okta", orjson.dumps([*listed[:-1], [1]]) + b"\n" + raw),
+        "targets": compress("okta", orjson.dumps([*listed[:-2], [{"x": 1}], {}]) + b"\n" + raw),
+    }
+
+
+@pytest.mark.parametrize("damage", DAMAGE)
+def test_damaged_row_names_its_id(data: Store, act: Any, damage: str) -> None:
     with data.engine.begin() as conn:
         row_id = conn.execute(
             text("SELECT id FROM activities WHERE source_event_id = 'e2'")
         ).scalar()
         conn.execute(
-            text(f"UPDATE activities SET {column} = '{{not json' WHERE id = :i"), {"i": row_id}
+            text("UPDATE activities SET body = :b WHERE id = :i"),
+            {"i": row_id, "b": _damaged_bodies(act)[damage]},
         )
     with pytest.raises(StoreError, match=f"activities row {row_id}"):
         data.query_activities(ActivityQuery())

@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from opencasb.errors import StoreError
-from opencasb.formats.records import RawRecords
+from opencasb.formats.records import RawRecords, Records
 from opencasb.ingest.normalizing import normalize_record
 from opencasb.model import Activity
 from opencasb.store.pages import EncodedPage, encode_activities
@@ -35,8 +35,10 @@ def encode_page(
     A record that fails to normalize is reported in ``EncodedPage.rejected``, as
     :func:`~opencasb.ingest.normalizing.normalize_all` would quarantine it, and so is one
     whose activity breaks the Activity contract (a normalizer bug met an odd record).
-    ``with_raw`` encodes each activity's raw record too: for records that are not plain JSON
-    (:meth:`~opencasb.formats.records.Records.wire` is None), which have no text to keep;
+    Each row's body keeps its record's JSON text as fetched
+    (:meth:`~opencasb.formats.records.Records.wire`). ``with_raw`` serializes each
+    activity's raw record instead: for records that are not plain JSON (``wire()`` is None),
+    which have no text to keep;
     such a page fails as a whole on a contract breach (its records could not be quarantined
     either), raising StoreError.
     """
@@ -45,6 +47,7 @@ def encode_page(
     collecting = gc.isenabled()
     gc.disable()
     try:
+        texts = records.wire() if isinstance(records, Records) and not with_raw else None
         activities: list[Activity] = []
         positions: list[int] = []
         rejected: list[tuple[int, str]] = []
@@ -57,7 +60,7 @@ def encode_page(
                 positions.append(i)
         try:
             return encode_activities(
-                instance_id, activities, positions=positions, with_raw=with_raw, rejected=rejected
+                instance_id, activities, positions=positions, texts=texts, rejected=rejected
             )
         except StoreError:
             if with_raw:
@@ -65,7 +68,7 @@ def encode_page(
             # An activity the store cannot keep (a normalizer bug met an odd record) costs
             # that record, quarantined with the reason, not the page: a page that can never
             # be stored would stop its feed for good.
-            return _encode_each(instance_id, activities, positions, rejected)
+            return _encode_each(instance_id, activities, positions, texts, rejected)
     finally:
         if collecting:
             gc.enable()
@@ -80,13 +83,14 @@ def _encode_each(
     instance_id: int,
     activities: list[Activity],
     positions: list[int],
+    texts: Sequence[str] | None,
     rejected: list[tuple[int, str]],
 ) -> EncodedPage:
     kept: list[Activity] = []
     kept_positions: list[int] = []
     for a, position in zip(activities, positions, strict=True):
         try:
-            encode_activities(instance_id, [a], with_raw=False)
+            encode_activities(instance_id, [a], positions=[position], texts=texts)
         except StoreError as exc:
             rejected.append((position, f"the store cannot keep its activity: {exc.__cause__}"))
         else:
@@ -94,7 +98,7 @@ def _encode_each(
             kept_positions.append(position)
     rejected.sort()
     return encode_activities(
-        instance_id, kept, positions=kept_positions, with_raw=False, rejected=rejected
+        instance_id, kept, positions=kept_positions, texts=texts, rejected=rejected
     )
 
 

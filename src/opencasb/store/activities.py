@@ -271,8 +271,8 @@ class PageWrite:
     (possibly in another process) by :func:`~opencasb.store.pages.encode_activities`, its
     quarantined records, and the feed's cursor after it.
 
-    ``texts`` is the JSON text of each fetched record, indexed by ``page.positions`` (the
-    ``raw`` column), and is ignored when the page carries its own ``raws``. ``rejected``
+    ``texts`` is what the page was encoded from (the records' JSON text); the rows' bodies,
+    raw records included, are already in ``page.raws``. ``rejected``
     holds ``(raw record, error text)`` pairs to quarantine; the raw record is kept verbatim
     (a dict is stored as JSON).
     ``cursor`` None leaves the feed's cursor as it is; ``resolved`` are ids of quarantined
@@ -305,13 +305,14 @@ class PageWrite:
             StoreError: an activity breaks the Activity contract (e.g. a naive time).
         """
         page = encode_activities(instance_id, activities)
-        assert page.raws is not None
-        return cls(instance_id, feed, page, page.raws, cursor, rejected, resolved)
+        return cls(instance_id, feed, page, (), cursor, rejected, resolved)
 
     @property
-    def raws(self) -> Sequence[str]:
-        page = self.page
-        return page.raws if page.raws is not None else [self.texts[p] for p in page.positions]
+    def raws(self) -> Sequence[bytes]:
+        """The ``body`` column of each row."""
+        if self.page.raws is None:
+            raise ValueError("an EncodedPage without bodies (encode it with encode_activities)")
+        return self.page.raws
 
 
 def save_pages(db: Database, writes: Sequence[PageWrite]) -> list[SaveResult]:

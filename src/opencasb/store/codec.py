@@ -1,9 +1,10 @@
 """Conversions between model objects and store rows: the only place that knows both shapes.
 
-The write side (:func:`activity_head`, :func:`raw_json`, :func:`actor_key`) is the ingest hot
-path: it builds one plain list per activity with orjson for the JSON columns and no per-row
-SQLAlchemy objects. It needs nothing from the database, so it can run in a worker process
-(see :mod:`opencasb.store.pages`); only ``actor_ref`` is filled in by the writer. The read side
+The write side (:func:`activity_head`, :func:`activity_body`, :func:`actor_key`) is the ingest
+hot path: it builds one plain list per activity (the filtered columns) and one compressed
+body (everything else, with the raw record), with orjson and no per-row SQLAlchemy objects.
+It needs nothing from the database, so it can run in a worker process (see
+:mod:`opencasb.store.pages`); only ``actor_ref`` is filled in by the writer. The read side
 (:func:`activity_from_row`) rebuilds a full :class:`Activity` and turns any damage in a row
 into a :class:`StoreError` that names the row.
 """
@@ -21,6 +22,7 @@ import orjson
 from opencasb.errors import ErrorInfo, StoreError
 from opencasb.model.activity import Activity, Actor, Category, Geo, Outcome, Target
 from opencasb.model.health import Health, HealthState
+from opencasb.store import body as _body
 from opencasb.store.ipkey import ip_key
 from opencasb.store.micros import from_micros, to_micros
 
@@ -28,51 +30,38 @@ __all__ = [
     "ACTIVITY_READ_COLUMNS",
     "ACTIVITY_WRITE_COLUMNS",
     "ActorKey",
+    "activity_body",
     "activity_from_row",
     "activity_head",
     "actor_key",
+    "body_description",
+    "body_plaintext",
+    "decode_body",
     "dumps",
     "health_from_json",
     "health_to_json",
     "loads",
     "loads_object",
     "raw_json",
+    "targets_text_of",
 ]
 
-# Order of an inserted row: the activity_head list, then raw, actor_ref and origin, which the
-# writer appends. The insert statements are generated from it.
+# Order of an inserted row: the activity_head list, then body, actor_ref and origin, which the
+# writer appends. The insert statements are generated from it. Only what a filter, the order,
+# the duplicate check or the provenance rule reads is a column of its own; everything else is
+# in ``body`` (see :func:`activity_body`).
 ACTIVITY_WRITE_COLUMNS: tuple[str, ...] = (
     "instance_id",
     "source_event_id",
     "time",
     "app",
     "activity_type",
-    "category",
     "action",
     "outcome",
-    "outcome_detail",
-    "outcome_reason",
-    "actor_id",
-    "actor_name",
-    "actor_email",
-    "actor_type",
-    "targets",
-    "src_ip",
-    "ip_key",
     "country",
     "country_code",
-    "region",
-    "city",
-    "lat",
-    "lon",
-    "asn",
-    "isp",
-    "user_agent",
-    "device",
-    "severity",
-    "description",
-    "details",
-    "raw",
+    "ip_key",
+    "body",
     "actor_ref",
     "origin",
 )
@@ -191,6 +180,8 @@ _OPTS = orjson.OPT_NON_STR_KEYS
 def _targets_json(targets: tuple[Target, ...]) -> str:
     # Written by hand rather than through orjson's dataclass support: same text, no
     # per-field reflection, and targets are on every row.
+    if not targets:
+        return "[]"
     value = [
         {"id": t.id, "type": t.type, "name": t.name, "alternate_id": t.alternate_id}
         for t in targets
@@ -201,63 +192,140 @@ def _targets_json(targets: tuple[Target, ...]) -> str:
         return dumps(value)
 
 
+def targets_text_of(fields: Sequence[Any]) -> str:
+    """The targets of a :func:`decode_body` field list as the JSON text they were written as
+    (a list of Target dicts), which the text filter searches."""
+    return dumps(fields[_TARGETS])
+
+
 def activity_head(instance_id: int, a: Activity) -> list[Any]:
     """The first columns of ``a``'s row, in :data:`ACTIVITY_WRITE_COLUMNS` order: all but
-    ``raw`` (see :func:`raw_json`), ``actor_ref`` and ``origin``, which the writer appends.
+    ``body`` (see :func:`activity_body`), ``actor_ref`` and ``origin``, which the writer
+    appends.
 
     Raises:
         TypeError, ValueError, KeyError: a field breaks the Activity contract (naive time,
-            unknown category or outcome, empty source event id, details that are not
-            JSON-serializable). The caller turns these into a StoreError naming the activity.
+            unknown category or outcome, empty source event id). The caller turns these
+            into a StoreError naming the activity.
     """
     if not a.source_event_id:
         raise ValueError("empty source_event_id")
     try:
-        category = _CATEGORY_TEXT[a.category]
-    except KeyError:
-        raise ValueError(f"unknown category {a.category!r}") from None
-    try:
         outcome = _OUTCOME_TEXT[a.outcome]
     except KeyError:
         raise ValueError(f"unknown outcome {a.outcome!r}") from None
-    actor = a.actor
-    email = actor.email
     geo = a.geo or _NO_GEO
     country_code = geo.country_code
-    details = a.details
     src_ip = a.src_ip
+    key = ip_key(src_ip) if src_ip else None
     return [
         instance_id,
         a.source_event_id,
         to_micros(a.time),
         a.app,
         a.activity_type,
-        category,
         a.action,
         outcome,
+        geo.country,
+        country_code.upper() if country_code else None,
+        bytes.fromhex(key) if key is not None else None,
+    ]
+
+
+_BODY_LAYOUT = 1
+"""First element of a body's field list: how the list is laid out (bump it to change it)."""
+_BODY_FIELDS = 21
+_DESCRIPTION, _TARGETS = 18, 19
+
+
+def activity_body(a: Activity, raw_text: str | None = None) -> bytes:
+    """The ``body`` column of ``a``: :func:`body_plaintext` as one zstd frame compressed with
+    the app's dictionary (see :mod:`opencasb.store.body`).
+
+    Raises:
+        TypeError, ValueError, KeyError: as :func:`body_plaintext`.
+    """
+    return _body.compress(a.app, body_plaintext(a, raw_text))
+
+
+def body_plaintext(a: Activity, raw_text: str | None = None) -> bytes:
+    """What :func:`activity_body` compresses (also what its dictionaries are trained on).
+
+    It holds a JSON list of the fields, a newline (never inside compact JSON), then
+    the raw record's JSON text: ``raw_text`` as fetched when the caller has it, else ``a.raw``
+    serialized. Values that appear in both the fields and the raw record (user agent,
+    addresses, names) cost the compressor a back-reference, so they are not stored twice.
+
+    Raises:
+        TypeError, ValueError, KeyError: a field breaks the Activity contract (unknown
+            category, details or raw that JSON cannot represent).
+    """
+    try:
+        category = _CATEGORY_TEXT[a.category]
+    except KeyError:
+        raise ValueError(f"unknown category {a.category!r}") from None
+    actor = a.actor
+    email = actor.email
+    geo = a.geo or _NO_GEO
+    scalars = [
+        _BODY_LAYOUT,
+        category,
         a.outcome_detail,
         a.outcome_reason,
         actor.id,
         actor.name,
         email.lower() if email else None,
         actor.type,
-        _targets_json(a.targets) if a.targets else "[]",
-        src_ip,
-        ip_key(src_ip) if src_ip else None,
-        geo.country,
-        country_code.upper() if country_code else None,
+        a.src_ip,
         geo.region,
         geo.city,
-        geo.lat,
-        geo.lon,
+        # floats as the REAL columns they replace returned them (an int latitude read as 37.0)
+        None if geo.lat is None else float(geo.lat),
+        None if geo.lon is None else float(geo.lon),
         a.asn,
         a.isp,
         a.user_agent,
         a.device,
         a.severity,
         a.description,
-        _details_json(details) if details else "{}",
     ]
+    try:
+        head = orjson.dumps(scalars)
+    except TypeError:
+        head = dumps(scalars).encode()
+    details = a.details
+    return b"".join(
+        (
+            head[:-1],
+            b",",
+            _targets_json(a.targets).encode(),
+            b",",
+            _details_json(details).encode() if details else b"{}",
+            b"]\n",
+            (raw_text if raw_text is not None else raw_json(a.raw)).encode(),
+        )
+    )
+
+
+def body_description(fields: Sequence[Any]) -> str:
+    """The description in a :func:`decode_body` field list."""
+    return str(fields[_DESCRIPTION])
+
+
+def decode_body(blob: bytes) -> tuple[list[Any], bytes]:
+    """Split a ``body`` column into its field list (parsed) and the raw record's JSON text.
+
+    Raises:
+        ValueError: the body is damaged or of an unknown layout.
+    """
+    data = _body.decompress(blob)
+    cut = data.find(b"\n")
+    if cut < 0:
+        raise ValueError("body without a raw record")
+    fields = loads(data[:cut])
+    if not isinstance(fields, list) or len(fields) != _BODY_FIELDS or fields[0] != _BODY_LAYOUT:
+        raise ValueError("body fields of an unknown layout")
+    return fields, data[cut + 1 :]
 
 
 def _details_json(details: Mapping[str, Any]) -> str:
@@ -268,7 +336,7 @@ def _details_json(details: Mapping[str, Any]) -> str:
 
 
 def raw_json(raw: Any) -> str:
-    """The ``raw`` column: the vendor record as JSON text.
+    """The vendor record as JSON text (what the body keeps when no fetched text is given).
 
     Raises:
         TypeError: ``raw`` holds something JSON cannot represent.
@@ -288,8 +356,8 @@ def activity_from_row(row: Sequence[Any], instance_names: Mapping[int, str]) -> 
     """Rebuild an Activity from a row in :data:`ACTIVITY_READ_COLUMNS` order.
 
     Raises:
-        StoreError: the row holds invalid JSON or an unknown enum value; the message names
-            the row id.
+        StoreError: the row holds a damaged body, invalid JSON or an unknown enum value; the
+            message names the row id.
     """
     (
         row_id,
@@ -298,39 +366,44 @@ def activity_from_row(row: Sequence[Any], instance_names: Mapping[int, str]) -> 
         time,
         app,
         activity_type,
-        category,
         action,
         outcome,
-        outcome_detail,
-        outcome_reason,
-        actor_id,
-        actor_name,
-        actor_email,
-        actor_type,
-        targets,
-        src_ip,
         country,
         country_code,
-        region,
-        city,
-        lat,
-        lon,
-        asn,
-        isp,
-        user_agent,
-        device,
-        severity,
-        description,
-        details,
-        raw,
+        body,
     ) = row
     what = f"activities row {row_id}"
     try:
-        target_list = loads(targets)
+        fields, raw_text = decode_body(bytes(body))
+        (
+            _layout,
+            category,
+            outcome_detail,
+            outcome_reason,
+            actor_id,
+            actor_name,
+            actor_email,
+            actor_type,
+            src_ip,
+            region,
+            city,
+            lat,
+            lon,
+            asn,
+            isp,
+            user_agent,
+            device,
+            severity,
+            description,
+            target_list,
+            details,
+        ) = fields
         parsed_targets = tuple(Target(**t) for t in target_list)
-        parsed_raw = loads(raw)
+        parsed_raw = loads(raw_text)
         parsed_category = Category(category)
         parsed_outcome = Outcome(outcome)
+        if not isinstance(details, dict):
+            raise ValueError("details are not a JSON object")
     except (TypeError, ValueError) as exc:
         raise StoreError(f"{what} cannot be read: {exc}", fix=_CORRUPT_FIX) from exc
     has_geo = any(v is not None for v in (country, country_code, region, city, lat, lon))
@@ -356,7 +429,7 @@ def activity_from_row(row: Sequence[Any], instance_names: Mapping[int, str]) -> 
         device=device,
         severity=severity,
         description=description,
-        details=loads_object(details, what + " (details)"),
+        details=details,
     )
 
 

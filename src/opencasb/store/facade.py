@@ -25,6 +25,7 @@ from opencasb.store import inventory as _inventory
 from opencasb.store import leases as _leases
 from opencasb.store import query as _query
 from opencasb.store import rejected as _rejected
+from opencasb.store import retention as _retention
 from opencasb.store._db import Database
 from opencasb.store.activities import PageWrite, SaveResult
 from opencasb.store.instances import InstanceRecord
@@ -226,6 +227,16 @@ class Store:
     def newest_activity_time(self, instance_id: int) -> datetime | None:
         """Time of the instance's newest stored activity, or None."""
         return _activities.newest_activity_time(self._db, instance_id)
+
+    def prune_activities(self, retention_days: int, *, batch_size: int = 5000) -> int:
+        """Delete activities more than ``retention_days`` days old (by the store's clock),
+        ``batch_size`` rows per transaction so that ingest is never blocked for long;
+        returns how many. 0 days keeps everything.
+
+        Raises:
+            ConfigError: negative days or batch size below 1.
+        """
+        return _retention.prune_older_than(self._db, retention_days, batch_size=batch_size)
 
     # -- query and export ------------------------------------------------------------------
 

@@ -5,7 +5,8 @@ of the store's share of ingest time and needs no database, so :func:`encode_acti
 run in a worker process while the writer stores the previous page (see
 :mod:`opencasb.ingest.pipeline`). What only the writer can know is left out of the
 :class:`EncodedPage`: the ``actors.id`` of each actor (the writer's cache of committed ids
-fills it in) and, when the caller already holds it, the raw record's JSON text.
+fills it in). The body (the unindexed fields and the raw record, compressed) is made here, so
+that the compression runs in the workers too.
 
 An EncodedPage is plain lists, strings and numbers, so it pickles cheaply.
 """
@@ -18,7 +19,7 @@ from typing import Any
 
 from opencasb.errors import StoreError
 from opencasb.model.activity import Activity, Actor
-from opencasb.store.codec import ActorKey, activity_head, actor_key, raw_json
+from opencasb.store.codec import ActorKey, activity_body, activity_head, actor_key
 
 __all__ = ["EncodedPage", "contract_error", "encode_activities"]
 
@@ -33,7 +34,8 @@ class EncodedPage:
             the writer can pair it with the record's JSON text).
         actors: the page's distinct actor keys (``None`` for an actor naming nobody).
         actor_of_row: for each row, its actor's index in ``actors``.
-        raws: the ``raw`` column of each row, or ``None`` when the writer supplies it.
+        raws: the ``body`` column of each row (see
+            :func:`~opencasb.store.codec.activity_body`).
         rejected: ``(position, error)`` of each record that failed normalization.
     """
 
@@ -41,7 +43,7 @@ class EncodedPage:
     positions: list[int]
     actors: list[ActorKey | None]
     actor_of_row: list[int]
-    raws: list[str] | None = None
+    raws: list[bytes] | None = None
     rejected: list[tuple[int, str]] | None = None
 
 
@@ -66,15 +68,15 @@ def encode_activities(
     activities: Sequence[Activity],
     *,
     positions: list[int] | None = None,
-    with_raw: bool = True,
+    texts: Sequence[str] | None = None,
     rejected: list[tuple[int, str]] | None = None,
 ) -> EncodedPage:
     """Encode ``activities`` of one instance.
 
     Args:
         positions: each activity's index in the fetched page (default: its index here).
-        with_raw: also encode each activity's raw record (``EncodedPage.raws``); leave it
-            out when the writer already holds the records' JSON text.
+        texts: the fetched page's records as JSON text, indexed by ``positions``: the body
+            keeps a record's text as fetched. Without it, each ``Activity.raw`` is serialized.
         rejected: passed through to ``EncodedPage.rejected``.
 
     Raises:
@@ -83,7 +85,9 @@ def encode_activities(
     """
     rows: list[list[Any]] = []
     actor_of_row: list[int] = []
-    raws: list[str] | None = [] if with_raw else None
+    raws: list[bytes] = []
+    if positions is None:
+        positions = list(range(len(activities)))
     # Distinct Actor objects first (normalizers share them), then distinct keys: two actors
     # differing only in type are one identity.
     by_actor: dict[Actor, int] = {}
@@ -102,13 +106,12 @@ def encode_activities(
                     actors.append(key)
                 by_actor[actor] = index
             actor_of_row.append(index)
-            if raws is not None:
-                raws.append(raw_json(a.raw))
+            raws.append(activity_body(a, texts[positions[i]] if texts is not None else None))
         except _ROW_ERRORS as exc:
             raise contract_error(i, a, exc) from exc
     return EncodedPage(
         rows=rows,
-        positions=positions if positions is not None else list(range(len(rows))),
+        positions=positions,
         actors=actors,
         actor_of_row=actor_of_row,
         raws=raws,

@@ -12,16 +12,20 @@ actor, each limited to one page and combined by a UNION, so that the first page 
 very busy user is read straight from the index without sorting their history.
 
 The text filter is a case-insensitive substring match over the raw record, the targets, the
-description and the action (LIKE on SQLite, whose case folding covers ASCII letters only;
-ILIKE on PostgreSQL). The raw record already holds everything else a user would search for
-(actor, IP, place, user agent), so no separate search copy is written at ingest.
+description and the action. The raw record, targets and description live in the compressed
+``body`` column, which the database cannot search, so rows matching the other filters are read
+newest first in chunks and matched here, until a page is full: the same scan of the time
+index that LIKE did in SQL before, with the match in Python. Case folding is the engine's as
+it was with LIKE/ILIKE: ASCII letters only on SQLite, Unicode lower case on PostgreSQL. The
+raw record already holds everything else a user would search for (actor, IP, place, user
+agent), so no separate search copy is written at ingest.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -29,6 +33,7 @@ from sqlalchemy import (
     BigInteger,
     ColumnElement,
     Connection,
+    Row,
     Select,
     false,
     or_,
@@ -41,7 +46,13 @@ from sqlalchemy import (
 from opencasb.errors import ConfigError, NotFound
 from opencasb.model.activity import Activity, Outcome
 from opencasb.store._db import Database
-from opencasb.store.codec import ACTIVITY_READ_COLUMNS, activity_from_row
+from opencasb.store.codec import (
+    ACTIVITY_READ_COLUMNS,
+    activity_from_row,
+    body_description,
+    decode_body,
+    targets_text_of,
+)
 from opencasb.store.instances import instance_names
 from opencasb.store.ipkey import ip_range
 from opencasb.store.schema import activities, actors, to_micros
@@ -154,7 +165,7 @@ def _conditions(q: ActivityQuery, names: dict[int, str], sqlite: bool) -> list[C
                 f"unknown outcome {q.outcome!r}", fix="Use success, failure or unknown."
             ) from exc
     if q.ip is not None:
-        low, high = ip_range(q.ip)
+        low, high = (bytes.fromhex(k) for k in ip_range(q.ip))
         conds.append(a.ip_key == low if low == high else a.ip_key.between(low, high))
     if q.country is not None:
         c = q.country.strip()
@@ -167,15 +178,6 @@ def _conditions(q: ActivityQuery, names: dict[int, str], sqlite: bool) -> list[C
         conds.append(time_col >= _time(q.since, "since"))
     if q.until is not None:
         conds.append(time_col < _time(q.until, "until"))
-    if q.text:
-        pattern = "%" + _escape_like(q.text) + "%"
-        # SQLite's LIKE already ignores ASCII case; SQLAlchemy's ilike would wrap both sides
-        # in lower(), re-casing every raw record it scans.
-        text_cols = (a.raw, a.targets, a.description, a.action)
-        if sqlite:
-            conds.append(or_(*(c.like(pattern, escape="\\") for c in text_cols)))
-        else:
-            conds.append(or_(*(c.ilike(pattern, escape="\\") for c in text_cols)))
     if q.after is not None:
         t, i = decode_after(q.after)
         conds.append(tuple_(time_col, a.id) < tuple_(t, i))
@@ -215,6 +217,8 @@ def build_select(
 ) -> Select[Any]:
     """The SELECT for ``q`` returning :data:`ACTIVITY_READ_COLUMNS`, at most ``limit`` rows.
 
+    ``q.text`` is not part of it: the caller matches the rows (see :func:`text_matches`).
+
     ``actor_refs`` must be :func:`matching_actors` of ``q.user`` when a user filter is set;
     ``sqlite`` says which engine the statement is for.
     """
@@ -238,6 +242,53 @@ def build_select(
     return _ordered(select(*cols).where(activities.c.id.in_(select(ids.c.id))), limit)
 
 
+# Rows read per statement while scanning for a text match.
+_TEXT_CHUNK = 500
+
+
+def _scan_text(
+    conn: Connection,
+    q: ActivityQuery,
+    names: dict[int, str],
+    refs: list[int] | None,
+    sqlite: bool,
+) -> list[Row[Any]]:
+    """The first ``q.limit + 1`` rows matching ``q`` including its text filter."""
+    assert q.text
+    want = q.limit + 1
+    needle = q.text
+    found: list[Row[Any]] = []
+    chunk_q = replace(q, text=None)
+    while True:
+        rows = conn.execute(build_select(chunk_q, names, _TEXT_CHUNK, refs, sqlite=sqlite)).all()
+        for row in rows:
+            if text_matches(row, needle, sqlite=sqlite):
+                found.append(row)
+                if len(found) == want:
+                    return found
+        if len(rows) < _TEXT_CHUNK:
+            return found
+        chunk_q = replace(chunk_q, after=encode_after(rows[-1].time, rows[-1].id))
+
+
+def text_matches(row: Row[Any], text: str, *, sqlite: bool) -> bool:
+    """Whether ``text`` is a case-insensitive substring of the row's raw record, targets,
+    description or action (see the module docstring for the case folding)."""
+    try:
+        fields, raw = decode_body(bytes(row.body))
+        haystacks = (raw, targets_text_of(fields), body_description(fields), row.action)
+    except (TypeError, ValueError, IndexError):
+        return False  # a damaged row is reported when it is read, not when it is searched
+    if sqlite:  # LIKE: ASCII letters fold, nothing else does; bytes.lower() is exactly that
+        needle = text.encode().lower()
+        return any(needle in (h if isinstance(h, bytes) else h.encode()).lower() for h in haystacks)
+    folded = text.lower()
+    return any(
+        folded in (h.decode(errors="replace") if isinstance(h, bytes) else h).lower()
+        for h in haystacks
+    )
+
+
 def query_activities(db: Database, q: ActivityQuery) -> ActivityPage:
     """Run ``q``; see :meth:`opencasb.store.Store.query_activities`."""
     if not 1 <= q.limit <= MAX_LIMIT:
@@ -253,8 +304,11 @@ def query_activities(db: Database, q: ActivityQuery) -> ActivityPage:
             instance_id = next((i for i, n in names.items() if n == q.instance), None)
             refs = matching_actors(conn, q.user, instance_id)
         # one extra row tells whether a next page exists
-        stmt = build_select(q, names, q.limit + 1, refs, sqlite=db.is_sqlite)
-        rows = conn.execute(stmt).all()
+        if q.text:
+            rows = _scan_text(conn, q, names, refs, db.is_sqlite)
+        else:
+            stmt = build_select(q, names, q.limit + 1, refs, sqlite=db.is_sqlite)
+            rows = list(conn.execute(stmt))
     more = len(rows) > q.limit
     rows = rows[: q.limit]
     items = [activity_from_row(r, names) for r in rows]

@@ -24,6 +24,12 @@ distinct actor and instance, with lower-cased id, e-mail and name): an activity 
 small integer ``actor_ref`` instead of three indexed text copies, and the user filter looks
 up the matching actors first. Filters without an index (activity type, country, action,
 outcome, text) scan the time index newest first and stop after one page.
+
+Only what a filter, the order or the duplicate check reads is a column of ``activities``;
+every other field and the raw record are one compressed ``body`` (see :mod:`opencasb.store.body`):
+an Okta event is ~2 KB of JSON and its normalized fields repeat most of it, so storing them
+apart cost three times the record. Old activities are removed by
+:mod:`opencasb.store.retention`.
 """
 
 from __future__ import annotations
@@ -36,10 +42,10 @@ from sqlalchemy import (
     Boolean,
     Column,
     Dialect,
-    Float,
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     PrimaryKeyConstraint,
     Table,
@@ -149,35 +155,16 @@ activities = Table(
     Column("time", UtcMicros, nullable=False),
     Column("app", Text, nullable=False),
     Column("activity_type", Text, nullable=False),
-    Column("category", Text, nullable=False),
     Column("action", Text, nullable=False),
     Column("outcome", Text, nullable=False),
-    Column("outcome_detail", Text),
-    Column("outcome_reason", Text),
-    Column("actor_id", Text),
-    Column("actor_name", Text),
-    Column("actor_email", Text),  # lower-cased
-    Column("actor_type", Text),
+    Column("country", Text),
+    Column("country_code", Text),  # upper-cased ISO 3166 alpha-2
     # actors.id of the actor (NULL when the activity names none). No foreign key: checking
     # one per inserted row costs ingest time, and both tables go with their instance.
     Column("actor_ref", BigInteger),
-    Column("targets", Text, nullable=False),  # JSON list of Target dicts
-    Column("src_ip", Text),
-    Column("ip_key", Text),  # 32 hex chars of the IPv6 form (see store.ipkey)
-    Column("country", Text),
-    Column("country_code", Text),  # upper-cased ISO 3166 alpha-2
-    Column("region", Text),
-    Column("city", Text),
-    Column("lat", Float),
-    Column("lon", Float),
-    Column("asn", BigInteger),
-    Column("isp", Text),
-    Column("user_agent", Text),
-    Column("device", Text),
-    Column("severity", Text),
-    Column("description", Text, nullable=False),
-    Column("details", Text, nullable=False),  # JSON object
-    Column("raw", Text, nullable=False),  # JSON: the vendor record as received
+    Column("ip_key", LargeBinary),  # the 16 bytes of the IPv6 form (see store.ipkey)
+    # zstd frame: every other field and the raw record as received (see store.codec)
+    Column("body", LargeBinary, nullable=False),
     # Where the row came from: "api:<feed>" or "import:<file name>" (NULL: stored before
     # provenance was kept). An API page replaces an imported row with the same event id;
     # an import never replaces anything (see store.activities).
