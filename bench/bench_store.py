@@ -1,27 +1,34 @@
-"""Store benchmark: ingest throughput (SQLite, PostgreSQL) and user-filter query latency.
+"""Store benchmark: size per activity, ingest rate and query latency, BEFORE and AFTER the
+compact layout (revision 0002), in one run.
 
 Usage:
     .venv/bin/python bench/bench_store.py [--n 1000000] [--ingest 50000] [--batch 1000]
         [--pg postgresql+psycopg://postgres@127.0.0.1:5432/test] [--no-pg] [--dir /tmp]
 
-Ingest is measured with save_pages over pre-built Okta-like activities (~1.5 KB raw each),
-``--batch`` per page; only the time inside save_pages counts. The query figures are
-median latencies of the first page (100 rows) over ``--n`` stored activities on SQLite: a
-user filter (busiest user, typical user, by id) and filters without an index of their own
-(activity type, country; and an activity type that matches nothing, the full-scan worst
-case). Output lines are
-``name: value unit``.
+"Before" is the old layout (one column per field, the raw record as JSON text) written and
+read by ``old_layout.py``, a frozen copy of the old encoder, reader and query shapes; "after"
+is the store as it is. Both get the same Okta-like activities (~1.9 KB raw each).
+
+Ingest is measured over ``--ingest`` activities, ``--batch`` per page, one page per
+transaction; only the time inside the save call counts (encoding included, generation
+excluded). Then ``--n`` activities are stored in each layout (SQLite, pages of 10,000) and
+measured: bytes per activity on disk (WAL checkpointed) and the median latency of each
+query's first page (100 rows): a user filter (busiest user, typical user, by id),
+unfiltered, CIDR, filters without an index of their own (activity type, country; an
+activity type that matches nothing, the full-scan worst case), and the text filter.
+Output lines are ``name: value unit``.
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import random
 import statistics
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -29,9 +36,11 @@ from typing import Any
 import orjson
 import psycopg
 
+from old_layout import old_query, open_old_store, save_old_page
 from opencasb.crypto import generate_key
 from opencasb.model.activity import Activity, Actor, Category, Geo, Outcome, Target
 from opencasb.store import ActivityQuery, PageWrite, Store, open_store
+from opencasb.store.query import matching_actors
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 EVENT_TYPES = [
@@ -181,26 +190,96 @@ def batches(n: int, size: int, users: int, seed: int = 7) -> Iterator[list[Activ
         yield [okta_activity(i, rng, users) for i in range(start, min(n, start + size))]
 
 
-def ingest(store: Store, n: int, batch: int, users: int) -> float:
-    """Activities per second inside save_pages (generation excluded)."""
+Save = Callable[[Store, int, list[Activity]], object]
+
+
+def save_new(store: Store, iid: int, page: list[Activity]) -> None:
+    store.save_pages([PageWrite.of(iid, "logs", page, {"after": page[-1].source_event_id})])
+
+
+def ingest(store: Store, n: int, batch: int, users: int, save: Save = save_new) -> float:
+    """Activities per second inside the save call (generation excluded)."""
     iid = store.add_instance("okta", f"bench-{uuid.uuid4().hex[:6]}", {}, {}).id
     spent = 0.0
     for page in batches(n, batch, users):
         t = time.perf_counter()
-        cursor = {"after": page[-1].source_event_id}
-        store.save_pages([PageWrite.of(iid, "logs", page, cursor)])
+        save(store, iid, page)
         spent += time.perf_counter() - t
     return n / spent
 
 
-def median_ms(store: Store, q: ActivityQuery, runs: int = 15) -> float:
-    store.query_activities(q)  # warm the page cache and the statement cache
+def median_ms(run: Callable[[], object], runs: int = 15) -> float:
+    run()  # warm the page cache and the statement cache
     samples = []
     for _ in range(runs):
         t = time.perf_counter()
-        store.query_activities(q)
+        run()
         samples.append((time.perf_counter() - t) * 1000)
     return statistics.median(samples)
+
+
+def db_bytes(store: Store, path: Path) -> int:
+    """The database's size on disk, its WAL checkpointed into it first."""
+    with store.engine.connect() as conn:
+        conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    return sum(f.stat().st_size for f in path.parent.glob(path.name + "*"))
+
+
+# The query set: (name, new query, keyword arguments of old_layout.old_query; "user" is
+# resolved to the actor's id first, as both layouts' queries do), runs.
+USERS = 5000
+QUERIES: list[tuple[str, ActivityQuery, dict[str, Any], int]] = [
+    (
+        "user_query_busiest",
+        ActivityQuery(user="user0@example.com"),
+        {"user": "user0@example.com"},
+        15,
+    ),
+    (
+        "user_query_typical",
+        ActivityQuery(user=f"user{USERS // 2}@example.com"),
+        {"user": f"user{USERS // 2}@example.com"},
+        15,
+    ),
+    ("user_query_by_id", ActivityQuery(user="00u" + "0" * 17), {"user": "00u" + "0" * 17}, 15),
+    ("unfiltered_first_page", ActivityQuery(), {}, 15),
+    ("cidr_query", ActivityQuery(ip="20.0.0.0/8"), {"ip": "20.0.0.0/8"}, 15),
+    # Filters without an index of their own scan the time index newest first: fast when
+    # matches are common, a full scan when there are none (the worst case, shown too).
+    (
+        "activity_type_query",
+        ActivityQuery(activity_type="user.session.start"),
+        {"activity_type": "user.session.start"},
+        15,
+    ),
+    ("country_query", ActivityQuery(country="JP"), {"country_code": "JP"}, 15),
+    (
+        "activity_type_absent",
+        ActivityQuery(activity_type="no.such.type"),
+        {"activity_type": "no.such.type"},
+        3,
+    ),
+    # The text filter (not in the original set): a common match, and one that matches
+    # nothing (a scan of every row).
+    ("text_query_common", ActivityQuery(text="salesforce"), {"text_filter": "salesforce"}, 5),
+    ("text_query_absent", ActivityQuery(text="no such text"), {"text_filter": "no such text"}, 1),
+]
+
+
+def old_runner(store: Store, kwargs: dict[str, Any]) -> Callable[[], object]:
+    names = {r.id: r.name for r in store.list_instances()}
+
+    def run() -> object:
+        with store.engine.connect() as conn:
+            args = dict(kwargs)
+            user = args.pop("user", None)
+            if user is not None:
+                refs = matching_actors(conn, user, None)
+                assert len(refs) == 1
+                args["actor_ref"] = refs[0]
+            return old_query(conn, names, **args)
+
+    return run
 
 
 def main() -> None:
@@ -208,18 +287,27 @@ def main() -> None:
     p.add_argument("--n", type=int, default=1_000_000, help="activities for the query bench")
     p.add_argument("--ingest", type=int, default=50_000, help="activities for ingest bench")
     p.add_argument("--batch", type=int, default=1000)
-    p.add_argument("--users", type=int, default=5000)
     p.add_argument("--pg", default="postgresql+psycopg://postgres@127.0.0.1:5432/test")
     p.add_argument("--no-pg", action="store_true")
     p.add_argument("--dir", default=None, help="where to put the SQLite files")
     args = p.parse_args()
+    users = USERS
 
-    raw_size = len(orjson.dumps(next(batches(1, 1, args.users))[0].raw))
-    print(f"raw_record_size: {raw_size} bytes")
+    sample = next(batches(1, 1, users))[0]
+    print(f"raw_record_size: {len(orjson.dumps(sample.raw))} bytes")
     with tempfile.TemporaryDirectory(dir=args.dir) as tmp:
-        s = open_store(f"sqlite:///{Path(tmp) / 'ingest.db'}", key=generate_key())
-        print(f"sqlite_ingest: {ingest(s, args.ingest, args.batch, args.users):,.0f} activities/s")
-        s.close()
+        key = generate_key()
+        rates: dict[str, float] = {}
+        for layout in ("before", "after"):
+            url = f"sqlite:///{Path(tmp) / f'ingest-{layout}.db'}"
+            s = open_old_store(url, key) if layout == "before" else open_store(url, key=key)
+            save = save_old_page if layout == "before" else save_new
+            rates[layout] = ingest(s, args.ingest, args.batch, users, save)
+            s.close()
+        print(
+            f"sqlite_ingest: before {rates['before']:,.0f}, after {rates['after']:,.0f} "
+            f"activities/s (after/before {rates['after'] / rates['before']:.2f})"
+        )
 
         if not args.no_pg:
             schema = "bench_" + uuid.uuid4().hex[:8]
@@ -227,42 +315,47 @@ def main() -> None:
             with psycopg.connect(dsn, autocommit=True) as c:
                 c.execute(f"CREATE SCHEMA {schema}")
             try:
-                pg = open_store(f"{args.pg}?options=-csearch_path%3D{schema}", key=generate_key())
-                rate = ingest(pg, args.ingest, args.batch, args.users)
-                print(f"postgres_ingest: {rate:,.0f} activities/s")
+                pg = open_store(f"{args.pg}?options=-csearch_path%3D{schema}", key=key)
+                rate = ingest(pg, args.ingest, args.batch, users)
+                print(f"postgres_ingest: after {rate:,.0f} activities/s")
                 pg.close()
             finally:
                 with psycopg.connect(dsn, autocommit=True) as c:
                     c.execute(f"DROP SCHEMA {schema} CASCADE")
 
-        s = open_store(f"sqlite:///{Path(tmp) / 'query.db'}", key=generate_key())
-        t = time.perf_counter()
-        rate = ingest(s, args.n, 10_000, args.users)
-        print(
-            f"sqlite_fill: {args.n:,} activities in {time.perf_counter() - t:.1f} s "
-            f"({rate:,.0f} activities/s in save_pages)"
-        )
-        busiest = "user0@example.com"
-        typical = f"user{args.users // 2}@example.com"
-        busy_rows = sum(1 for _ in s.iter_activities(ActivityQuery(user=busiest), batch_size=5000))
-        print(f"sqlite_busiest_user_rows: {busy_rows} rows")
-        print(f"sqlite_user_query_busiest: {median_ms(s, ActivityQuery(user=busiest)):.2f} ms")
-        print(f"sqlite_user_query_typical: {median_ms(s, ActivityQuery(user=typical)):.2f} ms")
-        print(
-            f"sqlite_user_query_by_id: {median_ms(s, ActivityQuery(user='00u' + '0' * 17)):.2f} ms"
-        )
-        print(f"sqlite_unfiltered_first_page: {median_ms(s, ActivityQuery()):.2f} ms")
-        print(f"sqlite_cidr_query: {median_ms(s, ActivityQuery(ip='20.0.0.0/8')):.2f} ms")
-        # Filters without an index of their own scan the time index newest first: fast when
-        # matches are common, a full scan when there are none (the worst case, shown too).
-        common = ActivityQuery(activity_type="user.session.start")
-        print(f"sqlite_activity_type_query: {median_ms(s, common):.2f} ms")
-        print(f"sqlite_country_query: {median_ms(s, ActivityQuery(country='JP')):.2f} ms")
-        absent = ActivityQuery(activity_type="no.such.type")
-        print(f"sqlite_activity_type_absent: {median_ms(s, absent, runs=3):.2f} ms")
-        size = sum(f.stat().st_size for f in Path(tmp).glob("query.db*"))
-        print(f"sqlite_db_size: {size / 1e9:.2f} GB")
-        s.close()
+        results: dict[str, dict[str, float]] = {name: {} for name, *_ in QUERIES}
+        for layout in ("before", "after"):
+            path = Path(tmp) / f"query-{layout}.db"
+            url = f"sqlite:///{path}"
+            s = open_old_store(url, key) if layout == "before" else open_store(url, key=key)
+            save = save_old_page if layout == "before" else save_new
+            t = time.perf_counter()
+            rate = ingest(s, args.n, 10_000, users, save)
+            print(
+                f"sqlite_fill_{layout}: {args.n:,} activities in {time.perf_counter() - t:.1f} s "
+                f"({rate:,.0f} activities/s in the save call)"
+            )
+            size = db_bytes(s, path)
+            print(
+                f"sqlite_db_size_{layout}: {size / 1e9:.3f} GB, "
+                f"{size / args.n:,.0f} bytes per activity"
+            )
+            for name, q, old_kwargs, runs in QUERIES:
+                run = (
+                    old_runner(s, old_kwargs)
+                    if layout == "before"
+                    else functools.partial(s.query_activities, q)
+                )
+                results[name][layout] = median_ms(run, runs)
+            if layout == "after":
+                busy = s.iter_activities(ActivityQuery(user="user0@example.com"), batch_size=5000)
+                print(f"sqlite_busiest_user_rows: {sum(1 for _ in busy)} rows")
+            s.close()
+        for name, by in results.items():
+            print(
+                f"sqlite_{name}: before {by['before']:.2f} ms, after {by['after']:.2f} ms "
+                f"(after/before {by['after'] / by['before']:.2f})"
+            )
 
 
 if __name__ == "__main__":

@@ -67,6 +67,13 @@ _INSERT = text(
 )
 
 
+_SQLITE_INSERT = (
+    f"INSERT INTO activities ({', '.join(OLD_COLUMNS)}) "
+    f"VALUES ({', '.join('?' for _ in OLD_COLUMNS)}) "
+    "ON CONFLICT (instance_id, source_event_id) DO NOTHING"
+)
+
+
 def open_old_store(url: str, key: bytes) -> Store:
     """A store at ``url`` migrated to revision 0003 only (the old layout)."""
     store = open_store(url, key=key, run_migrations=False)
@@ -147,7 +154,10 @@ def save_old_page(
         for a, k, t in zip(batch, keys, texts, strict=True)
     ]
     with db.write() as conn:
-        conn.execute(_INSERT, rows)
+        if db.is_sqlite:  # as the old writer did: positional rows, no per-row dicts
+            conn.exec_driver_sql(_SQLITE_INSERT, [tuple(r.values()) for r in rows])
+        else:
+            conn.execute(_INSERT, rows)
 
 
 def old_activity(row: Sequence[Any], names: Mapping[int, str]) -> Activity:
@@ -188,10 +198,13 @@ def old_query(
     ip: str | None = None,
     activity_type: str | None = None,
     country_code: str | None = None,
+    text_filter: str | None = None,
+    like: str = "LIKE",
     limit: int = 101,
 ) -> list[Activity]:
     """The first page as the old query read it for the bench's filters: the same WHERE,
-    ORDER BY and index as the old build_select, the old columns and reader."""
+    ORDER BY and index as the old build_select, the old columns and reader (``like``: LIKE
+    as on SQLite, ILIKE as on PostgreSQL)."""
     where: list[str] = []
     params: dict[str, Any] = {"limit": limit}
     if actor_ref is not None:
@@ -207,6 +220,18 @@ def old_query(
     if country_code is not None:
         where.append("country_code = :cc")
         params["cc"] = country_code
+    if text_filter is not None:
+        pattern = (
+            "%" + text_filter.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        )
+        where.append(
+            "("
+            + " OR ".join(
+                f"{c} {like} :like ESCAPE '\\'" for c in ("raw", "targets", "description", "action")
+            )
+            + ")"
+        )
+        params["like"] = pattern
     sql = (
         f"SELECT {', '.join(READ_COLUMNS)} FROM activities "
         f"{'WHERE ' + ' AND '.join(where) if where else ''} "

@@ -48,6 +48,9 @@ class Settings(BaseSettings):
     bind: str = "127.0.0.1:8080"
     poll_interval: int = 60
     file_monitoring: bool = False  # needed by the Office 365 files component
+    # Activities older than this are deleted by `opencasb sync` (hourly) and `opencasb
+    # prune`; 0 keeps everything. 180 days, as the commercial products keep them.
+    retention_days: int = Field(default=180, ge=0)
     # Commands show problems themselves; a service (`opencasb sync`) runs with info.
     log_level: Literal["debug", "info", "warning", "error"] = "error"
     log_format: Literal["text", "json"] = "text"

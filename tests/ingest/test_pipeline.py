@@ -185,7 +185,7 @@ def test_a_pipeline_needs_a_worker(store: Store) -> None:
 
 def test_a_page_of_record_texts_is_stored_with_each_text_as_sent(store: Store) -> None:
     """A RawRecords page (what the app feeds yield) goes to the workers as its own texts:
-    nothing is parsed or re-serialized here, the raw column keeps the API's bytes, and a
+    nothing is parsed or re-serialized here, the body keeps the API's bytes, and a
     record orjson cannot read (an integer beyond 64 bits) is still normalized."""
     iid = store.add_instance("okta", "texts", {}, {}).id
     records = [event(i) for i in range(3)]
@@ -199,11 +199,11 @@ def test_a_page_of_record_texts_is_stored_with_each_text_as_sent(store: Store) -
         (done,) = pipeline.flush()
     assert done.saved.inserted == 3 and done.rejected == 1
     with store.engine.connect() as conn:
-        raws = conn.execute(
-            text("SELECT raw FROM activities WHERE instance_id = :i ORDER BY source_event_id"),
+        bodies = conn.execute(
+            text("SELECT body FROM activities WHERE instance_id = :i ORDER BY source_event_id"),
             {"i": iid},
         ).scalars()
-        assert list(raws) == texts
+        assert [decode_body(b)[1].decode() for b in bodies] == texts
     assert stored(store, "texts")[1].raw["big"] == 2**70 + 1  # not rounded to a double
 
 

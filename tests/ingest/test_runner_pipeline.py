@@ -31,6 +31,7 @@ from opencasb.ingest.pipeline import IngestPipeline
 from opencasb.ingest.runner import IngestRunner, PageEvent, RunResult
 from opencasb.model import Activity, Health, HealthState
 from opencasb.store import ActivityQuery, Store
+from opencasb.store.codec import decode_body
 
 
 def event(i: int) -> dict[str, Any]:
@@ -299,9 +300,9 @@ def raw_column(store: Store, name: str) -> list[str]:
     iid = store.get_instance(name).id
     with store.engine.connect() as conn:
         rows = conn.execute(
-            text("SELECT raw FROM activities WHERE instance_id = :i ORDER BY id"), {"i": iid}
+            text("SELECT body FROM activities WHERE instance_id = :i ORDER BY id"), {"i": iid}
         ).all()
-    return [r[0] for r in rows]
+    return [decode_body(r[0])[1].decode() for r in rows]
 
 
 def test_pages_of_record_texts_store_what_parsed_pages_store_and_keep_the_texts(

@@ -10,8 +10,10 @@ from datetime import timedelta
 import pytest
 
 from opencasb.ingest.scheduler import Scheduler, next_due
-from opencasb.model import HealthState
+from opencasb.model import Activity, HealthState
+from opencasb.model.activity import Actor, Category, Outcome
 
+from ..store.conftest import save_page
 from .conftest import Org
 
 MakeOrg = Callable[..., Org]
@@ -77,3 +79,44 @@ def test_run_forever_stops_when_told(make_org: MakeOrg, caplog: pytest.LogCaptur
         "polling stopped",
     ]
     assert org.clock.now() - org.sandbox.history_end >= timedelta(seconds=120)
+
+
+def _old_activity(org: Org, sid: str, days: int) -> Activity:
+    return Activity(
+        time=org.clock.now() - timedelta(days=days),
+        app="okta",
+        source_event_id=sid,
+        activity_type="user.session.start",
+        category=Category.LOGON,
+        action="User login to Okta",
+        outcome=Outcome.SUCCESS,
+        actor=Actor("00u1", "One", "one@example.com", "User"),
+        raw={"uuid": sid},
+    )
+
+
+def test_the_polling_loop_prunes_past_the_retention_period_hourly(make_org: MakeOrg) -> None:
+    org = make_org(size=50, days=1)
+    iid = org.connect()
+    save_page(
+        org.store, iid, "old", [_old_activity(org, "a", 200), _old_activity(org, "b", 10)], {}
+    )
+    sched = Scheduler(org.runner(), org.clock, retention_days=180)
+    seen: list[object] = []
+
+    def on_result(result: object) -> None:
+        seen.append(result)
+        sched.stop.set()
+
+    sched.on_result = on_result
+    sched.run_forever()  # prunes before it polls
+    ids = org.store.activity_ids(iid)
+    assert "a" not in ids and "b" in ids and len(seen) == 1
+    save_page(org.store, iid, "old", [_old_activity(org, "c", 300)], {})
+    assert sched.prune_if_due() == 0  # pruned less than an hour ago
+    org.clock.advance(3600)
+    assert sched.prune_if_due() == 1
+    keep_all = Scheduler(org.runner(), org.clock, retention_days=0)
+    save_page(org.store, iid, "old", [_old_activity(org, "d", 3000)], {})
+    assert keep_all.prune_if_due() == 0
+    assert "d" in org.store.activity_ids(iid)

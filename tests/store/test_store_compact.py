@@ -177,6 +177,60 @@ def test_migration_converts_old_rows_in_batches(store_url: str, act: Any) -> Non
         migrated.close()
 
 
+NEEDLES = [
+    "salesforce",
+    "SALESFORCE",
+    "User login",
+    "alternate_id",  # a key of the targets' JSON
+    '"eventType"',
+    "Ünïcode",
+    "üNÏCODE",  # non-ASCII case folding: SQLite's LIKE does not, PostgreSQL's ILIKE does
+    "line\nbreak",
+    "\u2028",
+    "名前",
+    "100%",
+    "_",
+    "x" * 50,
+    "0oa1",
+    "no such text anywhere",
+    "\\",
+]
+
+
+def test_text_filter_matches_as_like_did(store_url: str, act: Any) -> None:
+    """Old layout: LIKE/ILIKE in SQL. New: matched in Python over the decoded body. Same
+    rows for every needle, on both engines (the old rows converted by the migration)."""
+    sqlite = store_url.startswith("sqlite")
+    before = old.open_old_store(store_url, KEY)
+    try:
+        _fill(before, old.save_old_page, act)
+        names = {r.id: r.name for r in before.list_instances()}
+        with before.engine.connect() as conn:
+            expected = {
+                n: [
+                    a.source_event_id
+                    for a in old.old_query(
+                        conn, names, text_filter=n, like="LIKE" if sqlite else "ILIKE", limit=10_000
+                    )
+                ]
+                for n in NEEDLES
+            }
+    finally:
+        before.close()
+    after = open_store(store_url, key=KEY)
+    try:
+        got = {
+            n: [a.source_event_id for a in after.iter_activities(ActivityQuery(text=n))]
+            for n in NEEDLES
+        }
+        paged = after.query_activities(ActivityQuery(text="salesforce", limit=3))
+    finally:
+        after.close()
+    assert got == expected
+    assert expected["salesforce"] and not expected["no such text anywhere"]
+    assert [a.source_event_id for a in paged.items] == expected["salesforce"][:3]
+
+
 @pytest.mark.parametrize(
     ("query", "index"),
     [

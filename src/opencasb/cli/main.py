@@ -11,6 +11,7 @@ from opencasb.cli import (
     apps_cmd,
     connect_cmd,
     demo_cmd,
+    prune_cmd,
     query_cmd,
     rejected_cmd,
     sandbox_cmd,
@@ -86,6 +87,7 @@ query_cmd.register(app)
 rejected_cmd.register(app)
 sandbox_cmd.register(app)
 demo_cmd.register(app)
+prune_cmd.register(app)
 
 
 def main() -> None:

@@ -108,7 +108,12 @@ def sync(
 
         busy: list[InstanceBusy] = []
         scheduler = Scheduler(
-            runner, clock, stop=stop, on_result=_report, only={name} if name else None
+            runner,
+            clock,
+            stop=stop,
+            on_result=_report,
+            only={name} if name else None,
+            retention_days=state.settings.retention_days,
         )
         console.print("polling; Ctrl-C to stop")
         try:

@@ -9,17 +9,20 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from opencasb.clock import Clock
+from opencasb.errors import StoreError
 from opencasb.ingest.runner import IngestRunner, RunResult
 from opencasb.model import Health, HealthState
 
 if TYPE_CHECKING:
     from opencasb.store import InstanceRecord
 
-__all__ = ["Scheduler", "next_due"]
+__all__ = ["PRUNE_EVERY", "Scheduler", "next_due"]
 
 log = logging.getLogger(__name__)
 
 MAX_BACKOFF = timedelta(minutes=15)
+PRUNE_EVERY = timedelta(hours=1)
+"""How often the polling loop deletes activities past the retention period."""
 NEEDS_USER_RETRY = timedelta(
     minutes=10
 )  # an ERROR may be fixed on the app's side; look now and then
@@ -62,6 +65,7 @@ class Scheduler:
         on_result: Callable[[RunResult], None] | None = None,
         tick: float = 1.0,
         only: set[str] | None = None,
+        retention_days: int = 0,
     ) -> None:
         self.runner = runner
         self.store = runner.store
@@ -70,6 +74,8 @@ class Scheduler:
         self.on_result = on_result
         self.tick = tick
         self.only = only
+        self.retention_days = retention_days
+        self._next_prune: datetime | None = None
 
     def _instances(self) -> list[InstanceRecord]:
         recs = self.store.list_instances()
@@ -96,11 +102,35 @@ class Scheduler:
             return self.tick
         return max(0.0, (min(pending) - self.clock.now()).total_seconds())
 
+    def prune_if_due(self) -> int:
+        """Delete activities older than ``retention_days`` (0: keep everything), at most
+        once per :data:`PRUNE_EVERY`; returns how many. The store prunes in short batches,
+        so a concurrent ingest is never held up for long; a failed prune is logged and
+        tried again at the next interval, polling goes on."""
+        if self.retention_days <= 0:
+            return 0
+        now = self.clock.now()
+        if self._next_prune is not None and now < self._next_prune:
+            return 0
+        self._next_prune = now + PRUNE_EVERY
+        try:
+            deleted = self.store.prune_activities(self.retention_days, now=now)
+        except StoreError:
+            log.warning("pruning old activities failed", exc_info=True)
+            return 0
+        if deleted:
+            log.info(
+                "pruned old activities",
+                extra={"deleted": deleted, "retention_days": self.retention_days},
+            )
+        return deleted
+
     def run_forever(self) -> None:
         """Loop until ``stop`` is set, sleeping in short ticks so Ctrl-C is prompt."""
         log.info("polling started", extra={"instances": len(self._instances())})
         try:
             while not self.stop.is_set():
+                self.prune_if_due()
                 self.run_due()
                 wait = min(self.seconds_until_next(), self.tick)
                 if wait > 0 and not self.stop.is_set():

@@ -36,6 +36,7 @@ __all__ = [
     "actor_key",
     "body_description",
     "body_plaintext",
+    "body_plaintext_of",
     "decode_body",
     "dumps",
     "health_from_json",
@@ -43,6 +44,7 @@ __all__ = [
     "loads",
     "loads_object",
     "raw_json",
+    "split_body",
     "targets_text_of",
 ]
 
@@ -318,7 +320,24 @@ def decode_body(blob: bytes) -> tuple[list[Any], bytes]:
     Raises:
         ValueError: the body is damaged or of an unknown layout.
     """
-    data = _body.decompress(blob)
+    return split_body(body_plaintext_of(blob))
+
+
+def body_plaintext_of(blob: bytes) -> bytes:
+    """A ``body`` column decompressed (:func:`body_plaintext`'s output).
+
+    Raises:
+        ValueError: the body is damaged.
+    """
+    return _body.decompress(blob)
+
+
+def split_body(data: bytes) -> tuple[list[Any], bytes]:
+    """:func:`body_plaintext` output as its field list (parsed) and raw record's JSON text.
+
+    Raises:
+        ValueError: the plaintext is damaged or of an unknown layout.
+    """
     cut = data.find(b"\n")
     if cut < 0:
         raise ValueError("body without a raw record")

@@ -228,15 +228,17 @@ class Store:
         """Time of the instance's newest stored activity, or None."""
         return _activities.newest_activity_time(self._db, instance_id)
 
-    def prune_activities(self, retention_days: int, *, batch_size: int = 5000) -> int:
-        """Delete activities more than ``retention_days`` days old (by the store's clock),
-        ``batch_size`` rows per transaction so that ingest is never blocked for long;
-        returns how many. 0 days keeps everything.
+    def prune_activities(
+        self, retention_days: int, *, now: datetime | None = None, batch_size: int = 5000
+    ) -> int:
+        """Delete activities more than ``retention_days`` days older than ``now`` (default:
+        the store's clock), ``batch_size`` rows per transaction so that ingest is never
+        blocked for long; returns how many. 0 days keeps everything.
 
         Raises:
-            ConfigError: negative days or batch size below 1.
+            ConfigError: negative days, batch size below 1, or a naive ``now``.
         """
-        return _retention.prune_older_than(self._db, retention_days, batch_size=batch_size)
+        return _retention.prune_older_than(self._db, retention_days, now=now, batch_size=batch_size)
 
     # -- query and export ------------------------------------------------------------------
 

@@ -50,7 +50,8 @@ from opencasb.store.codec import (
     ACTIVITY_READ_COLUMNS,
     activity_from_row,
     body_description,
-    decode_body,
+    body_plaintext_of,
+    split_body,
     targets_text_of,
 )
 from opencasb.store.instances import instance_names
@@ -274,19 +275,42 @@ def _scan_text(
 def text_matches(row: Row[Any], text: str, *, sqlite: bool) -> bool:
     """Whether ``text`` is a case-insensitive substring of the row's raw record, targets,
     description or action (see the module docstring for the case folding)."""
+    fold = _fold_ascii if sqlite else _fold_unicode
+    needle = fold(text.encode())
     try:
-        fields, raw = decode_body(bytes(row.body))
+        plain = body_plaintext_of(bytes(row.body))
+    except ValueError:
+        return False  # a damaged row is reported when it is read, not when it is searched
+    # Fast path, nearly every row of a scan: the raw record, the targets and the description
+    # are all inside the body's plaintext, so a needle absent from all of it (and the
+    # action) matches nothing. Only a needle that JSON escapes ("\\, control characters)
+    # could hide there, so it skips the shortcut.
+    if (
+        needle not in fold(plain)
+        and needle not in fold(row.action.encode())
+        and not _JSON_ESCAPED.intersection(text)
+    ):
+        return False
+    try:
+        fields, raw = split_body(plain)
         haystacks = (raw, targets_text_of(fields), body_description(fields), row.action)
     except (TypeError, ValueError, IndexError):
-        return False  # a damaged row is reported when it is read, not when it is searched
-    if sqlite:  # LIKE: ASCII letters fold, nothing else does; bytes.lower() is exactly that
-        needle = text.encode().lower()
-        return any(needle in (h if isinstance(h, bytes) else h.encode()).lower() for h in haystacks)
-    folded = text.lower()
-    return any(
-        folded in (h.decode(errors="replace") if isinstance(h, bytes) else h).lower()
-        for h in haystacks
-    )
+        return False
+    return any(needle in fold(h if isinstance(h, bytes) else h.encode()) for h in haystacks)
+
+
+# Characters that compact JSON writes escaped (so a plaintext search could miss them).
+_JSON_ESCAPED = frozenset('"\\') | frozenset(chr(c) for c in range(0x20))
+
+
+def _fold_ascii(data: bytes) -> bytes:
+    # SQLite's LIKE: ASCII letters fold, nothing else does; bytes.lower() is exactly that.
+    return data.lower()
+
+
+def _fold_unicode(data: bytes) -> bytes:
+    # PostgreSQL's ILIKE: Unicode lower case.
+    return data.decode(errors="replace").lower().encode()
 
 
 def query_activities(db: Database, q: ActivityQuery) -> ActivityPage:

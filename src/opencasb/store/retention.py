@@ -56,9 +56,11 @@ def prune_activities(db: Database, before: datetime, *, batch_size: int = DEFAUL
     return total
 
 
-def prune_older_than(db: Database, days: int, *, batch_size: int = DEFAULT_BATCH) -> int:
-    """Delete activities more than ``days`` days old by the store's clock; ``days`` of 0
-    keeps everything (returns 0).
+def prune_older_than(
+    db: Database, days: int, *, now: datetime | None = None, batch_size: int = DEFAULT_BATCH
+) -> int:
+    """Delete activities more than ``days`` days older than ``now`` (default: the store's
+    clock); ``days`` of 0 keeps everything (returns 0).
 
     Raises:
         ConfigError: ``days`` is negative.
@@ -71,4 +73,5 @@ def prune_older_than(db: Database, days: int, *, batch_size: int = DEFAULT_BATCH
         )
     if days == 0:
         return 0
-    return prune_activities(db, db.clock.now() - timedelta(days=days), batch_size=batch_size)
+    now = db.clock.now() if now is None else now
+    return prune_activities(db, now - timedelta(days=days), batch_size=batch_size)
