@@ -40,7 +40,6 @@ from old_layout import old_query, open_old_store, save_old_page
 from opencasb.crypto import generate_key
 from opencasb.model.activity import Activity, Actor, Category, Geo, Outcome, Target
 from opencasb.store import ActivityQuery, PageWrite, Store, open_store
-from opencasb.store.query import matching_actors
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 EVENT_TYPES = [
@@ -208,14 +207,24 @@ def ingest(store: Store, n: int, batch: int, users: int, save: Save = save_new) 
     return n / spent
 
 
-def median_ms(run: Callable[[], object], runs: int = 15) -> float:
-    run()  # warm the page cache and the statement cache
-    samples = []
-    for _ in range(runs):
-        t = time.perf_counter()
+def interleaved_ms(
+    runs_of: dict[str, Callable[[], object]], runs: int
+) -> dict[str, tuple[float, float]]:
+    """Median (wall, CPU) milliseconds of each callable, run alternately ``runs`` times each
+    after one warm-up run each (page cache, statement cache). CPU time is this process's:
+    with the database in the page cache a query is all CPU, and on a shared machine wall
+    time also counts the other processes' turns."""
+    walls: dict[str, list[float]] = {k: [] for k in runs_of}
+    cpus: dict[str, list[float]] = {k: [] for k in runs_of}
+    for run in runs_of.values():
         run()
-        samples.append((time.perf_counter() - t) * 1000)
-    return statistics.median(samples)
+    for _ in range(runs):
+        for k, run in runs_of.items():
+            t, c = time.perf_counter(), time.process_time()
+            run()
+            cpus[k].append((time.process_time() - c) * 1000)
+            walls[k].append((time.perf_counter() - t) * 1000)
+    return {k: (statistics.median(walls[k]), statistics.median(cpus[k])) for k in runs_of}
 
 
 def db_bytes(store: Store, path: Path) -> int:
@@ -225,8 +234,7 @@ def db_bytes(store: Store, path: Path) -> int:
     return sum(f.stat().st_size for f in path.parent.glob(path.name + "*"))
 
 
-# The query set: (name, new query, keyword arguments of old_layout.old_query; "user" is
-# resolved to the actor's id first, as both layouts' queries do), runs.
+# The query set: (name, new query, keyword arguments of old_layout.old_query, runs).
 USERS = 5000
 QUERIES: list[tuple[str, ActivityQuery, dict[str, Any], int]] = [
     (
@@ -267,19 +275,7 @@ QUERIES: list[tuple[str, ActivityQuery, dict[str, Any], int]] = [
 
 
 def old_runner(store: Store, kwargs: dict[str, Any]) -> Callable[[], object]:
-    names = {r.id: r.name for r in store.list_instances()}
-
-    def run() -> object:
-        with store.engine.connect() as conn:
-            args = dict(kwargs)
-            user = args.pop("user", None)
-            if user is not None:
-                refs = matching_actors(conn, user, None)
-                assert len(refs) == 1
-                args["actor_ref"] = refs[0]
-            return old_query(conn, names, **args)
-
-    return run
+    return functools.partial(old_query, store, **kwargs)
 
 
 def main() -> None:
@@ -323,7 +319,7 @@ def main() -> None:
                 with psycopg.connect(dsn, autocommit=True) as c:
                     c.execute(f"DROP SCHEMA {schema} CASCADE")
 
-        results: dict[str, dict[str, float]] = {name: {} for name, *_ in QUERIES}
+        stores: dict[str, Store] = {}
         for layout in ("before", "after"):
             path = Path(tmp) / f"query-{layout}.db"
             url = f"sqlite:///{path}"
@@ -340,22 +336,28 @@ def main() -> None:
                 f"sqlite_db_size_{layout}: {size / 1e9:.3f} GB, "
                 f"{size / args.n:,.0f} bytes per activity"
             )
-            for name, q, old_kwargs, runs in QUERIES:
-                run = (
-                    old_runner(s, old_kwargs)
-                    if layout == "before"
-                    else functools.partial(s.query_activities, q)
-                )
-                results[name][layout] = median_ms(run, runs)
-            if layout == "after":
-                busy = s.iter_activities(ActivityQuery(user="user0@example.com"), batch_size=5000)
-                print(f"sqlite_busiest_user_rows: {sum(1 for _ in busy)} rows")
-            s.close()
-        for name, by in results.items():
-            print(
-                f"sqlite_{name}: before {by['before']:.2f} ms, after {by['after']:.2f} ms "
-                f"(after/before {by['after'] / by['before']:.2f})"
+            stores[layout] = s
+        after = stores["after"]
+        busy = after.iter_activities(ActivityQuery(user="user0@example.com"), batch_size=5000)
+        print(f"sqlite_busiest_user_rows: {sum(1 for _ in busy)} rows")
+        # Before and after alternate, run by run, so that load from other processes on the
+        # machine falls on both alike.
+        for name, q, old_kwargs, runs in QUERIES:
+            by = interleaved_ms(
+                {
+                    "before": old_runner(stores["before"], old_kwargs),
+                    "after": functools.partial(after.query_activities, q),
+                },
+                runs,
             )
+            (wall_b, cpu_b), (wall_a, cpu_a) = by["before"], by["after"]
+            print(
+                f"sqlite_{name}: before {wall_b:.2f} ms, after {wall_a:.2f} ms "
+                f"(after/before {wall_a / wall_b:.2f}; CPU before {cpu_b:.2f} ms, "
+                f"after {cpu_a:.2f} ms, after/before {cpu_a / max(cpu_b, 1e-9):.2f})"
+            )
+        for s in stores.values():
+            s.close()
 
 
 if __name__ == "__main__":

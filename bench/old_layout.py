@@ -12,14 +12,28 @@ from typing import Any
 
 import orjson
 from alembic import command
-from sqlalchemy import Connection, text
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    ColumnElement,
+    Float,
+    MetaData,
+    Select,
+    Table,
+    Text,
+    or_,
+    select,
+    text,
+)
 
 from opencasb.model.activity import Activity, Actor, Category, Geo, Outcome, Target
 from opencasb.store import Store, open_store
 from opencasb.store.activities import _actor_ids
 from opencasb.store.codec import actor_key, dumps, loads
 from opencasb.store.engine import migration_config
+from opencasb.store.instances import instance_names
 from opencasb.store.ipkey import ip_key, ip_range
+from opencasb.store.query import matching_actors
 from opencasb.store.schema import from_micros, to_micros
 
 __all__ = ["OLD_COLUMNS", "old_activity", "old_query", "old_row", "open_old_store", "save_old_page"]
@@ -190,11 +204,59 @@ def old_activity(row: Sequence[Any], names: Mapping[int, str]) -> Activity:
     )
 
 
-def old_query(
-    conn: Connection,
-    names: Mapping[int, str],
+_md = MetaData()
+OLD_TABLE = Table(
+    "activities",
+    _md,
+    Column("id", BigInteger, primary_key=True),
+    *(
+        Column(c, BigInteger if c in ("time", "asn", "actor_ref", "instance_id") else Text)
+        for c in OLD_COLUMNS
+        if c not in ("lat", "lon")
+    ),
+    Column("lat", Float),
+    Column("lon", Float),
+)
+
+
+def _old_select(
     *,
-    actor_ref: int | None = None,
+    actor_ref: int | None,
+    ip: str | None,
+    activity_type: str | None,
+    country_code: str | None,
+    text_filter: str | None,
+    like: str,
+    limit: int,
+) -> Select[Any]:
+    """The old build_select's statement for these filters (built per call, as it was)."""
+    a = OLD_TABLE.c
+    conds: list[ColumnElement[bool]] = []
+    if activity_type is not None:
+        conds.append(a.activity_type == activity_type)
+    if ip is not None:
+        low, high = ip_range(ip)
+        conds.append(a.ip_key == low if low == high else a.ip_key.between(low, high))
+    if country_code is not None:
+        conds.append(a.country_code == country_code)
+    if text_filter is not None:
+        escaped = text_filter.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        pattern = "%" + escaped + "%"
+        cols = (a.raw, a.targets, a.description, a.action)
+        if like == "LIKE":
+            conds.append(or_(*(c.like(pattern, escape="\\") for c in cols)))
+        else:
+            conds.append(or_(*(c.ilike(pattern, escape="\\") for c in cols)))
+    if actor_ref is not None:
+        conds.append(a.actor_ref == actor_ref)
+    stmt = select(*(a[c] for c in READ_COLUMNS)).where(*conds)
+    return stmt.order_by(a.time.desc(), a.id.desc()).limit(limit)
+
+
+def old_query(
+    store: Store,
+    *,
+    user: str | None = None,
     ip: str | None = None,
     activity_type: str | None = None,
     country_code: str | None = None,
@@ -202,39 +264,26 @@ def old_query(
     like: str = "LIKE",
     limit: int = 101,
 ) -> list[Activity]:
-    """The first page as the old query read it for the bench's filters: the same WHERE,
-    ORDER BY and index as the old build_select, the old columns and reader (``like``: LIKE
-    as on SQLite, ILIKE as on PostgreSQL)."""
-    where: list[str] = []
-    params: dict[str, Any] = {"limit": limit}
-    if actor_ref is not None:
-        where.append("actor_ref = :ref")
-        params["ref"] = actor_ref
-    if ip is not None:
-        low, high = ip_range(ip)
-        where.append("ip_key BETWEEN :low AND :high")
-        params.update(low=low, high=high)
-    if activity_type is not None:
-        where.append("activity_type = :type")
-        params["type"] = activity_type
-    if country_code is not None:
-        where.append("country_code = :cc")
-        params["cc"] = country_code
-    if text_filter is not None:
-        pattern = (
-            "%" + text_filter.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    """A first page as the old query_activities read it for these filters: instance names
+    read per query, the user's actors looked up, the same statement shape, WHERE, ORDER BY
+    and index as the old build_select, the old columns and reader (``like``: LIKE as on
+    SQLite, ILIKE as on PostgreSQL)."""
+    db = store._db
+    names = instance_names(db)
+    with db.read() as conn:
+        ref = None
+        if user is not None:
+            refs = matching_actors(conn, user, None)
+            assert len(refs) == 1, refs
+            ref = refs[0]
+        stmt = _old_select(
+            actor_ref=ref,
+            ip=ip,
+            activity_type=activity_type,
+            country_code=country_code,
+            text_filter=text_filter,
+            like=like,
+            limit=limit,
         )
-        where.append(
-            "("
-            + " OR ".join(
-                f"{c} {like} :like ESCAPE '\\'" for c in ("raw", "targets", "description", "action")
-            )
-            + ")"
-        )
-        params["like"] = pattern
-    sql = (
-        f"SELECT {', '.join(READ_COLUMNS)} FROM activities "
-        f"{'WHERE ' + ' AND '.join(where) if where else ''} "
-        "ORDER BY time DESC, id DESC LIMIT :limit"
-    )
-    return [old_activity(r, names) for r in conn.execute(text(sql), params)]
+        rows = conn.execute(stmt).all()
+    return [old_activity(r, names) for r in rows]

@@ -204,17 +204,14 @@ def test_text_filter_matches_as_like_did(store_url: str, act: Any) -> None:
     before = old.open_old_store(store_url, KEY)
     try:
         _fill(before, old.save_old_page, act)
-        names = {r.id: r.name for r in before.list_instances()}
-        with before.engine.connect() as conn:
-            expected = {
-                n: [
-                    a.source_event_id
-                    for a in old.old_query(
-                        conn, names, text_filter=n, like="LIKE" if sqlite else "ILIKE", limit=10_000
-                    )
-                ]
-                for n in NEEDLES
-            }
+        like = "LIKE" if sqlite else "ILIKE"
+        expected = {
+            n: [
+                a.source_event_id
+                for a in old.old_query(before, text_filter=n, like=like, limit=10_000)
+            ]
+            for n in NEEDLES
+        }
     finally:
         before.close()
     after = open_store(store_url, key=KEY)

@@ -42,6 +42,7 @@ from opencasb.errors import ConfigError, StoreError
 from opencasb.store._db import IMMEDIATE, Database, translate
 from opencasb.store.checkpoint import Checkpointer
 from opencasb.store.facade import Store
+from opencasb.store.textmatch import SQLITE_FUNCTION, sqlite_text_match
 
 __all__ = ["MIGRATIONS_DIR", "create_store_engine", "migrate", "migration_config", "open_store"]
 
@@ -96,6 +97,8 @@ def _on_sqlite_connect(dbapi_conn: Any, _record: Any) -> None:
     # id, actor, IP) of a million-row table do not fit the 2 MB default.
     cur.execute("PRAGMA cache_size=-65536")
     cur.close()
+    # The text filter's match over the compressed body (see store.query).
+    dbapi_conn.create_function(SQLITE_FUNCTION, 3, sqlite_text_match, deterministic=True)
 
 
 def _on_sqlite_begin(conn: Connection) -> None:

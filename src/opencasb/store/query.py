@@ -12,13 +12,14 @@ actor, each limited to one page and combined by a UNION, so that the first page 
 very busy user is read straight from the index without sorting their history.
 
 The text filter is a case-insensitive substring match over the raw record, the targets, the
-description and the action. The raw record, targets and description live in the compressed
-``body`` column, which the database cannot search, so rows matching the other filters are read
-newest first in chunks and matched here, until a page is full: the same scan of the time
-index that LIKE did in SQL before, with the match in Python. Case folding is the engine's as
-it was with LIKE/ILIKE: ASCII letters only on SQLite, Unicode lower case on PostgreSQL. The
-raw record already holds everything else a user would search for (actor, IP, place, user
-agent), so no separate search copy is written at ingest.
+description and the action (:func:`~opencasb.store.textmatch.text_match`). The raw record,
+targets and description live in the compressed ``body`` column, which SQL cannot search:
+SQLite calls the match as a function registered on each connection (``opencasb_text``), in
+the same scan of the time index that LIKE did before; on PostgreSQL rows matching the other
+filters are read newest first in chunks and matched here until a page is full. Case folding
+is as it was with LIKE/ILIKE: ASCII letters only on SQLite, Unicode lower case on
+PostgreSQL. The raw record already holds everything else a user would search for (actor, IP,
+place, user agent), so no separate search copy is written at ingest.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from sqlalchemy import (
     Row,
     Select,
     false,
+    func,
     or_,
     select,
     tuple_,
@@ -46,17 +48,11 @@ from sqlalchemy import (
 from opencasb.errors import ConfigError, NotFound
 from opencasb.model.activity import Activity, Outcome
 from opencasb.store._db import Database
-from opencasb.store.codec import (
-    ACTIVITY_READ_COLUMNS,
-    activity_from_row,
-    body_description,
-    body_plaintext_of,
-    split_body,
-    targets_text_of,
-)
+from opencasb.store.codec import ACTIVITY_READ_COLUMNS, activity_from_row
 from opencasb.store.instances import instance_names
 from opencasb.store.ipkey import ip_range
 from opencasb.store.schema import activities, actors, to_micros
+from opencasb.store.textmatch import SQLITE_FUNCTION, text_match
 
 __all__ = ["MAX_LIMIT", "ActivityPage", "ActivityQuery", "query_activities"]
 
@@ -179,6 +175,8 @@ def _conditions(q: ActivityQuery, names: dict[int, str], sqlite: bool) -> list[C
         conds.append(time_col >= _time(q.since, "since"))
     if q.until is not None:
         conds.append(time_col < _time(q.until, "until"))
+    if q.text and sqlite:
+        conds.append(getattr(func, SQLITE_FUNCTION)(a.body, a.action, q.text) == 1)
     if q.after is not None:
         t, i = decode_after(q.after)
         conds.append(tuple_(time_col, a.id) < tuple_(t, i))
@@ -218,7 +216,8 @@ def build_select(
 ) -> Select[Any]:
     """The SELECT for ``q`` returning :data:`ACTIVITY_READ_COLUMNS`, at most ``limit`` rows.
 
-    ``q.text`` is not part of it: the caller matches the rows (see :func:`text_matches`).
+    On PostgreSQL ``q.text`` is not part of it: the caller matches the rows (see
+    :func:`~opencasb.store.textmatch.text_match`).
 
     ``actor_refs`` must be :func:`matching_actors` of ``q.user`` when a user filter is set;
     ``sqlite`` says which engine the statement is for.
@@ -248,69 +247,25 @@ _TEXT_CHUNK = 500
 
 
 def _scan_text(
-    conn: Connection,
-    q: ActivityQuery,
-    names: dict[int, str],
-    refs: list[int] | None,
-    sqlite: bool,
+    conn: Connection, q: ActivityQuery, names: dict[int, str], refs: list[int] | None
 ) -> list[Row[Any]]:
-    """The first ``q.limit + 1`` rows matching ``q`` including its text filter."""
+    """The first ``q.limit + 1`` rows matching ``q`` including its text filter, on
+    PostgreSQL (which cannot call :func:`text_match` itself)."""
     assert q.text
     want = q.limit + 1
     needle = q.text
     found: list[Row[Any]] = []
     chunk_q = replace(q, text=None)
     while True:
-        rows = conn.execute(build_select(chunk_q, names, _TEXT_CHUNK, refs, sqlite=sqlite)).all()
+        rows = conn.execute(build_select(chunk_q, names, _TEXT_CHUNK, refs, sqlite=False)).all()
         for row in rows:
-            if text_matches(row, needle, sqlite=sqlite):
+            if text_match(bytes(row.body), row.action, needle, sqlite=False):
                 found.append(row)
                 if len(found) == want:
                     return found
         if len(rows) < _TEXT_CHUNK:
             return found
         chunk_q = replace(chunk_q, after=encode_after(rows[-1].time, rows[-1].id))
-
-
-def text_matches(row: Row[Any], text: str, *, sqlite: bool) -> bool:
-    """Whether ``text`` is a case-insensitive substring of the row's raw record, targets,
-    description or action (see the module docstring for the case folding)."""
-    fold = _fold_ascii if sqlite else _fold_unicode
-    needle = fold(text.encode())
-    try:
-        plain = body_plaintext_of(bytes(row.body))
-    except ValueError:
-        return False  # a damaged row is reported when it is read, not when it is searched
-    # Fast path, nearly every row of a scan: the raw record, the targets and the description
-    # are all inside the body's plaintext, so a needle absent from all of it (and the
-    # action) matches nothing. Only a needle that JSON escapes ("\\, control characters)
-    # could hide there, so it skips the shortcut.
-    if (
-        needle not in fold(plain)
-        and needle not in fold(row.action.encode())
-        and not _JSON_ESCAPED.intersection(text)
-    ):
-        return False
-    try:
-        fields, raw = split_body(plain)
-        haystacks = (raw, targets_text_of(fields), body_description(fields), row.action)
-    except (TypeError, ValueError, IndexError):
-        return False
-    return any(needle in fold(h if isinstance(h, bytes) else h.encode()) for h in haystacks)
-
-
-# Characters that compact JSON writes escaped (so a plaintext search could miss them).
-_JSON_ESCAPED = frozenset('"\\') | frozenset(chr(c) for c in range(0x20))
-
-
-def _fold_ascii(data: bytes) -> bytes:
-    # SQLite's LIKE: ASCII letters fold, nothing else does; bytes.lower() is exactly that.
-    return data.lower()
-
-
-def _fold_unicode(data: bytes) -> bytes:
-    # PostgreSQL's ILIKE: Unicode lower case.
-    return data.decode(errors="replace").lower().encode()
 
 
 def query_activities(db: Database, q: ActivityQuery) -> ActivityPage:
@@ -328,8 +283,8 @@ def query_activities(db: Database, q: ActivityQuery) -> ActivityPage:
             instance_id = next((i for i, n in names.items() if n == q.instance), None)
             refs = matching_actors(conn, q.user, instance_id)
         # one extra row tells whether a next page exists
-        if q.text:
-            rows = _scan_text(conn, q, names, refs, db.is_sqlite)
+        if q.text and not db.is_sqlite:
+            rows = _scan_text(conn, q, names, refs)
         else:
             stmt = build_select(q, names, q.limit + 1, refs, sqlite=db.is_sqlite)
             rows = list(conn.execute(stmt))
