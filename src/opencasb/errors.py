@@ -1,24 +1,32 @@
 """The one exception tree of OpenCASB.
 
-Every error a user can meet says what happened (``meaning``) and what to do (``fix``), and
-whether retrying can help (``transient``). Third-party exceptions are translated at the
-boundary where they occur; nothing outside this tree should escape a public function.
+Every error a user can meet says what happened (``str(err)``, the one-line message), what it
+means (``meaning``) and what to do (``fix``); ``code`` names it for the UI and the logs, and
+``transient`` says whether retrying without the user can help. Third-party exceptions are
+translated at the boundary where they occur; nothing outside this tree should escape a
+public function. :meth:`OpenCASBError.info` is the error as stored in an instance's health.
 
 ::
 
-    OpenCASBError
-    ├── ConfigError            settings, config files, connect forms (the user must fix them)
-    ├── ConnectorError         talking to a SaaS API (carries app, instance, status, code)
-    │   ├── ConnectionFailed   DNS, TCP or TLS failure before any HTTP answer   (transient)
-    │   ├── AuthFailed         the credential is wrong, expired or revoked     (needs the user)
-    │   ├── PermissionDenied   the credential lacks a role or scope             (needs the user)
-    │   ├── RateLimited        the API said 429                                 (transient)
-    │   ├── UpstreamError      5xx, timeouts, unexpected answers                (transient)
-    │   └── UnsafeResponse     a response we refuse to follow (hostile Link header, bad JSON)
-    ├── NormalizeError         one raw record could not be normalized (it is kept, quarantined)
-    ├── StoreError             the database failed or holds something we cannot read
-    ├── InstanceBusy           another process holds the instance's sync lease  (transient)
-    └── NotFound               a named thing (instance, activity) does not exist
+    OpenCASBError              message, meaning, fix, code; transient (a class attribute)
+    ├── ConfigError            settings, config files, connect forms, unreadable import files
+    ├── ConnectorError         talking to a SaaS API; + app, status (HTTP), retry_after (s)
+    │   ├── ConnectionFailed   no HTTP answer: TCP refused or reset          (transient)
+    │   │   ├── TlsFailed      the certificate is untrusted or names another host
+    │   │   └── DnsFailed      the host name does not resolve
+    │   ├── AuthFailed         the credential is wrong, expired or revoked (401)
+    │   ├── PermissionDenied   the credential lacks a role or scope (403)
+    │   ├── RateLimited        the API said 429; retry_after when it said how long (transient)
+    │   ├── UpstreamError      5xx, timeouts, a body that is not JSON           (transient)
+    │   └── UnsafeResponse     a Link header we refuse to follow (another host, not https)
+    ├── NormalizeError         one raw record could not be normalized (it is quarantined)
+    ├── StoreError             the database failed or holds a row we cannot read
+    ├── InstanceBusy           another process holds the instance's lease; + holder (transient)
+    └── NotFound               a named thing (instance, rejected record) does not exist
+
+Only the classes marked transient are: everything else needs the user (or is a bug) and is
+not retried. The ingest runner records a transient ConnectorError as a DEGRADED instance and
+any other failure as ERROR (see :mod:`opencasb.ingest.health`).
 """
 
 from __future__ import annotations
@@ -30,6 +38,7 @@ __all__ = [
     "ConfigError",
     "ConnectionFailed",
     "ConnectorError",
+    "DnsFailed",
     "ErrorInfo",
     "InstanceBusy",
     "NormalizeError",
@@ -38,6 +47,7 @@ __all__ = [
     "PermissionDenied",
     "RateLimited",
     "StoreError",
+    "TlsFailed",
     "UnsafeResponse",
     "UpstreamError",
 ]
@@ -75,7 +85,8 @@ class ConfigError(OpenCASBError):
 
 
 class ConnectorError(OpenCASBError):
-    """A SaaS API call failed. Carries the app, the HTTP status and the vendor error code."""
+    """A SaaS API call failed. Carries the ``app``, the HTTP ``status`` (None before any
+    answer), the vendor error ``code`` and, when the API said, ``retry_after`` seconds."""
 
     def __init__(
         self,
@@ -95,9 +106,22 @@ class ConnectorError(OpenCASBError):
 
 
 class ConnectionFailed(ConnectorError):
-    """No HTTP answer: DNS, TCP or TLS failed."""
+    """No HTTP answer: the connection was refused, reset or dropped. Transient; its
+    subclasses (a certificate, a host name) are not, as retrying cannot fix them."""
 
     transient = True
+
+
+class TlsFailed(ConnectionFailed):
+    """The TLS handshake failed: the certificate is not trusted or names another host."""
+
+    transient = False
+
+
+class DnsFailed(ConnectionFailed):
+    """The host name does not resolve (misspelt domain, or no DNS from this machine)."""
+
+    transient = False
 
 
 class AuthFailed(ConnectorError):
@@ -121,7 +145,8 @@ class UpstreamError(ConnectorError):
 
 
 class UnsafeResponse(ConnectorError):
-    """A response we refuse to act on, such as a Link header pointing off the org's host."""
+    """A response we refuse to act on, such as a Link header pointing off the org's host.
+    Not transient: the API would send it again."""
 
 
 class NormalizeError(OpenCASBError):

@@ -12,7 +12,9 @@ from opencasb.errors import (
     AuthFailed,
     ConfigError,
     ConnectionFailed,
+    DnsFailed,
     PermissionDenied,
+    TlsFailed,
     UnsafeResponse,
     UpstreamError,
 )
@@ -119,10 +121,35 @@ def test_dns_failure_is_explained_and_not_retried() -> None:
         raise httpx.ConnectError("[Errno -2] Name or service not known")
 
     clock = FakeClock()
-    with pytest.raises(ConnectionFailed) as info:
+    with pytest.raises(DnsFailed) as info:
         _client(handler, clock).get("/api/v1/logs")
     assert info.value.code == "DNS" and not info.value.transient
     assert clock.sleeps == []
+
+
+def test_tls_failure_is_its_own_error_and_not_retried() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed")
+
+    clock = FakeClock()
+    with pytest.raises(TlsFailed) as info:
+        _client(handler, clock).get("/api/v1/logs")
+    assert isinstance(info.value, ConnectionFailed)  # callers catching the parent still do
+    assert info.value.code == "TLS" and not info.value.transient
+    assert "ca_bundle" in info.value.fix
+    assert clock.sleeps == []
+
+
+def test_a_refused_connection_is_transient_and_retried() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("[Errno 111] Connection refused")
+
+    clock = FakeClock()
+    with pytest.raises(ConnectionFailed) as info:
+        _client(handler, clock).get("/api/v1/logs")
+    assert type(info.value) is ConnectionFailed and info.value.transient
+    assert info.value.code == "CONNECT"
+    assert len(clock.sleeps) == 3
 
 
 def test_non_json_body_is_a_clear_error() -> None:

@@ -18,7 +18,14 @@ from typing import Any, Protocol
 import httpx
 import orjson
 
-from opencasb.errors import ConfigError, ConnectionFailed, ConnectorError, UpstreamError
+from opencasb.errors import (
+    ConfigError,
+    ConnectionFailed,
+    ConnectorError,
+    DnsFailed,
+    TlsFailed,
+    UpstreamError,
+)
 from opencasb.formats.records import NotAnArray, RawRecords
 from opencasb.http.background import current_pace
 from opencasb.http.budget import RequestBudget
@@ -108,6 +115,9 @@ def scrub(text: str, secrets: list[str]) -> str:
 
 
 def connection_error(exc: httpx.TransportError, url: str, app: str) -> ConnectorError:
+    """What a transport failure of a request to ``url`` is: UpstreamError for a timeout
+    (transient), TlsFailed or DnsFailed (not transient: the user must fix the trust or the
+    name), else ConnectionFailed (transient)."""
     text = str(exc)
     low = text.lower()
     host = httpx.URL(url).host
@@ -118,25 +128,21 @@ def connection_error(exc: httpx.TransportError, url: str, app: str) -> Connector
             app=app,
         )
     if "certificate" in low or "ssl" in low or "tls" in low:
-        err = ConnectionFailed(
+        return TlsFailed(
             f"TLS failed when connecting to {host}: {text}",
             meaning="the server's certificate is not trusted or does not match the host name",
             fix="check the domain; if a proxy inspects TLS, give its CA with the ca_bundle option",
             code="TLS",
             app=app,
         )
-        err.transient = False
-        return err
     if "name or service not known" in low or "nodename" in low or "getaddrinfo" in low:
-        err = ConnectionFailed(
+        return DnsFailed(
             f"the host {host} does not resolve (DNS)",
             meaning="there is no such host name, or DNS is unreachable from this machine",
             fix="check the spelling of the domain and this machine's DNS settings",
             code="DNS",
             app=app,
         )
-        err.transient = False
-        return err
     return ConnectionFailed(
         f"could not connect to {host}: {text or type(exc).__name__}",
         fix="check the network path to the API; the connection will be retried",
