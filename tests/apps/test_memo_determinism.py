@@ -9,6 +9,7 @@ import pytest
 
 from opencasb.apps.office365 import normalize as o365
 from opencasb.apps.okta import normalize as okta
+from opencasb.cache import BoundedCache
 
 OKTA = {
     "uuid": "e1",
@@ -61,6 +62,6 @@ def test_an_equal_value_of_another_type_seen_before_changes_nothing(
 
 
 def _forget(module: Any) -> None:
-    for name, value in vars(module).items():
-        if name.endswith("_memo") and isinstance(value, dict):
+    for value in vars(module).values():
+        if isinstance(value, BoundedCache):
             value.clear()

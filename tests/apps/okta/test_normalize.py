@@ -518,7 +518,8 @@ def test_country_codes() -> None:
 def test_memos_stay_bounded() -> None:
     from opencasb.apps.okta import normalize as module
 
-    for n in range(module._MEMO_LIMIT + 10):
+    limit = module._actor_memo.limit
+    for n in range(limit + 10):
         normalize(event(actor={"id": f"00u{n}"}, client={"geographicalContext": {"city": str(n)}}))
-    assert len(module._actor_memo) <= module._MEMO_LIMIT
-    assert len(module._geo_memo) <= module._MEMO_LIMIT
+    assert 0 < len(module._actor_memo) <= limit
+    assert 0 < len(module._geo_memo) <= module._geo_memo.limit

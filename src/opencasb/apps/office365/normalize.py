@@ -48,6 +48,7 @@ from opencasb.apps.office365.operations import (
     app_name,
     classify,
 )
+from opencasb.cache import BoundedCache
 from opencasb.errors import NormalizeError
 from opencasb.model.activity import Activity, Actor, Category, Outcome, Target
 
@@ -57,7 +58,6 @@ APP: Final = "office365"
 
 _EMPTY: Final[dict[str, Any]] = {}
 _BIG: Final = 10**18
-_MEMO_LIMIT: Final = 4096
 _MAX_TARGETS: Final = 50  # a Teams record can list a whole team's members
 # Placeholders Microsoft writes instead of a value.
 _NOT_A_VALUE: Final = frozenset({"", "<null>", "null", "Not Available", "Unknown", "N/A"})
@@ -192,7 +192,7 @@ _DLP_META: Final = tuple(
         ("ExchangeMetaData", ("From", "To", "CC", "BCC", "Subject", "MessageID")),
     )
 )
-_actor_memo: dict[tuple[Any, ...], Actor] = {}
+_actor_memo: BoundedCache[tuple[Any, ...], Actor] = BoundedCache()
 
 _Kind = tuple[str, Category, str, Outcome, str | None, str]
 """What a record's Operation, RecordType, Workload and ResultStatus decide: (o365_app,
@@ -200,7 +200,7 @@ category, action, outcome, record_type_name, description head)."""
 # Few distinct (Operation, RecordType, Workload, ResultStatus) in a feed, and each is several
 # table lookups and string operations: memoized, bounded (the input is untrusted). The key holds
 # coerced values (exact str/int/None), so 1 and True or 1.0 cannot share an entry.
-_kind_memo: dict[tuple[str, int | None, str | None, str | None], _Kind] = {}
+_kind_memo: BoundedCache[tuple[str, int | None, str | None, str | None], _Kind] = BoundedCache()
 
 
 def normalize(raw: Mapping[str, Any]) -> Activity:
@@ -298,10 +298,7 @@ def _kind(
         )
         type_name = RECORD_TYPES.get(record_type) if record_type is not None else None
         head = f"{o365_app}: {operation or 'unknown operation'}"
-        hit = (o365_app, category, action, outcome, type_name, head)
-        if len(_kind_memo) >= _MEMO_LIMIT:
-            _kind_memo.clear()
-        _kind_memo[key] = hit
+        hit = _kind_memo.put(key, (o365_app, category, action, outcome, type_name, head))
     return hit
 
 
@@ -385,19 +382,9 @@ def _parse_time(value: Any, record_id: str) -> datetime:
 
 def _actor(get: Callable[[str], Any]) -> Actor:
     fields = (get("UserId"), get("UserKey"), get("UserType"), get("ActorUserId"))
-    # Keyed by the types too: 0, 0.0 and False are equal keys but build different actors,
-    # and what a record gets must not depend on what the process normalized before.
-    key = (*fields, *map(type, fields))
-    try:
-        hit = _actor_memo.get(key)
-    except TypeError:  # an unhashable value where a string belongs: build without the memo
-        return _build_actor(*fields)
-    if hit is None:
-        hit = _build_actor(*fields)
-        if len(_actor_memo) >= _MEMO_LIMIT:
-            _actor_memo.clear()
-        _actor_memo[key] = hit
-    return hit
+    # Keyed by the types too (see opencasb.cache): 0, 0.0 and False are equal keys but
+    # build different actors.
+    return _actor_memo.build(fields, _build_actor)
 
 
 def _build_actor(user_id: Any, user_key: Any, user_type: Any, yammer_user: Any) -> Actor:
