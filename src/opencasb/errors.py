@@ -10,6 +10,7 @@ public function. :meth:`OpenCASBError.info` is the error as stored in an instanc
 
     OpenCASBError              message, meaning, fix, code; transient (a class attribute)
     ├── ConfigError            settings, config files, connect forms, unreadable import files
+    │   └── DocumentError      a filter or policy document; + problems (every one, with its place)
     ├── ConnectorError         talking to a SaaS API; + app, status (HTTP), retry_after (s)
     │   ├── ConnectionFailed   no HTTP answer: TCP refused or reset          (transient)
     │   │   ├── TlsFailed      the certificate is untrusted or names another host
@@ -39,12 +40,14 @@ __all__ = [
     "ConnectionFailed",
     "ConnectorError",
     "DnsFailed",
+    "DocumentError",
     "ErrorInfo",
     "InstanceBusy",
     "NormalizeError",
     "NotFound",
     "OpenCASBError",
     "PermissionDenied",
+    "Problem",
     "RateLimited",
     "StoreError",
     "TlsFailed",
@@ -82,6 +85,55 @@ class OpenCASBError(Exception):
 
 class ConfigError(OpenCASBError):
     """Bad settings or connect form; the user must change them."""
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """One problem of a document a user wrote: where it is and what is wrong.
+
+    ``path`` is the place inside the document (``all[2].not.equals``; empty for the whole
+    document); ``line`` and ``column`` (1-based) are known when it was read from text;
+    ``source`` names the file (or ``--filter``) when there is one.
+    """
+
+    path: str
+    message: str
+    line: int | None = None
+    column: int | None = None
+    source: str | None = None
+
+    def __str__(self) -> str:
+        where = self.source or ""
+        if self.line is not None:
+            where += (
+                f":{self.line}:{self.column}"
+                if where
+                else f"line {self.line}, column {self.column}"
+            )
+        at = f"{self.path}: " if self.path else ""
+        return f"{where}: {at}{self.message}" if where else f"{at}{self.message}"
+
+
+class DocumentError(ConfigError):
+    """A document (filter, policy file) has problems; ``problems`` holds every one found,
+    in document order, and the message lists them one a line."""
+
+    def __init__(
+        self,
+        what: str,
+        problems: list[Problem] | tuple[Problem, ...],
+        *,
+        fix: str = "",
+        code: str = "",
+    ) -> None:
+        self.problems = tuple(problems)
+        lines = "\n".join(f"  {p}" for p in self.problems)
+        count = len(self.problems)
+        super().__init__(
+            f"{what} has {count} problem{'s' if count != 1 else ''}:\n{lines}",
+            fix=fix,
+            code=code or "bad_document",
+        )
 
 
 class ConnectorError(OpenCASBError):

@@ -203,3 +203,60 @@ def test_bad_arguments_get_a_clear_message(
 
 def test_limit_caps_a_json_export(reader: Cli) -> None:
     assert len(reader.jsonl("--limit", "5")) == 5
+
+
+def test_filter_option_combines_with_the_other_options(
+    reader: Cli, everything: list[dict[str, Any]], tmp_path: Any
+) -> None:
+    kind = _most_common([r["activity_type"] for r in everything])
+    # A raw vendor field (left to the residual) OR'ed with a normalized one, inline JSON.
+    flt = (
+        '{"any": [{"field": "raw.outcome.result", "equals": "FAILURE"},'
+        ' {"field": "actor.email", "starts_with": "A", "ignore_case": true}]}'
+    )
+    got = reader.jsonl("--filter", flt, "--type", kind)
+    expected = [
+        r
+        for r in everything
+        if r["activity_type"] == kind
+        and (
+            (r["raw"].get("outcome") or {}).get("result") == "FAILURE"
+            or (r["actor"]["email"] or "").lower().startswith("a")
+        )
+    ]
+    assert expected and len(expected) < len(everything)
+    assert _ids(got) == _ids(expected)
+    # the same filter from a YAML file, as CSV and as a table page
+    path = tmp_path / "filter.yaml"
+    path.write_text(
+        "any:\n  - field: raw.outcome.result\n    equals: FAILURE\n"
+        "  - field: actor.email\n    starts_with: A\n    ignore_case: true\n",
+        encoding="utf-8",
+    )
+    out = reader.ok("activities", "--filter", str(path), "--type", kind, "--format", "csv")
+    rows = list(csv.reader(io.StringIO(out.stdout)))
+    assert tuple(rows[0]) == CSV_COLUMNS
+    assert [dict(zip(CSV_COLUMNS, r, strict=True))["source_event_id"] for r in rows[1:]] == _ids(
+        expected
+    )
+    table = reader.ok("activities", "--filter", str(path), "--type", kind, "--limit", "2")
+    assert len(table_rows(table.stdout)) == 3
+    assert "more: --after " in table.stderr
+
+
+def test_a_bad_filter_names_every_problem_with_its_line(reader: Cli, tmp_path: Any) -> None:
+    path = tmp_path / "bad.yaml"
+    path.write_text(
+        "all:\n  - field: actor.mail\n    equals: x\n  - field: asn\n    gt: high\n",
+        encoding="utf-8",
+    )
+    result = reader("activities", "--filter", str(path))
+    assert_clean(result)
+    assert result.exit_code == 1
+    err = flat(result.stderr)
+    assert "has 2 problems" in err
+    assert f"{path}:2:12: all[0].field: unknown field 'actor.mail'" in err
+    assert f"{path}:5:9: all[1].gt: expected a number" in err
+    stored = reader("activities", "--filter", '{"field": "ip_tags", "equals": "tor"}')
+    assert stored.exit_code == 1
+    assert "is not stored yet" in flat(stored.stderr)

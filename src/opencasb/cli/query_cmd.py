@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import itertools
 import sys
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.markup import escape
@@ -15,6 +16,9 @@ from opencasb.cli.tables import activities_view
 from opencasb.cli.terminal import markup
 from opencasb.clock import utc
 from opencasb.errors import ConfigError, InstanceBusy
+
+if TYPE_CHECKING:
+    from opencasb.store import ActivityQuery, Store
 
 __all__ = ["register"]
 
@@ -43,6 +47,15 @@ def activities(
     since: Annotated[str | None, typer.Option(help="From this time (ISO 8601).")] = None,
     until: Annotated[str | None, typer.Option(help="Before this time (ISO 8601).")] = None,
     text: Annotated[str | None, typer.Option(help="Free text.")] = None,
+    filter_: Annotated[
+        str | None,
+        typer.Option(
+            "--filter",
+            help="A filter in the filter language: a YAML/JSON file or inline JSON, e.g. "
+            '\'{"field": "raw.debugContext.debugData.behaviors", "contains": "POSITIVE"}\'. '
+            "Combines with the other options (AND).",
+        ),
+    ] = None,
     limit: Annotated[
         int | None,
         typer.Option(help="Rows per page (table, default 50) or in total (exports: all)."),
@@ -74,6 +87,9 @@ def activities(
         )
         store = state.store
         cap = limit or None  # 0 or absent: the whole result
+        if filter_ is not None:
+            _filtered(store, filter_, query, fmt, cap)
+            return
         if fmt == "json":
             store.write_jsonl(query, sys.stdout, max_rows=cap)
             return
@@ -84,6 +100,31 @@ def activities(
         console.print(activities_view(page.items, console.width))
         if page.next_after:
             err_console.print(f"more: --after {markup(page.next_after)}")
+
+
+def _filtered(store: Store, spec: str, query: ActivityQuery, fmt: str, cap: int | None) -> None:
+    """`activities --filter`: the filter's SQL with the options, its residual over the rows."""
+    import csv
+
+    from opencasb.filters import iter_matching, load_filter, search
+    from opencasb.store.codec import dumps
+    from opencasb.store.export import CSV_COLUMNS, csv_row
+
+    flt = load_filter(spec)
+    if fmt == "table":
+        page = search(store, flt, query)
+        console.print(activities_view(page.items, console.width))
+        if page.next_after:
+            err_console.print(f"more: --after {markup(page.next_after)}")
+        return
+    rows = itertools.islice(iter_matching(store, flt, query), cap)
+    if fmt == "csv":
+        writer = csv.writer(sys.stdout)
+        writer.writerow(CSV_COLUMNS)
+        writer.writerows(csv_row(a) for a in rows)
+        return
+    for a in rows:
+        sys.stdout.write(dumps(a) + "\n")
 
 
 def import_(

@@ -80,6 +80,8 @@ class ActivityQuery:
             (case folding of non-ASCII letters depends on the engine).
         limit: page size, 1..10,000.
         after: the ``next_after`` token of the previous page.
+        where: one more condition over ``activities`` (AND), e.g. a filter's SQL
+            (:func:`opencasb.filters.compile_sql`; :func:`opencasb.filters.search` adds it).
     """
 
     app: str | None = None
@@ -95,6 +97,7 @@ class ActivityQuery:
     text: str | None = None
     limit: int = 100
     after: str | None = None
+    where: ColumnElement[bool] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,6 +180,8 @@ def _conditions(q: ActivityQuery, names: dict[int, str], sqlite: bool) -> list[C
         conds.append(time_col < _time(q.until, "until"))
     if q.text and sqlite:
         conds.append(getattr(func, SQLITE_FUNCTION)(a.body, a.action, q.text) == 1)
+    if q.where is not None:
+        conds.append(q.where)
     if q.after is not None:
         t, i = decode_after(q.after)
         conds.append(tuple_(time_col, a.id) < tuple_(t, i))

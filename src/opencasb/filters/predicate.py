@@ -1,0 +1,198 @@
+"""A filter compiled to an in-memory predicate over one activity (and its enrichment).
+
+The semantics are those of :mod:`opencasb.filters.fields` (case, several values) plus:
+
+* A positive operator on a field that is not set is false; ``not_equals`` and ``not_in``
+  are exactly the negation of ``equals`` and ``in``, so they are true there.
+* ``enrich.*`` and ``ip_tags`` read the :class:`~opencasb.enrich.Enrichment` given with the
+  activity; without one they are not set.
+* Vendor data (``raw.*``, ``details.*``) compares by JSON type: ``equals: 5`` matches the
+  number 5 (or 5.0), not the text ``"5"``; booleans match booleans only; ``contains`` and
+  ``starts_with`` look at text values, ``gt``.. at numbers, ``cidr`` at text that is an
+  address.
+* ``cidr`` matches an address inside any of the networks. IPv4 addresses are compared in
+  their IPv4-mapped IPv6 form, as the store indexes them, so ``::ffff:10.1.2.3`` is inside
+  ``10.0.0.0/8``.
+
+Predicates are closures built once per filter; evaluation does no parsing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from opencasb.enrich.enricher import Enrichment
+from opencasb.filters.ast import NEGATIVE, AllOf, AnyOf, Condition, Filter, Not, Op, Value
+from opencasb.filters.fields import Case, FieldRef, Kind, ascii_fold, canonical_text, resolve
+from opencasb.model.activity import Activity
+from opencasb.store.ipkey import ip_key, ip_range
+from opencasb.store.micros import to_micros
+
+__all__ = ["Predicate", "compile_predicate", "needs_enrichment"]
+
+Predicate = Callable[[Activity, Enrichment | None], bool]
+"""``predicate(activity, enrichment_or_None) -> bool``."""
+
+_Test = Callable[[Any], bool]
+
+
+def _identity(text: str) -> str:
+    return text
+
+
+def _number(v: Any) -> bool:
+    return isinstance(v, int | float) and not isinstance(v, bool)
+
+
+def _same_json(v: Any, w: Any, fold: Callable[[str], str]) -> bool:
+    if isinstance(w, bool):
+        return isinstance(v, bool) and v == w
+    if isinstance(w, str):
+        return isinstance(v, str) and fold(v) == w
+    return _number(v) and v == w
+
+
+def _cidr_test(networks: tuple[Any, ...]) -> _Test:
+    bounds = [ip_range(str(n)) for n in networks]
+
+    def test(v: Any) -> bool:
+        key = ip_key(v) if isinstance(v, str) else None
+        return key is not None and any(low <= key <= high for low, high in bounds)
+
+    return test
+
+
+def _order_test(op: Op, w: Any, time: bool) -> _Test:
+    if time:
+        assert isinstance(w, datetime)
+        wm = to_micros(w)
+
+        def key(v: Any) -> Any:
+            return to_micros(v) if isinstance(v, datetime) else None
+
+        w = wm
+    else:
+
+        def key(v: Any) -> Any:
+            return v if _number(v) else None
+
+    if op is Op.GT:
+        return lambda v: (k := key(v)) is not None and k > w
+    if op is Op.GTE:
+        return lambda v: (k := key(v)) is not None and k >= w
+    if op is Op.LT:
+        return lambda v: (k := key(v)) is not None and k < w
+    if op is Op.LTE:
+        return lambda v: (k := key(v)) is not None and k <= w
+    # equals on a time
+    return lambda v: (k := key(v)) is not None and k == w
+
+
+def _value_test(ref: FieldRef, op: Op, value: Value, ignore_case: bool) -> _Test:
+    """A test of one (set, canonical) value of the field for a positive operator."""
+    kind = ref.spec.kind
+    fold = ascii_fold if ignore_case else _identity
+    if op is Op.CIDR:
+        assert isinstance(value, tuple)
+        return _cidr_test(value)
+    if op in (Op.GT, Op.GTE, Op.LT, Op.LTE) or kind is Kind.TIME:
+        return _order_test(op, value, kind is Kind.TIME)
+    values = value if isinstance(value, tuple) else (value,)
+    if kind is Kind.ANY:
+        wants = [fold(w) if isinstance(w, str) else w for w in values]
+        if op is Op.CONTAINS:
+            part = str(wants[0])
+            return lambda v: isinstance(v, str) and part in fold(v)
+        if op is Op.STARTS_WITH:
+            head = str(wants[0])
+            return lambda v: isinstance(v, str) and fold(v).startswith(head)
+        return lambda v: any(_same_json(v, w, fold) for w in wants)
+    if kind in (Kind.TEXT, Kind.IP):
+        case = ref.spec.case
+        canon = [canonical_text(case, str(w)) for w in values]
+        texts = [fold(c) for c in canon if c is not None]
+        if op is Op.CONTAINS:
+            if not texts:
+                return lambda v: False
+            t = texts[0]
+            return lambda v: t in fold(v)
+        if op is Op.STARTS_WITH:
+            if not texts:
+                return lambda v: False
+            t = texts[0]
+            return lambda v: fold(v).startswith(t)
+        wanted = frozenset(texts)
+        return lambda v: fold(v) in wanted
+    # numbers and booleans: equals / in
+    if kind is Kind.BOOL:
+        return lambda v: v in values and isinstance(v, bool)
+    return lambda v: _number(v) and any(v == w for w in values)
+
+
+def _condition(c: Condition) -> Predicate:
+    ref = resolve(c.field)
+    spec = ref.spec
+    get = spec.get
+    negate = c.op in NEGATIVE
+    op = NEGATIVE.get(c.op, c.op)
+    case = spec.case
+    if spec.multi:
+
+        def values(a: Activity, e: Enrichment | None) -> list[Any]:
+            found = get(a, e)
+            assert isinstance(found, list)
+            return found
+
+    def value(a: Activity, e: Enrichment | None) -> Any:
+        v = get(a, e)
+        return canonical_text(case, v) if case is not Case.EXACT else v
+
+    if op is Op.IS_SET:
+        want = bool(c.value)
+        if spec.multi:
+            return lambda a, e: bool(values(a, e)) is want
+        return lambda a, e: (value(a, e) is not None) is want
+    test = _value_test(ref, op, c.value, c.ignore_case)
+    if spec.multi:
+
+        def positive(a: Activity, e: Enrichment | None) -> bool:
+            return any(test(v) for v in values(a, e))
+
+    else:
+
+        def positive(a: Activity, e: Enrichment | None) -> bool:
+            v = value(a, e)
+            return v is not None and test(v)
+
+    if negate:
+        return lambda a, e: not positive(a, e)
+    return positive
+
+
+def compile_predicate(flt: Filter) -> Predicate:
+    """``flt`` as a function of an activity and its enrichment (None: not enriched).
+
+    ``flt`` must be valid (from :func:`~opencasb.filters.parse_filter` or
+    :func:`~opencasb.filters.check`).
+    """
+    if isinstance(flt, Condition):
+        return _condition(flt)
+    if isinstance(flt, Not):
+        inner = compile_predicate(flt.item)
+        return lambda a, e: not inner(a, e)
+    parts = [compile_predicate(f) for f in flt.items]
+    if isinstance(flt, AllOf):
+        return lambda a, e: all(p(a, e) for p in parts)
+    assert isinstance(flt, AnyOf)
+    return lambda a, e: any(p(a, e) for p in parts)
+
+
+def needs_enrichment(flt: Filter) -> bool:
+    """Whether ``flt`` reads ``enrich.*`` or ``ip_tags``."""
+    if isinstance(flt, Condition):
+        return resolve(flt.field).spec.enrichment
+    if isinstance(flt, Not):
+        return needs_enrichment(flt.item)
+    return any(needs_enrichment(f) for f in flt.items)

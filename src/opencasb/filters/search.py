@@ -1,0 +1,123 @@
+"""Searching the store with a filter: SQL first, then the residual over streamed rows.
+
+:func:`search` returns one page (newest first, like
+:meth:`opencasb.store.Store.query_activities`); :func:`iter_matching` streams every match.
+The filter's SQL part joins the query's own filters (AND). When the filter has a residual
+(vendor data, targets, enrichment, fields the store keeps compressed), rows that pass the
+SQL are read in chunks, newest first, and the residual keeps or drops each; a page is full
+when ``limit`` rows matched, however many were read for it.
+
+Paging with a residual: ``next_after`` points just past the page's last row, so the next
+page continues there. It is set whenever the page is full, so the last page may come back
+empty. When a page ends inside a chunk, its token is found by reading the chunk's head
+again (activities carry no row id); on a first page, activities stored in between shift that
+head, so the next page may repeat a few rows (never skip one).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+from sqlalchemy import and_
+
+from opencasb.errors import ConfigError
+from opencasb.filters.ast import Filter
+from opencasb.filters.sql import Compiled, compile_sql
+from opencasb.model.activity import Activity
+from opencasb.store.query import ActivityPage, ActivityQuery
+
+if TYPE_CHECKING:
+    from opencasb.enrich.enricher import Enricher
+    from opencasb.store import Store
+
+__all__ = ["iter_matching", "search"]
+
+# Rows read per statement while applying a residual.
+CHUNK = 500
+
+
+def _compiled(flt: Filter | Compiled, enricher: Enricher | None) -> Compiled:
+    if isinstance(flt, Compiled):
+        if flt.needs_enrichment and enricher is None:
+            raise ConfigError(
+                "this filter reads enrichment (enrich.*, ip_tags), which the store does not "
+                "keep yet",
+                fix="Pass an enricher to the search.",
+                code="filter_field_not_stored",
+            )
+        return flt
+    return compile_sql(flt, residual_enrichment=enricher is not None)
+
+
+def _with_where(q: ActivityQuery, c: Compiled) -> ActivityQuery:
+    where = c.where if q.where is None else and_(q.where, c.where)
+    return dataclasses.replace(q, where=where)
+
+
+def _keep(c: Compiled, enricher: Enricher | None, a: Activity) -> bool:
+    if c.residual is None:
+        return True
+    return c.residual(a, enricher.enrich(a) if c.needs_enrichment and enricher else None)
+
+
+def search(
+    store: Store,
+    flt: Filter | Compiled,
+    query: ActivityQuery | None = None,
+    *,
+    enricher: Enricher | None = None,
+) -> ActivityPage:
+    """One page of the activities matching ``flt`` and ``query`` (``query.limit`` rows at
+    most, after ``query.after``), newest first.
+
+    ``enricher``: enrich each row for the filter's ``enrich.*``/``ip_tags`` conditions;
+    without one such a filter is refused.
+
+    Raises:
+        ConfigError: the filter reads enrichment and no enricher was given; the query is
+            invalid. StoreError: the database failed.
+    """
+    q = query or ActivityQuery()
+    c = _compiled(flt, enricher)
+    q = _with_where(q, c)
+    if c.residual is None:
+        return store.query_activities(q)
+    found: list[Activity] = []
+    chunk_q = dataclasses.replace(q, limit=CHUNK)
+    while True:
+        page = store.query_activities(chunk_q)
+        for i, a in enumerate(page.items):
+            if not _keep(c, enricher, a):
+                continue
+            found.append(a)
+            if len(found) < q.limit:
+                continue
+            if i == len(page.items) - 1:
+                return ActivityPage(found, page.next_after)
+            # The token just past row i: the same chunk read again, i + 1 rows long.
+            head = store.query_activities(dataclasses.replace(chunk_q, limit=i + 1))
+            return ActivityPage(found, head.next_after)
+        if page.next_after is None:
+            return ActivityPage(found, None)
+        chunk_q = dataclasses.replace(chunk_q, after=page.next_after)
+
+
+def iter_matching(
+    store: Store,
+    flt: Filter | Compiled,
+    query: ActivityQuery | None = None,
+    *,
+    enricher: Enricher | None = None,
+    batch_size: int = 1000,
+) -> Iterator[Activity]:
+    """Every activity matching ``flt`` and ``query`` (from ``query.after`` on, ignoring
+    ``query.limit``), newest first, read ``batch_size`` rows at a time.
+
+    Raises:
+        as :func:`search`.
+    """
+    c = _compiled(flt, enricher)  # here, so that a refused filter fails before any output
+    q = _with_where(query or ActivityQuery(), c)
+    return (a for a in store.iter_activities(q, batch_size=batch_size) if _keep(c, enricher, a))

@@ -1,0 +1,135 @@
+"""The predicate's semantics on hand-picked cases, the SQL refusing enrichment, and paging
+through the store with a residual."""
+
+from __future__ import annotations
+
+import pytest
+
+from opencasb.enrich import Enricher, Enrichment, IpRange, parse_ip_range
+from opencasb.errors import ConfigError
+from opencasb.filters import (
+    AllOf,
+    Condition,
+    Not,
+    Op,
+    compile_predicate,
+    compile_sql,
+    iter_matching,
+    parse_filter,
+    parse_filter_text,
+    search,
+)
+from opencasb.model.activity import Actor
+from opencasb.store import ActivityQuery, Store
+
+from .conftest import make_activity, save
+
+
+def _match(doc: object, **over: object) -> bool:
+    return compile_predicate(parse_filter(doc))(make_activity(1, **over), None)
+
+
+def test_email_is_case_insensitive_other_text_exact_and_ignore_case_ascii_only() -> None:
+    assert _match({"field": "actor.email", "equals": "USER1@example.COM"})
+    assert not _match({"field": "actor.name", "equals": "user 1"})
+    assert _match({"field": "actor.name", "equals": "user 1", "ignore_case": True})
+    city = {"geo": None, "actor": Actor(name="ÉLODIE")}
+    assert not _match({"field": "actor.name", "equals": "élodie", "ignore_case": True}, **city)
+    assert _match({"field": "actor.name", "equals": "Élodie", "ignore_case": True}, **city)
+
+
+def test_missing_fields_match_only_negative_operators() -> None:
+    over = {"geo": None, "asn": None}
+    assert not _match({"field": "geo.city", "equals": "x"}, **over)
+    assert _match({"field": "geo.city", "not_equals": "x"}, **over)
+    assert _match({"field": "geo.city", "not_in": ["x"]}, **over)
+    assert _match({"field": "asn", "is_set": False}, **over)
+    assert not _match({"field": "asn", "lt": 10}, **over)
+
+
+def test_raw_paths_descend_lists_and_compare_by_json_type() -> None:
+    raw = {
+        "debugContext": {"debugData": {"behaviors": "{New Geo-Location=POSITIVE}"}},
+        "target": [{"type": "User", "n": 5}, {"type": "AppInstance", "n": 7.0}],
+    }
+    assert _match(
+        {"field": "raw.debugContext.debugData.behaviors", "contains": "=POSITIVE"}, raw=raw
+    )
+    assert _match({"field": "raw.target.type", "equals": "AppInstance"}, raw=raw)
+    assert _match({"field": "raw.target.n", "equals": 7}, raw=raw)
+    assert not _match({"field": "raw.target.n", "equals": "5"}, raw=raw)
+    assert _match({"field": "raw.target.n", "gt": 6}, raw=raw)
+    assert not _match({"field": "raw.nothing.here", "is_set": True}, raw=raw)
+
+
+def test_cidr_matches_ipv4_ipv6_and_mapped_addresses() -> None:
+    doc = {"field": "src_ip", "cidr": ["10.0.0.0/8", "2001:db8::/32"]}
+    assert _match(doc, src_ip="10.9.8.7")
+    assert _match(doc, src_ip="::ffff:10.9.8.7")
+    assert _match(doc, src_ip="2001:db8::42")
+    assert not _match(doc, src_ip="11.0.0.1")
+    assert not _match(doc, src_ip="garbage")
+
+
+def test_enrichment_fields_read_the_enrichment_given_and_sql_refuses_them() -> None:
+    flt = parse_filter_text(
+        "all: [{field: ip_tags, in: [tor, vpn]}, {field: enrich.coarse, equals: false}]"
+    )
+    pred = compile_predicate(flt)
+    a = make_activity(1)
+    assert pred(a, Enrichment(ip_tags=("corporate", "tor")))
+    assert not pred(a, Enrichment(ip_tags=("tor",), coarse=True))
+    assert not pred(a, None)
+    with pytest.raises(ConfigError) as info:
+        compile_sql(flt)
+    assert info.value.code == "filter_field_not_stored"
+    compiled = compile_sql(flt, residual_enrichment=True)
+    assert compiled.residual is not None and compiled.needs_enrichment
+
+
+def test_exact_filters_need_no_residual() -> None:
+    exact = parse_filter_text(
+        "any: [{field: app, equals: okta}, {not: {field: src_ip, cidr: 10.0.0.0/8}}]"
+    )
+    assert compile_sql(exact).residual is None
+    mixed = AllOf((Condition("app", Op.EQUALS, "okta"), Not(Condition("raw.x", Op.IS_SET, True))))
+    assert compile_sql(mixed).residual is not None
+
+
+def test_search_pages_through_a_residual_without_losing_or_repeating_rows(store: Store) -> None:
+    iid = store.add_instance("okta", "acme", {}, {}).id
+    acts = [make_activity(i, raw={"n": i, "even": i % 2 == 0}) for i in range(40)]
+    save(store, iid, acts)
+    flt = parse_filter_text("all: [{field: raw.even, equals: true}, {field: app, equals: okta}]")
+    want = [f"evt-{i:06d}" for i in range(38, -1, -2)]  # newest first
+    got: list[str] = []
+    q = ActivityQuery(limit=3)
+    pages = 0
+    while True:
+        page = search(store, flt, q)
+        got += [a.source_event_id for a in page.items]
+        pages += 1
+        if page.next_after is None:
+            break
+        q = ActivityQuery(limit=3, after=page.next_after)
+    assert got == want
+    assert pages in (7, 8)  # 20 rows in pages of 3; the last may be empty
+    assert [a.source_event_id for a in iter_matching(store, flt, batch_size=7)] == want
+    # the query's own filters combine with the filter (AND)
+    user = [
+        a.source_event_id
+        for a in iter_matching(store, flt, ActivityQuery(user="user1@example.com"))
+    ]
+    assert user == [f"evt-{i:06d}" for i in range(38, -1, -2) if i % 7 == 1]
+
+
+def test_search_with_an_enricher_filters_on_ip_tags(store: Store) -> None:
+    iid = store.add_instance("okta", "acme", {}, {}).id
+    save(store, iid, [make_activity(i) for i in range(6)])  # 198.51.100.<i>
+    ranges: list[IpRange] = [parse_ip_range("198.51.100.2-198.51.100.3", "tor")]
+    enricher = Enricher(ip_ranges=ranges)
+    flt = parse_filter({"field": "ip_tags", "equals": "tor"})
+    found = [a.source_event_id for a in iter_matching(store, flt, enricher=enricher)]
+    assert found == ["evt-000003", "evt-000002"]
+    with pytest.raises(ConfigError):
+        search(store, flt)
