@@ -273,3 +273,42 @@ def test_sql_and_predicate_select_the_same_activities(
     # the predicate agrees with itself on the activities as the store gives them back
     stored = list(store.iter_activities(ActivityQuery(instance=name)))
     assert {a.source_event_id for a in stored if predicate(a, None)} == expected
+
+
+CASE_WORDS = ["É", "é", "E", "e", "ß", "SS", "ss", "İ", "i", "Σ", "σ", "ς", "Ab", "aB"]
+
+
+def test_case_folding_agrees_on_every_pair_of_tricky_letters(store: Store) -> None:
+    """Exhaustive where random search is thin: every word against every word, exact and
+    with ignore_case, for each text operator, on a plain column (actor.type), one held
+    lower-cased (actor.email) and one upper-cased (geo.country_code)."""
+    name = f"inst{next(_counter)}"
+    rec = store.add_instance("okta", name, {}, {})
+    acts = [
+        Activity(
+            time=T0,
+            app="okta",
+            source_event_id=f"w{i}",
+            activity_type="t",
+            category=Category.LOGON,
+            action="a",
+            outcome=Outcome.SUCCESS,
+            actor=Actor(type=w, email=w + "@x.org"),
+            raw={},
+            instance=name,
+            geo=Geo(country_code=w),
+        )
+        for i, w in enumerate(CASE_WORDS)
+    ]
+    save(store, rec.id, acts)
+    q = ActivityQuery(instance=name)
+    for field in ("actor.type", "actor.email", "geo.country_code"):
+        for word in CASE_WORDS:
+            for op in (Op.EQUALS, Op.CONTAINS, Op.STARTS_WITH, Op.IN):
+                for ignore_case in (False, True):
+                    value = (word,) if op is Op.IN else word
+                    flt = check(Condition(field, op, value, ignore_case))
+                    pred = compile_predicate(flt)
+                    want = {a.source_event_id for a in acts if pred(a, None)}
+                    got = {a.source_event_id for a in iter_matching(store, flt, q)}
+                    assert got == want, (field, op, word, ignore_case)
