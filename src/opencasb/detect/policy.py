@@ -1,0 +1,193 @@
+"""The activity policy, in the commercial product's model (mcas-features.md §3.2).
+
+A policy is a filter over activities plus what to do with the matches:
+
+* **single activity**: every matching activity is a finding;
+* **repeated activity** (:class:`Repeated`): more than ``threshold`` matches (or distinct
+  values of one field) within ``timeframe``, grouped by user in one app, by user across apps
+  (the actor linked by e-mail), or by source address.
+
+and how to label, scope and limit them: severity, category, MITRE ATT&CK tactic and
+technique, :class:`Scope` (users, groups, IP tags), a daily alert limit. Everything here is an
+immutable value; the YAML edge (:mod:`opencasb.detect.policy_file`) builds them, the engine
+(:mod:`opencasb.detect.engine`) evaluates them.
+
+The filter is anything with ``matches(activity) -> bool`` and ``to_data()`` (its YAML/JSON
+form): :class:`Predicate`. :mod:`opencasb.detect.conditions` provides a small one; the shared
+filter language plugs in through the same protocol.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import timedelta
+from enum import StrEnum
+from typing import Any, Protocol, runtime_checkable
+
+from opencasb.model.activity import Activity
+
+__all__ = [
+    "GroupBy",
+    "Policy",
+    "PolicyCategory",
+    "Predicate",
+    "Repeated",
+    "Scope",
+    "Severity",
+    "Tactic",
+    "is_technique",
+]
+
+
+@runtime_checkable
+class Predicate(Protocol):
+    """A filter over activities.
+
+    Contract: ``matches`` is pure and total (never raises on an odd activity: a field that is
+    missing simply does not match); ``to_data`` returns the JSON/YAML-ready form that the
+    policy file's ``filter:`` key reads back to an equal predicate.
+    """
+
+    def matches(self, activity: Activity) -> bool: ...
+
+    def to_data(self) -> Any: ...
+
+
+class Severity(StrEnum):
+    """How bad a finding is; ordered from least to most severe."""
+
+    INFORMATIONAL = "informational"
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+
+
+class PolicyCategory(StrEnum):
+    """The risk category (the product's alert ``stories``)."""
+
+    THREAT_DETECTION = "threat_detection"
+    PRIVILEGED_ACCOUNTS = "privileged_accounts"
+    COMPLIANCE = "compliance"
+    DLP = "dlp"
+    DISCOVERY = "discovery"
+    SHARING_CONTROL = "sharing_control"
+    ACCESS_CONTROL = "access_control"
+    CONFIGURATION_MONITORING = "configuration_monitoring"
+
+
+class Tactic(StrEnum):
+    """MITRE ATT&CK enterprise tactics (the ``intent`` of an alert)."""
+
+    RECONNAISSANCE = "reconnaissance"
+    RESOURCE_DEVELOPMENT = "resource_development"
+    INITIAL_ACCESS = "initial_access"
+    EXECUTION = "execution"
+    PERSISTENCE = "persistence"
+    PRIVILEGE_ESCALATION = "privilege_escalation"
+    DEFENSE_EVASION = "defense_evasion"
+    CREDENTIAL_ACCESS = "credential_access"
+    DISCOVERY = "discovery"
+    LATERAL_MOVEMENT = "lateral_movement"
+    COLLECTION = "collection"
+    COMMAND_AND_CONTROL = "command_and_control"
+    EXFILTRATION = "exfiltration"
+    IMPACT = "impact"
+
+
+_TECHNIQUE = re.compile(r"T\d{4}(\.\d{3})?")
+
+
+def is_technique(text: str) -> bool:
+    """True for an ATT&CK technique id: ``T1110`` or a sub-technique ``T1110.003``."""
+    return _TECHNIQUE.fullmatch(text) is not None
+
+
+class GroupBy(StrEnum):
+    """Whose activities a repeated-activity policy counts together.
+
+    * ``user``: one actor in one app instance (the product's "in a single app");
+    * ``user_across_apps``: one person in every app, linked by the actor's e-mail (an actor
+      without an e-mail stays per app);
+    * ``source_ip``: one source address, whoever the actors are (password spray).
+    """
+
+    USER = "user"
+    USER_ACROSS_APPS = "user_across_apps"
+    SOURCE_IP = "source_ip"
+
+
+@dataclass(frozen=True, slots=True)
+class Repeated:
+    """Repeated activity: more than ``threshold`` within ``timeframe``.
+
+    With ``distinct`` (a field path such as ``actor.email``), what is counted is the number of
+    distinct values of that field among the matches (distinct target users), not the matches.
+    ``label`` names what is counted, in the plural, for explanations ("failed sign-ins").
+    """
+
+    threshold: int
+    timeframe: timedelta
+    group_by: GroupBy = GroupBy.USER
+    distinct: str | None = None
+    label: str = "matching activities"
+
+    def __post_init__(self) -> None:
+        if self.threshold < 1:
+            raise ValueError("threshold must be at least 1")
+        if self.timeframe <= timedelta(0):
+            raise ValueError("timeframe must be positive")
+
+
+@dataclass(frozen=True, slots=True)
+class Scope:
+    """Whom a policy applies to. Empty ``include_*`` means everyone; ``exclude_*`` wins.
+
+    Users are matched on the actor's e-mail, id or name, without regard to case. Groups need
+    a directory (:class:`opencasb.detect.engine.Directory`); IP tags come with each observed
+    activity (the enrichment's tags of its source address).
+    """
+
+    include_users: frozenset[str] = frozenset()
+    exclude_users: frozenset[str] = frozenset()
+    include_groups: frozenset[str] = frozenset()
+    exclude_groups: frozenset[str] = frozenset()
+    include_ip_tags: frozenset[str] = frozenset()
+    exclude_ip_tags: frozenset[str] = frozenset()
+
+    @property
+    def needs_groups(self) -> bool:
+        return bool(self.include_groups or self.exclude_groups)
+
+
+DEFAULT_DAILY_ALERT_LIMIT = 100
+
+
+@dataclass(frozen=True, slots=True)
+class Policy:
+    """One activity policy.
+
+    ``repeated`` None means single activity. ``daily_alert_limit`` caps the findings of one
+    UTC day (of event time) per policy; the rest are counted, not raised. ``template`` names
+    the template the policy was made from, if any.
+    """
+
+    id: str
+    name: str
+    filter: Predicate
+    severity: Severity
+    category: PolicyCategory
+    tactic: Tactic | None = None
+    technique: str | None = None
+    description: str = ""
+    enabled: bool = True
+    repeated: Repeated | None = None
+    scope: Scope = field(default_factory=Scope)
+    daily_alert_limit: int = DEFAULT_DAILY_ALERT_LIMIT
+    template: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.technique is not None and not is_technique(self.technique):
+            raise ValueError(f"{self.technique!r} is not an ATT&CK technique id (T1234[.567])")
+        if self.daily_alert_limit < 1:
+            raise ValueError("daily_alert_limit must be at least 1")

@@ -1,0 +1,414 @@
+"""Policies to and from YAML, reporting every problem of a file with its line and column.
+
+A file holds one policy (a mapping), a list of policies, or ``policies:`` with that list (what
+:func:`dump_policies` writes)::
+
+    policies:
+      - id: failed-sign-ins
+        name: Multiple failed sign-ins
+        severity: medium
+        category: threat_detection
+        tactic: credential_access
+        technique: T1110
+        filter: {activity_type: [user.session.start, UserLoginFailed], outcome: failure}
+        repeated: {threshold: 10, timeframe: 5m, group_by: user, label: failed sign-ins}
+        scope: {exclude_ip_tags: [corporate]}
+        daily_alert_limit: 50
+
+Contract: :func:`load_policies` either returns every policy of the file or raises
+:class:`~opencasb.errors.DocumentError` listing *every* problem found (unknown keys, wrong
+values, bad filters, duplicate ids, placeholders left in an enabled policy), each with its file,
+line and column (1-based), not only the first. Only a YAML syntax error stops the reading at
+the first one, since nothing after it can be read reliably.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping, Sequence
+from datetime import timedelta
+from pathlib import Path
+from typing import Annotated, Any
+
+import yaml
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+
+from opencasb.detect.conditions import Issue, parse_filter
+from opencasb.detect.policy import (
+    DEFAULT_DAILY_ALERT_LIMIT,
+    GroupBy,
+    Policy,
+    PolicyCategory,
+    Repeated,
+    Scope,
+    Severity,
+    Tactic,
+)
+from opencasb.enrich.iptags import normalize_tag
+from opencasb.errors import ConfigError, DocumentError, Problem
+
+__all__ = ["dump_policies", "format_duration", "load_policies", "parse_duration", "read_policies"]
+
+_DURATION = re.compile(r"(\d+)\s*(s|sec|seconds?|m|min|minutes?|h|hours?|d|days?)")
+_UNIT = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_duration(value: Any) -> timedelta:
+    """``90`` (seconds), ``"30s"``, ``"5m"``, ``"2 hours"``, ``"1d"`` → timedelta.
+
+    Raises:
+        ValueError: anything else, or not positive.
+    """
+    if isinstance(value, bool):
+        raise ValueError("a duration is a number of seconds or text such as 5m, 2h, 1d")
+    if isinstance(value, int):
+        seconds = value
+    else:
+        m = _DURATION.fullmatch(str(value).strip().lower())
+        if m is None:
+            raise ValueError("a duration is a number of seconds or text such as 5m, 2h, 1d")
+        seconds = int(m.group(1)) * _UNIT[m.group(2)[0]]
+    if seconds <= 0:
+        raise ValueError("a duration must be positive")
+    return timedelta(seconds=seconds)
+
+
+def format_duration(span: timedelta) -> str:
+    """The shortest exact text :func:`parse_duration` reads back (``5m``, ``90s``)."""
+    seconds = int(span.total_seconds())
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds % size == 0:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
+
+
+def _tags(values: Any) -> Any:
+    if not isinstance(values, list):
+        return values
+    return [normalize_tag(v) if isinstance(v, str) else v for v in values]
+
+
+def _tag_list(values: Any) -> Any:
+    try:
+        return _tags(values)
+    except ConfigError as e:
+        raise ValueError(str(e)) from None
+
+
+_Tags = Annotated[list[str], BeforeValidator(_tag_list)]
+_Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
+_STRICT = ConfigDict(extra="forbid", frozen=True)
+
+
+class _ScopeModel(BaseModel):
+    model_config = _STRICT
+    include_users: list[str] = []
+    exclude_users: list[str] = []
+    include_groups: list[str] = []
+    exclude_groups: list[str] = []
+    include_ip_tags: _Tags = []
+    exclude_ip_tags: _Tags = []
+
+
+class _RepeatedModel(BaseModel):
+    model_config = _STRICT
+    threshold: int = Field(ge=1)
+    timeframe: _Duration
+    group_by: GroupBy = GroupBy.USER
+    distinct: str | None = None
+    label: str = Field(default="matching activities", min_length=1)
+
+
+class _PolicyModel(BaseModel):
+    model_config = _STRICT
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9_.-]*$", max_length=100)
+    name: str = Field(min_length=1)
+    description: str = ""
+    enabled: bool = True
+    template: str | None = None
+    severity: Severity
+    category: PolicyCategory
+    tactic: Tactic | None = None
+    technique: str | None = Field(default=None, pattern=r"^T\d{4}(\.\d{3})?$")
+    filter: Any
+    repeated: _RepeatedModel | None = None
+    scope: _ScopeModel = _ScopeModel()
+    daily_alert_limit: int = Field(default=DEFAULT_DAILY_ALERT_LIMIT, ge=1)
+
+
+Path_ = tuple[str | int, ...]
+
+
+class _Located:
+    """YAML turned into plain data, with the line and column of every value and key."""
+
+    def __init__(self) -> None:
+        self.values: dict[Path_, tuple[int, int]] = {}
+        self.keys: dict[Path_, tuple[int, int]] = {}
+        self.duplicates: list[tuple[Path_, str]] = []
+
+    def build(self, loader: yaml.SafeLoader, node: yaml.Node, path: Path_) -> Any:
+        self.values[path] = (node.start_mark.line + 1, node.start_mark.column + 1)
+        if isinstance(node, yaml.MappingNode):
+            out: dict[Any, Any] = {}
+            for key_node, value_node in node.value:
+                key = loader.construct_object(key_node, deep=True)
+                key = key if isinstance(key, (str, int)) else str(key)
+                where = (*path, key)
+                if key in out:
+                    self.duplicates.append((where, f"{key!r} appears twice; the last one counts"))
+                self.keys[where] = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
+                out[key] = self.build(loader, value_node, where)
+            return out
+        if isinstance(node, yaml.SequenceNode):
+            return [self.build(loader, n, (*path, i)) for i, n in enumerate(node.value)]
+        return loader.construct_object(node, deep=True)
+
+    def at(self, path: Path_, *, key: bool = False) -> tuple[int, int]:
+        """The position of ``path``, or of its nearest ancestor that has one."""
+        while True:
+            if key and path in self.keys:
+                return self.keys[path]
+            if path in self.values:
+                return self.values[path]
+            if not path:
+                return (1, 1)
+            path = path[:-1]
+
+
+def read_policies(text: str, source: str = "<text>") -> list[Policy]:
+    """Every policy in YAML ``text``; ``source`` names the file in problems.
+
+    Raises:
+        DocumentError: with every problem found.
+    """
+    problems: list[Problem] = []
+    loader = yaml.SafeLoader(text)
+    try:
+        node = loader.get_single_node()
+    except yaml.MarkedYAMLError as e:
+        mark = e.problem_mark or e.context_mark
+        line, col = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
+        what = " ".join(p for p in (e.context, e.problem) if p) or "not valid YAML"
+        raise _error(source, [Problem("", f"not valid YAML: {what}", line, col, source)]) from None
+    except yaml.YAMLError as e:
+        raise _error(source, [Problem("", f"not valid YAML: {e}", 1, 1, source)]) from None
+    finally:
+        loader.dispose()
+    if node is None:
+        return []
+    located = _Located()
+    data = located.build(loader, node, ())
+
+    def report(path: Path_, message: str, *, key: bool = False) -> None:
+        line, col = located.at(path, key=key)
+        problems.append(Problem(_dotted(path), message, line, col, source))
+
+    for path, message in located.duplicates:
+        report(path, message, key=True)
+    items: list[tuple[Path_, Any]]
+    if isinstance(data, list):
+        items = [((i,), d) for i, d in enumerate(data)]
+    elif isinstance(data, dict) and "policies" in data:
+        extra = [k for k in data if k != "policies"]
+        for k in extra:
+            report((k,), f"unknown key {k!r} beside policies", key=True)
+        listed = data["policies"]
+        if not isinstance(listed, list):
+            report(("policies",), "policies must be a list of policies")
+            listed = []
+        items = [(("policies", i), d) for i, d in enumerate(listed)]
+    elif isinstance(data, dict):
+        items = [((), data)]
+    else:
+        report((), "a policy file holds a policy, a list of policies, or policies: [...]")
+        items = []
+
+    policies: list[Policy] = []
+    seen: dict[str, Path_] = {}
+    for base, item in items:
+        policy = _policy(item, base, report)
+        if policy is None:
+            continue
+        if policy.id in seen:
+            report((*base, "id"), f"policy id {policy.id!r} is used twice in this file")
+            continue
+        seen[policy.id] = base
+        policies.append(policy)
+    if problems:
+        raise _error(source, problems)
+    return policies
+
+
+def _dotted(path: Path_) -> str:
+    """``policies[2].filter.any[0]``: the place of a value, as problems spell it."""
+    out = ""
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def _error(source: str, problems: list[Problem]) -> DocumentError:
+    ordered = sorted(problems, key=lambda p: (p.line or 0, p.column or 0))
+    return DocumentError(
+        f"policy file {source}", ordered, fix="correct each place listed and load the file again"
+    )
+
+
+def load_policies(path: Path) -> list[Policy]:
+    """Every policy of the YAML file at ``path`` (see :func:`read_policies`).
+
+    Raises:
+        DocumentError: with every problem found, or when the file cannot be read.
+    """
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as e:
+        problem = Problem("", f"cannot read the file: {e}", None, None, str(path))
+        raise _error(str(path), [problem]) from None
+    return read_policies(text, str(path))
+
+
+_PLACEHOLDER = re.compile(r"<[^<>]+>")
+
+
+def _placeholders(data: Any, path: Path_) -> list[tuple[Path_, str]]:
+    if isinstance(data, str):
+        return [(path, m.group(0)) for m in _PLACEHOLDER.finditer(data)]
+    if isinstance(data, dict):
+        return [p for k, v in data.items() for p in _placeholders(v, (*path, k))]
+    if isinstance(data, list):
+        return [p for i, v in enumerate(data) for p in _placeholders(v, (*path, i))]
+    return []
+
+
+def _policy(item: Any, base: Path_, report: Callable[..., None]) -> Policy | None:
+    if not isinstance(item, dict):
+        report(base, "a policy is a mapping of keys (id, name, severity, filter...)")
+        return None
+    ok = True
+    model: _PolicyModel | None = None
+    try:
+        model = _PolicyModel.model_validate(item)
+    except ValidationError as e:
+        ok = False
+        for err in e.errors(include_url=False):
+            loc = tuple(err["loc"])
+            if err["type"] == "extra_forbidden":
+                report((*base, *loc), f"unknown key {loc[-1]!r}", key=True)
+            elif err["type"] == "missing":
+                report((*base, *loc[:-1]), f"{'.'.join(map(str, loc))} is missing")
+            else:
+                where = ".".join(map(str, loc))
+                report((*base, *loc), f"{where}: {_message(err['msg'])}")
+    if "filter" in item:
+        flt, issues = parse_filter(item["filter"], (*base, "filter"))
+        for issue in issues:
+            _report_issue(issue, report)
+        ok = ok and flt is not None
+    else:
+        flt = None
+    repeated = item.get("repeated")
+    if isinstance(repeated, dict) and isinstance(repeated.get("distinct"), str):
+        _, issues = parse_filter({repeated["distinct"]: {"is_set": True}}, (*base, "repeated"))
+        for issue in issues:
+            report((*base, "repeated", "distinct"), f"repeated.distinct: {issue.message}")
+            ok = False
+    if item.get("enabled", True) is True:
+        for path, text in _placeholders(item, base):
+            report(path, f"replace the placeholder {text} before enabling this policy")
+            ok = False
+    if not ok or model is None or flt is None:
+        return None
+    return _to_policy(model, flt)
+
+
+def _report_issue(issue: Issue, report: Callable[..., None]) -> None:
+    report(issue.path, f"filter: {issue.message}", key=issue.on_key)
+
+
+def _message(msg: str) -> str:
+    return msg.removeprefix("Value error, ")
+
+
+def _to_policy(m: _PolicyModel, flt: Any) -> Policy:
+    s = m.scope
+    return Policy(
+        id=m.id,
+        name=m.name,
+        description=m.description,
+        enabled=m.enabled,
+        template=m.template,
+        severity=m.severity,
+        category=m.category,
+        tactic=m.tactic,
+        technique=m.technique,
+        filter=flt,
+        repeated=(
+            Repeated(
+                threshold=m.repeated.threshold,
+                timeframe=m.repeated.timeframe,
+                group_by=m.repeated.group_by,
+                distinct=m.repeated.distinct,
+                label=m.repeated.label,
+            )
+            if m.repeated is not None
+            else None
+        ),
+        scope=Scope(
+            include_users=frozenset(u.casefold() for u in s.include_users),
+            exclude_users=frozenset(u.casefold() for u in s.exclude_users),
+            include_groups=frozenset(g.casefold() for g in s.include_groups),
+            exclude_groups=frozenset(g.casefold() for g in s.exclude_groups),
+            include_ip_tags=frozenset(s.include_ip_tags),
+            exclude_ip_tags=frozenset(s.exclude_ip_tags),
+        ),
+        daily_alert_limit=m.daily_alert_limit,
+    )
+
+
+def policy_to_data(policy: Policy) -> dict[str, Any]:
+    """A policy as the plain data its YAML form holds (defaults left out)."""
+    out: dict[str, Any] = {"id": policy.id, "name": policy.name}
+    if policy.description:
+        out["description"] = policy.description
+    out["enabled"] = policy.enabled
+    if policy.template:
+        out["template"] = policy.template
+    out["severity"] = policy.severity.value
+    out["category"] = policy.category.value
+    if policy.tactic is not None:
+        out["tactic"] = policy.tactic.value
+    if policy.technique is not None:
+        out["technique"] = policy.technique
+    out["filter"] = policy.filter.to_data()
+    rep = policy.repeated
+    if rep is not None:
+        r: dict[str, Any] = {
+            "threshold": rep.threshold,
+            "timeframe": format_duration(rep.timeframe),
+            "group_by": rep.group_by.value,
+        }
+        if rep.distinct:
+            r["distinct"] = rep.distinct
+        r["label"] = rep.label
+        out["repeated"] = r
+    scope = {
+        name: sorted(getattr(policy.scope, name))
+        for name in _ScopeModel.model_fields
+        if getattr(policy.scope, name)
+    }
+    if scope:
+        out["scope"] = scope
+    if policy.daily_alert_limit != DEFAULT_DAILY_ALERT_LIMIT:
+        out["daily_alert_limit"] = policy.daily_alert_limit
+    return out
+
+
+def dump_policies(policies: Sequence[Policy]) -> str:
+    """YAML that :func:`read_policies` reads back to the same policies."""
+    data: Mapping[str, Any] = {"policies": [policy_to_data(p) for p in policies]}
+    return yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100)
+
+
+__all__ += ["policy_to_data"]

@@ -1,0 +1,144 @@
+"""Policy files: every problem with its file, line and column; export reads back."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from opencasb.detect.policy import GroupBy, Severity
+from opencasb.detect.policy_file import dump_policies, load_policies, parse_duration, read_policies
+from opencasb.detect.templates import load_templates
+from opencasb.errors import ConfigError, DocumentError
+
+GOOD = """\
+policies:
+  - id: failed-sign-ins
+    name: Multiple failed sign-ins
+    severity: medium
+    category: threat_detection
+    tactic: credential_access
+    technique: T1110
+    filter: {activity_type: [user.session.start, UserLoginFailed], outcome: failure}
+    repeated: {threshold: 10, timeframe: 5m, label: failed sign-ins}
+    scope: {exclude_ip_tags: [corp], include_users: [Ana@Example.com]}
+"""
+
+BAD = """\
+policies:
+  - id: Bad Id
+    name: ""
+    severity: extreme
+    category: threat_detection
+    technique: T11
+    colour: red
+    filter:
+      activity_typo: x
+      outcome: {like: y}
+    repeated: {threshold: 0, timeframe: 5 parsecs, group_by: planet}
+    scope: {include_ip_tags: ["bad tag!"]}
+  - id: ok
+    id: again
+    name: Missing severity
+    category: dlp
+    filter: {app: okta}
+  - id: glass
+    name: Break glass
+    severity: high
+    category: dlp
+    filter: {app: okta}
+    scope: {include_users: ["<break-glass e-mail>"]}
+  - id: glass
+    name: Same id
+    severity: high
+    category: dlp
+    filter: {app: okta}
+    repeated: {threshold: 2, timeframe: 1m, distinct: actor.shoe}
+"""
+
+
+def test_a_good_file_loads() -> None:
+    (p,) = read_policies(GOOD, "good.yaml")
+    assert p.id == "failed-sign-ins" and p.severity is Severity.MEDIUM
+    assert p.repeated is not None and p.repeated.group_by is GroupBy.USER
+    assert p.repeated.timeframe.total_seconds() == 300
+    assert p.scope.exclude_ip_tags == {"corporate"}  # alias normalized
+    assert p.scope.include_users == {"ana@example.com"}
+
+
+def test_every_problem_is_reported_with_file_line_and_column(tmp_path: Path) -> None:
+    path = tmp_path / "bad.yaml"
+    path.write_text(BAD, encoding="utf-8")
+    with pytest.raises(DocumentError) as info:
+        load_policies(path)
+    got = [(p.line, p.column, p.message.split(":")[0]) for p in info.value.problems]
+    assert got == [
+        (2, 9, "id"),
+        (3, 11, "name"),
+        (4, 15, "severity"),
+        (6, 16, "technique"),
+        (7, 5, "unknown key 'colour'"),
+        (9, 7, "filter"),
+        (10, 23, "filter"),
+        (11, 27, "repeated.threshold"),
+        (11, 41, "repeated.timeframe"),
+        (11, 62, "repeated.group_by"),
+        (12, 30, "scope.include_ip_tags"),
+        (13, 5, "severity is missing"),  # where the policy's mapping starts
+        (14, 5, "'id' appears twice; the last one counts"),
+        (23, 29, "replace the placeholder <break-glass e-mail> before enabling this policy"),
+        (29, 55, "repeated.distinct"),
+    ]
+    assert all(p.source == str(path) for p in info.value.problems)
+    assert info.value.problems[10].path == "policies[0].scope.include_ip_tags"
+    text = str(info.value)
+    assert text.startswith(f"policy file {path} has 15 problems")
+    assert f"{path}:12:30: policies[0].scope.include_ip_tags: scope" in text
+    assert isinstance(info.value, ConfigError)
+
+
+def test_the_same_id_twice_is_a_problem() -> None:
+    text = GOOD + GOOD.split("policies:\n")[1]
+    with pytest.raises(DocumentError) as info:
+        read_policies(text, "twice.yaml")
+    (problem,) = info.value.problems
+    assert (problem.line, problem.column) == (11, 9)
+    assert "used twice" in problem.message
+
+
+def test_yaml_syntax_error_has_its_position() -> None:
+    with pytest.raises(DocumentError) as info:
+        read_policies("policies:\n  - id: [unclosed\n", "s.yaml")
+    (problem,) = info.value.problems
+    assert problem.line == 3 and "not valid YAML" in problem.message
+
+
+def test_shapes_single_list_and_empty() -> None:
+    single = GOOD.replace("policies:\n  - ", "").replace("\n    ", "\n")
+    assert [p.id for p in read_policies(single)] == ["failed-sign-ins"]
+    listed = GOOD.replace("policies:\n", "")
+    assert [p.id for p in read_policies(listed)] == ["failed-sign-ins"]
+    assert read_policies("") == []
+    with pytest.raises(DocumentError):
+        read_policies("42")
+
+
+def test_export_reads_back_for_every_template() -> None:
+    templates = load_templates()
+    text = dump_policies(templates)
+    again = read_policies(text, "export.yaml")
+    assert again == templates
+    assert dump_policies(again) == text
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"), [(90, 90), ("30s", 30), ("5m", 300), ("2 hours", 7200), ("1d", 86400)]
+)
+def test_durations(text: object, seconds: int) -> None:
+    assert parse_duration(text).total_seconds() == seconds
+
+
+@pytest.mark.parametrize("text", [0, -5, True, "5 parsecs", "m5"])
+def test_bad_durations(text: object) -> None:
+    with pytest.raises(ValueError):
+        parse_duration(text)
