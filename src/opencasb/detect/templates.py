@@ -1,8 +1,8 @@
 """The policy templates shipped with OpenCASB: YAML files in this package's ``templates/``.
 
 Each file holds one policy, disabled, with ``template:`` naming itself. A user switches a
-template on by copying it (``opencasb policies templates``), adjusting the scope, and
-enabling it; the copy is the user's policy, the template stays as shipped.
+template on by copying it, adjusting the scope, and enabling it; the copy is the user's
+policy, the template stays as shipped.
 """
 
 from __future__ import annotations
@@ -36,10 +36,11 @@ def template(template_id: str) -> Policy:
     Raises:
         NotFound: no template has that id.
     """
-    for policy in load_templates():
+    templates = load_templates()
+    for policy in templates:
         if policy.id == template_id:
             return policy
     raise NotFound(
         f"no policy template {template_id!r}",
-        fix="list the templates with `opencasb policies templates`",
+        fix=f"use one of: {', '.join(p.id for p in templates)}",
     )
