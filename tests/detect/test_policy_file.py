@@ -71,29 +71,36 @@ def test_every_problem_is_reported_with_file_line_and_column(tmp_path: Path) -> 
     path.write_text(BAD, encoding="utf-8")
     with pytest.raises(DocumentError) as info:
         load_policies(path)
-    got = [(p.line, p.column, p.message.split(":")[0]) for p in info.value.problems]
+    got = [(p.line, p.column, p.path) for p in info.value.problems]
     assert got == [
-        (2, 9, "id"),
-        (3, 11, "name"),
-        (4, 15, "severity"),
-        (6, 16, "technique"),
-        (7, 5, "unknown key 'colour'"),
-        (9, 7, "filter"),
-        (10, 23, "filter"),
-        (11, 27, "repeated.threshold"),
-        (11, 41, "repeated.timeframe"),
-        (11, 62, "repeated.group_by"),
-        (12, 30, "scope.include_ip_tags"),
-        (13, 5, "severity is missing"),  # where the policy's mapping starts
-        (14, 5, "'id' appears twice; the last one counts"),
-        (23, 29, "replace the placeholder <break-glass e-mail> before enabling this policy"),
-        (29, 55, "repeated.distinct"),
+        (2, 9, "policies[0].id"),
+        (3, 11, "policies[0].name"),
+        (4, 15, "policies[0].severity"),
+        (6, 16, "policies[0].technique"),
+        (7, 5, "policies[0].colour"),
+        (9, 7, "policies[0].filter.activity_typo"),
+        (10, 23, "policies[0].filter.outcome.like"),
+        (11, 27, "policies[0].repeated.threshold"),
+        (11, 41, "policies[0].repeated.timeframe"),
+        (11, 62, "policies[0].repeated.group_by"),
+        (12, 30, "policies[0].scope.include_ip_tags"),
+        (13, 5, "policies[1]"),  # severity missing: where the policy's mapping starts
+        (14, 5, "policies[1].id"),  # the same key twice
+        (23, 29, "policies[2].scope.include_users[0]"),  # a placeholder left in
+        (29, 55, "policies[3].repeated.distinct"),
     ]
+    messages = [p.message for p in info.value.problems]
+    assert messages[4] == "unknown key 'colour'"
+    assert messages[5].startswith("unknown field 'activity_typo'")
+    assert messages[11] == "severity is missing"
+    assert messages[12] == "'id' appears twice; the last one counts"
+    assert "replace the placeholder <break-glass e-mail>" in messages[13]
+    assert messages[14].startswith("unknown field 'actor.shoe'")
     assert all(p.source == str(path) for p in info.value.problems)
     assert info.value.problems[10].path == "policies[0].scope.include_ip_tags"
     text = str(info.value)
     assert text.startswith(f"policy file {path} has 15 problems")
-    assert f"{path}:12:30: policies[0].scope.include_ip_tags: scope" in text
+    assert f"{path}:12:30: policies[0].scope.include_ip_tags: 'bad tag!' is not a tag" in text
     assert isinstance(info.value, ConfigError)
 
 

@@ -299,8 +299,7 @@ def _policy(item: Any, base: Path_, report: Callable[..., None]) -> Policy | Non
             elif err["type"] == "missing":
                 report((*base, *loc[:-1]), f"{'.'.join(map(str, loc))} is missing")
             else:
-                where = ".".join(map(str, loc))
-                report((*base, *loc), f"{where}: {_message(err['msg'])}")
+                report((*base, *loc), _message(err["msg"]))
     if "filter" in item:
         flt, issues = parse_filter(item["filter"], (*base, "filter"))
         for issue in issues:
@@ -312,7 +311,7 @@ def _policy(item: Any, base: Path_, report: Callable[..., None]) -> Policy | Non
     if isinstance(repeated, dict) and isinstance(repeated.get("distinct"), str):
         _, issues = parse_filter({repeated["distinct"]: {"is_set": True}}, (*base, "repeated"))
         for issue in issues:
-            report((*base, "repeated", "distinct"), f"repeated.distinct: {issue.message}")
+            report((*base, "repeated", "distinct"), issue.message)
             ok = False
     if item.get("enabled", True) is True:
         for path, text in _placeholders(item, base):
@@ -324,7 +323,7 @@ def _policy(item: Any, base: Path_, report: Callable[..., None]) -> Policy | Non
 
 
 def _report_issue(issue: Issue, report: Callable[..., None]) -> None:
-    report(issue.path, f"filter: {issue.message}", key=issue.on_key)
+    report(issue.path, issue.message, key=issue.on_key)
 
 
 def _message(msg: str) -> str:
