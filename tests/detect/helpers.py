@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from opencasb.detect.engine import Observed
+from opencasb.enrich import Enrichment
 from opencasb.model.activity import Activity, Actor, Category, Outcome, Target
 
 T0 = datetime(2026, 10, 20, 9, 0, tzinfo=UTC)
@@ -46,4 +47,6 @@ def act(
 def observe(
     *activities: Activity, first_id: int = 1, tags: frozenset[str] = frozenset()
 ) -> list[Observed]:
-    return [Observed(first_id + i, a, tags) for i, a in enumerate(activities)]
+    """Observed activities with ids from ``first_id``, their addresses tagged ``tags``."""
+    enrichment = Enrichment(ip_tags=tuple(sorted(tags)))
+    return [Observed(first_id + i, a, enrichment) for i, a in enumerate(activities)]

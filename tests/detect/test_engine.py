@@ -21,6 +21,7 @@ from opencasb.detect.policy import (
     Severity,
 )
 from opencasb.detect.state import EngineState
+from opencasb.enrich import Enrichment
 from opencasb.model.activity import Activity, Outcome
 
 NOW = FakeClock(T0 + timedelta(hours=1))
@@ -29,13 +30,13 @@ NOW = FakeClock(T0 + timedelta(hours=1))
 def _policy(pid: str = "p", repeated: Repeated | None = None, **kw: object) -> Policy:
     flt, issues = parse_filter(
         kw.pop(
-            "filter",
+            "match",
             {"activity_type": ["user.session.start", "UserLoginFailed"], "outcome": "failure"},
         )
     )
     assert flt is not None, issues
     return Policy(
-        id=pid, name=pid.title(), filter=flt, severity=Severity.MEDIUM,
+        id=pid, name=pid.title(), match=flt, severity=Severity.MEDIUM,
         category=PolicyCategory.THREAT_DETECTION, repeated=repeated, **kw,  # type: ignore[arg-type]
     )  # fmt: skip
 
@@ -101,10 +102,11 @@ def test_scope_users_groups_and_ip_tags() -> None:
             return frozenset({"admins"}) if bob else frozenset()
 
     def run(scope: Scope, tags: frozenset[str] = frozenset()) -> list[str]:
-        pol = _policy(filter={"app": "okta"}, scope=scope)
+        pol = _policy(match={"app": "okta"}, scope=scope)
+        e = Enrichment(ip_tags=tuple(sorted(tags)))
         items = [
-            Observed(1, act(email="ana@example.com"), tags),
-            Observed(2, act(email="BOB@example.com", at=1), tags),
+            Observed(1, act(email="ana@example.com"), e),
+            Observed(2, act(email="BOB@example.com", at=1), e),
         ]
         found, _ = PolicyEngine([pol], clock=NOW, directory=Dir()).evaluate(items, EngineState())
         return [f.entity for f in found]
@@ -121,7 +123,7 @@ def test_scope_users_groups_and_ip_tags() -> None:
 
 
 def test_daily_alert_limit_counts_and_resets_next_day() -> None:
-    pol = _policy(filter={"app": "okta"}, daily_alert_limit=3)
+    pol = _policy(match={"app": "okta"}, daily_alert_limit=3)
     engine = PolicyEngine([pol], clock=NOW)
     day1 = observe(*(act(at=i) for i in range(5)))
     day2 = observe(*(act(at=86_400 + i) for i in range(2)), first_id=10)
@@ -133,8 +135,8 @@ def test_daily_alert_limit_counts_and_resets_next_day() -> None:
 
 
 def test_a_policy_matching_absurdly_often_is_disabled_with_a_reason() -> None:
-    pol = _policy(filter={"app": "okta"}, daily_alert_limit=1_000)
-    quiet = _policy("q", filter={"app": "office365"})
+    pol = _policy(match={"app": "okta"}, daily_alert_limit=1_000)
+    quiet = _policy("q", match={"app": "office365"})
     engine = PolicyEngine([pol, quiet], clock=NOW, max_matches_per_day=5, max_matches_per_block=100)
     items = observe(*(act(at=i) for i in range(8)), act(app="office365", at=9))
     found, st = engine.evaluate(items, EngineState())
@@ -149,7 +151,7 @@ def test_a_policy_matching_absurdly_often_is_disabled_with_a_reason() -> None:
 
 
 def test_three_hour_block_limit() -> None:
-    pol = _policy(filter={"app": "okta"})
+    pol = _policy(match={"app": "okta"})
     engine = PolicyEngine([pol], clock=NOW, max_matches_per_day=100, max_matches_per_block=3)
     _, st = engine.evaluate(observe(*(act(at=i) for i in range(4))), EngineState())
     assert "between 09:00 and 12:00 UTC on 2026-10-20" in st.disabled["p"].reason
@@ -164,7 +166,7 @@ def _burst() -> list[Observed]:
 
 POLICIES = [
     _policy("fail", repeated=FAILED),
-    _policy("single", filter={"outcome": "success"}, daily_alert_limit=2),
+    _policy("single", match={"outcome": "success"}, daily_alert_limit=2),
     _policy("spray", repeated=Repeated(2, timedelta(minutes=1), GroupBy.SOURCE_IP, "actor.email")),
 ]
 
@@ -224,9 +226,7 @@ def test_too_late_for_the_lateness_allowance_is_not_counted_with_pruned_neighbou
 
 
 def test_old_findings_are_historical() -> None:
-    engine = PolicyEngine(
-        [_policy(filter={"app": "okta"})], clock=FakeClock(T0 + timedelta(days=3))
-    )
+    engine = PolicyEngine([_policy(match={"app": "okta"})], clock=FakeClock(T0 + timedelta(days=3)))
     (f,), _ = engine.evaluate(observe(act()), EngineState())
     assert f.historical
 
@@ -235,3 +235,29 @@ def test_state_of_another_version_is_refused() -> None:
     with pytest.raises(ValueError, match="version"):
         EngineState.from_json(b'{"version": 99}')
     assert EngineState.from_json(None) == EngineState()
+
+
+def test_filter_language_and_match_conditions_must_both_hold() -> None:
+    from opencasb.detect.policy_file import read_policies
+
+    (pol,) = read_policies(
+        """
+id: tor-failures
+name: Failures through Tor
+severity: high
+category: threat_detection
+filter: {all: [{field: ip_tags, in: [tor]}, {field: outcome, equals: failure}]}
+match: {details.param.Mode: strict}
+"""
+    )
+    engine = PolicyEngine([pol], clock=NOW)
+    hit = _fail(0, details={"param.Mode": "Strict"})
+    items = [
+        *observe(hit, tags=frozenset({"tor"})),
+        *observe(hit, first_id=2),  # not through Tor: the filter fails
+        *observe(_fail(1), first_id=3, tags=frozenset({"tor"})),  # the match fails
+        Observed(4, hit),  # not enriched: no tags at all
+    ]
+    found, _ = engine.evaluate(items, EngineState())
+    assert [f.activity_ids for f in found] == [(1,)]
+    assert found[0].explanation.endswith("[tor] in okta at 2026-10-20 09:00:00 UTC")

@@ -19,7 +19,8 @@ policies:
     category: threat_detection
     tactic: credential_access
     technique: T1110
-    filter: {activity_type: [user.session.start, UserLoginFailed], outcome: failure}
+    filter: {field: activity_type, in: [user.session.start, UserLoginFailed]}
+    match: {outcome: failure}
     repeated: {threshold: 10, timeframe: 5m, label: failed sign-ins}
     scope: {exclude_ip_tags: [corp], include_users: [Ana@Example.com]}
 """
@@ -32,7 +33,7 @@ policies:
     category: threat_detection
     technique: T11
     colour: red
-    filter:
+    match:
       activity_typo: x
       outcome: {like: y}
     repeated: {threshold: 0, timeframe: 5 parsecs, group_by: planet}
@@ -41,18 +42,17 @@ policies:
     id: again
     name: Missing severity
     category: dlp
-    filter: {app: okta}
+    filter: {field: app, equalz: okta}
   - id: glass
     name: Break glass
     severity: high
     category: dlp
-    filter: {app: okta}
+    filter: {field: app, equals: okta}
     scope: {include_users: ["<break-glass e-mail>"]}
   - id: glass
     name: Same id
     severity: high
     category: dlp
-    filter: {app: okta}
     repeated: {threshold: 2, timeframe: 1m, distinct: actor.shoe}
 """
 
@@ -78,28 +78,33 @@ def test_every_problem_is_reported_with_file_line_and_column(tmp_path: Path) -> 
         (4, 15, "policies[0].severity"),
         (6, 16, "policies[0].technique"),
         (7, 5, "policies[0].colour"),
-        (9, 7, "policies[0].filter.activity_typo"),
-        (10, 23, "policies[0].filter.outcome.like"),
+        (9, 7, "policies[0].match.activity_typo"),
+        (10, 23, "policies[0].match.outcome.like"),
         (11, 27, "policies[0].repeated.threshold"),
         (11, 41, "policies[0].repeated.timeframe"),
         (11, 62, "policies[0].repeated.group_by"),
         (12, 30, "policies[0].scope.include_ip_tags"),
         (13, 5, "policies[1]"),  # severity missing: where the policy's mapping starts
         (14, 5, "policies[1].id"),  # the same key twice
+        (17, 13, "policies[1].filter"),  # the filter language's own problems, in place
+        (17, 26, "policies[1].filter.equalz"),
         (23, 29, "policies[2].scope.include_users[0]"),  # a placeholder left in
-        (29, 55, "policies[3].repeated.distinct"),
+        (24, 5, "policies[3]"),  # neither filter nor match
+        (28, 55, "policies[3].repeated.distinct"),
     ]
     messages = [p.message for p in info.value.problems]
     assert messages[4] == "unknown key 'colour'"
     assert messages[5].startswith("unknown field 'activity_typo'")
     assert messages[11] == "severity is missing"
     assert messages[12] == "'id' appears twice; the last one counts"
-    assert "replace the placeholder <break-glass e-mail>" in messages[13]
-    assert messages[14].startswith("unknown field 'actor.shoe'")
+    assert messages[14] == "unknown key 'equalz'; did you mean 'equals'?"
+    assert "replace the placeholder <break-glass e-mail>" in messages[15]
+    assert messages[16].startswith("a policy needs filter:")
+    assert messages[17].startswith("unknown field 'actor.shoe'")
     assert all(p.source == str(path) for p in info.value.problems)
     assert info.value.problems[10].path == "policies[0].scope.include_ip_tags"
     text = str(info.value)
-    assert text.startswith(f"policy file {path} has 15 problems")
+    assert text.startswith(f"policy file {path} has 18 problems")
     assert f"{path}:12:30: policies[0].scope.include_ip_tags: 'bad tag!' is not a tag" in text
     assert isinstance(info.value, ConfigError)
 
@@ -109,7 +114,7 @@ def test_the_same_id_twice_is_a_problem() -> None:
     with pytest.raises(DocumentError) as info:
         read_policies(text, "twice.yaml")
     (problem,) = info.value.problems
-    assert (problem.line, problem.column) == (11, 9)
+    assert (problem.line, problem.column, problem.path) == (12, 9, "policies[1].id")
     assert "used twice" in problem.message
 
 

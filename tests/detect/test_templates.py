@@ -22,7 +22,7 @@ from opencasb.detect.engine import Finding, Observed, PolicyEngine
 from opencasb.detect.policy import Policy, Scope
 from opencasb.detect.state import EngineState
 from opencasb.detect.templates import load_templates, template
-from opencasb.enrich import IpTagMatcher, load_ip_ranges, parse_ip
+from opencasb.enrich import Enrichment, IpTagMatcher, load_ip_ranges, parse_ip
 from opencasb.errors import NotFound
 from opencasb.model.activity import Activity, Category, Target
 from opencasb.sandbox.office365_sandbox import build_o365_sandbox
@@ -79,7 +79,9 @@ def _observe(activities: list[Activity]) -> list[Observed]:
     tags = _tags()
     ordered = sorted(activities, key=lambda a: (a.time, a.source_event_id))
     return [
-        Observed(i, a, tags.tags(parse_ip(a.src_ip)) if a.src_ip else frozenset())
+        Observed(i, a, Enrichment(ip_tags=tuple(sorted(tags.tags(parse_ip(a.src_ip))))))
+        if a.src_ip
+        else Observed(i, a)
         for i, a in enumerate(ordered)
     ]
 
@@ -112,7 +114,12 @@ def test_every_template_loads_disabled_and_labelled() -> None:
 
 
 def _activity_types(data: Any) -> Iterator[str]:
+    """The activity types a filter (filter language) or match (conditions) document names."""
     if isinstance(data, dict):
+        if data.get("field") == "activity_type":
+            value = data.get("in", data.get("equals"))
+            yield from value if isinstance(value, list) else [value]
+            return
         for key, value in data.items():
             if key == "activity_type":
                 yield from value if isinstance(value, list) else [value]
@@ -124,7 +131,14 @@ def _activity_types(data: Any) -> Iterator[str]:
 
 
 def test_templates_name_the_activity_types_the_normalizers_produce() -> None:
-    named = {t for p in load_templates() for t in _activity_types(p.filter.to_data())}
+    named = {
+        t
+        for p in load_templates()
+        for part in (p.filter, p.match)
+        if part is not None
+        for t in _activity_types(part.to_data())
+    }
+    assert len(named) > 40
     unknown = named - set(EVENT_TYPES) - set(OPERATIONS) - KNOWN_ELSEWHERE
     assert unknown == set()
 
@@ -214,3 +228,13 @@ def test_templates_stay_quiet_on_everyday_activity(
     assert unexplained == []
     caught = {f.policy_id for f in _run(quiet, items)}
     assert caught == set(CATCHES) - BROAD
+
+
+def test_risky_ip_sign_in_trusts_okta_proxy_verdict_without_tags() -> None:
+    (pol,) = _enabled([template("risky-ip-sign-in")])
+    proxied = act(raw={"securityContext": {"isProxy": True}})
+    plain = act(raw={"securityContext": {"isProxy": False}}, at=1)
+    found = _run([pol], [Observed(1, proxied), Observed(2, plain)])
+    assert [f.activity_ids for f in found] == [(1,)]
+    tagged = _run([pol], observe(plain, tags=frozenset({"threat_intel"})))
+    assert len(tagged) == 1

@@ -1,7 +1,9 @@
 """Detection: activity policies (this part), evaluated after the store, never inside ingest.
 
-* :class:`Policy` — the policy model (filter, single or repeated activity, labels, scope,
-  daily alert limit); :class:`Predicate` is what a filter must provide.
+* :class:`Policy` — the policy model: ``filter`` in the shared filter language
+  (:class:`SharedFilter`) and/or ``match`` conditions (:mod:`opencasb.detect.conditions`),
+  single or repeated activity, labels, scope, daily alert limit; :class:`Predicate` is what
+  either must provide.
 * :class:`PolicyEngine` — ``evaluate(observed, state) -> (findings, new_state)``, pure;
   :class:`EngineState` serialises to JSON for the stage runner to commit with its cursor.
 * :func:`read_policies` / :func:`load_policies` / :func:`dump_policies` — YAML, with every
@@ -29,6 +31,7 @@ from opencasb.detect.policy import (
     Tactic,
 )
 from opencasb.detect.policy_file import dump_policies, load_policies, read_policies
+from opencasb.detect.shared import SharedFilter
 from opencasb.detect.state import EngineState
 from opencasb.detect.templates import load_templates, template
 
@@ -47,6 +50,7 @@ __all__ = [
     "Repeated",
     "Scope",
     "Severity",
+    "SharedFilter",
     "Tactic",
     "dump_policies",
     "load_policies",

@@ -1,8 +1,14 @@
-"""A small filter form for policies, until the shared filter language takes over.
+"""Policy match conditions: a small filter form for what the shared filter language
+(:mod:`opencasb.filters`) cannot say yet. Policies put it under ``match:``.
+
+It reads flattened ``details`` keys that contain dots (``details.param.ForwardTo`` is the
+key ``param.ForwardTo``, where the shared language would look for ``param`` then
+``ForwardTo``) and it can tell an address outside the actor's own domain
+(``external_address``).
 
 YAML shape (all keys of a mapping must hold: AND)::
 
-    filter:
+    match:
       activity_type: [user.session.start, UserLoginFailed]    # a list: any of (in)
       outcome: failure                                        # a scalar: equals
       details.param.ForwardingSmtpAddress: {external_address: true}
@@ -38,6 +44,7 @@ from dataclasses import field as dataclass_field
 from enum import Enum
 from typing import Any
 
+from opencasb.enrich.enricher import Enrichment
 from opencasb.model.activity import Activity
 
 __all__ = [
@@ -179,7 +186,7 @@ class Filter:
 
     __slots__ = ()
 
-    def matches(self, activity: Activity) -> bool:
+    def matches(self, activity: Activity, enrichment: Enrichment | None = None) -> bool:
         raise NotImplementedError
 
     def to_data(self) -> Any:
@@ -196,7 +203,7 @@ class Condition(Filter):
     get: Getter = dataclass_field(repr=False, compare=False)
     test: Callable[[list[Any], Activity], bool] = dataclass_field(repr=False, compare=False)
 
-    def matches(self, activity: Activity) -> bool:
+    def matches(self, activity: Activity, enrichment: Enrichment | None = None) -> bool:
         return self.test(self.get(activity), activity)
 
     def to_data(self) -> Any:
@@ -213,8 +220,8 @@ class All(Filter):
 
     parts: tuple[Filter, ...]
 
-    def matches(self, activity: Activity) -> bool:
-        return all(p.matches(activity) for p in self.parts)
+    def matches(self, activity: Activity, enrichment: Enrichment | None = None) -> bool:
+        return all(p.matches(activity, enrichment) for p in self.parts)
 
     def to_data(self) -> Any:
         out: dict[str, Any] = {}
@@ -236,8 +243,8 @@ class AnyOf(Filter):
 
     parts: tuple[Filter, ...]
 
-    def matches(self, activity: Activity) -> bool:
-        return any(p.matches(activity) for p in self.parts)
+    def matches(self, activity: Activity, enrichment: Enrichment | None = None) -> bool:
+        return any(p.matches(activity, enrichment) for p in self.parts)
 
     def to_data(self) -> Any:
         return {"any": [p.to_data() for p in self.parts]}
@@ -249,8 +256,8 @@ class Not(Filter):
 
     part: Filter
 
-    def matches(self, activity: Activity) -> bool:
-        return not self.part.matches(activity)
+    def matches(self, activity: Activity, enrichment: Enrichment | None = None) -> bool:
+        return not self.part.matches(activity, enrichment)
 
     def to_data(self) -> Any:
         return {"not": self.part.to_data()}

@@ -39,6 +39,7 @@ from opencasb.clock import Clock
 from opencasb.detect.conditions import getter, text
 from opencasb.detect.policy import GroupBy, Policy, PolicyCategory, Severity, Tactic
 from opencasb.detect.state import Counters, Disabled, EngineState, Entry
+from opencasb.enrich.enricher import Enrichment
 from opencasb.model.activity import Activity
 
 __all__ = [
@@ -73,11 +74,16 @@ def _time(us: int) -> datetime:
 @dataclass(frozen=True, slots=True)
 class Observed:
     """One stored activity as detection sees it: its store id (what evidence refers to), the
-    activity, and the tags of its source address (from enrichment)."""
+    activity and its enrichment (None: not enriched, so no IP tags and no ``enrich.*``)."""
 
     id: int
     activity: Activity
-    ip_tags: frozenset[str] = frozenset()
+    enrichment: Enrichment | None = None
+
+    @property
+    def ip_tags(self) -> frozenset[str]:
+        """The tags of the source address (the scope's IP tags are matched against these)."""
+        return frozenset(self.enrichment.ip_tags) if self.enrichment is not None else frozenset()
 
 
 class Directory(Protocol):
@@ -197,10 +203,11 @@ class PolicyEngine:
             t = _micros(item.activity.time)
             st.watermark = max(st.watermark, t)
             groups: frozenset[str] | None = None
+            tags = item.ip_tags
             for policy in active:
                 if policy.id in st.disabled:
                     continue
-                if not policy.filter.matches(item.activity):
+                if not policy.matches(item.activity, item.enrichment):
                     continue
                 if policy.scope.needs_groups and groups is None:
                     groups = (
@@ -208,7 +215,7 @@ class PolicyEngine:
                         if self._directory is not None
                         else frozenset()
                     )
-                if not self._in_scope(policy, item, groups or frozenset()):
+                if not self._in_scope(policy, item.activity, tags, groups or frozenset()):
                     continue
                 if not self._count_match(policy, st, t):
                     continue
@@ -225,9 +232,11 @@ class PolicyEngine:
     # ------------------------------------------------------------------ scope and limits
 
     @staticmethod
-    def _in_scope(policy: Policy, item: Observed, groups: frozenset[str]) -> bool:
+    def _in_scope(
+        policy: Policy, activity: Activity, tags: frozenset[str], groups: frozenset[str]
+    ) -> bool:
         scope = policy.scope
-        a = item.activity.actor
+        a = activity.actor
         if scope.include_users or scope.exclude_users:
             names = {v.casefold() for v in (a.email, a.id, a.name) if v}
             if scope.include_users and not names & scope.include_users:
@@ -238,9 +247,9 @@ class PolicyEngine:
             return False
         if groups & scope.exclude_groups:
             return False
-        if scope.include_ip_tags and not item.ip_tags & scope.include_ip_tags:
+        if scope.include_ip_tags and not tags & scope.include_ip_tags:
             return False
-        return not item.ip_tags & scope.exclude_ip_tags
+        return not tags & scope.exclude_ip_tags
 
     def _count_match(self, policy: Policy, st: EngineState, t: int) -> bool:
         """Count one match; False (and the policy disabled) when it is one too many."""

@@ -12,9 +12,12 @@ technique, :class:`Scope` (users, groups, IP tags), a daily alert limit. Everyth
 immutable value; the YAML edge (:mod:`opencasb.detect.policy_file`) builds them, the engine
 (:mod:`opencasb.detect.engine`) evaluates them.
 
-The filter is anything with ``matches(activity) -> bool`` and ``to_data()`` (its YAML/JSON
-form): :class:`Predicate`. :mod:`opencasb.detect.conditions` provides a small one; the shared
-filter language plugs in through the same protocol.
+What a policy matches is given by up to two :class:`Predicate` objects, both of which must
+hold: ``filter``, in the shared filter language (:mod:`opencasb.filters`, the language of
+``opencasb activities --filter``; see :class:`opencasb.detect.shared.SharedFilter`), and
+``match``, the policy conditions of :mod:`opencasb.detect.conditions` for what the shared
+language cannot say yet (flattened ``details`` keys with dots, an address outside the actor's
+own domain).
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from datetime import timedelta
 from enum import StrEnum
 from typing import Any, Protocol, runtime_checkable
 
+from opencasb.enrich.enricher import Enrichment
 from opencasb.model.activity import Activity
 
 __all__ = [
@@ -42,14 +46,14 @@ __all__ = [
 
 @runtime_checkable
 class Predicate(Protocol):
-    """A filter over activities.
+    """A filter over activities and their enrichment (None when not enriched).
 
     Contract: ``matches`` is pure and total (never raises on an odd activity: a field that is
     missing simply does not match); ``to_data`` returns the JSON/YAML-ready form that the
-    policy file's ``filter:`` key reads back to an equal predicate.
+    policy file reads back to an equal predicate.
     """
 
-    def matches(self, activity: Activity) -> bool: ...
+    def matches(self, activity: Activity, enrichment: Enrichment | None = None) -> bool: ...
 
     def to_data(self) -> Any: ...
 
@@ -167,6 +171,7 @@ DEFAULT_DAILY_ALERT_LIMIT = 100
 class Policy:
     """One activity policy.
 
+    An activity matches when ``filter`` and ``match`` both hold (at least one is given).
     ``repeated`` None means single activity. ``daily_alert_limit`` caps the findings of one
     UTC day (of event time) per policy; the rest are counted, not raised. ``template`` names
     the template the policy was made from, if any.
@@ -174,19 +179,28 @@ class Policy:
 
     id: str
     name: str
-    filter: Predicate
     severity: Severity
     category: PolicyCategory
     tactic: Tactic | None = None
     technique: str | None = None
     description: str = ""
     enabled: bool = True
+    filter: Predicate | None = None
+    match: Predicate | None = None
     repeated: Repeated | None = None
     scope: Scope = field(default_factory=Scope)
     daily_alert_limit: int = DEFAULT_DAILY_ALERT_LIMIT
     template: str | None = None
 
+    def matches(self, activity: Activity, enrichment: Enrichment | None = None) -> bool:
+        """Whether the activity passes the filter and the match conditions (not the scope)."""
+        return (self.filter is None or self.filter.matches(activity, enrichment)) and (
+            self.match is None or self.match.matches(activity, enrichment)
+        )
+
     def __post_init__(self) -> None:
+        if self.filter is None and self.match is None:
+            raise ValueError("a policy needs a filter or match conditions")
         if self.technique is not None and not is_technique(self.technique):
             raise ValueError(f"{self.technique!r} is not an ATT&CK technique id (T1234[.567])")
         if self.daily_alert_limit < 1:

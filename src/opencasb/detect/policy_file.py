@@ -10,10 +10,16 @@ A file holds one policy (a mapping), a list of policies, or ``policies:`` with t
         category: threat_detection
         tactic: credential_access
         technique: T1110
-        filter: {activity_type: [user.session.start, UserLoginFailed], outcome: failure}
+        filter:
+          all:
+            - {field: activity_type, in: [user.session.start, UserLoginFailed]}
+            - {field: outcome, equals: failure}
         repeated: {threshold: 10, timeframe: 5m, group_by: user, label: failed sign-ins}
         scope: {exclude_ip_tags: [corporate]}
         daily_alert_limit: 50
+
+``filter:`` is in the shared filter language (:mod:`opencasb.filters`); ``match:`` holds the
+policy conditions of :mod:`opencasb.detect.conditions`; a policy needs one or both.
 
 Contract: :func:`load_policies` either returns every policy of the file or raises
 :class:`~opencasb.errors.DocumentError` listing *every* problem found (unknown keys, wrong
@@ -33,7 +39,7 @@ from typing import Annotated, Any
 import yaml
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
-from opencasb.detect.conditions import Issue, parse_filter
+from opencasb.detect.conditions import Filter, Issue, parse_filter
 from opencasb.detect.policy import (
     DEFAULT_DAILY_ALERT_LIMIT,
     GroupBy,
@@ -44,8 +50,10 @@ from opencasb.detect.policy import (
     Severity,
     Tactic,
 )
+from opencasb.detect.shared import SharedFilter
 from opencasb.enrich.iptags import normalize_tag
 from opencasb.errors import ConfigError, DocumentError, Problem
+from opencasb.filters import parse_filter as parse_filter_document
 
 __all__ = ["dump_policies", "format_duration", "load_policies", "parse_duration", "read_policies"]
 
@@ -130,7 +138,8 @@ class _PolicyModel(BaseModel):
     category: PolicyCategory
     tactic: Tactic | None = None
     technique: str | None = Field(default=None, pattern=r"^T\d{4}(\.\d{3})?$")
-    filter: Any
+    filter: Any = None
+    match: Any = None
     repeated: _RepeatedModel | None = None
     scope: _ScopeModel = _ScopeModel()
     daily_alert_limit: int = Field(default=DEFAULT_DAILY_ALERT_LIMIT, ge=1)
@@ -148,6 +157,7 @@ class _Located:
         self.duplicates: list[tuple[Path_, str]] = []
 
     def build(self, loader: yaml.SafeLoader, node: yaml.Node, path: Path_) -> Any:
+        """Plain data of ``node`` at ``path``, noting positions and duplicate keys."""
         self.values[path] = (node.start_mark.line + 1, node.start_mark.column + 1)
         if isinstance(node, yaml.MappingNode):
             out: dict[Any, Any] = {}
@@ -200,9 +210,21 @@ def read_policies(text: str, source: str = "<text>") -> list[Policy]:
     located = _Located()
     data = located.build(loader, node, ())
 
-    def report(path: Path_, message: str, *, key: bool = False) -> None:
+    def report(
+        path: Path_,
+        message: str,
+        *,
+        key: bool = False,
+        place: tuple[str, int | None, int | None] | None = None,
+    ) -> None:
         line, col = located.at(path, key=key)
-        problems.append(Problem(_dotted(path), message, line, col, source))
+        where = _dotted(path)
+        if place is not None:  # a filter-language problem: its own place inside the filter
+            inner, line_, col_ = place
+            where += ("." if inner and not inner.startswith("[") else "") + inner
+            if line_ is not None and col_ is not None:
+                line, col = line_, col_
+        problems.append(Problem(where, message, line, col, source))
 
     for path, message in located.duplicates:
         report(path, message, key=True)
@@ -227,7 +249,7 @@ def read_policies(text: str, source: str = "<text>") -> list[Policy]:
     policies: list[Policy] = []
     seen: dict[str, Path_] = {}
     for base, item in items:
-        policy = _policy(item, base, report)
+        policy = _policy(item, base, located, report)
         if policy is None:
             continue
         if policy.id in seen:
@@ -282,7 +304,9 @@ def _placeholders(data: Any, path: Path_) -> list[tuple[Path_, str]]:
     return []
 
 
-def _policy(item: Any, base: Path_, report: Callable[..., None]) -> Policy | None:
+def _policy(
+    item: Any, base: Path_, located: _Located, report: Callable[..., None]
+) -> Policy | None:
     if not isinstance(item, dict):
         report(base, "a policy is a mapping of keys (id, name, severity, filter...)")
         return None
@@ -300,13 +324,19 @@ def _policy(item: Any, base: Path_, report: Callable[..., None]) -> Policy | Non
                 report((*base, *loc[:-1]), f"{'.'.join(map(str, loc))} is missing")
             else:
                 report((*base, *loc), _message(err["msg"]))
+    shared: SharedFilter | None = None
+    match: Filter | None = None
     if "filter" in item:
-        flt, issues = parse_filter(item["filter"], (*base, "filter"))
+        shared = _shared(item["filter"], (*base, "filter"), located, report)
+        ok = ok and shared is not None
+    if "match" in item:
+        match, issues = parse_filter(item["match"], (*base, "match"))
         for issue in issues:
             _report_issue(issue, report)
-        ok = ok and flt is not None
-    else:
-        flt = None
+        ok = ok and match is not None
+    if "filter" not in item and "match" not in item:
+        report(base, "a policy needs filter: (the filter language) or match: (conditions)")
+        ok = False
     repeated = item.get("repeated")
     if isinstance(repeated, dict) and isinstance(repeated.get("distinct"), str):
         _, issues = parse_filter({repeated["distinct"]: {"is_set": True}}, (*base, "repeated"))
@@ -317,9 +347,9 @@ def _policy(item: Any, base: Path_, report: Callable[..., None]) -> Policy | Non
         for path, text in _placeholders(item, base):
             report(path, f"replace the placeholder {text} before enabling this policy")
             ok = False
-    if not ok or model is None or flt is None:
+    if not ok or model is None:
         return None
-    return _to_policy(model, flt)
+    return _to_policy(model, shared, match)
 
 
 def _report_issue(issue: Issue, report: Callable[..., None]) -> None:
@@ -330,7 +360,27 @@ def _message(msg: str) -> str:
     return msg.removeprefix("Value error, ")
 
 
-def _to_policy(m: _PolicyModel, flt: Any) -> Policy:
+def _shared(
+    data: Any, path: Path_, located: _Located, report: Callable[..., None]
+) -> SharedFilter | None:
+    """The shared-language filter at ``path``; its problems reported with their places."""
+    n = len(path)
+    marks = {p[n:]: m for p, m in located.values.items() if p[:n] == path}
+    keys = {p[n:]: m for p, m in located.keys.items() if p[:n] == path}
+    try:
+        return SharedFilter(parse_filter_document(data, marks=marks, key_marks=keys))
+    except DocumentError as e:
+        for problem in e.problems:
+            report_at(report, path, problem)
+        return None
+
+
+def report_at(report: Callable[..., None], path: Path_, problem: Problem) -> None:
+    """Report a filter-language problem (its place relative to ``path``) as the file's."""
+    report(path, problem.message, place=(problem.path, problem.line, problem.column))
+
+
+def _to_policy(m: _PolicyModel, shared: SharedFilter | None, match: Filter | None) -> Policy:
     s = m.scope
     return Policy(
         id=m.id,
@@ -342,7 +392,8 @@ def _to_policy(m: _PolicyModel, flt: Any) -> Policy:
         category=m.category,
         tactic=m.tactic,
         technique=m.technique,
-        filter=flt,
+        filter=shared,
+        match=match,
         repeated=(
             Repeated(
                 threshold=m.repeated.threshold,
@@ -380,7 +431,10 @@ def policy_to_data(policy: Policy) -> dict[str, Any]:
         out["tactic"] = policy.tactic.value
     if policy.technique is not None:
         out["technique"] = policy.technique
-    out["filter"] = policy.filter.to_data()
+    if policy.filter is not None:
+        out["filter"] = policy.filter.to_data()
+    if policy.match is not None:
+        out["match"] = policy.match.to_data()
     rep = policy.repeated
     if rep is not None:
         r: dict[str, Any] = {
