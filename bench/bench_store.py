@@ -207,6 +207,27 @@ def ingest(store: Store, n: int, batch: int, users: int, save: Save = save_new) 
     return n / spent
 
 
+def ingest_both(
+    stores: dict[str, tuple[Store, Save]], n: int, batch: int, users: int
+) -> dict[str, tuple[float, float]]:
+    """Activities per second inside the save call of each layout, wall and CPU, the layouts
+    taking turns page by page (the same pages), so that load from other processes on the
+    machine falls on both alike."""
+    iids = {
+        k: s.add_instance("okta", f"bench-{uuid.uuid4().hex[:6]}", {}, {}).id
+        for k, (s, _save) in stores.items()
+    }
+    wall = dict.fromkeys(stores, 0.0)
+    cpu = dict.fromkeys(stores, 0.0)
+    for page in batches(n, batch, users):
+        for k, (s, save) in stores.items():
+            t, c = time.perf_counter(), time.process_time()
+            save(s, iids[k], page)
+            cpu[k] += time.process_time() - c
+            wall[k] += time.perf_counter() - t
+    return {k: (n / wall[k], n / cpu[k]) for k in stores}
+
+
 def interleaved_ms(
     runs_of: dict[str, Callable[[], object]], runs: int
 ) -> dict[str, tuple[float, float]]:
@@ -278,6 +299,15 @@ def old_runner(store: Store, kwargs: dict[str, Any]) -> Callable[[], object]:
     return functools.partial(old_query, store, **kwargs)
 
 
+def _rates_text(rates: dict[str, tuple[float, float]]) -> str:
+    (wall_b, cpu_b), (wall_a, cpu_a) = rates["before"], rates["after"]
+    return (
+        f"before {wall_b:,.0f}, after {wall_a:,.0f} activities/s "
+        f"(after/before {wall_a / wall_b:.2f}; per CPU-second before {cpu_b:,.0f}, "
+        f"after {cpu_a:,.0f}, after/before {cpu_a / cpu_b:.2f})"
+    )
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument("--n", type=int, default=1_000_000, help="activities for the query bench")
@@ -293,17 +323,17 @@ def main() -> None:
     print(f"raw_record_size: {len(orjson.dumps(sample.raw))} bytes")
     with tempfile.TemporaryDirectory(dir=args.dir) as tmp:
         key = generate_key()
-        rates: dict[str, float] = {}
-        for layout in ("before", "after"):
-            url = f"sqlite:///{Path(tmp) / f'ingest-{layout}.db'}"
-            s = open_old_store(url, key) if layout == "before" else open_store(url, key=key)
-            save = save_old_page if layout == "before" else save_new
-            rates[layout] = ingest(s, args.ingest, args.batch, users, save)
+        pair = {
+            "before": (
+                open_old_store(f"sqlite:///{Path(tmp) / 'ingest-before.db'}", key),
+                save_old_page,
+            ),
+            "after": (open_store(f"sqlite:///{Path(tmp) / 'ingest-after.db'}", key=key), save_new),
+        }
+        rates = ingest_both(pair, args.ingest, args.batch, users)
+        for s, _save in pair.values():
             s.close()
-        print(
-            f"sqlite_ingest: before {rates['before']:,.0f}, after {rates['after']:,.0f} "
-            f"activities/s (after/before {rates['after'] / rates['before']:.2f})"
-        )
+        print("sqlite_ingest: " + _rates_text(rates))
 
         if not args.no_pg:
             schema = "bench_" + uuid.uuid4().hex[:8]
@@ -319,24 +349,24 @@ def main() -> None:
                 with psycopg.connect(dsn, autocommit=True) as c:
                     c.execute(f"DROP SCHEMA {schema} CASCADE")
 
-        stores: dict[str, Store] = {}
-        for layout in ("before", "after"):
-            path = Path(tmp) / f"query-{layout}.db"
-            url = f"sqlite:///{path}"
-            s = open_old_store(url, key) if layout == "before" else open_store(url, key=key)
-            save = save_old_page if layout == "before" else save_new
-            t = time.perf_counter()
-            rate = ingest(s, args.n, 10_000, users, save)
-            print(
-                f"sqlite_fill_{layout}: {args.n:,} activities in {time.perf_counter() - t:.1f} s "
-                f"({rate:,.0f} activities/s in the save call)"
-            )
-            size = db_bytes(s, path)
+        paths = {layout: Path(tmp) / f"query-{layout}.db" for layout in ("before", "after")}
+        stores: dict[str, Store] = {
+            "before": open_old_store(f"sqlite:///{paths['before']}", key),
+            "after": open_store(f"sqlite:///{paths['after']}", key=key),
+        }
+        saves: dict[str, Save] = {"before": save_old_page, "after": save_new}
+        t = time.perf_counter()
+        rates = ingest_both({k: (s, saves[k]) for k, s in stores.items()}, args.n, 10_000, users)
+        print(
+            f"sqlite_fill: {args.n:,} activities into each layout in "
+            f"{time.perf_counter() - t:.1f} s; " + _rates_text(rates)
+        )
+        for layout, s in stores.items():
+            size = db_bytes(s, paths[layout])
             print(
                 f"sqlite_db_size_{layout}: {size / 1e9:.3f} GB, "
                 f"{size / args.n:,.0f} bytes per activity"
             )
-            stores[layout] = s
         after = stores["after"]
         busy = after.iter_activities(ActivityQuery(user="user0@example.com"), batch_size=5000)
         print(f"sqlite_busiest_user_rows: {sum(1 for _ in busy)} rows")
