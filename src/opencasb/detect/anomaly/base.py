@@ -1,0 +1,153 @@
+"""What every anomaly detector shares: the activity in context, sign-in classification and
+the finding builder.
+
+Sign-in classification follows the commercial product: impossible travel, infrequent country,
+anonymous and suspicious IP consider only **successful interactive** sign-ins (Okta
+``user.session.start``, Office 365 ``UserLoggedIn``); single sign-on into other apps, token
+grants and failed attempts do not count.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from opencasb.detect.anomaly.settings import AnomalySettings
+from opencasb.detect.anomaly.state import AnomalyState, UserState
+from opencasb.detect.engine import Finding
+from opencasb.detect.policy import PolicyCategory, Severity, Tactic
+from opencasb.enrich.enricher import Enrichment
+from opencasb.model.activity import Activity, Outcome
+
+__all__ = [
+    "INTERACTIVE_SIGNIN_TYPES",
+    "Context",
+    "actor_key",
+    "is_failed_signin",
+    "is_interactive_signin",
+    "micros",
+    "place_name",
+]
+
+INTERACTIVE_SIGNIN_TYPES = frozenset({"user.session.start", "UserLoggedIn"})
+"""``activity_type`` values of interactive sign-ins (Okta, Office 365)."""
+_FAILED_TYPES = frozenset({"UserLoginFailed"})
+_US = 1_000_000
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def micros(dt: datetime) -> int:
+    """Microseconds since the epoch."""
+    d = dt - _EPOCH
+    return (d.days * 86_400 + d.seconds) * _US + d.microseconds
+
+
+def to_time(us: int) -> datetime:
+    return _EPOCH + timedelta(microseconds=us)
+
+
+def actor_key(activity: Activity) -> str:
+    """The user an activity belongs to: the e-mail (lower case, so that Okta and Office 365
+    sign-ins of one person share a baseline), else the actor's id or name; ``""`` for none."""
+    a = activity.actor
+    return (a.email or "").casefold() or a.id or a.name or ""
+
+
+def is_interactive_signin(activity: Activity) -> bool:
+    """A successful interactive sign-in."""
+    return (
+        activity.activity_type in INTERACTIVE_SIGNIN_TYPES and activity.outcome is Outcome.SUCCESS
+    )
+
+
+def is_failed_signin(activity: Activity) -> bool:
+    """A failed interactive sign-in (bad password, locked out, unknown user...)."""
+    if activity.activity_type in _FAILED_TYPES:
+        return True
+    return (
+        activity.activity_type in INTERACTIVE_SIGNIN_TYPES and activity.outcome is Outcome.FAILURE
+    )
+
+
+def place_name(city: str | None, country: str) -> str:
+    """``Paris, FR`` or ``FR``."""
+    return f"{city}, {country}" if city else country
+
+
+@dataclass(slots=True)
+class Context:
+    """One activity as the detectors see it, with the state they may change.
+
+    ``user`` is None for activities without an actor. ``now`` is the wall-clock time of this
+    evaluation (for ``historical``).
+    """
+
+    activity_id: int
+    activity: Activity
+    enrichment: Enrichment
+    state: AnomalyState
+    user_key: str
+    user: UserState | None
+    t: int
+    settings: AnomalySettings
+    now: datetime
+
+    @property
+    def tags(self) -> frozenset[str]:
+        return frozenset(self.enrichment.ip_tags)
+
+    def learned(self, first: int) -> bool:
+        """Has a baseline that started at ``first`` finished its learning period?"""
+        return first > 0 and self.t - first >= self.settings.learning // timedelta(microseconds=1)
+
+    def finding(
+        self,
+        detector: str,
+        name: str,
+        *,
+        severity: Severity,
+        tactic: Tactic,
+        technique: str,
+        evidence: list[tuple[int, int]],
+        explanation: str,
+        entity_kind: str = "user",
+        entity: str | None = None,
+        users: tuple[str, ...] | None = None,
+        ips: tuple[str, ...] | None = None,
+        episode: str = "",
+        continues: bool = False,
+        category: PolicyCategory = PolicyCategory.THREAT_DETECTION,
+    ) -> Finding:
+        """A finding of ``detector`` over ``evidence`` (``(time, activity id)`` pairs).
+
+        The id is a pure function of the detector and the evidence ids, so re-evaluating the
+        same activities after a restart gives the same finding id."""
+        ev = sorted(set(evidence))
+        ids = tuple(i for _, i in ev)
+        digest = hashlib.sha256(f"{detector}\n{','.join(map(str, ids))}".encode()).hexdigest()
+        first, last = to_time(ev[0][0]), to_time(ev[-1][0])
+        src = self.activity.src_ip
+        return Finding(
+            id=digest[:32],
+            policy_id=detector,
+            policy_name=name,
+            severity=severity,
+            category=category,
+            tactic=tactic,
+            technique=technique,
+            entity_kind=entity_kind,
+            entity=entity if entity is not None else self.user_key,
+            users=users if users is not None else ((self.user_key,) if self.user_key else ()),
+            apps=(self.activity.app,),
+            ips=ips if ips is not None else ((src,) if src else ()),
+            activity_ids=ids,
+            first=first,
+            last=last,
+            count=len(ids),
+            explanation=explanation,
+            historical=self.now - last > self.settings.historical_after,
+            detected_at=self.now,
+            episode=episode or digest[:32],
+            continues=continues,
+        )

@@ -1,0 +1,138 @@
+"""Anomaly detector state: per-user and per-organisation baselines, as canonical JSON.
+
+Everything is plain dataclasses of ints, strings and lists, so that :meth:`AnomalyState.to_json`
+is canonical (sorted keys, no spaces: equal states give equal text) and
+:meth:`AnomalyState.from_json` reads it back to an equal state. Every collection is bounded
+(the ``MAX_*`` constants), so a user's state stays small however long they are watched; the
+state is keyed by user so that the work can later be partitioned by user. Times are
+microseconds since the epoch (event time).
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+__all__ = [
+    "MAX_ALERTED",
+    "MAX_COUNTRIES",
+    "MAX_FAILURES",
+    "MAX_ORG_COUNTRY_USERS",
+    "MAX_PEAK_DAYS",
+    "MAX_PUSHES",
+    "MAX_SPRAY_EVENTS",
+    "AnomalyState",
+    "OrgState",
+    "Place",
+    "UserState",
+]
+
+MAX_COUNTRIES = 32
+"""Countries remembered per user (the least used are forgotten first)."""
+MAX_FAILURES = 200
+"""Recent failed sign-ins remembered per user."""
+MAX_PEAK_DAYS = 30
+"""Days of "busiest hour of failures" remembered per user."""
+MAX_PUSHES = 50
+"""Recent MFA push prompts remembered per user."""
+MAX_ALERTED = 32
+"""Recently alerted keys remembered per user (for one alert per address and day)."""
+MAX_ORG_COUNTRY_USERS = 10
+"""Distinct users remembered per country for the organisation (only "at least k" matters)."""
+MAX_SPRAY_EVENTS = 500
+"""Failed sign-ins remembered per source address within the spray window."""
+
+
+@dataclass(slots=True)
+class Place:
+    """Where and when a successful interactive sign-in happened."""
+
+    t: int
+    activity_id: int
+    country: str
+    city: str | None
+    lat: float
+    lon: float
+    coarse: bool
+    tags: list[str] = field(default_factory=list)
+    app: str = ""
+
+
+@dataclass(slots=True)
+class UserState:
+    """One user's baseline."""
+
+    first: int
+    """Event time of the first activity seen for the user (the learning period starts here)."""
+    countries: dict[str, int] = field(default_factory=dict)
+    """Successful sign-ins per country code."""
+    last: Place | None = None
+    """The latest successful interactive sign-in with a place."""
+    failures: list[list[int]] = field(default_factory=list)
+    """``[time, activity id]`` of recent failed sign-ins, oldest first."""
+    peak: dict[str, int] = field(default_factory=dict)
+    """Busiest hour of failed sign-ins, per UTC day (``YYYY-MM-DD``)."""
+    pushes: list[list[int]] = field(default_factory=list)
+    """``[time, activity id]`` of recent MFA push prompts and denials, oldest first."""
+    alerted: dict[str, int] = field(default_factory=dict)
+    """Alert key (detector and value) -> time of that alert, to alert once per key and day."""
+
+
+@dataclass(slots=True)
+class OrgState:
+    """The organisation's baseline and the source-address windows."""
+
+    first: int = 0
+    """Event time of the first activity seen (0: none yet)."""
+    country_users: dict[str, list[str]] = field(default_factory=dict)
+    """Country code -> some distinct users who signed in from it (at most MAX_ORG_COUNTRY_USERS)."""
+    spray: dict[str, list[list[Any]]] = field(default_factory=dict)
+    """Source address -> ``[time, user, activity id]`` of failed sign-ins in the spray window."""
+    spray_episode: dict[str, list[Any]] = field(default_factory=dict)
+    """Source address -> ``[time of last finding, episode id]``."""
+
+
+@dataclass(slots=True)
+class AnomalyState:
+    """All anomaly-detector state: the organisation's, each user's, and the newest event time."""
+
+    org: OrgState = field(default_factory=OrgState)
+    users: dict[str, UserState] = field(default_factory=dict)
+    watermark: int = 0
+
+    def copy(self) -> AnomalyState:
+        """A deep copy (the engine never changes the state it is given)."""
+        return copy.deepcopy(self)
+
+    def to_json(self) -> str:
+        """Canonical JSON: sorted keys, no spaces."""
+        return json.dumps(asdict(self), sort_keys=True, separators=(",", ":"))
+
+    @classmethod
+    def from_json(cls, text: str) -> AnomalyState:
+        """The state :meth:`to_json` wrote (``""`` gives an empty state)."""
+        if not text:
+            return cls()
+        data = json.loads(text)
+        users = {}
+        for key, u in data.get("users", {}).items():
+            last = u.get("last")
+            users[key] = UserState(
+                first=u["first"],
+                countries=dict(u.get("countries", {})),
+                last=Place(**last) if last else None,
+                failures=[list(x) for x in u.get("failures", [])],
+                peak=dict(u.get("peak", {})),
+                pushes=[list(x) for x in u.get("pushes", [])],
+                alerted=dict(u.get("alerted", {})),
+            )
+        o = data.get("org", {})
+        org = OrgState(
+            first=o.get("first", 0),
+            country_users={k: list(v) for k, v in o.get("country_users", {}).items()},
+            spray={k: [list(x) for x in v] for k, v in o.get("spray", {}).items()},
+            spray_episode={k: list(v) for k, v in o.get("spray_episode", {}).items()},
+        )
+        return cls(org=org, users=users, watermark=data.get("watermark", 0))
