@@ -37,6 +37,7 @@ from typing import Protocol
 
 from opencasb.clock import Clock
 from opencasb.detect.conditions import getter, text
+from opencasb.detect.dispatch import Dispatch
 from opencasb.detect.policy import GroupBy, Policy, PolicyCategory, Severity, Tactic
 from opencasb.detect.state import Counters, Disabled, EngineState, Entry
 from opencasb.enrich.enricher import Enrichment
@@ -170,6 +171,7 @@ class PolicyEngine:
         self._historical_after = historical_after
         self._max_day = max_matches_per_day
         self._max_block = max_matches_per_block
+        self._dispatch = Dispatch([p for p in self.policies if p.enabled])
         self._distinct_of = {
             p.id: getter(p.repeated.distinct)
             for p in self.policies
@@ -198,13 +200,13 @@ class PolicyEngine:
                 del table[pid]
         now = self._clock.now()
         findings: list[Finding] = []
-        active = [p for p in self.policies if p.enabled]
         for item in sorted(observed, key=lambda o: o.activity.time):
             t = _micros(item.activity.time)
             st.watermark = max(st.watermark, t)
             groups: frozenset[str] | None = None
             tags = item.ip_tags
-            for policy in active:
+            a = item.activity
+            for policy in self._dispatch.candidates(a.activity_type, a.category):
                 if policy.id in st.disabled:
                     continue
                 if not policy.matches(item.activity, item.enrichment):
