@@ -31,6 +31,13 @@ from opencasb.detect.anomaly.credentials import (
     password_spray,
     prune_org,
 )
+from opencasb.detect.anomaly.files import (
+    MASS_DELETE,
+    MASS_DOWNLOAD,
+    RANSOMWARE,
+    file_volume,
+    ransomware,
+)
 from opencasb.detect.anomaly.reputation import (
     ANONYMOUS_IP,
     SUSPICIOUS_IP,
@@ -61,6 +68,9 @@ DETECTORS: dict[str, Detector] = {
     PASSWORD_SPRAY: password_spray,
     MFA_FATIGUE: mfa_fatigue,
     FAILED_SIGNINS: failed_signins,
+    MASS_DOWNLOAD: file_volume,
+    MASS_DELETE: file_volume,
+    RANSOMWARE: ransomware,
 }
 """Every detector, by id (the id is the finding's ``policy_id``)."""
 
@@ -76,7 +86,9 @@ class AnomalyEngine:
         if unknown:
             raise ValueError(f"unknown anomaly detector(s): {', '.join(sorted(unknown))}")
         self._clock = clock
-        self._active = [f for k, f in DETECTORS.items() if k not in self.settings.disabled]
+        # one function may serve two ids (downloads and deletions): run it once if either is on
+        active = [f for k, f in DETECTORS.items() if k not in self.settings.disabled]
+        self._active = list(dict.fromkeys(active))
 
     def evaluate(
         self, items: Sequence[tuple[Observed, Enrichment]], state: AnomalyState

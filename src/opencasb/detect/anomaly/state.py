@@ -18,7 +18,9 @@ from typing import Any
 __all__ = [
     "MAX_ALERTED",
     "MAX_COUNTRIES",
+    "MAX_EXTENSIONS",
     "MAX_FAILURES",
+    "MAX_FILE_EVENTS",
     "MAX_ORG_COUNTRY_USERS",
     "MAX_PEAK_DAYS",
     "MAX_PUSHES",
@@ -41,6 +43,10 @@ MAX_ALERTED = 32
 """Recently alerted keys remembered per user (for one alert per address and day)."""
 MAX_ORG_COUNTRY_USERS = 10
 """Distinct users remembered per country for the organisation (only "at least k" matters)."""
+MAX_FILE_EVENTS = 300  # about 10 kB per kind at worst: the bound on a user
+"""Recent file operations remembered per user and kind (download, deletion, rename)."""
+MAX_EXTENSIONS = 64
+"""File extensions remembered per user (the least used are forgotten first)."""
 MAX_SPRAY_EVENTS = 500
 """Failed sign-ins remembered per source address within the spray window."""
 
@@ -78,6 +84,12 @@ class UserState:
     """``[time, activity id]`` of recent MFA push prompts and denials, oldest first."""
     alerted: dict[str, int] = field(default_factory=dict)
     """Alert key (detector and value) -> time of that alert, to alert once per key and day."""
+    files: dict[str, list[list[Any]]] = field(default_factory=dict)
+    """Kind (``download``, ``delete``, ``rename``) -> recent ``[time, activity id, extension]``."""
+    file_peak: dict[str, int] = field(default_factory=dict)
+    """``kind:YYYY-MM-DD`` -> the busiest hour of that kind of file operation that day."""
+    extensions: dict[str, int] = field(default_factory=dict)
+    """File extensions the user renamed or uploaded files to, with counts."""
 
 
 @dataclass(slots=True)
@@ -127,6 +139,9 @@ class AnomalyState:
                 peak=dict(u.get("peak", {})),
                 pushes=[list(x) for x in u.get("pushes", [])],
                 alerted=dict(u.get("alerted", {})),
+                files={k: [list(x) for x in v] for k, v in u.get("files", {}).items()},
+                file_peak=dict(u.get("file_peak", {})),
+                extensions=dict(u.get("extensions", {})),
             )
         o = data.get("org", {})
         org = OrgState(
