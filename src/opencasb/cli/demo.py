@@ -3,22 +3,25 @@ backfilled, polled."""
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import time
 from typing import Any
 
 from opencasb.apps.office365.connector import Office365Connector
 from opencasb.apps.okta.connector import OktaConnector
+from opencasb.cli.alerts_cmd import run_detection
 from opencasb.cli.context import Ctx, console
 from opencasb.cli.sandbox_cmd import print_ground_truth
 from opencasb.cli.serve_o365 import serve_o365
 from opencasb.cli.sync_cmd import backfill_progress, report
 from opencasb.cli.terminal import markup
 from opencasb.clock import SystemClock
-from opencasb.errors import ConfigError, ConnectorError, NotFound
-from opencasb.ingest.runner import IngestRunner
+from opencasb.enrich import IpTagMatcher
+from opencasb.errors import ConfigError, ConnectorError, DocumentError, NotFound
+from opencasb.ingest.runner import IngestRunner, RunResult
 from opencasb.ingest.scheduler import Scheduler
-from opencasb.store import PageWrite
+from opencasb.store import PageWrite, Store
 
 __all__ = ["run_demo"]
 
@@ -91,6 +94,8 @@ def run_demo(
             report(result)
             if result.error is not None:
                 raise result.error
+        tags = _demo_policies(store)
+        raised = run_detection(store, clock, ip_tags=tags)
         elapsed = time.monotonic() - started
         total = store.count_activities()
         flag = f"--data-dir {settings.data_dir}"
@@ -102,13 +107,20 @@ def run_demo(
             f"  .venv/bin/opencasb {flag} activities --type user.session.start --country "
             f"'United States' --format csv\n"
             f"  .venv/bin/opencasb {flag} activities --text suspend\n"
-            f"  .venv/bin/opencasb {flag} activities --app office365 --type FileDownloaded\n",
+            f"  .venv/bin/opencasb {flag} activities --app office365 --type FileDownloaded\n"
+            f"  .venv/bin/opencasb {flag} alerts   ({raised:,} raised by the policy templates)\n",
             soft_wrap=True,  # commands must stay copy-pasteable, not wrapped mid-line
         )
         if exit_when_ready:
             return
         console.print(f"polling every {poll} s for new events; Ctrl-C to stop")
-        scheduler = Scheduler(runner, clock, stop=stop, on_result=_quiet_report)
+
+        def _after(result: RunResult) -> None:
+            _quiet_report(result)
+            if result.inserted:
+                run_detection(store, clock, ip_tags=tags)
+
+        scheduler = Scheduler(runner, clock, stop=stop, on_result=_after)
         worker = threading.Thread(target=scheduler.run_forever, name="scheduler", daemon=True)
         worker.start()
         stop.wait()
@@ -118,6 +130,23 @@ def run_demo(
         o365.stop()
         server.stop()
         console.print("demo stopped")
+
+
+def _demo_policies(store: Store) -> IpTagMatcher:
+    """Enable every shipped template that needs nothing filled in (when no policy is stored
+    yet), and the sandbox's own Tor/VPN/corporate lists as IP tags for them."""
+    from opencasb.detect.stage import store_policy
+    from opencasb.detect.templates import load_templates
+    from opencasb.enrich import load_ip_ranges
+    from opencasb.sandbox.demo_lists import DEMO_LISTS, demo_list_path
+
+    if not store.detection.list_policies():
+        for policy in load_templates():
+            try:
+                store_policy(store, dataclasses.replace(policy, enabled=True))
+            except DocumentError:
+                continue  # a template with a <placeholder> to fill in (break-glass account)
+    return IpTagMatcher([r for n in DEMO_LISTS for r in load_ip_ranges(demo_list_path(n))])
 
 
 def _quiet_report(result: object) -> None:

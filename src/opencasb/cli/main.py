@@ -8,9 +8,11 @@ from typing import Annotated
 import typer
 
 from opencasb.cli import (
+    alerts_cmd,
     apps_cmd,
     connect_cmd,
     demo_cmd,
+    policies_cmd,
     prune_cmd,
     query_cmd,
     rejected_cmd,
@@ -88,6 +90,8 @@ rejected_cmd.register(app)
 sandbox_cmd.register(app)
 demo_cmd.register(app)
 prune_cmd.register(app)
+policies_cmd.register(app)
+alerts_cmd.register(app)
 
 
 def main() -> None:

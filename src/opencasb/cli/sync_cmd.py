@@ -13,10 +13,11 @@ from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedCo
 
 from opencasb.cli.context import Ctx, console, err_console, handle_errors, show_problem
 from opencasb.cli.terminal import markup
-from opencasb.clock import SystemClock
+from opencasb.clock import Clock, SystemClock
 from opencasb.errors import InstanceBusy
 from opencasb.ingest.runner import IngestRunner, PageEvent, RunResult
 from opencasb.ingest.scheduler import Scheduler
+from opencasb.store import Store
 
 __all__ = ["backfill_progress", "register", "report"]
 
@@ -92,6 +93,7 @@ def sync(
             for result in results:
                 report(result)
                 failed |= not result.ok
+            _detect(store, clock)
             raise typer.Exit(1 if failed else 0)
         stop = threading.Event()
 
@@ -102,6 +104,8 @@ def sync(
 
         def _report(result: RunResult) -> None:
             report(result)
+            if result.inserted:
+                _detect(store, clock)
             if isinstance(result.error, InstanceBusy):  # another sync has it: leave it be
                 stop.set()
                 busy.append(result.error)
@@ -124,6 +128,14 @@ def sync(
         if busy:
             raise typer.Exit(1)
         console.print("stopped")
+
+
+def _detect(store: Store, clock: Clock) -> None:
+    """After an ingest pass, outside its transaction: the detection stage catches up."""
+    from opencasb.cli.alerts_cmd import run_detection
+
+    if found := run_detection(store, clock):
+        console.print(f"detection: {found:,} alerts raised or extended; see 'opencasb alerts'")
 
 
 def _waiting(busy: InstanceBusy) -> None:

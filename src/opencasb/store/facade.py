@@ -28,6 +28,7 @@ from opencasb.store import rejected as _rejected
 from opencasb.store import retention as _retention
 from opencasb.store._db import Database
 from opencasb.store.activities import PageWrite, SaveResult
+from opencasb.store.detection import DetectionStore
 from opencasb.store.instances import InstanceRecord
 from opencasb.store.leases import Lease
 from opencasb.store.query import ActivityPage, ActivityQuery
@@ -44,6 +45,11 @@ class Store:
 
     def __init__(self, db: Database) -> None:
         self._db = db
+
+    @property
+    def detection(self) -> DetectionStore:
+        """Policies, stage cursors and state, alerts (see :mod:`opencasb.store.detection`)."""
+        return DetectionStore(self._db)
 
     @property
     def engine(self) -> Engine:

@@ -62,6 +62,8 @@ __all__ = [
     "accounts",
     "activities",
     "actors",
+    "alert_comments",
+    "alerts",
     "cursors",
     "from_micros",
     "group_members",
@@ -69,7 +71,9 @@ __all__ = [
     "instances",
     "leases",
     "metadata",
+    "policies",
     "rejected_records",
+    "stage_state",
     "to_micros",
 ]
 
@@ -259,4 +263,62 @@ group_members = Table(
     Column("position", Integer, nullable=False),  # keeps Group.member_ids in vendor order
     PrimaryKeyConstraint("instance_id", "group_id", "account_id"),
     Index(None, "instance_id", "account_id"),
+)
+
+# The user's activity policies (see store.detection): the YAML of one policy, and whether
+# it runs; ``disabled_reason`` says why the engine switched it off, when it did.
+policies = Table(
+    "policies",
+    metadata,
+    Column("id", Text, primary_key=True),
+    Column("name", Text, nullable=False),
+    Column("definition", Text, nullable=False),  # YAML of one policy (detect.dump_policies)
+    Column("enabled", Boolean, nullable=False),
+    Column("disabled_reason", Text),
+    Column("created_at", UtcMicros, nullable=False),
+    Column("updated_at", UtcMicros, nullable=False),
+)
+
+# One row per stage after ingest: the last activity id it has seen and its state (JSON),
+# written in the same transaction as what the stage produced.
+stage_state = Table(
+    "stage_state",
+    metadata,
+    Column("stage", Text, primary_key=True),
+    Column("cursor", BigInteger, nullable=False),
+    Column("state", Text, nullable=False),
+    Column("updated_at", UtcMicros, nullable=False),
+)
+
+# One alert per episode of a policy (its id is the engine's episode id).
+alerts = Table(
+    "alerts",
+    metadata,
+    Column("id", Text, primary_key=True),
+    Column("policy_id", Text, nullable=False),
+    Column("title", Text, nullable=False),
+    Column("severity", Text, nullable=False),
+    Column("category", Text, nullable=False),
+    Column("tactic", Text),
+    Column("entity", Text, nullable=False),
+    Column("explanation", Text, nullable=False),
+    Column("evidence", Text, nullable=False),  # JSON list of activity ids
+    Column("first_time", UtcMicros, nullable=False),
+    Column("last_time", UtcMicros, nullable=False),
+    Column("historical", Boolean, nullable=False),
+    Column("status", Text, nullable=False),  # open | closed
+    Column("resolution", Text),  # true_positive | benign | false_positive
+    Column("created_at", UtcMicros, nullable=False),
+    Column("updated_at", UtcMicros, nullable=False),
+    Index("ix_alerts_status_last_time", "status", "last_time"),
+)
+
+alert_comments = Table(
+    "alert_comments",
+    metadata,
+    Column("id", _BigId, primary_key=True, autoincrement=True),
+    Column("alert_id", Text, ForeignKey("alerts.id", ondelete="CASCADE"), nullable=False),
+    Column("text", Text, nullable=False),
+    Column("created_at", UtcMicros, nullable=False),
+    Index("ix_alert_comments_alert_id", "alert_id"),
 )

@@ -1,0 +1,194 @@
+"""``opencasb alerts``: list, show, close and comment on the alerts the policies raised.
+
+Alert text quotes audit data (user names, addresses, file names chosen by whoever acted), so
+every terminal view goes through :mod:`opencasb.cli.terminal`; ``--format json`` gives the
+exact values.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from typing import TYPE_CHECKING, Annotated, Any
+
+import orjson
+import typer
+from rich.table import Table
+from rich.text import Text
+
+from opencasb.cli.context import Ctx, console, err_console, handle_errors, show_problem
+from opencasb.cli.terminal import clip, markup
+from opencasb.errors import ConfigError, OpenCASBError
+
+if TYPE_CHECKING:
+    from opencasb.clock import Clock
+    from opencasb.enrich import IpTagMatcher
+    from opencasb.store import Store
+    from opencasb.store.detection import AlertRecord
+
+__all__ = ["register", "run_detection"]
+
+log = logging.getLogger(__name__)
+
+alerts = typer.Typer(
+    help="Alerts raised by the activity policies: list, show, close, comment.",
+    invoke_without_command=True,
+)
+
+
+def run_detection(store: Store, clock: Clock, *, ip_tags: IpTagMatcher | None = None) -> int:
+    """The sync loop's hook: run the detection stage until it has caught up, after an ingest
+    pass and outside its transaction. Returns the alerts written; a failure is shown and
+    logged, never raised (ingest goes on; the stage resumes from its committed cursor)."""
+    from opencasb.detect.stage import DetectionStage
+
+    try:
+        return DetectionStage(store, clock, ip_tags=ip_tags).run_until_caught_up().alerts
+    except OpenCASBError as exc:
+        log.error("detection stage failed: %s", exc)
+        show_problem(f"detection: {exc}", meaning=exc.meaning, fix=exc.fix)
+        return 0
+
+
+def _as_json(a: AlertRecord) -> dict[str, Any]:
+    return {
+        "id": a.id,
+        "policy_id": a.policy_id,
+        "title": a.title,
+        "severity": a.severity,
+        "category": a.category,
+        "tactic": a.tactic,
+        "entity": a.entity,
+        "explanation": a.explanation,
+        "evidence": list(a.evidence),
+        "first_time": a.first_time.isoformat(),
+        "last_time": a.last_time.isoformat(),
+        "historical": a.historical,
+        "status": a.status,
+        "resolution": a.resolution,
+        "created_at": a.created_at.isoformat(),
+        "updated_at": a.updated_at.isoformat(),
+        "comments": [{"text": c.text, "at": c.created_at.isoformat()} for c in a.comments],
+    }
+
+
+@alerts.callback()
+def list_alerts(
+    ctx: typer.Context,
+    status: Annotated[str | None, typer.Option(help="open or closed.")] = None,
+    severity: Annotated[
+        str | None, typer.Option(help="informational, low, medium or high.")
+    ] = None,
+    limit: Annotated[int, typer.Option(help="At most this many.")] = 100,
+    fmt: Annotated[str, typer.Option("--format", help="table, or json (lines).")] = "table",
+) -> None:
+    """List alerts, newest evidence first."""
+    if ctx.invoked_subcommand is not None:
+        return
+    state: Ctx = ctx.obj
+    with handle_errors():
+        if fmt not in ("table", "json"):
+            raise ConfigError(f"unknown format {fmt!r}", fix="use table or json")
+        if status not in (None, "open", "closed"):
+            raise ConfigError(f"unknown status {status!r}", fix="use open or closed")
+        rows = state.store.detection.list_alerts(status=status, severity=severity, limit=limit)
+        if fmt == "json":
+            for a in rows:
+                sys.stdout.write(orjson.dumps(_as_json(a)).decode() + "\n")
+            return
+        if not rows:
+            console.print("no alerts")
+            return
+        table = Table()
+        for col in ("id", "last seen", "severity", "status", "title", "evidence"):
+            table.add_column(col, overflow="fold")
+        for a in rows:
+            state_text = a.status + (f" ({a.resolution})" if a.resolution else "")
+            if a.historical:
+                state_text += ", historical"
+            cells = (
+                a.id[:12],
+                a.last_time.strftime("%Y-%m-%d %H:%M:%S"),
+                a.severity,
+                state_text,
+                clip(a.title),
+                str(len(a.evidence)),
+            )
+            table.add_row(*(Text(c) for c in cells))
+        console.print(table)
+        err_console.print("show one: opencasb alerts show ID (a prefix of the id is enough)")
+
+
+@alerts.command("show")
+def show(
+    ctx: typer.Context,
+    alert_id: Annotated[str, typer.Argument(metavar="ID", help="Id (or its prefix).")],
+    evidence: Annotated[int, typer.Option(help="Show at most this many evidence activities.")] = 50,
+    fmt: Annotated[str, typer.Option("--format", help="text, or json.")] = "text",
+) -> None:
+    """One alert: what, who, when, the explanation, comments and the evidence activities."""
+    from opencasb.cli.tables import activities_view
+
+    state: Ctx = ctx.obj
+    with handle_errors():
+        det = state.store.detection
+        a = det.get_alert(alert_id)
+        if fmt == "json":
+            sys.stdout.write(orjson.dumps(_as_json(a)).decode() + "\n")
+            return
+        if fmt != "text":
+            raise ConfigError(f"unknown format {fmt!r}", fix="use text or json")
+        console.print(f"[bold]{markup(a.title)}[/]")
+        console.print(f"id:          {a.id}")
+        console.print(f"policy:      {markup(a.policy_id)}")
+        console.print(
+            f"severity:    {a.severity}   category: {a.category}   tactic: {a.tactic or '-'}"
+        )
+        console.print(f"user:        {markup(a.entity)}")
+        console.print(
+            f"seen:        {a.first_time:%Y-%m-%d %H:%M:%S} to {a.last_time:%Y-%m-%d %H:%M:%S} UTC"
+        )
+        status = a.status + (f" as {a.resolution}" if a.resolution else "")
+        console.print(f"status:      {status}{' (historical)' if a.historical else ''}")
+        console.print(f"explanation: {markup(a.explanation)}")
+        for c in a.comments:
+            console.print(f"comment ({c.created_at:%Y-%m-%d %H:%M}): {markup(c.text)}")
+        ids = list(a.evidence[:evidence])
+        found = det.activities_by_id(ids)
+        console.print(f"evidence: {len(a.evidence)} activities", end="")
+        missing = len([i for i in ids if i not in found])
+        console.print(f" ({missing} no longer stored)" if missing else "")
+        console.print(activities_view([found[i] for i in ids if i in found], console.width))
+        if len(a.evidence) > len(ids):
+            err_console.print(f"{len(ids)} of {len(a.evidence)} shown; --evidence N shows more")
+
+
+@alerts.command("close")
+def close(
+    ctx: typer.Context,
+    alert_id: Annotated[str, typer.Argument(metavar="ID", help="Id (or its prefix).")],
+    resolution: Annotated[str, typer.Option(help="true_positive, benign or false_positive.")],
+    comment: Annotated[str | None, typer.Option(help="Why; kept with the alert.")] = None,
+) -> None:
+    """Close an alert with a resolution (and a comment)."""
+    state: Ctx = ctx.obj
+    with handle_errors():
+        full = state.store.detection.close_alert(alert_id, resolution, comment)
+        console.print(f"closed {full} as {markup(resolution)}")
+
+
+@alerts.command("comment")
+def comment(
+    ctx: typer.Context,
+    alert_id: Annotated[str, typer.Argument(metavar="ID", help="Id (or its prefix).")],
+    text: Annotated[str, typer.Argument(metavar="TEXT")],
+) -> None:
+    """Add a comment to an alert."""
+    state: Ctx = ctx.obj
+    with handle_errors():
+        full = state.store.detection.comment_alert(alert_id, text)
+        console.print(f"commented on {full}")
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(alerts, name="alerts")

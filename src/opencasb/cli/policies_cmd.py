@@ -1,0 +1,162 @@
+"""``opencasb policies``: the stored activity policies and the shipped templates.
+
+Policies live in the store (``policies``); the detection stage (run by ``opencasb sync`` and
+the demo after each ingest pass) evaluates the enabled ones. A template is switched on by
+``enable TEMPLATE_ID``, which stores an enabled copy under the template's id.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import orjson
+import typer
+from rich.table import Table
+from rich.text import Text
+
+from opencasb.cli.context import Ctx, console, err_console, handle_errors
+from opencasb.cli.terminal import clip, markup
+from opencasb.errors import ConfigError, NotFound
+
+__all__ = ["register"]
+
+policies = typer.Typer(help="Activity policies: list, templates, enable, disable, import, export.")
+
+
+def _format(fmt: str) -> None:
+    if fmt not in ("table", "json"):
+        raise ConfigError(f"unknown format {fmt!r}", fix="use table or json")
+
+
+@policies.command("list")
+def list_policies(
+    ctx: typer.Context,
+    fmt: Annotated[str, typer.Option("--format", help="table, or json (lines).")] = "table",
+) -> None:
+    """The stored policies: id, name, severity, enabled, and why one is disabled."""
+    from opencasb.detect.stage import stored_policies
+
+    state: Ctx = ctx.obj
+    with handle_errors():
+        _format(fmt)
+        records = state.store.detection.list_policies()
+        by_id = {p.id: p for p in stored_policies(records)}
+        if fmt == "json":
+            for r in records:
+                p = by_id.get(r.id)
+                row: dict[str, Any] = {
+                    "id": r.id,
+                    "name": r.name,
+                    "enabled": r.enabled,
+                    "disabled_reason": r.disabled_reason,
+                    "severity": str(p.severity) if p else None,
+                    "updated_at": r.updated_at.isoformat(),
+                }
+                sys.stdout.write(orjson.dumps(row).decode() + "\n")
+            return
+        if not records:
+            console.print("no policies; 'opencasb policies templates' lists what can be enabled")
+            return
+        table = Table()
+        for col in ("id", "name", "severity", "enabled", "disabled because"):
+            table.add_column(col, overflow="fold")
+        for r in records:
+            p = by_id.get(r.id)
+            severity = str(p.severity) if p else "(does not load)"
+            cells = (clip(r.id), clip(r.name), severity, "yes" if r.enabled else "no")
+            table.add_row(*(Text(c) for c in cells), Text(clip(r.disabled_reason or "", 400)))
+        console.print(table)
+
+
+@policies.command("templates")
+def templates() -> None:
+    """The shipped templates a policy can be made from: 'opencasb policies enable ID'."""
+    from opencasb.detect.templates import load_templates
+
+    with handle_errors():
+        table = Table()
+        for col in ("id", "severity", "tactic", "description"):
+            table.add_column(col, overflow="fold")
+        for p in load_templates():
+            tactic = str(p.tactic) if p.tactic else ""
+            table.add_row(*(Text(c) for c in (p.id, str(p.severity), tactic, p.description)))
+        console.print(table)
+
+
+@policies.command("enable")
+def enable(
+    ctx: typer.Context,
+    policy_id: Annotated[str, typer.Argument(metavar="ID", help="A stored policy or a template.")],
+) -> None:
+    """Enable a stored policy, or store an enabled copy of the template ID."""
+    from opencasb.detect.stage import store_policy
+    from opencasb.detect.templates import template
+
+    state: Ctx = ctx.obj
+    with handle_errors():
+        det = state.store.detection
+        if any(r.id == policy_id for r in det.list_policies()):
+            det.set_policy_enabled(policy_id, True)
+            console.print(f"enabled {markup(policy_id)}")
+            return
+        try:
+            policy = template(policy_id)
+        except NotFound as exc:
+            raise NotFound(
+                f"no stored policy or template {policy_id!r}", fix=exc.fix or ""
+            ) from exc
+        store_policy(state.store, dataclasses.replace(policy, enabled=True))
+        console.print(f"enabled {markup(policy_id)} (from the template)")
+
+
+@policies.command("disable")
+def disable(
+    ctx: typer.Context,
+    policy_id: Annotated[str, typer.Argument(metavar="ID", help="A stored policy.")],
+) -> None:
+    """Disable a stored policy (its alerts stay)."""
+    state: Ctx = ctx.obj
+    with handle_errors():
+        state.store.detection.set_policy_enabled(policy_id, False, "disabled by a user")
+        console.print(f"disabled {markup(policy_id)}")
+
+
+@policies.command("import")
+def import_policies(
+    ctx: typer.Context,
+    path: Annotated[Path, typer.Argument(metavar="FILE", help="A YAML policy file.")],
+) -> None:
+    """Store the policies of a YAML file (replacing those with the same ids). Every problem
+    of the file is reported with its line and column, and nothing is stored then."""
+    from opencasb.detect import load_policies
+    from opencasb.detect.stage import store_policy
+
+    state: Ctx = ctx.obj
+    with handle_errors():
+        loaded = load_policies(path)
+        for p in loaded:
+            store_policy(state.store, p)
+        enabled = sum(p.enabled for p in loaded)
+        console.print(f"imported {len(loaded)} policies ({enabled} enabled)")
+
+
+@policies.command("export")
+def export(ctx: typer.Context) -> None:
+    """Write the stored policies as one YAML file to standard output."""
+    from opencasb.detect import dump_policies
+    from opencasb.detect.stage import stored_policies
+
+    state: Ctx = ctx.obj
+    with handle_errors():
+        records = state.store.detection.list_policies()
+        loaded = stored_policies(records)
+        if len(loaded) < len(records):
+            err_console.print("some stored policies do not load and are left out")
+        sys.stdout.write(dump_policies(loaded))
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(policies, name="policies")

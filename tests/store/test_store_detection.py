@@ -1,0 +1,221 @@
+"""Detection in the store, on both engines: policies, the stage's conditional commit, alerts
+(one per episode, extended, never doubled), closing and comments, and the detection stage
+itself (crash before commit, a second process, auto-disable, re-enable)."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from tests.store.conftest import T0, make_activity, save_page
+
+from opencasb.clock import FakeClock
+from opencasb.detect.stage import STAGE, DetectionStage, store_policy, stored_policies
+from opencasb.detect.templates import template
+from opencasb.errors import ConfigError, NotFound, StoreError
+from opencasb.model.activity import Actor, Outcome
+from opencasb.store import Store
+from opencasb.store import detection as det_module
+from opencasb.store.detection import AlertWrite
+
+
+def _failure(i: int, user: str = "mallory", at: float | None = None) -> Any:
+    return make_activity(
+        i,
+        time=T0 + timedelta(seconds=i if at is None else at),
+        source_event_id=f"fail-{user}-{i}",
+        outcome=Outcome.FAILURE,
+        actor=Actor(id=user, email=f"{user}@example.com", type="User"),
+        src_ip="203.0.113.7",
+    )
+
+
+def _instance(store: Store) -> int:
+    return store.add_instance("okta", "acme", {}, {}).id
+
+
+def _enable(store: Store, template_id: str) -> None:
+    store_policy(store, dataclasses.replace(template(template_id), enabled=True))
+
+
+def _write(i: int, evidence: tuple[int, ...]) -> AlertWrite:
+    return AlertWrite(
+        id="a1",
+        policy_id="p",
+        title="t",
+        severity="high",
+        category="threat_detection",
+        tactic=None,
+        entity="ana@example.com",
+        explanation=f"pass {i}",
+        evidence=evidence,
+        first_time=T0 + timedelta(seconds=i),
+        last_time=T0 + timedelta(seconds=i + 10),
+        historical=False,
+    )
+
+
+def test_policies_round_trip_and_disable_keeps_reason(store: Store) -> None:
+    det = store.detection
+    _enable(store, "failed-sign-ins")
+    (rec,) = det.list_policies()
+    assert rec.enabled and rec.disabled_reason is None
+    (policy,) = stored_policies([rec])
+    assert policy.id == "failed-sign-ins" and policy.enabled and policy.repeated is not None
+    det.set_policy_enabled(rec.id, False, "too noisy")
+    (rec,) = det.list_policies()
+    assert not rec.enabled and rec.disabled_reason == "too noisy"
+    assert not stored_policies([rec])[0].enabled
+    det.set_policy_enabled(rec.id, True)
+    assert det.list_policies()[0].disabled_reason is None
+    with pytest.raises(NotFound):
+        det.set_policy_enabled("nope", True)
+
+
+def test_commit_is_conditional_on_the_cursor_and_extends_alerts(store: Store) -> None:
+    det = store.detection
+    assert det.get_stage("s") is None
+    ok = det.commit_stage(
+        "s", expected=None, cursor=5, state="{}", new_alerts=[_write(0, (1, 2))], disabled={}
+    )
+    assert ok
+    # a second process that started from the same (absent) cursor commits nothing
+    assert not det.commit_stage(
+        "s", expected=None, cursor=5, state="{}", new_alerts=[_write(0, (9,))], disabled={}
+    )
+    assert not det.commit_stage(
+        "s", expected=4, cursor=6, state="{}", new_alerts=[_write(0, (9,))], disabled={}
+    )
+    assert det.get_stage("s") is not None and det.get_stage("s").cursor == 5  # type: ignore[union-attr]
+    assert det.commit_stage(
+        "s", expected=5, cursor=8, state='{"x":1}', new_alerts=[_write(5, (2, 3))], disabled={}
+    )
+    (alert,) = det.list_alerts()
+    assert alert.evidence == (1, 2, 3)  # the union, each id once
+    assert alert.first_time == T0 and alert.last_time == T0 + timedelta(seconds=15)
+    assert alert.explanation == "pass 5" and alert.status == "open"
+    assert det.get_stage("s") == det_module.StageState(8, '{"x":1}')
+
+
+def test_close_and_comment(store: Store) -> None:
+    det = store.detection
+    det.commit_stage(
+        "s", expected=None, cursor=1, state="{}", new_alerts=[_write(0, (1,))], disabled={}
+    )
+    with pytest.raises(ConfigError):
+        det.close_alert("a1", "maybe")
+    with pytest.raises(NotFound):
+        det.close_alert("zz", "benign")
+    assert det.comment_alert("a", "looking") == "a1"  # an unambiguous prefix is enough
+    det.close_alert("a1", "false_positive", comment="the help desk")
+    alert = det.get_alert("a1")
+    assert alert.status == "closed" and alert.resolution == "false_positive"
+    assert [c.text for c in alert.comments] == ["looking", "the help desk"]
+    assert det.list_alerts(status="open") == []
+    assert len(det.list_alerts(status="closed", severity="high")) == 1
+    assert det.list_alerts(severity="low") == []
+
+
+def test_stage_raises_one_alert_per_episode_and_reads_only_new_activities(
+    store: Store, clock: FakeClock
+) -> None:
+    iid = _instance(store)
+    _enable(store, "failed-sign-ins")
+    stage = DetectionStage(store, clock)
+    save_page(store, iid, "logs", [_failure(i) for i in range(11)], {"n": 1})
+    save_page(store, iid, "logs", [_failure(i, "ana") for i in range(5)], {"n": 2})
+    r = stage.run_once()
+    assert (r.read, r.alerts, r.committed) == (16, 1, True)
+    (alert,) = store.detection.list_alerts()
+    assert alert.entity == "mallory@example.com" and len(alert.evidence) == 11
+    assert store.detection.activities_by_id(alert.evidence).keys() == set(alert.evidence)
+    assert "11 failed sign-ins" in alert.explanation
+    assert stage.run_once().read == 0  # nothing new: nothing read, nothing written
+    # the attack goes on: the same alert is extended
+    save_page(store, iid, "logs", [_failure(i) for i in range(20, 31)], {"n": 3})
+    assert stage.run_once().alerts == 1
+    (alert,) = store.detection.list_alerts()
+    assert len(alert.evidence) == 22
+
+
+def test_stage_late_activity_meets_its_neighbours_in_event_time(
+    store: Store, clock: FakeClock
+) -> None:
+    iid = _instance(store)
+    _enable(store, "failed-sign-ins")
+    stage = DetectionStage(store, clock)
+    save_page(store, iid, "logs", [_failure(i, at=i) for i in range(10)], {"n": 1})
+    assert stage.run_once().alerts == 0
+    # a late failure: newer id, event time in the middle of the others
+    save_page(store, iid, "logs", [_failure(99, at=4.5)], {"n": 2})
+    assert stage.run_once().alerts == 1
+
+
+def test_stage_crash_before_commit_raises_the_same_alerts_once(
+    store: Store, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    iid = _instance(store)
+    _enable(store, "failed-sign-ins")
+    save_page(store, iid, "logs", [_failure(i) for i in range(11)], {"n": 1})
+    real = det_module.commit_stage
+
+    def crash(*args: Any, **kwargs: Any) -> bool:
+        raise StoreError("the database went away")
+
+    monkeypatch.setattr(det_module, "commit_stage", crash)
+    with pytest.raises(StoreError):
+        DetectionStage(store, clock).run_once()
+    assert store.detection.list_alerts() == [] and store.detection.get_stage(STAGE) is None
+    monkeypatch.setattr(det_module, "commit_stage", real)
+    save_page(store, iid, "logs", [_failure(i) for i in range(11, 13)], {"n": 2})
+    assert DetectionStage(store, clock).run_once().committed
+    assert DetectionStage(store, clock).run_once().read == 0
+    (alert,) = store.detection.list_alerts()
+    assert len(alert.evidence) >= 11
+    ids = sorted(i for i, _ in store.detection.activities_after(0, 100))
+    assert set(alert.evidence) <= set(ids)
+
+
+def test_crash_inside_the_transaction_rolls_everything_back(
+    store: Store, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    iid = _instance(store)
+    _enable(store, "failed-sign-ins")
+    save_page(store, iid, "logs", [_failure(i) for i in range(11)], {"n": 1})
+    real = det_module._write_alert
+
+    def write_then_crash(*args: Any) -> None:
+        real(*args)
+        raise RuntimeError("killed after writing the alert")
+
+    monkeypatch.setattr(det_module, "_write_alert", write_then_crash)
+    with pytest.raises(RuntimeError):
+        DetectionStage(store, clock).run_once()
+    assert store.detection.list_alerts() == [] and store.detection.get_stage(STAGE) is None
+    monkeypatch.setattr(det_module, "_write_alert", real)
+    DetectionStage(store, clock).run_once()
+    DetectionStage(store, clock).run_once()
+    assert len(store.detection.list_alerts()) == 1
+
+
+def test_auto_disabled_policy_is_saved_disabled_with_its_reason_and_can_come_back(
+    store: Store, clock: FakeClock
+) -> None:
+    iid = _instance(store)
+    _enable(store, "failed-sign-ins")
+    save_page(store, iid, "logs", [_failure(i) for i in range(30)], {"n": 1})
+    stage = DetectionStage(store, clock, max_matches_per_day=20)
+    r = stage.run_once()
+    assert r.disabled == ("failed-sign-ins",)
+    (rec,) = store.detection.list_policies()
+    assert (
+        not rec.enabled and rec.disabled_reason and "Disabled automatically" in rec.disabled_reason
+    )
+    # enabled again by the user: the engine forgets the disable and evaluates it again
+    store.detection.set_policy_enabled(rec.id, True)
+    save_page(store, iid, "logs", [_failure(i, "eve", at=40_000 + i) for i in range(11)], {"n": 2})
+    DetectionStage(store, clock).run_once()
+    assert store.detection.list_policies()[0].enabled
+    assert any(a.entity == "eve@example.com" for a in store.detection.list_alerts())
