@@ -17,8 +17,9 @@ policies:
     category: threat_detection
     tactic: credential_access
     filter:
-      activity_type: user.session.start
-      outcome: failure
+      all:
+        - {field: activity_type, equals: user.session.start}
+        - {field: outcome, equals: failure}
 """
 
 

@@ -14,7 +14,7 @@ from opencasb.clock import FakeClock
 from opencasb.crypto import generate_key
 from opencasb.detect.stage import DetectionStage, store_policy
 from opencasb.detect.templates import load_templates
-from opencasb.enrich import IpTagMatcher, load_ip_ranges
+from opencasb.enrich import Enricher, load_ip_ranges
 from opencasb.errors import DocumentError
 from opencasb.http.options import HttpOptions
 from opencasb.ingest.runner import IngestRunner
@@ -48,8 +48,8 @@ BROAD = {
 }
 
 
-def _tags() -> IpTagMatcher:
-    return IpTagMatcher([r for n in DEMO_LISTS for r in load_ip_ranges(demo_list_path(n))])
+def _enricher() -> Enricher:
+    return Enricher(ip_ranges=[r for n in DEMO_LISTS for r in load_ip_ranges(demo_list_path(n))])
 
 
 @dataclasses.dataclass(frozen=True)
@@ -84,7 +84,7 @@ def synced(tmp_path_factory: pytest.TempPathFactory, rsa_pair: tuple[str, str]) 
     runner = IngestRunner(store, http=HttpOptions(transport=transport, clock=clock))
     result = runner.run_once("okta")
     assert result.ok and result.inserted > 1000
-    done = DetectionStage(store, clock, ip_tags=_tags()).run_until_caught_up(batch=700)
+    done = DetectionStage(store, clock, enricher=_enricher()).run_until_caught_up(batch=700)
     assert done.read == store.count_activities() and done.committed
     transport.close()
     return Synced(store, plan.truth)
@@ -121,6 +121,6 @@ def test_benign_look_alikes_raise_no_alert(synced: Synced) -> None:
 def test_a_second_run_changes_nothing(synced: Synced) -> None:
     store = synced.store
     before = store.detection.list_alerts(limit=100_000)
-    again = DetectionStage(store, FakeClock(ANCHOR), ip_tags=_tags()).run_once()
+    again = DetectionStage(store, FakeClock(ANCHOR), enricher=_enricher()).run_once()
     assert (again.read, again.committed) == (0, False)
     assert store.detection.list_alerts(limit=100_000) == before

@@ -22,7 +22,7 @@ from opencasb.errors import ConfigError, OpenCASBError
 
 if TYPE_CHECKING:
     from opencasb.clock import Clock
-    from opencasb.enrich import IpTagMatcher
+    from opencasb.enrich import Enricher
     from opencasb.store import Store
     from opencasb.store.detection import AlertRecord
 
@@ -36,14 +36,14 @@ alerts = typer.Typer(
 )
 
 
-def run_detection(store: Store, clock: Clock, *, ip_tags: IpTagMatcher | None = None) -> int:
+def run_detection(store: Store, clock: Clock, *, enricher: Enricher | None = None) -> int:
     """The sync loop's hook: run the detection stage until it has caught up, after an ingest
     pass and outside its transaction. Returns the alerts written; a failure is shown and
     logged, never raised (ingest goes on; the stage resumes from its committed cursor)."""
     from opencasb.detect.stage import DetectionStage
 
     try:
-        return DetectionStage(store, clock, ip_tags=ip_tags).run_until_caught_up().alerts
+        return DetectionStage(store, clock, enricher=enricher).run_until_caught_up().alerts
     except OpenCASBError as exc:
         log.error("detection stage failed: %s", exc)
         show_problem(f"detection: {exc}", meaning=exc.meaning, fix=exc.fix)

@@ -17,7 +17,7 @@ from opencasb.cli.serve_o365 import serve_o365
 from opencasb.cli.sync_cmd import backfill_progress, report
 from opencasb.cli.terminal import markup
 from opencasb.clock import SystemClock
-from opencasb.enrich import IpTagMatcher
+from opencasb.enrich import Enricher
 from opencasb.errors import ConfigError, ConnectorError, DocumentError, NotFound
 from opencasb.ingest.runner import IngestRunner, RunResult
 from opencasb.ingest.scheduler import Scheduler
@@ -94,8 +94,8 @@ def run_demo(
             report(result)
             if result.error is not None:
                 raise result.error
-        tags = _demo_policies(store)
-        raised = run_detection(store, clock, ip_tags=tags)
+        enricher = _demo_policies(store)
+        raised = run_detection(store, clock, enricher=enricher)
         elapsed = time.monotonic() - started
         total = store.count_activities()
         flag = f"--data-dir {settings.data_dir}"
@@ -118,7 +118,7 @@ def run_demo(
         def _after(result: RunResult) -> None:
             _quiet_report(result)
             if result.inserted:
-                run_detection(store, clock, ip_tags=tags)
+                run_detection(store, clock, enricher=enricher)
 
         scheduler = Scheduler(runner, clock, stop=stop, on_result=_after)
         worker = threading.Thread(target=scheduler.run_forever, name="scheduler", daemon=True)
@@ -132,7 +132,7 @@ def run_demo(
         console.print("demo stopped")
 
 
-def _demo_policies(store: Store) -> IpTagMatcher:
+def _demo_policies(store: Store) -> Enricher:
     """Enable every shipped template that needs nothing filled in (when no policy is stored
     yet), and the sandbox's own Tor/VPN/corporate lists as IP tags for them."""
     from opencasb.detect.stage import store_policy
@@ -146,7 +146,7 @@ def _demo_policies(store: Store) -> IpTagMatcher:
                 store_policy(store, dataclasses.replace(policy, enabled=True))
             except DocumentError:
                 continue  # a template with a <placeholder> to fill in (break-glass account)
-    return IpTagMatcher([r for n in DEMO_LISTS for r in load_ip_ranges(demo_list_path(n))])
+    return Enricher(ip_ranges=[r for n in DEMO_LISTS for r in load_ip_ranges(demo_list_path(n))])
 
 
 def _quiet_report(result: object) -> None:

@@ -33,7 +33,7 @@ from opencasb.detect.engine import (
 from opencasb.detect.policy import Policy
 from opencasb.detect.policy_file import dump_policies, read_policies
 from opencasb.detect.state import EngineState
-from opencasb.enrich import IpTagMatcher, parse_ip
+from opencasb.enrich import Enricher
 from opencasb.errors import DocumentError
 from opencasb.store import Store
 from opencasb.store.detection import AlertWrite, PolicyRecord
@@ -96,8 +96,9 @@ class DetectionStage:
     Args:
         store: where activities, policies, the stage's state and alerts live.
         clock: "now" for the engine (what is historical).
-        ip_tags: tags of source addresses (Tor, VPN, corporate...) for policy scopes and
-            filters; without it no activity has a tag.
+        enricher: enriches each activity as it is read (place, ASN, user agent, the tags of
+            its source address for scopes and ``enrich.*`` filters); default: the built-in
+            database and no tagged ranges. (Enrichment is not stored at ingest yet.)
         max_matches_per_day, max_matches_per_block: the engine's auto-disable limits.
     """
 
@@ -106,13 +107,13 @@ class DetectionStage:
         store: Store,
         clock: Clock,
         *,
-        ip_tags: IpTagMatcher | None = None,
+        enricher: Enricher | None = None,
         max_matches_per_day: int = MAX_MATCHES_PER_DAY,
         max_matches_per_block: int = MAX_MATCHES_PER_BLOCK,
     ) -> None:
         self._store = store
         self._clock = clock
-        self._tags = ip_tags
+        self._enricher = enricher if enricher is not None else Enricher()
         self._limits = (max_matches_per_day, max_matches_per_block)
 
     def run_once(self, batch: int = 5000) -> StageResult:
@@ -140,7 +141,7 @@ class DetectionStage:
         rows = det.activities_after(cursor, batch)
         if not rows:
             return StageResult(0, 0, (), False)
-        observed = [Observed(i, a, self._ip_tags(a.src_ip)) for i, a in rows]
+        observed = [Observed(i, a, self._enricher.enrich(a)) for i, a in rows]
         findings, new_state = engine.evaluate(observed, state)
         was_enabled = {p.id for p in policies if p.enabled}
         disabled = {
@@ -174,11 +175,6 @@ class DetectionStage:
             read, alerts, committed = read + r.read, alerts + r.alerts, True
             disabled += r.disabled
         return StageResult(read, alerts, tuple(disabled), committed)
-
-    def _ip_tags(self, ip: str | None) -> frozenset[str]:
-        if self._tags is None or not ip:
-            return frozenset()
-        return self._tags.tags(parse_ip(ip))
 
 
 def _alert(f: Finding) -> AlertWrite:
