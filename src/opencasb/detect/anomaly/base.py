@@ -92,6 +92,8 @@ class Context:
     t: int
     settings: AnomalySettings
     now: datetime
+    status: str | None = None
+    """The user's status in the inventory (``ACTIVE``, ``SUSPENDED``...), when known."""
 
     @property
     def tags(self) -> frozenset[str]:

@@ -18,7 +18,7 @@ between them); it does not rewrite history.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 from opencasb.clock import Clock
 from opencasb.detect.anomaly.base import Context, actor_key, micros
@@ -38,6 +38,7 @@ from opencasb.detect.anomaly.files import (
     file_volume,
     ransomware,
 )
+from opencasb.detect.anomaly.lifecycle import DISABLED_USER, disabled_user, track_lifecycle
 from opencasb.detect.anomaly.reputation import (
     ANONYMOUS_IP,
     SUSPICIOUS_IP,
@@ -71,6 +72,7 @@ DETECTORS: dict[str, Detector] = {
     MASS_DOWNLOAD: file_volume,
     MASS_DELETE: file_volume,
     RANSOMWARE: ransomware,
+    DISABLED_USER: disabled_user,
 }
 """Every detector, by id (the id is the finding's ``policy_id``)."""
 
@@ -80,8 +82,17 @@ _HOUR_US = 3_600_000_000
 class AnomalyEngine:
     """Runs the anomaly detectors with one :class:`AnomalySettings`."""
 
-    def __init__(self, settings: AnomalySettings | None = None, *, clock: Clock) -> None:
+    def __init__(
+        self,
+        settings: AnomalySettings | None = None,
+        *,
+        clock: Clock,
+        user_status: Mapping[str, str] | None = None,
+    ) -> None:
+        """``user_status``: the inventory's status per user key (lower-case e-mail, else id),
+        e.g. ``SUSPENDED``, for users disabled before the activity history begins."""
         self.settings = settings or AnomalySettings()
+        self._status = user_status or {}
         unknown = set(self.settings.disabled) - set(DETECTORS)
         if unknown:
             raise ValueError(f"unknown anomaly detector(s): {', '.join(sorted(unknown))}")
@@ -131,9 +142,11 @@ class AnomalyEngine:
             t=t,
             settings=self.settings,
             now=self._clock.now(),
+            status=self._status.get(key) if key else None,
         )
         out: list[Finding] = []
         for detector in self._active:
             out.extend(detector(ctx))
         learn_place(ctx)
+        track_lifecycle(ctx)
         return out

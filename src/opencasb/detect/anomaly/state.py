@@ -90,6 +90,8 @@ class UserState:
     """``kind:YYYY-MM-DD`` -> the busiest hour of that kind of file operation that day."""
     extensions: dict[str, int] = field(default_factory=dict)
     """File extensions the user renamed or uploaded files to, with counts."""
+    disabled: list[Any] = field(default_factory=list)
+    """``[time, activity id, how, by whom]`` of the suspension in force; empty when active."""
 
 
 @dataclass(slots=True)
@@ -142,6 +144,7 @@ class AnomalyState:
                 files={k: [list(x) for x in v] for k, v in u.get("files", {}).items()},
                 file_peak=dict(u.get("file_peak", {})),
                 extensions=dict(u.get("extensions", {})),
+                disabled=list(u.get("disabled", [])),
             )
         o = data.get("org", {})
         org = OrgState(

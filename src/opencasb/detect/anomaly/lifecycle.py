@@ -1,0 +1,93 @@
+"""Activity by a suspended, disabled or deprovisioned user.
+
+A user counts as disabled from the moment the stream shows an Okta lifecycle event that
+suspends or deactivates them (until one that unsuspends, activates or reactivates them), or,
+for users disabled before the history began, when the inventory's status passed to the engine
+says so (``suspended``, ``deprovisioned``, ``disabled``, ``deactivated``). Any successful
+activity the user then performs (open sessions, tokens, Office 365 sign-ins linked by
+e-mail) is a finding; failed attempts are the block working. One finding per user per day.
+"""
+
+from __future__ import annotations
+
+from opencasb.detect.anomaly.base import Context
+from opencasb.detect.anomaly.state import UserState
+from opencasb.detect.engine import Finding
+from opencasb.detect.policy import Severity, Tactic
+from opencasb.model.activity import Outcome
+
+__all__ = ["DISABLED_STATUSES", "DISABLED_USER", "disabled_user", "track_lifecycle"]
+
+DISABLED_USER = "anomaly.disabled_user_activity"
+DISABLED_STATUSES = frozenset({"suspended", "deprovisioned", "disabled", "deactivated"})
+_DISABLE = {
+    "user.lifecycle.suspend": "suspended",
+    "user.lifecycle.deactivate": "deactivated",
+}
+_ENABLE = frozenset(
+    {"user.lifecycle.unsuspend", "user.lifecycle.activate", "user.lifecycle.reactivate"}
+)
+_DAY_US = 86_400_000_000
+
+
+def _target_keys(ctx: Context) -> list[str]:
+    keys = []
+    for t in ctx.activity.targets:
+        if (t.type or "").lower() == "user":
+            key = (t.alternate_id or "").casefold() or t.id or t.name or ""
+            if key:
+                keys.append(key)
+    return keys
+
+
+def track_lifecycle(ctx: Context) -> list[Finding]:
+    """Remember suspensions and reactivations of the activity's target users (no findings)."""
+    a = ctx.activity
+    if a.outcome is Outcome.FAILURE or (
+        a.activity_type not in _DISABLE and a.activity_type not in _ENABLE
+    ):
+        return []
+    for key in _target_keys(ctx):
+        user = ctx.state.users.get(key)
+        if user is None:
+            user = ctx.state.users[key] = UserState(first=ctx.t)
+        if a.activity_type in _DISABLE:
+            user.disabled = [ctx.t, ctx.activity_id, _DISABLE[a.activity_type], ctx.user_key]
+        else:
+            user.disabled = []
+    return []
+
+
+def disabled_user(ctx: Context) -> list[Finding]:
+    """A successful activity by a user who is suspended or deprovisioned."""
+    u, a = ctx.user, ctx.activity
+    if u is None or a.outcome is Outcome.FAILURE:
+        return []
+    if a.activity_type in _DISABLE or a.activity_type in _ENABLE:
+        return []
+    evidence = [(ctx.t, ctx.activity_id)]
+    if u.disabled and u.disabled[0] <= ctx.t:
+        t0, aid, how, by = u.disabled
+        evidence.insert(0, (int(t0), int(aid)))
+        minutes = round((ctx.t - int(t0)) / 60_000_000)
+        since = f"{how} by {by or 'an administrator'} {minutes} min earlier"
+    elif (ctx.status or "").lower() in DISABLED_STATUSES:
+        since = f"{(ctx.status or '').lower()} in the user inventory"
+    else:
+        return []
+    last = u.alerted.get(DISABLED_USER)
+    if last is not None and 0 <= ctx.t - last < _DAY_US:
+        return []
+    u.alerted[DISABLED_USER] = ctx.t
+    text = f"{ctx.user_key} ({a.app}: {a.action or a.activity_type}) while {since}"
+    return [
+        ctx.finding(
+            DISABLED_USER,
+            "Activity by a suspended or deprovisioned user",
+            severity=Severity.HIGH,
+            tactic=Tactic.PERSISTENCE,
+            technique="T1078",
+            evidence=evidence,
+            explanation=text,
+        )
+    ]
