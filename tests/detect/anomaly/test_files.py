@@ -88,3 +88,11 @@ def test_ransomware_rename_to_a_new_extension() -> None:
     # slower than 20 in five minutes is not the pattern
     slow = history() + burst("FileRenamed", 40, gap=30, ext="lockbit")
     assert ids(run(slow)[0], "anomaly.ransomware") == []
+
+
+def test_mass_sharing_against_the_users_baseline() -> None:
+    found, _ = run(history() + burst("AnonymousLinkCreated", 40))
+    (f,) = [f for f in found if f.policy_id == "anomaly.mass_share"]
+    assert f.count == 30 and f.explanation.startswith("ana@example.com shared 30 items within")
+    usual = [x for d in range(8) for x in burst("SharingSet", 20, at=d * DAY + HOUR)]
+    assert ids(run(history() + usual + burst("SharingSet", 40))[0], "anomaly.mass_share") == []

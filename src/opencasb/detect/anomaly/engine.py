@@ -34,6 +34,7 @@ from opencasb.detect.anomaly.credentials import (
 from opencasb.detect.anomaly.files import (
     MASS_DELETE,
     MASS_DOWNLOAD,
+    MASS_SHARE,
     RANSOMWARE,
     file_volume,
     ransomware,
@@ -70,6 +71,7 @@ DETECTORS: dict[str, Detector] = {
     MFA_FATIGUE: mfa_fatigue,
     FAILED_SIGNINS: failed_signins,
     MASS_DOWNLOAD: file_volume,
+    MASS_SHARE: file_volume,
     MASS_DELETE: file_volume,
     RANSOMWARE: ransomware,
     DISABLED_USER: disabled_user,
@@ -97,7 +99,7 @@ class AnomalyEngine:
         if unknown:
             raise ValueError(f"unknown anomaly detector(s): {', '.join(sorted(unknown))}")
         self._clock = clock
-        # one function may serve two ids (downloads and deletions): run it once if either is on
+        # one function may serve several ids (downloads, sharing, deletions): run it once
         active = [f for k, f in DETECTORS.items() if k not in self.settings.disabled]
         self._active = list(dict.fromkeys(active))
 

@@ -1,4 +1,4 @@
-"""File activity against the user's own baseline: unusual download and deletion volume, and
+"""File activity against the user's own baseline: unusual download, sharing and deletion volume, and
 ransomware (many files renamed or uploaded to an extension the user never used).
 
 * **Volume**: operations of one kind in the last hour above both a floor and a multiple
@@ -22,16 +22,39 @@ from opencasb.detect.engine import Finding
 from opencasb.detect.policy import Severity, Tactic
 from opencasb.model.activity import Outcome
 
-__all__ = ["MASS_DELETE", "MASS_DOWNLOAD", "RANSOMWARE", "file_volume", "ransomware"]
+__all__ = [
+    "MASS_DELETE",
+    "MASS_DOWNLOAD",
+    "MASS_SHARE",
+    "RANSOMWARE",
+    "file_volume",
+    "ransomware",
+]
 
 MASS_DOWNLOAD = "anomaly.mass_download"
 MASS_DELETE = "anomaly.mass_delete"
+MASS_SHARE = "anomaly.mass_share"
 RANSOMWARE = "anomaly.ransomware"
 _HOUR_US = 3_600_000_000
 _RANSOM_WINDOW_US = 5 * 60_000_000
 
+_NAMES = {
+    "download": "Unusual file download",
+    "share": "Unusual file sharing",
+    "delete": "Unusual file deletion",
+}
 _DOWNLOADS = frozenset({"FileDownloaded", "FileSyncDownloadedFull"})
 _DELETIONS = frozenset({"FileDeleted", "FileRecycled", "FolderDeleted"})
+_SHARING = frozenset(
+    {
+        "SharingSet",
+        "AddedToSecureLink",
+        "SharingInvitationCreated",
+        "AnonymousLinkCreated",
+        "CompanyLinkCreated",
+        "SecureLinkCreated",
+    }
+)
 _WRITES = frozenset({"FileRenamed", "FileUploaded", "FileSyncUploadedFull", "FileMoved"})
 
 
@@ -53,6 +76,10 @@ def file_volume(ctx: Context) -> list[Finding]:
     elif a.activity_type in _DELETIONS:
         kind, detector, verb, floor = (
             "delete", MASS_DELETE, "deleted", ctx.settings.thresholds.delete_floor
+        )  # fmt: skip
+    elif a.activity_type in _SHARING:
+        kind, detector, verb, floor = (
+            "share", MASS_SHARE, "shared", ctx.settings.thresholds.share_floor
         )  # fmt: skip
     else:
         return []
@@ -87,17 +114,18 @@ def file_volume(ctx: Context) -> list[Finding]:
     u.alerted[detector] = ctx.t
     minutes = max(1, round((ctx.t - events[0][0]) / 60_000_000))
     text = (
-        f"{ctx.user_key} {verb} {count} files within {minutes} min; this user's busiest hour "
+        f"{ctx.user_key} {verb} {count} {'items' if kind == 'share' else 'files'} within "
+        f"{minutes} min; this user's busiest hour "
         f"on earlier days was {baseline} (alert from {need} at {ctx.settings.sensitivity} "
         "sensitivity)"
     )
     return [
         ctx.finding(
             detector,
-            "Unusual file download" if kind == "download" else "Unusual file deletion",
+            _NAMES[kind],
             severity=Severity.MEDIUM,
-            tactic=Tactic.EXFILTRATION if kind == "download" else Tactic.IMPACT,
-            technique="T1530" if kind == "download" else "T1485",
+            tactic=Tactic.IMPACT if kind == "delete" else Tactic.EXFILTRATION,
+            technique={"download": "T1530", "share": "T1567", "delete": "T1485"}[kind],
             evidence=[(e[0], e[1]) for e in events],
             explanation=text,
         )
