@@ -74,29 +74,52 @@ def test_policies_round_trip_and_disable_keeps_reason(store: Store) -> None:
         det.set_policy_enabled("nope", True)
 
 
-def test_commit_is_conditional_on_the_cursor_and_extends_alerts(store: Store) -> None:
+def test_commit_is_conditional_on_the_cursor_and_state_and_extends_alerts(
+    store: Store,
+) -> None:
     det = store.detection
     assert det.get_stage("s") is None
     ok = det.commit_stage(
         "s", expected=None, cursor=5, state="{}", new_alerts=[_write(0, (1, 2))], disabled={}
     )
     assert ok
-    # a second process that started from the same (absent) cursor commits nothing
+    first = det_module.StageState(5, "{}")
+    assert det.get_stage("s") == first
+    # a second process that started from the same (absent) row commits nothing
     assert not det.commit_stage(
         "s", expected=None, cursor=5, state="{}", new_alerts=[_write(0, (9,))], disabled={}
     )
-    assert not det.commit_stage(
-        "s", expected=4, cursor=6, state="{}", new_alerts=[_write(0, (9,))], disabled={}
-    )
-    assert det.get_stage("s") is not None and det.get_stage("s").cursor == 5  # type: ignore[union-attr]
+    for stale in (det_module.StageState(4, "{}"), det_module.StageState(5, '{"old":1}')):
+        assert not det.commit_stage(
+            "s", expected=stale, cursor=6, state="{}", new_alerts=[_write(0, (9,))], disabled={}
+        )
+    assert det.get_stage("s") == first
     assert det.commit_stage(
-        "s", expected=5, cursor=8, state='{"x":1}', new_alerts=[_write(5, (2, 3))], disabled={}
+        "s", expected=first, cursor=8, state='{"x":1}', new_alerts=[_write(5, (2, 3))], disabled={}
     )
     (alert,) = det.list_alerts()
     assert alert.evidence == (1, 2, 3)  # the union, each id once
     assert alert.first_time == T0 and alert.last_time == T0 + timedelta(seconds=15)
     assert alert.explanation == "pass 5" and alert.status == "open"
     assert det.get_stage("s") == det_module.StageState(8, '{"x":1}')
+
+
+def test_cursors_are_per_instance(store: Store, clock: FakeClock) -> None:
+    """A lower id committed after a higher one of another instance (two syncs on PostgreSQL)
+    is still read: each instance has its own cursor."""
+    a = _instance(store)
+    b = store.add_instance("okta", "other", {}, {}).id
+    save_page(store, a, "logs", [_failure(i) for i in range(6)], {"n": 1})
+    save_page(store, b, "logs", [_failure(i, "bo") for i in range(6)], {"n": 1})
+    det = store.detection
+    ids_a = [i for i, iid, _ in det.activities_after({}, 100) if iid == a]
+    ids_b = [i for i, iid, _ in det.activities_after({}, 100) if iid == b]
+    assert len(ids_a) == len(ids_b) == 6 and max(ids_a) < min(ids_b)
+    # b was read up to its last id, a not yet (its transaction committed later)
+    late = det.activities_after({b: max(ids_b)}, 100)
+    assert [i for i, _, _ in late] == ids_a
+    assert [i for i, _, _ in det.activities_after({b: max(ids_b)}, 4)] == ids_a[:4]
+    assert det.activities_after({a: max(ids_a), b: max(ids_b)}, 100) == []
 
 
 def test_close_and_comment(store: Store) -> None:
@@ -174,7 +197,7 @@ def test_stage_crash_before_commit_raises_the_same_alerts_once(
     assert DetectionStage(store, clock).run_once().read == 0
     (alert,) = store.detection.list_alerts()
     assert len(alert.evidence) >= 11
-    ids = sorted(i for i, _ in store.detection.activities_after(0, 100))
+    ids = sorted(i for i, _, _ in store.detection.activities_after({}, 100))
     assert set(alert.evidence) <= set(ids)
 
 
@@ -219,3 +242,26 @@ def test_auto_disabled_policy_is_saved_disabled_with_its_reason_and_can_come_bac
     DetectionStage(store, clock).run_once()
     assert store.detection.list_policies()[0].enabled
     assert any(a.entity == "eve@example.com" for a in store.detection.list_alerts())
+
+
+def test_stage_respects_the_daily_alert_limit(store: Store, clock: FakeClock) -> None:
+    from opencasb.detect import read_policies
+
+    iid = _instance(store)
+    (policy,) = read_policies(
+        """
+policies:
+  - id: every-failure
+    name: Every failure
+    severity: low
+    category: threat_detection
+    daily_alert_limit: 2
+    filter: {field: outcome, equals: failure}
+"""
+    )
+    store_policy(store, policy)
+    save_page(store, iid, "logs", [_failure(i, f"u{i}") for i in range(5)], {"n": 1})
+    DetectionStage(store, clock).run_once()
+    assert len(store.detection.list_alerts()) == 2  # the other three are counted, not raised
+    state = store.detection.get_stage(STAGE)
+    assert state is not None and '"every-failure"' in state.state

@@ -1,7 +1,8 @@
 """The detection stage: stored activities in, alerts out, after ingest and never inside it.
 
-:meth:`DetectionStage.run_once` reads the activities stored after its cursor (the last
-activity id it has seen; ids grow with every insert), evaluates the enabled policies over them
+:meth:`DetectionStage.run_once` reads the activities stored after its cursors (per instance,
+the last activity id it has seen: one instance's ids commit in order, as one process at a
+time writes it), evaluates the enabled policies over them
 with :class:`~opencasb.detect.engine.PolicyEngine`, and commits, in ONE transaction
 (:meth:`opencasb.store.detection.DetectionStore.commit_stage`), the alerts, the engine's state,
 the new cursor and the policies the engine disabled (with its reason). A crash before that
@@ -21,6 +22,8 @@ from __future__ import annotations
 import dataclasses
 import logging
 from dataclasses import dataclass
+
+import orjson
 
 from opencasb.clock import Clock
 from opencasb.detect.engine import (
@@ -127,8 +130,7 @@ class DetectionStage:
             # the history stored meanwhile (its findings about old activity are historical).
             return StageResult(0, 0, (), False)
         saved = det.get_stage(STAGE)
-        cursor = saved.cursor if saved is not None else 0
-        state = EngineState.from_json(saved.state) if saved is not None else EngineState()
+        cursors, state = _load(saved.state if saved is not None else None)
         engine = PolicyEngine(
             policies,
             clock=self._clock,
@@ -138,10 +140,13 @@ class DetectionStage:
         for p in policies:  # enabled again by the user after the engine disabled it
             if p.enabled and p.id in state.disabled:
                 state = engine.reset_policy(state, p.id)
-        rows = det.activities_after(cursor, batch)
+        rows = det.activities_after(cursors, batch)
         if not rows:
             return StageResult(0, 0, (), False)
-        observed = [Observed(i, a, self._enricher.enrich(a)) for i, a in rows]
+        observed = [Observed(i, a, self._enricher.enrich(a)) for i, _, a in rows]
+        new_cursors = dict(cursors)
+        for i, iid, _ in rows:
+            new_cursors[iid] = max(new_cursors.get(iid, 0), i)
         findings, new_state = engine.evaluate(observed, state)
         was_enabled = {p.id for p in policies if p.enabled}
         disabled = {
@@ -152,9 +157,9 @@ class DetectionStage:
         alerts = [_alert(f) for f in findings]
         committed = det.commit_stage(
             STAGE,
-            expected=None if saved is None else cursor,
-            cursor=rows[-1][0],
-            state=new_state.to_json().decode(),
+            expected=saved,
+            cursor=max(new_cursors.values()),
+            state=_dump(new_cursors, new_state),
             new_alerts=alerts,
             disabled=disabled,
         )
@@ -175,6 +180,21 @@ class DetectionStage:
             read, alerts, committed = read + r.read, alerts + r.alerts, True
             disabled += r.disabled
         return StageResult(read, alerts, tuple(disabled), committed)
+
+
+def _load(text: str | None) -> tuple[dict[int, int], EngineState]:
+    """The per-instance cursors and the engine state of a stored stage state."""
+    if not text:
+        return {}, EngineState()
+    data = orjson.loads(text)
+    cursors = {int(k): int(v) for k, v in data["cursors"].items()}
+    return cursors, EngineState.from_json(orjson.dumps(data["engine"]))
+
+
+def _dump(cursors: dict[int, int], state: EngineState) -> str:
+    engine = orjson.loads(state.to_json())
+    data = {"cursors": {str(k): v for k, v in sorted(cursors.items())}, "engine": engine}
+    return orjson.dumps(data).decode()
 
 
 def _alert(f: Finding) -> AlertWrite:

@@ -1,13 +1,13 @@
 """What detection keeps in the store: policies, stage cursors and state, alerts, comments.
 
 Contract:
-    * :func:`activities_after` reads stored activities with ``id > cursor`` in id order (the
-      stage's input: ids grow with every insert, so "after the cursor" is "new").
+    * :func:`activities_after` reads stored activities after a cursor per instance, in id
+      order (the stage's input: an instance's ids commit in order, so "after" is "new").
     * :func:`commit_stage` writes one stage pass in ONE transaction: the alerts (new ones
       inserted; an alert that exists is extended, its evidence the union of both, so writing
       the same pass twice changes nothing), policies the stage disabled (with the reason),
       the stage's state and its new cursor. It writes nothing and returns False when the
-      stored cursor is no longer ``expected`` (another process committed that pass first).
+      stored cursor and state are no longer ``expected`` (another process committed first).
     * Alerts are closed with a resolution and commented on; every comment is kept.
 
 This module knows rows, not the policy model: the detection stage
@@ -16,7 +16,7 @@ This module knows rows, not the policy model: the detection stage
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -133,18 +133,29 @@ def _activity_cols() -> list[Any]:
     return cols
 
 
-def activities_after(db: Database, cursor: int, limit: int) -> list[tuple[int, Activity]]:
-    """At most ``limit`` activities with ``id > cursor``, in id order, with their ids."""
+def activities_after(
+    db: Database, cursors: Mapping[int, int], limit: int
+) -> list[tuple[int, int, Activity]]:
+    """At most ``limit`` activities stored after the per-instance ``cursors`` (instance id ->
+    last id seen; 0 when absent), as ``(id, instance id, activity)`` in id order.
+
+    Per instance, so that "after the cursor" means "committed after": one instance is
+    written by one process at a time (its lease), so its ids commit in order, while two
+    instances synced by two processes on PostgreSQL may commit a lower id after a higher one.
+    What is returned of each instance is a prefix of its new activities in id order."""
     names = instance_names(db)
-    stmt = (
-        select(*_activity_cols())
-        .where(activities.c.id > cursor)
-        .order_by(activities.c.id)
-        .limit(limit)
-    )
+    rows: list[Any] = []
     with db.read() as conn:
-        rows = conn.execute(stmt).all()
-    return [(int(r.id), activity_from_row(r, names)) for r in rows]
+        for iid in sorted(names):
+            stmt = (
+                select(*_activity_cols())
+                .where(activities.c.instance_id == iid, activities.c.id > cursors.get(iid, 0))
+                .order_by(activities.c.id)
+                .limit(limit)
+            )
+            rows += conn.execute(stmt).all()
+    rows.sort(key=lambda r: int(r.id))
+    return [(int(r.id), int(r.instance_id), activity_from_row(r, names)) for r in rows[:limit]]
 
 
 def activities_by_id(db: Database, ids: Sequence[int]) -> dict[int, Activity]:
@@ -241,14 +252,15 @@ def commit_stage(
     db: Database,
     stage: str,
     *,
-    expected: int | None,
+    expected: StageState | None,
     cursor: int,
     state: str,
     new_alerts: Sequence[AlertWrite],
     disabled: dict[str, str],
 ) -> bool:
-    """Commit one pass of ``stage`` (see the module contract). ``expected`` is the cursor the
-    pass started from (None: the stage had no row yet)."""
+    """Commit one pass of ``stage`` (see the module contract). ``expected`` is the cursor
+    and state the pass started from (None: the stage had no row yet); the commit happens
+    only if both are still what is stored."""
     now = db.clock.now()
     with db.write() as conn:
         if expected is None:
@@ -262,7 +274,11 @@ def commit_stage(
         else:
             moved = conn.execute(
                 update(stage_state)
-                .where(stage_state.c.stage == stage, stage_state.c.cursor == expected)
+                .where(
+                    stage_state.c.stage == stage,
+                    stage_state.c.cursor == expected.cursor,
+                    stage_state.c.state == expected.state,
+                )
                 .values(cursor=cursor, state=state, updated_at=now)
             ).rowcount
             if not moved:
@@ -451,8 +467,10 @@ class DetectionStore:
     def clock_now(self) -> datetime:
         return self._db.clock.now()
 
-    def activities_after(self, cursor: int, limit: int) -> list[tuple[int, Activity]]:
-        return activities_after(self._db, cursor, limit)
+    def activities_after(
+        self, cursors: Mapping[int, int], limit: int
+    ) -> list[tuple[int, int, Activity]]:
+        return activities_after(self._db, cursors, limit)
 
     def activities_by_id(self, ids: Sequence[int]) -> dict[int, Activity]:
         return activities_by_id(self._db, ids)
@@ -476,7 +494,7 @@ class DetectionStore:
         self,
         stage: str,
         *,
-        expected: int | None,
+        expected: StageState | None,
         cursor: int,
         state: str,
         new_alerts: Sequence[AlertWrite],
