@@ -42,6 +42,7 @@ CATCHES = {
     "anomaly.mass_delete": {"mass_delete"},
     "anomaly.ransomware": {"ransomware_rename"},
     "anomaly.disabled_user_activity": {"disabled_user_activity"},
+    "anomaly.suspicious_forwarding": {"mailbox_forwarding_external", "inbox_rule_forward_delete"},
 }
 
 
@@ -139,6 +140,7 @@ def test_default_learning_period_keeps_the_first_week_silent(
     assert {f.policy_id for f in found} == {
         "anomaly.anonymous_ip", "anomaly.password_spray", "anomaly.mfa_fatigue",
         "anomaly.disabled_user_activity",  # needs no baseline: the suspension is the evidence
+        "anomaly.suspicious_forwarding",  # nor does the rule itself
     }  # fmt: skip
     sizes = [len(AnomalyState(users={k: u}).to_json()) for k, u in state.users.items()]
     assert max(sizes) < 5_000  # the busiest user here: 3 kB (an hour of file operations)

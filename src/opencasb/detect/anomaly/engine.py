@@ -40,6 +40,7 @@ from opencasb.detect.anomaly.files import (
     ransomware,
 )
 from opencasb.detect.anomaly.lifecycle import DISABLED_USER, disabled_user, track_lifecycle
+from opencasb.detect.anomaly.mail import SUSPICIOUS_FORWARDING, learn_domain, suspicious_forwarding
 from opencasb.detect.anomaly.reputation import (
     ANONYMOUS_IP,
     SUSPICIOUS_IP,
@@ -75,6 +76,7 @@ DETECTORS: dict[str, Detector] = {
     MASS_DELETE: file_volume,
     RANSOMWARE: ransomware,
     DISABLED_USER: disabled_user,
+    SUSPICIOUS_FORWARDING: suspicious_forwarding,
 }
 """Every detector, by id (the id is the finding's ``policy_id``)."""
 
@@ -151,4 +153,5 @@ class AnomalyEngine:
             out.extend(detector(ctx))
         learn_place(ctx)
         track_lifecycle(ctx)
+        learn_domain(ctx)
         return out

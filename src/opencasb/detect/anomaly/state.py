@@ -18,6 +18,7 @@ from typing import Any
 __all__ = [
     "MAX_ALERTED",
     "MAX_COUNTRIES",
+    "MAX_DOMAINS",
     "MAX_EXTENSIONS",
     "MAX_FAILURES",
     "MAX_FILE_EVENTS",
@@ -47,6 +48,8 @@ MAX_FILE_EVENTS = 300  # about 10 kB per kind at worst: the bound on a user
 """Recent file operations remembered per user and kind (download, deletion, rename)."""
 MAX_EXTENSIONS = 64
 """File extensions remembered per user (the least used are forgotten first)."""
+MAX_DOMAINS = 16
+"""Mail domains remembered as the organisation's own."""
 MAX_SPRAY_EVENTS = 500
 """Failed sign-ins remembered per source address within the spray window."""
 
@@ -106,6 +109,8 @@ class OrgState:
     """Source address -> ``[time, user, activity id]`` of failed sign-ins in the spray window."""
     spray_episode: dict[str, list[Any]] = field(default_factory=dict)
     """Source address -> ``[time of last finding, episode id]``."""
+    domains: dict[str, int] = field(default_factory=dict)
+    """The organisation's mail domains (from actors' e-mail addresses), with counts."""
 
 
 @dataclass(slots=True)
@@ -152,5 +157,6 @@ class AnomalyState:
             country_users={k: list(v) for k, v in o.get("country_users", {}).items()},
             spray={k: [list(x) for x in v] for k, v in o.get("spray", {}).items()},
             spray_episode={k: list(v) for k, v in o.get("spray_episode", {}).items()},
+            domains=dict(o.get("domains", {})),
         )
         return cls(org=org, users=users, watermark=data.get("watermark", 0))
