@@ -72,3 +72,8 @@ def test_every_labelled_scenario_is_in_the_store_after_the_backfill(tmp_path: Pa
     for entry in entries:
         missing = set(entry["activity_ids"]) - stored
         assert not missing, f"{entry['scenario']}: {len(missing)} activities not stored"
+    # the detection stage ran after the backfill, with the templates the demo enabled
+    with sqlite3.connect(data / "opencasb.db") as db:
+        policies = {r[0] for r in db.execute("SELECT policy_id FROM alerts")}
+    assert {"failed-sign-ins", "password-spray", "new-super-admin"} <= policies
+    assert "raised by the policy templates" in done.stdout
