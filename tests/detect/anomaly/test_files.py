@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import timedelta
 from typing import Any
 
@@ -96,3 +97,17 @@ def test_mass_sharing_against_the_users_baseline() -> None:
     assert f.count == 30 and f.explanation.startswith("ana@example.com shared 30 items within")
     usual = [x for d in range(8) for x in burst("SharingSet", 20, at=d * DAY + HOUR)]
     assert ids(run(history() + usual + burst("SharingSet", 40))[0], "anomaly.mass_share") == []
+
+
+def test_unusual_administrative_activity_volume() -> None:
+    def admin(at: float) -> tuple[Activity, Enrichment]:
+        a = dataclasses.replace(op(at, "Add member to role."), category=Category.ADMIN)
+        return a, where("Paris")
+
+    found, _ = run(history() + [admin(LATER + i * 30) for i in range(20)])
+    (f,) = [f for f in found if f.policy_id == "anomaly.unusual_admin_activity"]
+    assert f.count == 15 and "performed 15 administrative actions within 7 min" in f.explanation
+    assert f.tactic == "persistence"
+    busy = [admin(d * DAY + i * 60) for d in range(8) for i in range(10)]
+    quiet, _ = run(history() + busy + [admin(LATER + i * 30) for i in range(20)])
+    assert ids(quiet, "anomaly.unusual_admin_activity") == []

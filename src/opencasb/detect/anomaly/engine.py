@@ -36,6 +36,7 @@ from opencasb.detect.anomaly.files import (
     MASS_DOWNLOAD,
     MASS_SHARE,
     RANSOMWARE,
+    UNUSUAL_ADMIN,
     file_volume,
     ransomware,
 )
@@ -74,6 +75,7 @@ DETECTORS: dict[str, Detector] = {
     MASS_DOWNLOAD: file_volume,
     MASS_SHARE: file_volume,
     MASS_DELETE: file_volume,
+    UNUSUAL_ADMIN: file_volume,
     RANSOMWARE: ransomware,
     DISABLED_USER: disabled_user,
     SUSPICIOUS_FORWARDING: suspicious_forwarding,

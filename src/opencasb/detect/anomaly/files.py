@@ -1,4 +1,5 @@
-"""File activity against the user's own baseline: unusual download, sharing and deletion volume, and
+"""Activity volume against the user's own baseline: unusual download, sharing, deletion and
+administrative activity volume, and
 ransomware (many files renamed or uploaded to an extension the user never used).
 
 * **Volume**: operations of one kind in the last hour above both a floor and a multiple
@@ -20,13 +21,14 @@ from opencasb.detect.anomaly.settings import Sensitivity
 from opencasb.detect.anomaly.state import MAX_EXTENSIONS, MAX_FILE_EVENTS, MAX_PEAK_DAYS
 from opencasb.detect.engine import Finding
 from opencasb.detect.policy import Severity, Tactic
-from opencasb.model.activity import Outcome
+from opencasb.model.activity import Category, Outcome
 
 __all__ = [
     "MASS_DELETE",
     "MASS_DOWNLOAD",
     "MASS_SHARE",
     "RANSOMWARE",
+    "UNUSUAL_ADMIN",
     "file_volume",
     "ransomware",
 ]
@@ -34,6 +36,7 @@ __all__ = [
 MASS_DOWNLOAD = "anomaly.mass_download"
 MASS_DELETE = "anomaly.mass_delete"
 MASS_SHARE = "anomaly.mass_share"
+UNUSUAL_ADMIN = "anomaly.unusual_admin_activity"
 RANSOMWARE = "anomaly.ransomware"
 _HOUR_US = 3_600_000_000
 _RANSOM_WINDOW_US = 5 * 60_000_000
@@ -42,6 +45,19 @@ _NAMES = {
     "download": "Unusual file download",
     "share": "Unusual file sharing",
     "delete": "Unusual file deletion",
+    "admin": "Unusual administrative activity",
+}
+_TACTICS = {
+    "download": Tactic.EXFILTRATION,
+    "share": Tactic.EXFILTRATION,
+    "delete": Tactic.IMPACT,
+    "admin": Tactic.PERSISTENCE,
+}
+_NOUNS = {
+    "download": "files",
+    "share": "items",
+    "delete": "files",
+    "admin": "administrative actions",
 }
 _DOWNLOADS = frozenset({"FileDownloaded", "FileSyncDownloadedFull"})
 _DELETIONS = frozenset({"FileDeleted", "FileRecycled", "FolderDeleted"})
@@ -81,6 +97,10 @@ def file_volume(ctx: Context) -> list[Finding]:
         kind, detector, verb, floor = (
             "share", MASS_SHARE, "shared", ctx.settings.thresholds.share_floor
         )  # fmt: skip
+    elif a.category is Category.ADMIN:
+        kind, detector, verb, floor = (
+            "admin", UNUSUAL_ADMIN, "performed", ctx.settings.thresholds.admin_floor
+        )  # fmt: skip
     else:
         return []
     if detector in ctx.settings.disabled:
@@ -114,7 +134,7 @@ def file_volume(ctx: Context) -> list[Finding]:
     u.alerted[detector] = ctx.t
     minutes = max(1, round((ctx.t - events[0][0]) / 60_000_000))
     text = (
-        f"{ctx.user_key} {verb} {count} {'items' if kind == 'share' else 'files'} within "
+        f"{ctx.user_key} {verb} {count} {_NOUNS[kind]} within "
         f"{minutes} min; this user's busiest hour "
         f"on earlier days was {baseline} (alert from {need} at {ctx.settings.sensitivity} "
         "sensitivity)"
@@ -124,8 +144,10 @@ def file_volume(ctx: Context) -> list[Finding]:
             detector,
             _NAMES[kind],
             severity=Severity.MEDIUM,
-            tactic=Tactic.IMPACT if kind == "delete" else Tactic.EXFILTRATION,
-            technique={"download": "T1530", "share": "T1567", "delete": "T1485"}[kind],
+            tactic=_TACTICS[kind],
+            technique={"download": "T1530", "share": "T1567", "delete": "T1485", "admin": "T1098"}[
+                kind
+            ],
             evidence=[(e[0], e[1]) for e in events],
             explanation=text,
         )

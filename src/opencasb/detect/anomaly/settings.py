@@ -50,14 +50,16 @@ class Thresholds:
     """Fewer file deletions than this in an hour never alert, whatever the baseline."""
     share_floor: int
     """Fewer sharing operations than this in an hour never alert, whatever the baseline."""
+    admin_floor: int
+    """Fewer administrative activities than this in an hour never alert."""
     ransom_files: int
     """Files renamed or uploaded to one extension new to the user within five minutes."""
 
 
 _TABLE = {
-    Sensitivity.LOW: Thresholds(1500.0, 800.0, 3, 3, 20, 10, 20, 3.0, 100, 60, 60, 30),
-    Sensitivity.MEDIUM: Thresholds(1000.0, 500.0, 3, 3, 10, 5, 10, 2.0, 50, 30, 30, 20),
-    Sensitivity.HIGH: Thresholds(800.0, 200.0, 5, 5, 5, 3, 5, 1.5, 30, 20, 20, 10),
+    Sensitivity.LOW: Thresholds(1500.0, 800.0, 3, 3, 20, 10, 20, 3.0, 100, 60, 60, 30, 30),
+    Sensitivity.MEDIUM: Thresholds(1000.0, 500.0, 3, 3, 10, 5, 10, 2.0, 50, 30, 30, 15, 20),
+    Sensitivity.HIGH: Thresholds(800.0, 200.0, 5, 5, 5, 3, 5, 1.5, 30, 20, 20, 8, 10),
 }
 
 
