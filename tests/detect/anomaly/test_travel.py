@@ -150,3 +150,16 @@ def test_state_round_trips_and_evaluate_is_pure() -> None:
     assert state == before  # unchanged by evaluate
     assert [f.id for f in run(items)[0]] == [f.id for f in found]
     assert len(text) < 2_000
+
+
+def test_a_late_sign_in_meets_its_neighbours_in_event_time() -> None:
+    # Paris at 09:00 and New York at 20:00 (plausible), then an Office 365 record of a Lagos
+    # sign-in at 10:00 arrives late, in a later batch: 1 h after Paris is impossible, though
+    # 10 h before New York would not be
+    _, state = run(
+        [*history(), (okta(LATER), where("Paris")), (okta(LATER + 11 * HOUR), where("New York"))]
+    )
+    found, _ = run([(o365(LATER + HOUR), where("Lagos"))], state=state)
+    (f,) = [f for f in found if f.policy_id == IT]
+    assert "Lagos, NG 60 min after Paris, FR" in f.explanation
+    assert f.activity_ids == (9, 1)  # event-time order; ids restart per run (Paris was 9)

@@ -12,8 +12,9 @@ Each detector is a function ``(Context) -> list[Finding]`` that may update the b
 that a sign-in is judged against the history before it.
 
 Late activities: an activity older than ones already seen is judged against the baselines as
-they are now (impossible travel compares it with the latest sign-in using the absolute time
-between them); it does not rewrite history.
+they are now; impossible travel compares a late sign-in with the user's sign-ins just before
+and just after it in event time (the last :data:`~.state.MAX_PLACES` are kept), so an Office
+365 record published hours late still meets its real neighbours.
 """
 
 from __future__ import annotations

@@ -24,6 +24,7 @@ __all__ = [
     "MAX_FILE_EVENTS",
     "MAX_ORG_COUNTRY_USERS",
     "MAX_PEAK_DAYS",
+    "MAX_PLACES",
     "MAX_PUSHES",
     "MAX_SPRAY_EVENTS",
     "AnomalyState",
@@ -34,6 +35,8 @@ __all__ = [
 
 MAX_COUNTRIES = 32
 """Countries remembered per user (the least used are forgotten first)."""
+MAX_PLACES = 8
+"""Recent sign-in places remembered per user, so that a late record meets its neighbours."""
 MAX_FAILURES = 200
 """Recent failed sign-ins remembered per user."""
 MAX_PEAK_DAYS = 30
@@ -77,8 +80,8 @@ class UserState:
     """Event time of the first activity seen for the user (the learning period starts here)."""
     countries: dict[str, int] = field(default_factory=dict)
     """Successful sign-ins per country code."""
-    last: Place | None = None
-    """The latest successful interactive sign-in with a place."""
+    places: list[Place] = field(default_factory=list)
+    """The latest successful interactive sign-ins with a place, oldest first (event time)."""
     failures: list[list[int]] = field(default_factory=list)
     """``[time, activity id]`` of recent failed sign-ins, oldest first."""
     peak: dict[str, int] = field(default_factory=dict)
@@ -137,11 +140,10 @@ class AnomalyState:
         data = json.loads(text)
         users = {}
         for key, u in data.get("users", {}).items():
-            last = u.get("last")
             users[key] = UserState(
                 first=u["first"],
                 countries=dict(u.get("countries", {})),
-                last=Place(**last) if last else None,
+                places=[Place(**p) for p in u.get("places", [])],
                 failures=[list(x) for x in u.get("failures", [])],
                 peak=dict(u.get("peak", {})),
                 pushes=[list(x) for x in u.get("pushes", [])],

@@ -9,9 +9,10 @@ Impossible travel suppresses, as the commercial product does (mcas-features.md Â
 * always (system): the same or a neighbouring country; a distance that the two places'
   jitter radii (city or, for a country centroid, far wider) can explain; an address tagged
   ``vpn`` on either side (its exit says nothing about where the person is);
-* at low and medium: an address tagged ``corporate`` on either side, and a country the user
-  commonly signs in from (user suppression); at high only when both sides are corporate;
-* at low: a country that several users of the organisation commonly use (organisation
+* at low and medium: an address tagged ``corporate`` on either side, and travel between two
+  countries the user commonly signs in from (user suppression); at high only when both
+  sides are corporate;
+* at low: travel to countries that several users of the organisation use (organisation
   suppression).
 """
 
@@ -20,7 +21,12 @@ from __future__ import annotations
 from opencasb.detect.anomaly.base import Context, is_interactive_signin, place_name
 from opencasb.detect.anomaly.geo import distance_km, format_km, neighbours
 from opencasb.detect.anomaly.settings import Sensitivity
-from opencasb.detect.anomaly.state import MAX_COUNTRIES, MAX_ORG_COUNTRY_USERS, Place
+from opencasb.detect.anomaly.state import (
+    MAX_COUNTRIES,
+    MAX_ORG_COUNTRY_USERS,
+    MAX_PLACES,
+    Place,
+)
 from opencasb.detect.engine import Finding
 from opencasb.detect.policy import Severity, Tactic
 
@@ -72,45 +78,63 @@ def _duration(us: int) -> str:
 
 
 def impossible_travel(ctx: Context) -> list[Finding]:
-    """A successful interactive sign-in too far from the user's previous one for the time
-    between them. Needs the organisation's learning period to have passed."""
+    """A successful interactive sign-in too far, for the time between them, from the user's
+    sign-in just before it or just after it in event time (a late Office 365 record meets
+    its real neighbours). Needs the organisation's learning period to have passed."""
     if ctx.user is None or not is_interactive_signin(ctx.activity):
         return []
-    prev, cur = ctx.user.last, _place(ctx)
-    if prev is None or cur is None or not ctx.learned(ctx.state.org.first):
+    cur = _place(ctx)
+    if cur is None or not ctx.learned(ctx.state.org.first):
         return []
-    if prev.country == cur.country or neighbours(prev.country, cur.country):
+    places = ctx.user.places
+    before = [p for p in places if p.t <= cur.t]
+    after = [p for p in places if p.t > cur.t]
+    pairs = ([(before[-1], cur)] if before else []) + ([(cur, after[0])] if after else [])
+    judged = [j for j in (_judge(ctx, a, b, cur) for a, b in pairs) if j is not None]
+    if not judged:
         return []
+    return [max(judged, key=lambda j: j[0])[1]]
+
+
+def _judge(ctx: Context, first: Place, then: Place, cur: Place) -> tuple[float, Finding] | None:
+    """The finding for travelling from ``first`` to ``then`` (in event time), if impossible
+    and not suppressed, with its speed."""
+    if first.country == then.country or neighbours(first.country, then.country):
+        return None
     s = ctx.settings
     th = s.thresholds
-    km = distance_km(prev.lat, prev.lon, cur.lat, cur.lon)
-    slack = sum(s.coarse_radius_km if p.coarse else s.city_radius_km for p in (prev, cur))
+    km = distance_km(first.lat, first.lon, then.lat, then.lon)
+    slack = sum(s.coarse_radius_km if p.coarse else s.city_radius_km for p in (first, then))
     effective = km - slack
     if effective < th.travel_min_km:
-        return []
-    elapsed = abs(cur.t - prev.t)
+        return None
+    elapsed = then.t - first.t
     hours = max(elapsed, 60_000_000) / _HOUR_US  # a minute at least: same-second pairs
     if effective / hours < th.travel_kmh:
-        return []
-    tags_prev, tags_cur = set(prev.tags), set(cur.tags)
-    if "vpn" in tags_prev | tags_cur:
-        return []
-    corporate = ("corporate" in tags_prev, "corporate" in tags_cur)
+        return None
+    tags_a, tags_b = set(first.tags), set(then.tags)
+    if "vpn" in tags_a | tags_b:
+        return None
+    corporate = ("corporate" in tags_a, "corporate" in tags_b)
     if s.sensitivity is Sensitivity.HIGH:
         if all(corporate):
-            return []
+            return None
     elif any(corporate):
-        return []
+        return None
     usual = _usual(ctx)
-    if s.sensitivity is not Sensitivity.HIGH and cur.country in usual:
-        return []
-    if s.sensitivity is Sensitivity.LOW and _org_users(ctx, cur.country) >= th.org_country_users:
-        return []
-    here, there = place_name(cur.city, cur.country), place_name(prev.city, prev.country)
-    order = "after" if cur.t >= prev.t else "before"
+    novel = [p.country for p in (first, then) if p.country not in usual]
+    if s.sensitivity is not Sensitivity.HIGH and not novel:
+        return None
+    if s.sensitivity is Sensitivity.LOW and all(
+        _org_users(ctx, c) >= th.org_country_users for c in novel
+    ):
+        return None
+    other = first if then is cur else then
+    here, there = place_name(cur.city, cur.country), place_name(other.city, other.country)
+    order = "after" if then is cur else "before"
     vague = (
         " (one place is only known to the country, so allowing for that)"
-        if (prev.coarse or cur.coarse)
+        if (first.coarse or then.coarse)
         else ""
     )
     text = (
@@ -119,18 +143,17 @@ def impossible_travel(ctx: Context) -> list[Finding]:
         f"this user's usual countries: {', '.join(usual) or 'none yet'}"
     )
     ips = tuple(dict.fromkeys(x for x in (ctx.activity.src_ip,) if x))
-    return [
-        ctx.finding(
-            IMPOSSIBLE_TRAVEL,
-            "Impossible travel",
-            severity=Severity.MEDIUM if (prev.coarse or cur.coarse) else Severity.HIGH,
-            tactic=Tactic.INITIAL_ACCESS,
-            technique="T1078",
-            evidence=[(prev.t, prev.activity_id), (cur.t, cur.activity_id)],
-            explanation=text,
-            ips=ips,
-        )
-    ]
+    found = ctx.finding(
+        IMPOSSIBLE_TRAVEL,
+        "Impossible travel",
+        severity=Severity.MEDIUM if (first.coarse or then.coarse) else Severity.HIGH,
+        tactic=Tactic.INITIAL_ACCESS,
+        technique="T1078",
+        evidence=[(first.t, first.activity_id), (then.t, then.activity_id)],
+        explanation=text,
+        ips=ips,
+    )
+    return km / hours, found
 
 
 def infrequent_country(ctx: Context) -> list[Finding]:
@@ -188,5 +211,5 @@ def learn_place(ctx: Context) -> None:
     if ctx.user_key not in users and len(users) < MAX_ORG_COUNTRY_USERS:
         users.append(ctx.user_key)
     cur = _place(ctx)
-    if cur is not None and (u.last is None or cur.t >= u.last.t):
-        u.last = cur
+    if cur is not None:
+        u.places = sorted([*u.places, cur], key=lambda p: (p.t, p.activity_id))[-MAX_PLACES:]
