@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from tests.detect.anomaly.helpers import DAY, HOUR, history, ids, o365, okta, run, where
+from tests.detect.anomaly.helpers import DAY, HOUR, T0, history, ids, o365, okta, run, where
 
 from opencasb.detect.anomaly import AnomalySettings, AnomalyState, Sensitivity
 from opencasb.model.activity import Outcome
@@ -163,3 +163,17 @@ def test_a_late_sign_in_meets_its_neighbours_in_event_time() -> None:
     (f,) = [f for f in found if f.policy_id == IT]
     assert "Lagos, NG 60 min after Paris, FR" in f.explanation
     assert f.activity_ids == (9, 1)  # event-time order; ids restart per run (Paris was 9)
+
+
+def test_evaluate_observed_reads_the_enrichment_the_stage_attaches() -> None:
+    from opencasb.clock import FakeClock
+    from opencasb.detect.anomaly import AnomalyEngine
+    from opencasb.detect.engine import Observed
+
+    items = [*history(), (okta(LATER), where("Paris")), (okta(LATER + 2 * HOUR), where("Lagos"))]
+    observed = [Observed(i + 1, a, e) for i, (a, e) in enumerate(items)]
+    engine = AnomalyEngine(clock=FakeClock(T0))
+    found, _ = engine.evaluate_observed(observed, AnomalyState())
+    assert [f.policy_id for f in found] == [IT, IC]
+    bare = [Observed(o.id, o.activity) for o in observed]  # not enriched: no place, no finding
+    assert engine.evaluate_observed(bare, AnomalyState())[0] == []

@@ -119,6 +119,15 @@ class AnomalyEngine:
             findings.extend(self.observe(observed, enrichment, st))
         return findings, st
 
+    def evaluate_observed(
+        self, observed: Sequence[Observed], state: AnomalyState
+    ) -> tuple[list[Finding], AnomalyState]:
+        """:meth:`evaluate` over activities that carry their own enrichment (what the
+        detection stage reads); one without is judged with an empty :class:`Enrichment`
+        (no place, no tags)."""
+        empty = Enrichment()
+        return self.evaluate([(o, o.enrichment or empty) for o in observed], state)
+
     def observe(
         self, observed: Observed, enrichment: Enrichment, state: AnomalyState
     ) -> list[Finding]:
