@@ -45,6 +45,8 @@ def test_sync_runs_detection_and_alerts_have_a_lifecycle(synced: Cli, tmp_path: 
     assert [c["text"] for c in closed["comments"]] == ["looking at it", "typo"]
     still_open = synced.ok("alerts", "--status", "open", "--format", "json").stdout.splitlines()
     assert len(still_open) == len(rows) - 1
+    assert synced.ok("alerts", "--severity", "high", "--format", "json").stdout == ""
+    assert synced("alerts", "--severity", "urgent").exit_code == 1
     bad = synced("alerts", "close", first["id"], "--resolution", "maybe")
     assert bad.exit_code == 1 and "true_positive" in flat(bad.output)
     # a second sync with nothing new raises nothing new

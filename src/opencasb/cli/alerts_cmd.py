@@ -91,6 +91,9 @@ def list_alerts(
             raise ConfigError(f"unknown format {fmt!r}", fix="use table or json")
         if status not in (None, "open", "closed"):
             raise ConfigError(f"unknown status {status!r}", fix="use open or closed")
+        severities = ("informational", "low", "medium", "high")
+        if severity is not None and severity not in severities:
+            raise ConfigError(f"unknown severity {severity!r}", fix=f"use {', '.join(severities)}")
         rows = state.store.detection.list_alerts(status=status, severity=severity, limit=limit)
         if fmt == "json":
             for a in rows:
