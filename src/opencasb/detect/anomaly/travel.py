@@ -36,6 +36,7 @@ __all__ = ["IMPOSSIBLE_TRAVEL", "INFREQUENT_COUNTRY", "impossible_travel", "infr
 IMPOSSIBLE_TRAVEL = "anomaly.impossible_travel"
 INFREQUENT_COUNTRY = "anomaly.infrequent_country"
 _HOUR_US = 3_600_000_000
+_DAY_US = 24 * _HOUR_US
 
 
 def _place(ctx: Context) -> Place | None:
@@ -47,8 +48,8 @@ def _place(ctx: Context) -> Place | None:
         activity_id=ctx.activity_id,
         country=e.country_code.upper(),
         city=e.city,
-        lat=e.lat,
-        lon=e.lon,
+        lat=round(e.lat, 3),  # ~100 m: far below any jitter radius
+        lon=round(e.lon, 3),
         coarse=e.coarse,
         tags=sorted(e.ip_tags),
         app=ctx.activity.app,
@@ -212,4 +213,9 @@ def learn_place(ctx: Context) -> None:
         users.append(ctx.user_key)
     cur = _place(ctx)
     if cur is not None:
-        u.places = sorted([*u.places, cur], key=lambda p: (p.t, p.activity_id))[-MAX_PLACES:]
+        places = sorted([*u.places, cur], key=lambda p: (p.t, p.activity_id))[-MAX_PLACES:]
+        # a late record is at most hours late: older places than a day before the newest
+        # only matter as the one before it
+        newest = places[-1].t
+        u.places = [p for p in places[:-1] if newest - p.t <= _DAY_US] or places[-2:-1]
+        u.places.append(places[-1])
