@@ -177,3 +177,15 @@ def test_evaluate_observed_reads_the_enrichment_the_stage_attaches() -> None:
     assert [f.policy_id for f in found] == [IT, IC]
     bare = [Observed(o.id, o.activity) for o in observed]  # not enriched: no place, no finding
     assert engine.evaluate_observed(bare, AnomalyState())[0] == []
+
+
+def test_back_and_forth_is_one_episode_and_a_later_trip_another() -> None:
+    hops = [(okta(LATER + i * 2 * HOUR), where("Lagos" if i % 2 else "Paris")) for i in range(4)]
+    later = [
+        (okta(LATER + 3 * DAY), where("Paris")),
+        (okta(LATER + 3 * DAY + HOUR), where("Lagos")),
+    ]
+    travel = [f for f in run([*history(), *hops, *later])[0] if f.policy_id == IT]
+    assert [f.continues for f in travel] == [False, True, True, False]
+    assert len({f.episode for f in travel[:3]}) == 1
+    assert travel[0].episode == travel[0].id and travel[3].episode == travel[3].id

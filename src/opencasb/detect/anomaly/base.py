@@ -21,6 +21,7 @@ from opencasb.enrich.enricher import Enrichment
 from opencasb.model.activity import Activity, Outcome
 
 __all__ = [
+    "EPISODE_GAP_US",
     "INTERACTIVE_SIGNIN_TYPES",
     "Context",
     "actor_key",
@@ -34,6 +35,8 @@ INTERACTIVE_SIGNIN_TYPES = frozenset({"user.session.start", "UserLoggedIn"})
 """``activity_type`` values of interactive sign-ins (Okta, Office 365)."""
 _FAILED_TYPES = frozenset({"UserLoginFailed"})
 _US = 1_000_000
+EPISODE_GAP_US = 24 * 3_600 * _US
+"""A user's findings of one detector no more than this apart are one episode (one alert)."""
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
@@ -130,6 +133,13 @@ class Context:
         digest = hashlib.sha256(f"{detector}\n{','.join(map(str, ids))}".encode()).hexdigest()
         first, last = to_time(ev[0][0]), to_time(ev[-1][0])
         src = self.activity.src_ip
+        if not episode and entity is None and self.user is not None:
+            # one alert per episode: this user's findings of this detector no more than
+            # EPISODE_GAP apart continue the first one's alert instead of opening another
+            prior = self.user.episodes.get(detector)
+            if prior is not None and 0 <= ev[0][0] - int(prior[0]) <= EPISODE_GAP_US:
+                episode, continues = str(prior[1]), True
+            self.user.episodes[detector] = [ev[-1][0], episode or digest[:32]]
         return Finding(
             id=digest[:32],
             policy_id=detector,

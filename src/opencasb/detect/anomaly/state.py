@@ -95,6 +95,8 @@ class UserState:
     """``kind:YYYY-MM-DD`` -> the busiest hour of that kind of file operation that day."""
     extensions: dict[str, int] = field(default_factory=dict)
     """File extensions the user renamed or uploaded files to, with counts."""
+    episodes: dict[str, list[Any]] = field(default_factory=dict)
+    """Detector -> ``[time of its last finding for this user, episode id]``."""
     disabled: list[Any] = field(default_factory=list)
     """``[time, activity id, how, by whom]`` of the suspension in force; empty when active."""
 
@@ -164,6 +166,7 @@ class AnomalyState:
                 file_peak=dict(u.get("file_peak", {})),
                 extensions=dict(u.get("extensions", {})),
                 disabled=list(u.get("disabled", [])),
+                episodes={k: list(v) for k, v in u.get("episodes", {}).items()},
             )
         o = data.get("org", {})
         org = OrgState(
