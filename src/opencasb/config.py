@@ -57,8 +57,12 @@ class Settings(BaseSettings):
     # The user's own MaxMind GeoIP2/GeoLite2 files (never downloaded by OpenCASB).
     geoip_city_mmdb: Path | None = None
     geoip_asn_mmdb: Path | None = None
+    # The built-in anomaly detections run in the detection stage unless switched off.
+    anomaly_detection: bool = True
+    anomaly_sensitivity: Literal["low", "medium", "high"] = "medium"
+    anomaly_learning_days: int = Field(default=7, ge=0)
 
-    @field_validator("log_level", "log_format", mode="before")
+    @field_validator("log_level", "log_format", "anomaly_sensitivity", mode="before")
     @classmethod
     def _lower(cls, value: Any) -> Any:
         return value.lower() if isinstance(value, str) else value

@@ -1,17 +1,24 @@
 """End to end, in-process: an Okta org with labelled attacks and benign look-alikes is
 synced into a store, the shipped templates are enabled, the detection stage runs after the
 ingest pass, and the alerts are compared with the ground truth: every Okta attack a template
-covers raises an alert made of that attack's activities, and no look-alike raises any."""
+covers raises an alert made of that attack's activities, and no look-alike raises any. The
+anomaly detections run in the same stage (learning one day: the sandbox serves eight) and
+their alerts are listed by `opencasb alerts`."""
 
 from __future__ import annotations
 
 import dataclasses
-from datetime import UTC, datetime
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
+from opencasb.cli.main import app
 from opencasb.clock import FakeClock
 from opencasb.crypto import generate_key
+from opencasb.detect.anomaly import AnomalySettings
 from opencasb.detect.stage import DetectionStage, store_policy
 from opencasb.detect.templates import load_templates
 from opencasb.enrich import Enricher, load_ip_ranges
@@ -46,6 +53,14 @@ BROAD = {
     "anonymous-link-created",
     "api-token-created",
 }
+# anomaly detector -> the Okta attacks it must raise an alert for
+ANOMALY_CATCHES = {
+    "anomaly.anonymous_ip": {"tor_sign_in"},
+    "anomaly.password_spray": {"password_spray"},
+    "anomaly.mfa_fatigue": {"mfa_fatigue"},
+    "anomaly.failed_signins": {"brute_force"},
+}
+ANOMALY = AnomalySettings(learning=timedelta(days=1))
 
 
 def _enricher() -> Enricher:
@@ -56,6 +71,7 @@ def _enricher() -> Enricher:
 class Synced:
     store: Store
     truth: list[GroundTruth]
+    url: str
 
 
 @pytest.fixture(scope="module")
@@ -84,16 +100,20 @@ def synced(tmp_path_factory: pytest.TempPathFactory, rsa_pair: tuple[str, str]) 
     runner = IngestRunner(store, http=HttpOptions(transport=transport, clock=clock))
     result = runner.run_once("okta")
     assert result.ok and result.inserted > 1000
-    done = DetectionStage(store, clock, enricher=_enricher()).run_until_caught_up(batch=700)
+    stage = DetectionStage(store, clock, enricher=_enricher(), anomaly=ANOMALY)
+    done = stage.run_until_caught_up(batch=700)
     assert done.read == store.count_activities() and done.committed
     transport.close()
-    return Synced(store, plan.truth)
+    return Synced(store, plan.truth, f"sqlite:///{path}")
 
 
-def _alerts(store: Store) -> list[tuple[str, set[str]]]:
-    """(policy id, source event ids of the evidence) of every alert."""
+def _alerts(store: Store, anomalies: bool = False) -> list[tuple[str, set[str]]]:
+    """(policy id, source event ids of the evidence) of every alert of the policies (or,
+    with ``anomalies``, of the anomaly detectors)."""
     det = store.detection
-    alerts = det.list_alerts(limit=100_000)
+    alerts = [
+        a for a in det.list_alerts(limit=100_000) if a.policy_id.startswith("anomaly.") == anomalies
+    ]
     acts = det.activities_by_id([i for a in alerts for i in a.evidence])
     return [(a.policy_id, {acts[i].source_event_id for i in a.evidence}) for a in alerts]
 
@@ -121,6 +141,29 @@ def test_benign_look_alikes_raise_no_alert(synced: Synced) -> None:
 def test_a_second_run_changes_nothing(synced: Synced) -> None:
     store = synced.store
     before = store.detection.list_alerts(limit=100_000)
-    again = DetectionStage(store, FakeClock(ANCHOR), enricher=_enricher()).run_once()
+    again = DetectionStage(
+        store, FakeClock(ANCHOR), enricher=_enricher(), anomaly=ANOMALY
+    ).run_once()
     assert (again.read, again.committed) == (0, False)
     assert store.detection.list_alerts(limit=100_000) == before
+
+
+def test_anomaly_alerts_come_through_the_stage(synced: Synced, tmp_path: Path) -> None:
+    truth = {t.scenario: t for t in synced.truth}
+    alerts = _alerts(synced.store, anomalies=True)
+    for detector, scenarios in ANOMALY_CATCHES.items():
+        for name in scenarios:
+            ids = set(truth[name].activity_ids)
+            assert any(p == detector and ev & ids for p, ev in alerts), f"{detector} missed {name}"
+    benign_ids = {i for t in synced.truth if t.kind == "benign" for i in t.activity_ids}
+    assert [(p, sorted(ev & benign_ids)) for p, ev in alerts if ev & benign_ids] == []
+    # what `opencasb alerts` lists
+    env = {"OPENCASB_CONFIG": None, "OPENCASB_SECRET_KEY": None,
+           "OPENCASB_DATABASE_URL": synced.url, "OPENCASB_DATA_DIR": str(tmp_path)}  # fmt: skip
+    result = CliRunner().invoke(app, ["alerts", "--format", "json"], env=env)
+    assert result.exit_code == 0, result.output
+    rows = [json.loads(line) for line in result.stdout.splitlines()]
+    listed = {r["policy_id"] for r in rows}
+    assert set(ANOMALY_CATCHES) <= listed
+    spray = next(r for r in rows if r["policy_id"] == "anomaly.password_spray")
+    assert spray["title"] and spray["explanation"] and spray["tactic"] == "credential_access"

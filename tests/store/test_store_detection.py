@@ -8,6 +8,7 @@ import dataclasses
 from datetime import timedelta
 from typing import Any
 
+import orjson
 import pytest
 from tests.store.conftest import T0, make_activity, save_page
 
@@ -16,6 +17,7 @@ from opencasb.detect.stage import STAGE, DetectionStage, store_policy, stored_po
 from opencasb.detect.templates import template
 from opencasb.errors import ConfigError, NotFound, StoreError
 from opencasb.model.activity import Actor, Outcome
+from opencasb.model.inventory import Account
 from opencasb.store import Store
 from opencasb.store import detection as det_module
 from opencasb.store.detection import AlertWrite
@@ -265,3 +267,67 @@ policies:
     assert len(store.detection.list_alerts()) == 2  # the other three are counted, not raised
     state = store.detection.get_stage(STAGE)
     assert state is not None and '"every-failure"' in state.state
+
+
+def _zed_signs_in(i: int) -> Any:
+    return make_activity(
+        i, source_event_id=f"zed-{i}", actor=Actor(id="00uzed", email="zed@example.com")
+    )
+
+
+def test_crash_inside_the_combined_commit_rolls_back_policy_and_anomaly_alerts(
+    store: Store, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Policy and anomaly findings, both states and the cursor commit together: a crash
+    after the first alert is written leaves nothing; the rerun raises each alert once."""
+    iid = _instance(store)
+    suspended = Account(id="00uzed", email="Zed@example.com", name="Zed", status="SUSPENDED")
+    store.replace_inventory(iid, [suspended], [])
+    _enable(store, "failed-sign-ins")
+    save_page(store, iid, "logs", [*(_failure(i) for i in range(11)), _zed_signs_in(50)], {})
+    real = det_module._write_alert
+    written: list[str] = []
+
+    def write_then_crash(conn: Any, alert: AlertWrite, now: Any) -> None:
+        real(conn, alert, now)
+        written.append(alert.policy_id)
+        if len(written) == 2:
+            raise RuntimeError("killed after writing both alerts")
+
+    monkeypatch.setattr(det_module, "_write_alert", write_then_crash)
+    with pytest.raises(RuntimeError):
+        DetectionStage(store, clock).run_once()
+    assert sorted(written) == ["anomaly.disabled_user_activity", "failed-sign-ins"]
+    assert store.detection.list_alerts() == [] and store.detection.get_stage(STAGE) is None
+    monkeypatch.setattr(det_module, "_write_alert", real)
+    assert DetectionStage(store, clock).run_once().committed
+    assert DetectionStage(store, clock).run_once().read == 0
+    alerts = {a.policy_id: a for a in store.detection.list_alerts()}
+    assert sorted(alerts) == ["anomaly.disabled_user_activity", "failed-sign-ins"]
+    zed = alerts["anomaly.disabled_user_activity"]
+    assert zed.entity == "zed@example.com" and "suspended in the user inventory" in zed.explanation
+    assert zed.severity == "high" and zed.tactic == "persistence"
+    saved = store.detection.get_stage(STAGE)
+    assert saved is not None
+    state = orjson.loads(saved.state)
+    assert "zed@example.com" in state["anomaly"]["users"] and state["engine"]
+    # zed goes on within the day: the same episode, no second alert; the baseline survived
+    save_page(store, iid, "logs", [_zed_signs_in(60)], {"n": 2})
+    DetectionStage(store, clock).run_once()
+    assert len(store.detection.list_alerts()) == 2
+
+
+def test_stage_without_policies_runs_anomalies_unless_switched_off(
+    store: Store, clock: FakeClock
+) -> None:
+    iid = _instance(store)
+    store.replace_inventory(
+        iid, [Account(id="00uzed", email="zed@example.com", name=None, status="DEPROVISIONED")], []
+    )
+    save_page(store, iid, "logs", [_zed_signs_in(1)], {"n": 1})
+    off = DetectionStage(store, clock, anomaly=None).run_once()
+    assert (off.read, off.committed) == (0, False)
+    on = DetectionStage(store, clock).run_once()
+    assert (on.read, on.alerts, on.committed) == (1, 1, True)
+    (alert,) = store.detection.list_alerts()
+    assert alert.policy_id == "anomaly.disabled_user_activity"

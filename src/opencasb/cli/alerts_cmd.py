@@ -22,6 +22,7 @@ from opencasb.errors import ConfigError, OpenCASBError
 
 if TYPE_CHECKING:
     from opencasb.clock import Clock
+    from opencasb.config import Settings
     from opencasb.enrich import Enricher
     from opencasb.store import Store
     from opencasb.store.detection import AlertRecord
@@ -31,19 +32,30 @@ __all__ = ["register", "run_detection"]
 log = logging.getLogger(__name__)
 
 alerts = typer.Typer(
-    help="Alerts raised by the activity policies: list, show, close, comment.",
+    help="Alerts raised by the activity policies and anomaly detections: list, show, close, "
+    "comment.",
     invoke_without_command=True,
 )
 
 
-def run_detection(store: Store, clock: Clock, *, enricher: Enricher | None = None) -> int:
+def run_detection(
+    store: Store,
+    clock: Clock,
+    *,
+    enricher: Enricher | None = None,
+    settings: Settings | None = None,
+) -> int:
     """The sync loop's hook: run the detection stage until it has caught up, after an ingest
     pass and outside its transaction. Returns the alerts written; a failure is shown and
-    logged, never raised (ingest goes on; the stage resumes from its committed cursor)."""
-    from opencasb.detect.stage import DetectionStage
+    logged, never raised (ingest goes on; the stage resumes from its committed cursor).
+    ``settings`` configures the anomaly detections (default: on, medium, 7 days)."""
+    from opencasb.detect.anomaly import AnomalySettings
+    from opencasb.detect.stage import DetectionStage, anomaly_settings
 
+    anomaly = anomaly_settings(settings) if settings is not None else AnomalySettings()
     try:
-        return DetectionStage(store, clock, enricher=enricher).run_until_caught_up().alerts
+        stage = DetectionStage(store, clock, enricher=enricher, anomaly=anomaly)
+        return stage.run_until_caught_up().alerts
     except OpenCASBError as exc:
         log.error("detection stage failed: %s", exc)
         show_problem(f"detection: {exc}", meaning=exc.meaning, fix=exc.fix)

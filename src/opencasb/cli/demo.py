@@ -95,7 +95,7 @@ def run_demo(
             if result.error is not None:
                 raise result.error
         enricher = _demo_policies(store)
-        raised = run_detection(store, clock, enricher=enricher)
+        raised = run_detection(store, clock, enricher=enricher, settings=settings)
         elapsed = time.monotonic() - started
         total = store.count_activities()
         flag = f"--data-dir {settings.data_dir}"
@@ -118,7 +118,7 @@ def run_demo(
         def _after(result: RunResult) -> None:
             _quiet_report(result)
             if result.inserted:
-                run_detection(store, clock, enricher=enricher)
+                run_detection(store, clock, enricher=enricher, settings=settings)
 
         scheduler = Scheduler(runner, clock, stop=stop, on_result=_after)
         worker = threading.Thread(target=scheduler.run_forever, name="scheduler", daemon=True)

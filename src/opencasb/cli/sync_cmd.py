@@ -14,6 +14,7 @@ from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedCo
 from opencasb.cli.context import Ctx, console, err_console, handle_errors, show_problem
 from opencasb.cli.terminal import markup
 from opencasb.clock import Clock, SystemClock
+from opencasb.config import Settings
 from opencasb.errors import InstanceBusy
 from opencasb.ingest.runner import IngestRunner, PageEvent, RunResult
 from opencasb.ingest.scheduler import Scheduler
@@ -93,7 +94,7 @@ def sync(
             for result in results:
                 report(result)
                 failed |= not result.ok
-            _detect(store, clock)
+            _detect(store, clock, state.settings)
             raise typer.Exit(1 if failed else 0)
         stop = threading.Event()
 
@@ -105,7 +106,7 @@ def sync(
         def _report(result: RunResult) -> None:
             report(result)
             if result.inserted:
-                _detect(store, clock)
+                _detect(store, clock, state.settings)
             if isinstance(result.error, InstanceBusy):  # another sync has it: leave it be
                 stop.set()
                 busy.append(result.error)
@@ -130,11 +131,11 @@ def sync(
         console.print("stopped")
 
 
-def _detect(store: Store, clock: Clock) -> None:
+def _detect(store: Store, clock: Clock, settings: Settings) -> None:
     """After an ingest pass, outside its transaction: the detection stage catches up."""
     from opencasb.cli.alerts_cmd import run_detection
 
-    if found := run_detection(store, clock):
+    if found := run_detection(store, clock, settings=settings):
         console.print(f"detection: {found:,} alerts raised or extended; see 'opencasb alerts'")
 
 

@@ -5,7 +5,11 @@ the last activity id it has seen: one instance's ids commit in order, as one pro
 time writes it), evaluates the enabled policies over them
 with :class:`~opencasb.detect.engine.PolicyEngine`, and commits, in ONE transaction
 (:meth:`opencasb.store.detection.DetectionStore.commit_stage`), the alerts, the engine's state,
-the new cursor and the policies the engine disabled (with its reason). A crash before that
+the new cursor and the policies the engine disabled (with its reason). The built-in anomaly
+detections (:class:`~opencasb.detect.anomaly.AnomalyEngine`) run over the same activities
+unless switched off: their findings (``policy_id`` ``anomaly.*``) become alerts in the same
+transaction, and their state is the ``anomaly`` key of the stage's state, beside the policy
+engine's ``engine`` key. A crash before that
 commit loses nothing: the next run starts again from the committed cursor and state, and the
 engine, being pure, finds the same findings with the same ids; an alert that exists is only
 extended. Two processes running the stage at once cannot both commit a pass: the commit is
@@ -22,10 +26,13 @@ from __future__ import annotations
 import dataclasses
 import logging
 from dataclasses import dataclass
+from datetime import timedelta
 
 import orjson
 
 from opencasb.clock import Clock
+from opencasb.config import Settings
+from opencasb.detect.anomaly import AnomalyEngine, AnomalySettings, AnomalyState, Sensitivity
 from opencasb.detect.engine import (
     MAX_MATCHES_PER_BLOCK,
     MAX_MATCHES_PER_DAY,
@@ -45,6 +52,7 @@ __all__ = [
     "STAGE",
     "DetectionStage",
     "StageResult",
+    "anomaly_settings",
     "store_policy",
     "stored_policies",
 ]
@@ -53,6 +61,8 @@ log = logging.getLogger(__name__)
 
 STAGE = "detect.policies"
 """The stage's row in ``stage_state``."""
+
+_DEFAULT_ANOMALY = AnomalySettings()
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +75,17 @@ class StageResult:
     alerts: int
     disabled: tuple[str, ...]
     committed: bool
+
+
+def anomaly_settings(settings: Settings) -> AnomalySettings | None:
+    """The anomaly detections' settings from the configuration; None when switched off
+    (``anomaly_detection = false``)."""
+    if not settings.anomaly_detection:
+        return None
+    return AnomalySettings(
+        sensitivity=Sensitivity(settings.anomaly_sensitivity),
+        learning=timedelta(days=settings.anomaly_learning_days),
+    )
 
 
 def store_policy(store: Store, policy: Policy) -> None:
@@ -103,6 +124,9 @@ class DetectionStage:
             its source address for scopes and ``enrich.*`` filters); default: the built-in
             database and no tagged ranges. (Enrichment is not stored at ingest yet.)
         max_matches_per_day, max_matches_per_block: the engine's auto-disable limits.
+        anomaly: the anomaly detections' settings; None switches them off (their stored
+            state is then kept as it is). The user status they need (a suspended user's
+            activity) comes from the stored inventory's accounts.
     """
 
     def __init__(
@@ -113,24 +137,45 @@ class DetectionStage:
         enricher: Enricher | None = None,
         max_matches_per_day: int = MAX_MATCHES_PER_DAY,
         max_matches_per_block: int = MAX_MATCHES_PER_BLOCK,
+        anomaly: AnomalySettings | None = _DEFAULT_ANOMALY,
     ) -> None:
         self._store = store
         self._clock = clock
         self._enricher = enricher if enricher is not None else Enricher()
         self._limits = (max_matches_per_day, max_matches_per_block)
+        self._anomaly = anomaly
+        self._anomaly_engine: AnomalyEngine | None = None  # built on first use
+
+    def _anomalies(self) -> AnomalyEngine | None:
+        """The anomaly engine, with the inventory's account status per user key (read once
+        per stage object: ``run_detection`` makes one per catch-up)."""
+        if self._anomaly is None:
+            return None
+        if self._anomaly_engine is None:
+            status: dict[str, str] = {}
+            for inst in self._store.list_instances():
+                for acc in self._store.list_accounts(inst.id):
+                    key = (acc.email or "").casefold() or acc.id
+                    status.setdefault(key, acc.status)
+            self._anomaly_engine = AnomalyEngine(
+                self._anomaly, clock=self._clock, user_status=status
+            )
+        return self._anomaly_engine
 
     def run_once(self, batch: int = 5000) -> StageResult:
         """Evaluate at most ``batch`` new activities and commit the pass (module contract).
-        With no enabled policy it reads nothing and commits nothing."""
+        With no enabled policy and the anomaly detections off it reads nothing and commits
+        nothing."""
         det = self._store.detection
         records = det.list_policies()
         policies = stored_policies(records)
-        if not any(p.enabled for p in policies):
+        anomalies = self._anomalies()
+        if anomalies is None and not any(p.enabled for p in policies):
             # Nothing to evaluate: the cursor stays, so a policy enabled later also sees
             # the history stored meanwhile (its findings about old activity are historical).
             return StageResult(0, 0, (), False)
         saved = det.get_stage(STAGE)
-        cursors, state = _load(saved.state if saved is not None else None)
+        cursors, state, anomaly_text = _load(saved.state if saved is not None else None)
         engine = PolicyEngine(
             policies,
             clock=self._clock,
@@ -148,6 +193,12 @@ class DetectionStage:
         for i, iid, _ in rows:
             new_cursors[iid] = max(new_cursors.get(iid, 0), i)
         findings, new_state = engine.evaluate(observed, state)
+        if anomalies is not None:
+            found, anomaly_state = anomalies.evaluate_observed(
+                observed, AnomalyState.from_json(anomaly_text)
+            )
+            findings += found
+            anomaly_text = anomaly_state.to_json()
         was_enabled = {p.id for p in policies if p.enabled}
         disabled = {
             pid: d.reason
@@ -159,7 +210,7 @@ class DetectionStage:
             STAGE,
             expected=saved,
             cursor=max(new_cursors.values()),
-            state=_dump(new_cursors, new_state),
+            state=_dump(new_cursors, new_state, anomaly_text),
             new_alerts=alerts,
             disabled=disabled,
         )
@@ -182,18 +233,23 @@ class DetectionStage:
         return StageResult(read, alerts, tuple(disabled), committed)
 
 
-def _load(text: str | None) -> tuple[dict[int, int], EngineState]:
-    """The per-instance cursors and the engine state of a stored stage state."""
+def _load(text: str | None) -> tuple[dict[int, int], EngineState, str]:
+    """The per-instance cursors, the policy engine's state and the anomaly state's JSON
+    (``""`` when none: a state stored before the anomaly detections ran) of a stage state."""
     if not text:
-        return {}, EngineState()
+        return {}, EngineState(), ""
     data = orjson.loads(text)
     cursors = {int(k): int(v) for k, v in data["cursors"].items()}
-    return cursors, EngineState.from_json(orjson.dumps(data["engine"]))
+    anomaly = data.get("anomaly")
+    anomaly_text = orjson.dumps(anomaly).decode() if anomaly is not None else ""
+    return cursors, EngineState.from_json(orjson.dumps(data["engine"])), anomaly_text
 
 
-def _dump(cursors: dict[int, int], state: EngineState) -> str:
+def _dump(cursors: dict[int, int], state: EngineState, anomaly: str) -> str:
     engine = orjson.loads(state.to_json())
     data = {"cursors": {str(k): v for k, v in sorted(cursors.items())}, "engine": engine}
+    if anomaly:
+        data["anomaly"] = orjson.loads(anomaly)
     return orjson.dumps(data).decode()
 
 
