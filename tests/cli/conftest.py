@@ -170,7 +170,9 @@ def synced_template(tmp_path_factory: pytest.TempPathFactory, served: Served) ->
     result = cli.connect()
     assert result.exit_code == 0, result.output
     cli.skip_inventory("okta")
-    cli.ok("sync", "--once")
+    # Without the anomaly detections, which would move the detection stage's cursor past
+    # this history: the policy tests import a policy and expect it to see the history.
+    cli.ok("sync", "--once", env={"OPENCASB_ANOMALY_DETECTION": "false"})
     return data
 
 
