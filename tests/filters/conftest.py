@@ -6,14 +6,10 @@ local server (skipped when it is unreachable, unless ``CI`` is set).
 
 from __future__ import annotations
 
-import os
-import uuid
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
-import psycopg
 import pytest
 
 from opencasb.clock import FakeClock
@@ -21,46 +17,8 @@ from opencasb.crypto import generate_key
 from opencasb.model.activity import Activity, Actor, Category, Geo, Outcome, Target
 from opencasb.store import PageWrite, Store, open_store
 
-PG_DSN = os.environ.get("OPENCASB_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
 KEY = generate_key()
 T0 = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
-
-
-def _pg_available() -> bool:
-    try:
-        with psycopg.connect(PG_DSN, connect_timeout=2):
-            return True
-    except psycopg.OperationalError:
-        if os.environ.get("CI"):
-            raise
-        return False
-
-
-@pytest.fixture(scope="session")
-def pg_ok() -> bool:
-    return _pg_available()
-
-
-@pytest.fixture
-def pg_url(pg_ok: bool) -> Iterator[str]:
-    if not pg_ok:
-        pytest.skip("PostgreSQL at 127.0.0.1:5432 is unreachable (set CI=1 to fail instead)")
-    schema = "t_" + uuid.uuid4().hex[:12]
-    with psycopg.connect(PG_DSN, autocommit=True) as conn:
-        conn.execute(f"CREATE SCHEMA {schema}")
-    url = PG_DSN.replace("postgresql://", "postgresql+psycopg://", 1)
-    try:
-        yield f"{url}?options=-csearch_path%3D{schema}"
-    finally:
-        with psycopg.connect(PG_DSN, autocommit=True) as conn:
-            conn.execute(f"DROP SCHEMA {schema} CASCADE")
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'opencasb.db'}"
-    return str(request.getfixturevalue("pg_url"))
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ from opencasb.ingest.retry import retry_rejected
 from opencasb.store import Store, open_store
 from opencasb.store import activities as activities_module
 
-from ..store.conftest import KEY, T0, pg_ok, pg_url, save_page  # noqa: F401 (fixtures)
+from ..store.conftest import KEY, T0, save_page
 
 GOOD = {
     "uuid": "u-1",
