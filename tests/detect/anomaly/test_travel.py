@@ -112,7 +112,8 @@ def test_org_common_country_suppresses_at_low_only() -> None:
 def test_okta_and_office365_sign_ins_of_one_person_are_compared() -> None:
     items = [*history(), (okta(LATER), where("Paris")), (o365(LATER + HOUR), where("Sydney"))]
     (f,) = [f for f in run(items)[0] if f.policy_id == IT]
-    assert "Sydney, AU 60 min after Paris, FR" in f.explanation
+    assert "Sydney, AU (Office 365) 60 min after Paris, FR (Okta)" in f.explanation
+    assert set(f.apps) == {"okta", "office365"}
 
 
 def test_infrequent_country_once_per_country_and_not_for_org_common_ones() -> None:
@@ -161,7 +162,7 @@ def test_a_late_sign_in_meets_its_neighbours_in_event_time() -> None:
     )
     found, _ = run([(o365(LATER + HOUR), where("Lagos"))], state=state)
     (f,) = [f for f in found if f.policy_id == IT]
-    assert "Lagos, NG 60 min after Paris, FR" in f.explanation
+    assert "Lagos, NG (Office 365) 60 min after Paris, FR (Okta)" in f.explanation
     assert f.activity_ids == (9, 1)  # event-time order; ids restart per run (Paris was 9)
 
 

@@ -18,6 +18,8 @@ Impossible travel suppresses, as the commercial product does (mcas-features.md Â
 
 from __future__ import annotations
 
+import dataclasses
+
 from opencasb.detect.anomaly.base import Context, is_interactive_signin, place_name
 from opencasb.detect.anomaly.geo import distance_km, format_km, neighbours
 from opencasb.detect.anomaly.settings import Sensitivity
@@ -37,6 +39,7 @@ IMPOSSIBLE_TRAVEL = "anomaly.impossible_travel"
 INFREQUENT_COUNTRY = "anomaly.infrequent_country"
 _HOUR_US = 3_600_000_000
 _DAY_US = 24 * _HOUR_US
+_APP_NAMES = {"okta": "Okta", "office365": "Office 365"}
 
 
 def _place(ctx: Context) -> Place | None:
@@ -69,6 +72,10 @@ def _org_users(ctx: Context, country: str) -> int:
     """Distinct other users of the organisation seen signing in from ``country``."""
     users = ctx.state.org.country_users.get(country, [])
     return len([u for u in users if u != ctx.user_key])
+
+
+def _app(app: str) -> str:
+    return _APP_NAMES.get(app, app)
 
 
 def _duration(us: int) -> str:
@@ -138,6 +145,9 @@ def _judge(ctx: Context, first: Place, then: Place, cur: Place) -> tuple[float, 
         if (first.coarse or then.coarse)
         else ""
     )
+    if cur.app and other.app and cur.app != other.app:  # cross-app: say which app was where
+        here = f"{here} ({_app(cur.app)})"
+        there = f"{there} ({_app(other.app)})"
     text = (
         f"{ctx.user_key} signed in from {here} {_duration(elapsed)} {order} {there}: "
         f"{format_km(km)} at {format_km(km / hours)}/h{vague}; "
@@ -154,7 +164,8 @@ def _judge(ctx: Context, first: Place, then: Place, cur: Place) -> tuple[float, 
         explanation=text,
         ips=ips,
     )
-    return km / hours, found
+    apps = tuple(dict.fromkeys(a for a in (first.app, then.app) if a))
+    return km / hours, dataclasses.replace(found, apps=apps or found.apps)
 
 
 def infrequent_country(ctx: Context) -> list[Finding]:
