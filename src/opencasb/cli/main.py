@@ -17,7 +17,9 @@ from opencasb.cli import (
     query_cmd,
     rejected_cmd,
     sandbox_cmd,
+    serve_cmd,
     sync_cmd,
+    users_cmd,
 )
 from opencasb.cli.context import Ctx
 from opencasb.config import load_settings
@@ -92,6 +94,8 @@ demo_cmd.register(app)
 prune_cmd.register(app)
 policies_cmd.register(app)
 alerts_cmd.register(app)
+serve_cmd.register(app)
+users_cmd.register(app)
 
 
 def main() -> None:

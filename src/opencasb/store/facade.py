@@ -31,6 +31,7 @@ from opencasb.store.activities import PageWrite, SaveResult
 from opencasb.store.detection import DetectionStore
 from opencasb.store.instances import InstanceRecord
 from opencasb.store.leases import Lease
+from opencasb.store.portal import PortalStore
 from opencasb.store.query import ActivityPage, ActivityQuery
 from opencasb.store.rejected import RejectedRecord
 
@@ -50,6 +51,11 @@ class Store:
     def detection(self) -> DetectionStore:
         """Policies, stage cursors and state, alerts (see :mod:`opencasb.store.detection`)."""
         return DetectionStore(self._db)
+
+    @property
+    def portal(self) -> PortalStore:
+        """The web portal's users, sessions, API tokens and audit trail (store.portal)."""
+        return PortalStore(self._db)
 
     @property
     def engine(self) -> Engine:

@@ -64,6 +64,8 @@ __all__ = [
     "actors",
     "alert_comments",
     "alerts",
+    "api_tokens",
+    "audit_log",
     "cursors",
     "from_micros",
     "group_members",
@@ -75,6 +77,8 @@ __all__ = [
     "rejected_records",
     "stage_state",
     "to_micros",
+    "users",
+    "web_sessions",
 ]
 
 
@@ -321,4 +325,62 @@ alert_comments = Table(
     Column("text", Text, nullable=False),
     Column("created_at", UtcMicros, nullable=False),
     Index("ix_alert_comments_alert_id", "alert_id"),
+)
+
+
+# The portal's own access control (see store.portal and web.auth): local users with argon2
+# password hashes, server-side sessions and API tokens kept as SHA-256 hashes only (the
+# secret itself is shown once and never stored), and the audit trail of portal actions.
+users = Table(
+    "users",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("username", Text, nullable=False, unique=True),
+    Column("password_hash", Text, nullable=False),  # argon2id PHC string
+    Column("role", Text, nullable=False),  # admin | analyst | read_only
+    Column("created_at", UtcMicros, nullable=False),
+    Column("updated_at", UtcMicros, nullable=False),
+)
+
+web_sessions = Table(
+    "web_sessions",
+    metadata,
+    Column("token_hash", Text, primary_key=True),  # sha256 hex of the cookie's value
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("created_at", UtcMicros, nullable=False),
+    Column("last_seen_at", UtcMicros, nullable=False),
+    Column("expires_at", UtcMicros, nullable=False),
+    Column("source_ip", Text),
+    Column("user_agent", Text),
+    Index(None, "user_id"),
+)
+
+api_tokens = Table(
+    "api_tokens",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", Text, nullable=False),
+    Column("token_hash", Text, nullable=False, unique=True),  # sha256 hex of the token
+    Column("prefix", Text, nullable=False),  # the first characters, to recognise it
+    Column("role", Text, nullable=False),
+    Column("created_by", Text, nullable=False),
+    Column("created_at", UtcMicros, nullable=False),
+    Column("last_used_at", UtcMicros),
+    Column("last_used_ip", Text),
+    Column("revoked_at", UtcMicros),
+)
+
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", _BigId, primary_key=True, autoincrement=True),
+    Column("time", UtcMicros, nullable=False),
+    Column("actor", Text, nullable=False),  # a username, "token:NAME" or "-" (anonymous)
+    Column("action", Text, nullable=False),  # signin, signin.failed, app.connect ...
+    Column("target", Text),
+    Column("outcome", Text, nullable=False),  # success | failure | refused
+    Column("source_ip", Text),
+    Column("detail", Text),  # JSON object
+    Index(None, "time", "id"),
+    Index(None, "action", "time"),
 )

@@ -1,0 +1,29 @@
+"""What every request of the portal and the API shares: the store, the settings, the clock."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from argon2 import PasswordHasher
+
+from opencasb.clock import Clock, SystemClock
+from opencasb.config import Settings
+from opencasb.store import Store
+
+__all__ = ["WebContext"]
+
+
+@dataclass
+class WebContext:
+    """Resources of one running web app (see :func:`opencasb.web.app.create_app`).
+
+    ``store`` is shared by every request (a Store is thread-safe); ``clock`` stamps sessions,
+    throttling and audit entries (tests inject a FakeClock; the store has its own clock for
+    its rows, which should be the same object); ``password_hasher`` hashes and checks
+    passwords (tests pass one with cheap parameters).
+    """
+
+    store: Store
+    settings: Settings
+    clock: Clock = field(default_factory=SystemClock)
+    password_hasher: PasswordHasher = field(default_factory=PasswordHasher)
