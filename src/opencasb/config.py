@@ -61,6 +61,8 @@ class Settings(BaseSettings):
     anomaly_detection: bool = True
     anomaly_sensitivity: Literal["low", "medium", "high"] = "medium"
     anomaly_learning_days: int = Field(default=7, ge=0)
+    # Activities per detection pass: each pass is one transaction (alerts, state, cursor).
+    detection_batch: int = Field(default=5000, ge=1)
 
     @field_validator("log_level", "log_format", "anomaly_sensitivity", mode="before")
     @classmethod
