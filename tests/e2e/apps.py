@@ -51,20 +51,21 @@ def serve_org(
     okta_days: int,
     o365_days: int,
     end: datetime,
-    okta_scenarios: ScenarioPlan | None = None,
+    scenarios: ScenarioPlan | None = None,
 ) -> Iterator[Org]:
     """Serve the org of ``(seed, size)``: ``okta_days`` of System Log and ``o365_days`` of
     audit content ending at ``end``, on the system clock, no live trickle (so nothing moves
-    unless a test publishes it), plus ``okta_scenarios``' Okta events."""
+    unless a test publishes it), plus the records of ``scenarios``."""
     clock = SystemClock()
     okta = build_okta_sandbox(
         seed=seed, size=size, days=okta_days, clock=clock, anchor=end,
         rate_limits=RateLimits(logs=100_000), oauth_key_pem=generate_rsa_keypair(),
-        scenarios=okta_scenarios,
+        scenarios=scenarios,
     )  # fmt: skip
     o365 = build_o365_sandbox(
-        seed=seed, size=size, days=o365_days, clock=clock, anchor=end, limits=_FAST
-    )
+        seed=seed, size=size, days=o365_days, clock=clock, anchor=end, limits=_FAST,
+        scenarios=scenarios,
+    )  # fmt: skip
     with SandboxServer(okta.app, tls) as a, SandboxServer(o365.app, tls) as b:
         yield Org(okta, a.base_url, o365, b.base_url, tls)
 

@@ -72,7 +72,7 @@ def test_late_office365_sign_in_raises_the_cross_app_travel_alert(
     end = anchor()
     plan, record, facts = _pair(end)
     with serve_org(
-        tls, seed=SEED, size=SIZE, okta_days=9, o365_days=2, end=end, okta_scenarios=plan
+        tls, seed=SEED, size=SIZE, okta_days=9, o365_days=2, end=end, scenarios=plan
     ) as org:
         env = connect(tmp_path, org)
         sync(env)
