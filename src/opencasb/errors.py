@@ -23,6 +23,7 @@ public function. :meth:`OpenCASBError.info` is the error as stored in an instanc
     ├── NormalizeError         one raw record could not be normalized (it is quarantined)
     ├── StoreError             the database failed or holds a row we cannot read
     ├── InstanceBusy           another process holds the instance's lease; + holder (transient)
+    ├── DeliveryFailed         a notifier's receiver did not take an alert event   (transient)
     └── NotFound               a named thing (instance, rejected record) does not exist
 
 Only the classes marked transient are: everything else needs the user (or is a bug) and is
@@ -39,6 +40,7 @@ __all__ = [
     "ConfigError",
     "ConnectionFailed",
     "ConnectorError",
+    "DeliveryFailed",
     "DnsFailed",
     "DocumentError",
     "ErrorInfo",
@@ -221,3 +223,11 @@ class InstanceBusy(OpenCASBError):
     def __init__(self, message: str, *, holder: str, meaning: str = "", fix: str = "") -> None:
         super().__init__(message, meaning=meaning, fix=fix, code="instance_busy")
         self.holder = holder
+
+
+class DeliveryFailed(OpenCASBError):
+    """A notifier's receiver (webhook, syslog, SMTP server) did not accept an alert event:
+    refused, timed out, answered with an error. Transient: the notify stage retries it with
+    backoff and dead-letters it after its limit. The message never holds a secret."""
+
+    transient = True

@@ -12,6 +12,7 @@ from opencasb.apps.office365.connector import Office365Connector
 from opencasb.apps.okta.connector import OktaConnector
 from opencasb.cli.alerts_cmd import run_detection
 from opencasb.cli.context import Ctx, console
+from opencasb.cli.notifiers_cmd import run_notifications
 from opencasb.cli.sandbox_cmd import print_ground_truth
 from opencasb.cli.serve_o365 import serve_o365
 from opencasb.cli.sync_cmd import backfill_progress, report
@@ -96,6 +97,7 @@ def run_demo(
                 raise result.error
         enricher = _demo_policies(store)
         raised = run_detection(store, clock, enricher=enricher, settings=settings)
+        run_notifications(store, clock)
         elapsed = time.monotonic() - started
         total = store.count_activities()
         flag = f"--data-dir {settings.data_dir}"
@@ -119,6 +121,7 @@ def run_demo(
             _quiet_report(result)
             if result.inserted:
                 run_detection(store, clock, enricher=enricher, settings=settings)
+            run_notifications(store, clock)
 
         scheduler = Scheduler(runner, clock, stop=stop, on_result=_after)
         worker = threading.Thread(target=scheduler.run_forever, name="scheduler", daemon=True)

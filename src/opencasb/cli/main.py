@@ -12,6 +12,7 @@ from opencasb.cli import (
     apps_cmd,
     connect_cmd,
     demo_cmd,
+    notifiers_cmd,
     policies_cmd,
     prune_cmd,
     query_cmd,
@@ -96,6 +97,7 @@ policies_cmd.register(app)
 alerts_cmd.register(app)
 serve_cmd.register(app)
 users_cmd.register(app)
+notifiers_cmd.register(app)
 
 
 def main() -> None:

@@ -95,6 +95,7 @@ def sync(
                 report(result)
                 failed |= not result.ok
             _detect(store, clock, state.settings)
+            _notify(store, clock)
             raise typer.Exit(1 if failed else 0)
         stop = threading.Event()
 
@@ -107,6 +108,7 @@ def sync(
             report(result)
             if result.inserted:
                 _detect(store, clock, state.settings)
+            _notify(store, clock)
             if isinstance(result.error, InstanceBusy):  # another sync has it: leave it be
                 stop.set()
                 busy.append(result.error)
@@ -137,6 +139,13 @@ def _detect(store: Store, clock: Clock, settings: Settings) -> None:
 
     if found := run_detection(store, clock, settings=settings):
         console.print(f"detection: {found:,} alerts raised or extended; see 'opencasb alerts'")
+
+
+def _notify(store: Store, clock: Clock) -> None:
+    """After detection (and after every pass, for retries that fell due): the notifiers."""
+    from opencasb.cli.notifiers_cmd import run_notifications
+
+    run_notifications(store, clock)
 
 
 def _waiting(busy: InstanceBusy) -> None:

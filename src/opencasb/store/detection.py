@@ -6,9 +6,12 @@ Contract:
     * :func:`commit_stage` writes one stage pass in ONE transaction: the alerts (new ones
       inserted; an alert that exists is extended, its evidence the union of both, so writing
       the same pass twice changes nothing), policies the stage disabled (with the reason),
-      the stage's state and its new cursor. It writes nothing and returns False when the
-      stored cursor and state are no longer ``expected`` (another process committed first).
-    * Alerts are closed with a resolution and commented on; every comment is kept.
+      the stage's state and its new cursor, and an outbox event for each alert opened or
+      given new evidence (:mod:`opencasb.store.outbox`). It writes nothing and returns
+      False when the stored cursor and state are no longer ``expected`` (another process
+      committed first).
+    * Alerts are closed with a resolution and commented on; every comment is kept, and each
+      close or comment appends an outbox event in the same transaction.
 
 This module knows rows, not the policy model: the detection stage
 (:mod:`opencasb.detect.stage`) turns findings into :class:`AlertWrite`.
@@ -28,6 +31,7 @@ from opencasb.model.activity import Activity
 from opencasb.store._db import Database
 from opencasb.store.codec import ACTIVITY_READ_COLUMNS, activity_from_row, dumps, loads
 from opencasb.store.instances import instance_names
+from opencasb.store.outbox import append_event, lock_outbox
 from opencasb.store.schema import activities, alert_comments, alerts, policies, stage_state
 
 __all__ = [
@@ -263,6 +267,8 @@ def commit_stage(
     only if both are still what is stored."""
     now = db.clock.now()
     with db.write() as conn:
+        if new_alerts:
+            lock_outbox(conn)
         if expected is None:
             if conn.execute(
                 select(stage_state.c.stage).where(stage_state.c.stage == stage)
@@ -284,7 +290,8 @@ def commit_stage(
             if not moved:
                 return False
         for alert in new_alerts:
-            _write_alert(conn, alert, now)
+            if kind := _write_alert(conn, alert, now):
+                append_event(conn, alert.id, kind, now)
         for policy_id, reason in disabled.items():
             conn.execute(
                 update(policies)
@@ -294,7 +301,8 @@ def commit_stage(
     return True
 
 
-def _write_alert(conn: Connection, a: AlertWrite, now: datetime) -> None:
+def _write_alert(conn: Connection, a: AlertWrite, now: datetime) -> str | None:
+    """Insert or extend the alert; returns the outbox event kind (None: nothing new)."""
     old = conn.execute(
         select(alerts.c.evidence, alerts.c.first_time, alerts.c.last_time).where(
             alerts.c.id == a.id
@@ -321,8 +329,9 @@ def _write_alert(conn: Connection, a: AlertWrite, now: datetime) -> None:
                 updated_at=now,
             )
         )
-        return
-    evidence = sorted(set(loads(old.evidence)) | set(a.evidence))
+        return "opened"
+    had = set(loads(old.evidence))
+    evidence = sorted(had | set(a.evidence))
     conn.execute(
         update(alerts)
         .where(alerts.c.id == a.id)
@@ -334,6 +343,7 @@ def _write_alert(conn: Connection, a: AlertWrite, now: datetime) -> None:
             updated_at=now,
         )
     )
+    return "extended" if len(evidence) > len(had) else None
 
 
 # ---------------------------------------------------------------------------- alerts
@@ -434,6 +444,7 @@ def close_alert(db: Database, alert_id: str, resolution: str, comment: str | Non
         )
     now = db.clock.now()
     with db.write() as conn:
+        lock_outbox(conn)
         row = _find(conn, alert_id)
         conn.execute(
             update(alerts)
@@ -444,6 +455,7 @@ def close_alert(db: Database, alert_id: str, resolution: str, comment: str | Non
             conn.execute(
                 insert(alert_comments).values(alert_id=row.id, text=comment, created_at=now)
             )
+        append_event(conn, row.id, "closed", now, comment)
     return str(row.id)
 
 
@@ -451,9 +463,11 @@ def comment_alert(db: Database, alert_id: str, text: str) -> str:
     """Add a comment to the alert; returns its full id."""
     now = db.clock.now()
     with db.write() as conn:
+        lock_outbox(conn)
         row = _find(conn, alert_id)
         conn.execute(insert(alert_comments).values(alert_id=row.id, text=text, created_at=now))
         conn.execute(update(alerts).where(alerts.c.id == row.id).values(updated_at=now))
+        append_event(conn, row.id, "commented", now, text)
     return str(row.id)
 
 

@@ -31,6 +31,7 @@ from opencasb.store.activities import PageWrite, SaveResult
 from opencasb.store.detection import DetectionStore
 from opencasb.store.instances import InstanceRecord
 from opencasb.store.leases import Lease
+from opencasb.store.notifications import NotificationStore
 from opencasb.store.portal import PortalStore
 from opencasb.store.query import ActivityPage, ActivityQuery
 from opencasb.store.rejected import RejectedRecord
@@ -56,6 +57,11 @@ class Store:
     def portal(self) -> PortalStore:
         """The web portal's users, sessions, API tokens and audit trail (store.portal)."""
         return PortalStore(self._db)
+
+    @property
+    def notifications(self) -> NotificationStore:
+        """Notifiers, the alert-event outbox, delivery queues and dead letters."""
+        return NotificationStore(self._db)
 
     @property
     def engine(self) -> Engine:

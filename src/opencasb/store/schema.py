@@ -63,16 +63,19 @@ __all__ = [
     "activities",
     "actors",
     "alert_comments",
+    "alert_events",
     "alerts",
     "api_tokens",
     "audit_log",
     "cursors",
+    "deliveries",
     "from_micros",
     "group_members",
     "groups",
     "instances",
     "leases",
     "metadata",
+    "notifiers",
     "policies",
     "rejected_records",
     "stage_state",
@@ -383,4 +386,63 @@ audit_log = Table(
     Column("detail", Text),  # JSON object
     Index(None, "time", "id"),
     Index(None, "action", "time"),
+)
+
+
+# The outbox of alert changes (see store.outbox): one row per alert opened, extended, closed
+# or commented on, written in the transaction that changed the alert. ``alert`` is the
+# alert as it was then (JSON), so an event can be delivered (again) however the alert
+# changed since; ``event_key`` (random) is what receivers deduplicate on.
+alert_events = Table(
+    "alert_events",
+    metadata,
+    Column("id", _BigId, primary_key=True, autoincrement=True),
+    Column("event_key", Text, nullable=False, unique=True),
+    Column("alert_id", Text, nullable=False),  # no FK: the snapshot makes the event whole
+    Column("kind", Text, nullable=False),  # opened | extended | closed | commented
+    Column("alert", Text, nullable=False),  # JSON snapshot of the alert
+    Column("created_at", UtcMicros, nullable=False),
+)
+
+# Where alerts are sent (see store.notifiers): webhook, syslog (CEF) or e-mail. ``cursor`` is
+# the last alert_events id queued for it; the lease keeps two processes from delivering
+# for one notifier at once (order and no double sends).
+notifiers = Table(
+    "notifiers",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", Text, nullable=False, unique=True),
+    Column("kind", Text, nullable=False),  # webhook | syslog | email
+    Column("config", Text, nullable=False),  # JSON object of non-secret settings
+    Column("secrets_enc", Text, nullable=False),  # Fernet token of a JSON object
+    Column("enabled", Boolean, nullable=False),
+    Column("cursor", BigInteger, nullable=False, server_default="0"),
+    Column("delivered", BigInteger, nullable=False, server_default="0"),
+    Column("last_success_at", UtcMicros),
+    Column("last_error", Text),
+    Column("lease_holder", Text),
+    Column("lease_until", UtcMicros),
+    Column("created_at", UtcMicros, nullable=False),
+    Column("updated_at", UtcMicros, nullable=False),
+)
+
+# One alert event waiting to reach one notifier: pending (with its attempts and the time of
+# the next one) or dead (a dead letter, kept with the last error until retried). A delivered
+# event's row is deleted in the transaction that records the success.
+deliveries = Table(
+    "deliveries",
+    metadata,
+    Column("id", _BigId, primary_key=True, autoincrement=True),
+    Column("notifier_id", Integer, ForeignKey("notifiers.id", ondelete="CASCADE"), nullable=False),
+    Column(
+        "event_id", BigInteger, ForeignKey("alert_events.id", ondelete="CASCADE"), nullable=False
+    ),
+    Column("state", Text, nullable=False),  # pending | dead
+    Column("attempts", Integer, nullable=False),
+    Column("first_attempt_at", UtcMicros),
+    Column("next_attempt_at", UtcMicros, nullable=False),
+    Column("last_error", Text),
+    Column("updated_at", UtcMicros, nullable=False),
+    UniqueConstraint("notifier_id", "event_id"),
+    Index(None, "notifier_id", "state", "event_id"),
 )

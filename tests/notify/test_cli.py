@@ -1,0 +1,87 @@
+"""`opencasb notifiers`, in-process, against a real webhook receiver."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from click.testing import CliRunner, Result
+from tests.notify.conftest import alert, raise_alerts
+from tests.notify.receivers import WebhookReceiver, free_port
+
+from opencasb.cli import app
+from opencasb.store import open_store
+
+COMMAND = typer.main.get_command(app)
+KEY = "cli-signing-key-0123456789"
+
+
+def run(data_dir: Path, *args: str, env: dict[str, str | None] | None = None) -> Result:
+    full = {
+        "OPENCASB_CONFIG": None,
+        "OPENCASB_DATABASE_URL": None,
+        "OPENCASB_SECRET_KEY": None,
+        "OPENCASB_WEBHOOK_KEY": None,
+        "OPENCASB_DATA_DIR": str(data_dir),
+        "COLUMNS": "300",
+        **(env or {}),
+    }
+    return CliRunner().invoke(COMMAND, list(args), env=full)
+
+
+def test_add_test_list_deliver_and_dead_letters(tmp_path: Path) -> None:
+    hook = WebhookReceiver(KEY, port=free_port())
+    # No key anywhere and no terminal: refused, and the key is never an argument.
+    r = run(tmp_path, "notifiers", "add", "webhook", "siem", "--url", hook.url)
+    assert r.exit_code == 1 and "OPENCASB_WEBHOOK_KEY" in r.output
+    r = run(
+        tmp_path,
+        "notifiers", "add", "webhook", "siem", "--url", hook.url, "--max-attempts", "1",
+        env={"OPENCASB_WEBHOOK_KEY": KEY},
+    )  # fmt: skip
+    assert r.exit_code == 0, r.output
+    r = run(tmp_path, "notifiers", "test", "siem")
+    assert r.exit_code == 1 and "could not reach the webhook" in r.output
+    hook.start()
+    try:
+        r = run(tmp_path, "notifiers", "test", "siem")
+        assert r.exit_code == 0, r.output
+        assert "HTTP 200" in r.output
+        [got] = hook.received
+        assert got.body["test"] is True and got.body["event"] == "test"
+
+        store = open_store(f"sqlite:///{tmp_path / 'opencasb.db'}")
+        try:
+            raise_alerts(store, alert(1))
+        finally:
+            store.close()
+        hook.status = 503
+        r = run(tmp_path, "notifiers", "deliver")
+        assert r.exit_code == 0 and "1 dead-lettered" in r.output
+        r = run(tmp_path, "notifiers", "dead-letters")
+        assert "HTTP 503" in r.output and "Mass download" in r.output
+        assert KEY not in r.output
+        r = run(tmp_path, "notifiers")
+        assert "siem" in r.output and KEY not in r.output
+        hook.status = 200
+        r = run(tmp_path, "notifiers", "dead-letters", "retry", "--all")
+        assert "queued 1" in r.output
+        r = run(tmp_path, "notifiers", "deliver")
+        assert "1 delivered" in r.output, r.output
+        assert [x.body["alert"]["id"] for x in hook.received[1:]] == ["alert-001"]
+        assert "no dead letters" in run(tmp_path, "notifiers", "dead-letters").output
+        assert run(tmp_path, "notifiers", "disable", "siem").exit_code == 0
+        assert run(tmp_path, "notifiers", "remove", "siem").exit_code == 0
+        assert "no notifiers" in run(tmp_path, "notifiers", "list").output
+    finally:
+        hook.stop()
+
+
+def test_invalid_settings_name_every_problem(tmp_path: Path) -> None:
+    r = run(
+        tmp_path,
+        "notifiers", "add", "syslog", "s", "--host", "siem", "--protocol", "smoke",
+        "--facility", "99",
+    )  # fmt: skip
+    assert r.exit_code == 1
+    assert "protocol" in r.output and "facility" in r.output
