@@ -107,6 +107,9 @@ def build_o365_sandbox(
     :class:`O365LiveTrickle` publishes them as the clock passes.
 
     Args:
+        faults: per-request faults and publication timing; its ``late_fraction`` also
+            publishes that share of the generated records up to ``late_max_hours`` late
+            (the scenarios' records keep the times their plan gave them).
         certificate: also accept this certificate for the app (client assertion sign-in).
         signing_key: the emulator's token-signing key; generated if absent (RSA key
             generation is the slow part, so tests pass one in).
@@ -118,7 +121,9 @@ def build_o365_sandbox(
     end = anchor or clock.now()
     org = build_org(seed, size)
     tenant = tenant_for(org)
-    gen = RecordGenerator(org, tenant)
+    # Faults' late_fraction holds back a share of the generated records too (history and
+    # trickle alike): their blobs appear hours after the events in them.
+    gen = RecordGenerator(org, tenant, late=faults.late() if faults is not None else None)
     start = end - timedelta(days=days)
     records = gen.records(start, end)
     if scenarios is not None:

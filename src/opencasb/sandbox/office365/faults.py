@@ -6,7 +6,9 @@ mutable dataclass; change its fields while the emulator runs.
 
 Publication delay is not a fault — the real service publishes blobs 60-90 minutes after the
 events in them (research §1.6, §2.6) — but it lives here because it is drawn from the same
-generator. ``late_fraction`` adds the hours-late blobs the FAQ warns about.
+generator. ``late_fraction`` adds the hours-late blobs the FAQ warns about: to the records
+appended one by one here, and (through :meth:`Faults.late`) to the generated history and
+live trickle of :func:`~opencasb.sandbox.office365_sandbox.build_o365_sandbox`.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from opencasb.sandbox.faults import FaultDecision, RequestFaultInjector, RequestFaults
+from opencasb.sandbox.office365.gen_publish import Late
 
 __all__ = ["FaultDecision", "FaultInjector", "Faults"]
 
@@ -27,6 +30,13 @@ class Faults(RequestFaults):
     late_fraction: float = 0.0  # share of appended records published late ...
     late_max_hours: float = 0.0  # ... by up to this many extra hours
     duplicate_fraction: float = 0.0  # share of appended records published in a second blob too
+
+    def late(self) -> Late | None:
+        """The generator's late publication for these faults (None: nothing late). The
+        generator picks records by a hash of ``seed`` and each record, not from this
+        module's random sequence, so the history and the trickle agree."""
+        late = Late(self.late_fraction, int(self.late_max_hours * 3600), self.seed)
+        return late if late.active else None
 
 
 class FaultInjector(RequestFaultInjector[Faults]):

@@ -21,7 +21,7 @@ from opencasb.sandbox.office365 import gen_mail as gm
 from opencasb.sandbox.office365 import gen_misc as gx
 from opencasb.sandbox.office365.gen_core import Sess
 from opencasb.sandbox.office365.gen_ids import mix
-from opencasb.sandbox.office365.gen_publish import Ev, Spec, schedule
+from opencasb.sandbox.office365.gen_publish import Ev, Late, Spec, schedule
 from opencasb.sandbox.office365.gen_tenant import PersonT, TenantT
 from opencasb.sandbox.org import CITIES, is_holiday
 
@@ -39,9 +39,10 @@ _DIR_WEIGHTS = (0.2, 0.3, 0.05, 0.05, 0.25, 0.15)
 class Planner:
     """Schedules the records of one tenant; holds caches that only depend on the org."""
 
-    def __init__(self, tt: TenantT, seed: int) -> None:
+    def __init__(self, tt: TenantT, seed: int, late: Late | None = None) -> None:
         self.tt = tt
         self.seed = seed
+        self.late = late  # records published hours late (the emulator's late_fraction)
         self._offsets: dict[tuple[str, int], int] = {}
         self._holidays: dict[tuple[str, int], bool] = {}
         self._org = Sess(tt, None, None, "", None, 0)
@@ -88,7 +89,7 @@ class Planner:
                 t = base + p.work_start * 60 + int(rnd() * 3600)
                 for k in range(1 + int(rnd() * 3)):
                     ev.append((t + k * (5 + int(rnd() * 85)), aad.SIGN_IN, s, (0, 50053)))
-            schedule(pt.index, day, ev, rng, out)
+            schedule(pt.index, day, ev, rng, out, self.late)
             return
         away = ""
         if trip is not None:
@@ -121,7 +122,7 @@ class Planner:
             if rnd() < 0.4:
                 site = self.tt.depts[pt.dept].site
                 ev.append((t + 60 + int(rnd() * 1800), gf.FILE_OP, s, (0, site, int(rnd() * 40))))
-        schedule(pt.index, day, ev, rng, out)
+        schedule(pt.index, day, ev, rng, out, self.late)
 
     def _workday(
         self,
@@ -332,7 +333,7 @@ class Planner:
                 ts = base + 9 * 3600 + int(rnd() * 8 * 3600)
                 ev.append((ts, gx.TEAMS, s, (2, pt.dept)))
                 ev.append((ts + 3, gx.TEAMS, s, (3, pt.dept)))
-        schedule(len(tt.people), day, ev, rng, out)
+        schedule(len(tt.people), day, ev, rng, out, self.late)
 
 
 def _active(pt: PersonT) -> bool:

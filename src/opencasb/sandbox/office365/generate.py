@@ -9,7 +9,8 @@ records the Management Activity API publishes.
 
 Windows are on **publication** time, because that is what the API lists by (research §2.6):
 a record is published 30 minutes to hours after it happened, in 5-minute blobs per content
-type, a small share of records a second time in a later blob (same ``Id``). Records are a
+type, a small share of records a second time in a later blob (same ``Id``), and with
+``late`` (the emulator's ``Faults.late_fraction``) a chosen share hours later still. Records are a
 pure function of ``(org, seed, person, day)``, so asking for ``(t0, t1]`` and then
 ``(t1, t2]`` yields exactly the records of ``(t0, t2]``.
 
@@ -27,7 +28,7 @@ from typing import Any
 from opencasb.clock import utc
 from opencasb.sandbox.office365.gen_directory import graph_directory
 from opencasb.sandbox.office365.gen_plan import DAY, UNIX_EPOCH_ORDINAL, Planner
-from opencasb.sandbox.office365.gen_publish import MAX_LAG, MIN_LAG, Spec
+from opencasb.sandbox.office365.gen_publish import MAX_LAG, MIN_LAG, Late, Spec
 from opencasb.sandbox.office365.gen_tenant import O365Tenant, TenantT, build_tenant, tenant_for
 from opencasb.sandbox.org import Organisation
 
@@ -51,12 +52,21 @@ def _seconds(dt: datetime) -> int:
 
 class RecordGenerator:
     """The audit records of one org's tenant; keeps the per-person templates between calls
-    (a live trickle asks every few seconds)."""
+    (a live trickle asks every few seconds). ``late`` publishes a share of them hours late
+    (:class:`~opencasb.sandbox.office365.gen_publish.Late`)."""
 
-    def __init__(self, org: Organisation, tenant: O365Tenant, *, seed: int | None = None) -> None:
+    def __init__(
+        self,
+        org: Organisation,
+        tenant: O365Tenant,
+        *,
+        seed: int | None = None,
+        late: Late | None = None,
+    ) -> None:
         self.org = org
         self.tenant = tenant
         self.seed = org.seed if seed is None else seed
+        self.late = late if late is not None and late.active else None
         self.tt: TenantT = build_tenant(org, tenant)
 
     def records(self, start: datetime, end: datetime) -> Iterator[tuple[dict[str, Any], datetime]]:
@@ -69,11 +79,12 @@ class RecordGenerator:
         lo, hi = _seconds(start), _seconds(end)
         if hi <= lo:
             return
-        plan = Planner(self.tt, self.seed)
+        plan = Planner(self.tt, self.seed, self.late)
         people = self.tt.people
         # Local day D happens within [D - 14 h, D + 1 d + 12 h] (UTC), so these are the days
         # whose records can be published in the window.
-        first = datetime.fromtimestamp(lo - MAX_LAG - _BEHIND, UTC).date().toordinal()
+        lag = MAX_LAG + (self.late.max_seconds if self.late else 0)
+        first = datetime.fromtimestamp(lo - lag - _BEHIND, UTC).date().toordinal()
         last = datetime.fromtimestamp(hi + _AHEAD, UTC).date().toordinal()
         pending: list[Spec] = []
         when, stamp = -1, _EPOCH
@@ -112,10 +123,12 @@ def generate_records(
     end: datetime,
     *,
     seed: int | None = None,
+    late: Late | None = None,
 ) -> Iterator[tuple[dict[str, Any], datetime]]:
     """Yield ``(audit record, publication time)`` for every record published in
-    ``(start, end]``, sorted by publication time. ``seed`` defaults to ``org.seed``."""
-    return RecordGenerator(org, tenant, seed=seed).records(start, end)
+    ``(start, end]``, sorted by publication time. ``seed`` defaults to ``org.seed``; ``late``
+    publishes a share of the records hours late."""
+    return RecordGenerator(org, tenant, seed=seed, late=late).records(start, end)
 
 
 def live_records(
@@ -125,11 +138,12 @@ def live_records(
     until: datetime,
     *,
     seed: int | None = None,
+    late: Late | None = None,
 ) -> Iterator[tuple[dict[str, Any], datetime]]:
     """Records published in ``(since, until]``: call it with consecutive windows for a live
     trickle (``since`` = the previous ``until``); no record is repeated or skipped (apart
     from the duplicates the service itself publishes)."""
-    return generate_records(org, tenant, since, until, seed=seed)
+    return generate_records(org, tenant, since, until, seed=seed, late=late)
 
 
 def _first(spec: Spec) -> int:
