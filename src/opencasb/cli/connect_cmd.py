@@ -9,10 +9,10 @@ import typer
 
 from opencasb.apps.base import load_app
 from opencasb.cli.context import Ctx, console, handle_errors
-from opencasb.cli.manage_cmd import save_instance, test_connection
+from opencasb.cli.manage_cmd import show_test_failure
 from opencasb.cli.secrets import read_secret
 from opencasb.cli.terminal import markup
-from opencasb.errors import ConfigError, NotFound
+from opencasb.ingest.connect import ConnectionTestFailed, connect_instance
 from opencasb.store import InstanceRecord
 
 __all__ = ["register"]
@@ -86,32 +86,21 @@ def _test_and_save(
     reset: bool,
 ) -> InstanceRecord:
     """Test the connection (unless skipped) and save the instance only if it works; with
-    ``replace``, an existing instance of the same name takes the new settings."""
-    if not replace:
-        _refuse_existing(state, app, name)
-    if not skip_test:
-        test_connection(app, config, secrets)
-    rec, kept = save_instance(
-        state.store, app, name, config, secrets, interval=interval, replace=replace, reset=reset
-    )
-    if kept:
-        console.print(f"replaced the settings of [bold]{markup(name)}[/]; {kept}")
-    return rec
-
-
-def _refuse_existing(state: Ctx, app: str, name: str) -> None:
-    """Say before testing that the name is taken, and how to replace the instance."""
+    ``replace``, an existing instance of the same name takes the new settings. The same code
+    path as the API and the portal's dialogs (:func:`opencasb.ingest.connect.connect_instance`)."""
     try:
-        state.store.get_instance(name)
-    except NotFound:
-        return
-    raise ConfigError(
-        f"an app instance named {name!r} already exists",
-        fix=f"Choose another name with --name, or give this one new settings or credentials "
-        f"with `opencasb connect {app} --name {name} --replace ...` (keeps its data) or "
-        f"`opencasb apps edit {name}`.",
-        code="instance_exists",
-    )
+        done = connect_instance(
+            state.store, app, name, config, secrets,
+            interval=interval, skip_test=skip_test, replace=replace, reset=reset,
+        )  # fmt: skip
+    except ConnectionTestFailed as exc:
+        show_test_failure(exc.check)
+        raise typer.Exit(1) from None
+    if done.check is not None:
+        console.print(f"[green]✓[/] {markup(done.check.summary)}")
+    if done.kept:
+        console.print(f"replaced the settings of [bold]{markup(name)}[/]; {done.kept}")
+    return done.record
 
 
 @connect.command("office365")

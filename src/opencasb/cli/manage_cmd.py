@@ -16,16 +16,16 @@ from typing import Annotated
 
 import typer
 
-from opencasb.apps.base import AppConnector, HttpOptions, load_app
+from opencasb.apps.base import AppConnector, ConnectionCheck, load_app
 from opencasb.cli.context import Ctx, console, err_console, handle_errors, show_problem
 from opencasb.cli.secrets import read_secret
 from opencasb.cli.terminal import markup, visible
-from opencasb.errors import ConfigError, NotFound
+from opencasb.errors import ConfigError
+from opencasb.ingest.connect import check_connection, save_instance
 from opencasb.ingest.health import changed_by_user
 from opencasb.model import Health
-from opencasb.store import InstanceRecord, Store
 
-__all__ = ["register", "save_instance", "test_connection"]
+__all__ = ["register", "save_instance", "show_test_failure", "test_connection"]
 
 # Which secret field the configured credential kind (``auth``) needs, per app. An app not
 # listed with one secret field needs that one.
@@ -35,23 +35,24 @@ _SECRET_FOR_AUTH: dict[str, dict[str, str]] = {
 }
 
 
+def show_test_failure(check: ConnectionCheck) -> None:
+    """Explain a failed connection test and that nothing was saved."""
+    e = check.error
+    show_problem(
+        "connection test failed",
+        code=e.code if e else "",
+        detail=check.summary,
+        meaning=e.meaning if e else "",
+        fix=e.fix if e else "",
+    )
+    err_console.print("nothing was saved; fix the problem and run the command again")
+
+
 def test_connection(app: str, config: dict[str, str], secrets: dict[str, str]) -> None:
     """Test a connection before anything is saved; on failure explain it and exit 1."""
-    connector: AppConnector = load_app(app)(config, secrets, http=HttpOptions(max_retries=1))
-    try:
-        check = connector.test()
-    finally:
-        connector.close()
+    check = check_connection(app, config, secrets)
     if not check.ok:
-        e = check.error
-        show_problem(
-            "connection test failed",
-            code=e.code if e else "",
-            detail=check.summary,
-            meaning=e.meaning if e else "",
-            fix=e.fix if e else "",
-        )
-        err_console.print("nothing was saved; fix the problem and run the command again")
+        show_test_failure(check)
         raise typer.Exit(1)
     console.print(f"[green]✓[/] {markup(check.summary)}")
 
@@ -59,53 +60,6 @@ def test_connection(app: str, config: dict[str, str], secrets: dict[str, str]) -
 def _ready(health: Health, *, enabled: bool) -> Health:
     """The health after the user changed the instance (see ingest.health)."""
     return changed_by_user(health, enabled=enabled)
-
-
-def save_instance(
-    store: Store,
-    app: str,
-    name: str,
-    config: dict[str, str],
-    secrets: dict[str, str],
-    *,
-    interval: int,
-    replace: bool = False,
-    reset: bool = False,
-) -> tuple[InstanceRecord, str]:
-    """Add the instance, or with ``replace`` give an existing one these settings and secrets.
-
-    Returns the record and what happened to the stored data, in words.
-
-    Raises:
-        ConfigError: ``reset`` without ``replace``; the name exists (without ``replace``) or
-            belongs to another app.
-    """
-    if reset and not replace:
-        raise ConfigError(
-            "--reset only applies with --replace",
-            fix=f"run `opencasb connect {app} --name {name} --replace --reset ...` to start "
-            "the instance over, or drop --reset",
-        )
-    try:
-        existing = store.get_instance(name) if replace else None
-    except NotFound:
-        existing = None
-    if existing is None:
-        return store.add_instance(app, name, config, secrets, interval_seconds=interval), ""
-    if existing.app != app:
-        raise ConfigError(
-            f"{name!r} is an instance of {existing.app}, not {app}",
-            fix=f"choose another name, or remove it first with `opencasb apps remove {name}`",
-        )
-    if reset:
-        store.remove_instance(name)
-        rec = store.add_instance(app, name, config, secrets, interval_seconds=interval)
-        return rec, "its stored activities, cursors and inventory were removed"
-    rec = store.update_instance(
-        name, config=config, secrets=secrets, enabled=True, interval_seconds=interval
-    )
-    store.set_health(rec.id, _ready(rec.health, enabled=True))
-    return store.get_instance(name), "its cursors and stored activities were kept"
 
 
 # -- apps edit ----------------------------------------------------------------------------

@@ -11,6 +11,7 @@ from pathlib import Path
 import typer
 
 from opencasb.errors import ConfigError
+from opencasb.ingest.connect import check_secret
 
 __all__ = ["check_secret", "read_secret"]
 
@@ -43,27 +44,3 @@ def _read_secret(label: str, env_var: str | None, file: Path | None) -> str:
         f"no {label} given",
         fix=f"set {env_var} or pass a file option; secrets are never taken from the command line",
     )
-
-
-def check_secret(label: str, value: str) -> str:
-    """``value`` if it is printable ASCII (newlines allowed, for PEM files).
-
-    Tokens travel in HTTP headers, which carry ASCII only (latin-1 at most); a token with a
-    non-ASCII character was mangled on the way (a typographic quote, a non-breaking space, a
-    look-alike letter) and would fail every request. The message names the position and the
-    code point, never the secret.
-
-    Raises:
-        ConfigError: the value holds a non-ASCII or control character.
-    """
-    for i, ch in enumerate(value):
-        if not (" " <= ch <= "~" or ch in "\r\n\t"):
-            raise ConfigError(
-                f"the {label} holds the character U+{ord(ch):04X} at position {i + 1}, "
-                "which an HTTP header cannot carry (headers are ASCII)",
-                meaning="the value was likely changed when it was copied: a typographic quote, "
-                "a non-breaking space or a look-alike letter",
-                fix=f"copy the {label} again from the vendor's console as plain text",
-                code="secret_not_ascii",
-            )
-    return value
