@@ -8,6 +8,7 @@ from argon2 import PasswordHasher
 
 from opencasb.clock import Clock, SystemClock
 from opencasb.config import Settings
+from opencasb.enrich.enricher import Enricher
 from opencasb.store import Store
 
 __all__ = ["WebContext"]
@@ -20,10 +21,18 @@ class WebContext:
     ``store`` is shared by every request (a Store is thread-safe); ``clock`` stamps sessions,
     throttling and audit entries (tests inject a FakeClock; the store has its own clock for
     its rows, which should be the same object); ``password_hasher`` hashes and checks
-    passwords (tests pass one with cheap parameters).
+    passwords (tests pass one with cheap parameters); ``enricher`` enriches activities
+    for answers and filters (built from the settings on first use when not given).
     """
 
     store: Store
     settings: Settings
     clock: Clock = field(default_factory=SystemClock)
     password_hasher: PasswordHasher = field(default_factory=PasswordHasher)
+    enricher: Enricher | None = None
+
+    def get_enricher(self) -> Enricher:
+        """The enricher (built from the settings' MaxMind files on first use)."""
+        if self.enricher is None:
+            self.enricher = Enricher.from_settings(self.settings)
+        return self.enricher
