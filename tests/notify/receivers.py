@@ -166,7 +166,7 @@ class SyslogListener:
     """Syslog over UDP, TCP or TLS on 127.0.0.1, de-framing octet counting or newlines;
     ``messages`` holds each message's text."""
 
-    def __init__(self, protocol: str, *, tls: ssl.SSLContext | None = None) -> None:
+    def __init__(self, protocol: str, *, tls: ssl.SSLContext | None = None, port: int = 0) -> None:
         self.protocol = protocol
         self.messages: list[str] = []
         self.got = threading.Semaphore(0)
@@ -179,7 +179,7 @@ class SyslogListener:
                     listener._add(self.request[0].decode())
 
             self._server: socketserver.BaseServer = socketserver.ThreadingUDPServer(
-                ("127.0.0.1", 0), Udp
+                ("127.0.0.1", port), Udp
             )
         else:
 
@@ -202,7 +202,7 @@ class SyslogListener:
                             listener._add((first + stream.readline()).decode().rstrip("\n"))
 
             socketserver.ThreadingTCPServer.allow_reuse_address = True
-            self._server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), Tcp)
+            self._server = socketserver.ThreadingTCPServer(("127.0.0.1", port), Tcp)
         self._server.daemon_threads = True  # type: ignore[attr-defined]
         self.port = int(self._server.server_address[1])  # type: ignore[index]
         threading.Thread(target=self._server.serve_forever, daemon=True).start()

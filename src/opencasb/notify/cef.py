@@ -19,8 +19,8 @@ more to say:
 Escaping (CEF spec, "Character encoding"): in the header, ``\\`` and ``|`` are escaped with a
 backslash; in extension values ``\\`` and ``=`` are, and a line break is written ``\\n`` or
 ``\\r``. Header fields cannot carry a line break at all, so one becomes a space there. Other
-control characters (which the spec does not mention, and which break syslog receivers and
-terminals) become a space everywhere. Times are milliseconds since the epoch.
+control characters but the tab (which the spec does not mention, and which break syslog
+receivers and terminals) become a space everywhere. Times are milliseconds since the epoch.
 """
 
 from __future__ import annotations
@@ -44,7 +44,9 @@ _CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029]")
 
 
 def escape_header(value: str) -> str:
-    """A CEF header field: ``\\`` and ``|`` escaped, line breaks and controls as spaces."""
+    """A CEF header field: ``\\`` and ``|`` escaped, line breaks and controls as spaces.
+
+    The escaping comes first, so no escape sequence it writes is blanked afterwards."""
     value = value.replace("\\", "\\\\").replace("|", "\\|")
     return _CONTROLS.sub(" ", value.replace("\r", " ").replace("\n", " "))
 
