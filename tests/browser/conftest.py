@@ -109,21 +109,34 @@ class Portal:
     users: dict[str, tuple[str, str]]  # role -> (name, password)
 
 
+PASSWORD = "correct horse battery staple"
+USERS = {"admin": "ann", "analyst": "ana", "read_only": "rob"}
+
+
 @pytest.fixture(scope="session")
 def portal(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Portal]:
-    """The portal over a fresh SQLite store, with one user of each role."""
-    from tests.browser.devapp import USERS, make_app
+    """The portal (``create_app``) over a fresh SQLite store, one user of each role."""
+    from argon2 import PasswordHasher
     from tests.browser.server import PortalServer
 
+    from opencasb.config import Settings
     from opencasb.crypto import generate_key
     from opencasb.store import open_store
+    from opencasb.web.app import create_app
+    from opencasb.web.auth.accounts import add_user
+    from opencasb.web.context import WebContext
 
     folder = tmp_path_factory.mktemp("portal")
-    store = open_store(f"sqlite:///{folder / 'opencasb.db'}", key=generate_key())
-    server = PortalServer(make_app(store)).start()
-    users = {role: (name, pw) for name, (pw, role) in USERS.items()}
+    url = f"sqlite:///{folder / 'opencasb.db'}"
+    store = open_store(url, key=generate_key())
+    hasher = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+    for role, name in USERS.items():
+        add_user(store, hasher, name, PASSWORD, role)
+    settings = Settings(data_dir=folder / "data", database_url=url)
+    ctx = WebContext(store=store, settings=settings, password_hasher=hasher)
+    server = PortalServer(create_app(ctx)).start()
     try:
-        yield Portal(server.url, store, users)
+        yield Portal(server.url, store, {r: (n, PASSWORD) for r, n in USERS.items()})
     finally:
         server.stop()
         store.close()

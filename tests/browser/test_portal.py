@@ -58,6 +58,9 @@ def _connect_o365_in_dialog(page: Any, sb: Sandboxes, shot: Shots) -> None:
     page.fill("#requests_per_minute", "60000")  # the emulator's budget, not a tenant's
     shot(page, "connect-office365-dialog")
     page.get_by_role("button", name="Connect Office 365").click()
+    page.wait_for_load_state()
+    problem = page.locator(".problem")
+    assert problem.count() == 0, problem.inner_text()
     expect(page.get_by_role("heading", name="Office 365 connected")).to_be_visible(timeout=30_000)
     shot(page, "office365-connected")
     page.get_by_role("link", name="Close").click()

@@ -125,9 +125,9 @@ def test_a_read_only_user_sees_no_button_that_changes_anything(
         shot(page, "read-only " + path)
     expect(page.locator("summary", has_text="Connect an app")).to_have_count(0)
     # a post made anyway, even with the session's own token, is refused
-    token = page.locator("header input[name=csrf]").get_attribute("value")
+    token = page.locator("header input[name=csrf_token]").get_attribute("value")
     refused = page.request.post(
-        f"/alerts/{alert.id}/close", form={"csrf": token or "", "resolution": "benign"}
+        f"/alerts/{alert.id}/close", form={"csrf_token": token or "", "resolution": "benign"}
     )
     assert refused.status == 403
     assert portal.store.detection.get_alert(alert.id).resolution != "benign"

@@ -1,11 +1,11 @@
 """The portal's pages: server-rendered HTML over the store, with a small shipped stylesheet
 and script (``web/static``) and Jinja2 templates (``web/templates``).
 
-:func:`mount_pages` adds every page, the static files and the pages' error handling to an
-app; the app factory calls it once. Each page is a route with a stable URL:
-
+:func:`mount` adds every page, the static files and the pages' error handling to the app
+(:func:`opencasb.web.app.create_app` calls it). Each page is a route with a stable URL:
 ``/dashboard``, ``/apps`` (Connected apps), ``/activities`` (Activity log), ``/alerts``,
-``/policies``, ``/accounts``, ``/settings``, and ``/signin``.
+``/policies``, ``/accounts``, ``/settings``; ``/signin`` and ``/signout`` start and end a
+session through :mod:`opencasb.web.auth.sessions`, as ``/api/v1/session`` does.
 """
 
 from __future__ import annotations
@@ -14,38 +14,80 @@ from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from opencasb.web.pages.deps import PageDenied, PageMissing, SignInRequired, viewer_or_none
+from opencasb.web.auth.deps import get_ctx
+from opencasb.web.auth.sessions import authenticate, end_session, start_session
+from opencasb.web.pages.deps import (
+    PageDenied,
+    PageMissing,
+    SignInRequired,
+    form_of,
+    viewer_or_none,
+)
 from opencasb.web.pages.render import SECURITY_HEADERS, STATIC_DIR, render
+from opencasb.web.problems import ApiProblem
 
-__all__ = ["mount_pages"]
-
-
-def _signin_page(request: Request, next: str = "/dashboard", error: str = "") -> Response:
-    if viewer_or_none(request) is not None:
-        return RedirectResponse(_safe_next(next), status_code=303)
-    problem = {"message": error} if error else None
-    return render(
-        request,
-        "signin.html",
-        title="Sign in",
-        next=_safe_next(next),
-        error=problem,
-        username="",
-        csrf_token="",
-    )
+__all__ = ["mount"]
 
 
 def _safe_next(path: str) -> str:
     # Only a path on this site: never send a signed-in user to another origin.
-    return path if path.startswith("/") and not path.startswith("//") else "/dashboard"
+    if path.startswith("/") and not path.startswith(("//", "/\\")):
+        return path
+    return "/dashboard"
 
 
-def mount_pages(app: FastAPI) -> None:
+def _signin_form(
+    request: Request, next_path: str, error: object = None, username: str = "", code: int = 200
+) -> Response:
+    return render(
+        request,
+        "signin.html",
+        code,
+        title="Sign in",
+        next=_safe_next(next_path),
+        error=error,
+        username=username,
+    )
+
+
+def signin_page(request: Request, next: str = "/dashboard") -> Response:
+    if viewer_or_none(request) is not None:
+        return RedirectResponse(_safe_next(next), status_code=303)
+    return _signin_form(request, next)
+
+
+async def signin_post(request: Request) -> Response:
+    """Check the name and password (throttled, audited) and start a session."""
+    form = await request.form()
+    username = str(form.get("username", ""))
+    password = str(form.get("password", ""))
+    next_path = str(form.get("next", "/dashboard"))
+    ctx = get_ctx(request)
+    try:
+        user = authenticate(ctx, request, username, password)
+    except ApiProblem as exc:
+        error = {"message": exc.detail, "fix": exc.fix or ""}
+        return _signin_form(request, next_path, error, username, exc.status)
+    response = RedirectResponse(_safe_next(next_path), status_code=303)
+    start_session(ctx, request, response, user)
+    return response
+
+
+async def signout_post(request: Request) -> Response:
+    await form_of(request, "read_only")
+    response = RedirectResponse("/signin", status_code=303)
+    end_session(get_ctx(request), request, response)
+    return response
+
+
+def mount(app: FastAPI) -> None:
     """Add the pages, ``/static`` and the handlers that turn the pages' errors into pages."""
     from opencasb.web.pages import activities, alerts, apps, dashboard
 
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    app.add_api_route("/signin", _signin_page, methods=["GET"], include_in_schema=False)
+    app.add_api_route("/signin", signin_page, methods=["GET"], include_in_schema=False)
+    app.add_api_route("/signin", signin_post, methods=["POST"], include_in_schema=False)
+    app.add_api_route("/signout", signout_post, methods=["POST"], include_in_schema=False)
     app.add_api_route(
         "/", lambda: RedirectResponse("/dashboard", status_code=303), include_in_schema=False
     )

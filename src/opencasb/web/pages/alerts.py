@@ -18,7 +18,7 @@ from opencasb.detect.policy import Severity
 from opencasb.errors import NotFound, OpenCASBError
 from opencasb.store.detection import RESOLUTIONS, AlertRecord
 from opencasb.web.pages.app_ops import problem_of
-from opencasb.web.pages.deps import form_of, missing, store_of, viewer_of
+from opencasb.web.pages.deps import audit, form_of, missing, store_of, viewer_of
 from opencasb.web.pages.render import render
 
 __all__ = ["RESOLUTION_LABELS", "router"]
@@ -109,7 +109,7 @@ def alert_page(request: Request, alert_id: str) -> Response:
 
 @router.post("/alerts/{alert_id}/close", response_class=HTMLResponse)
 async def close_post(request: Request, alert_id: str) -> Response:
-    _, form = await form_of(request, "analyst")
+    viewer, form = await form_of(request, "analyst")
     try:
         full = store_of(request).detection.close_alert(
             alert_id, form.get("resolution", ""), form.get("comment", "").strip() or None
@@ -118,12 +118,13 @@ async def close_post(request: Request, alert_id: str) -> Response:
         raise missing(exc) from None
     except OpenCASBError as exc:
         return _alert_view(request, alert_id, problem_of(exc), 422)
+    audit(request, viewer, "alert.close", full, detail={"resolution": form.get("resolution")})
     return RedirectResponse(f"/alerts/{quote(full)}", status_code=303)
 
 
 @router.post("/alerts/{alert_id}/comment", response_class=HTMLResponse)
 async def comment_post(request: Request, alert_id: str) -> Response:
-    _, form = await form_of(request, "analyst")
+    viewer, form = await form_of(request, "analyst")
     text = form.get("comment", "").strip()
     if not text:
         return RedirectResponse(f"/alerts/{quote(alert_id)}", status_code=303)
@@ -131,4 +132,5 @@ async def comment_post(request: Request, alert_id: str) -> Response:
         full = store_of(request).detection.comment_alert(alert_id, text)
     except NotFound as exc:
         raise missing(exc) from None
+    audit(request, viewer, "alert.comment", full)
     return RedirectResponse(f"/alerts/{quote(full)}", status_code=303)

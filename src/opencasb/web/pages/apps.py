@@ -18,7 +18,7 @@ from opencasb.apps.office365.components import COMPONENTS, DEFAULT_COMPONENTS
 from opencasb.errors import NotFound, OpenCASBError
 from opencasb.store import InstanceRecord, Store
 from opencasb.web.pages import app_ops
-from opencasb.web.pages.deps import form_of, missing, store_of, viewer_of
+from opencasb.web.pages.deps import audit, form_of, missing, store_of, viewer_of
 from opencasb.web.pages.render import render
 
 __all__ = ["router"]
@@ -91,7 +91,7 @@ def connect_dialog(request: Request, app: str) -> Response:
 
 @router.post("/apps/connect/{app}", response_class=HTMLResponse)
 async def connect_post(request: Request, app: str) -> Response:
-    _, form = await form_of(request, "admin")
+    viewer, form = await form_of(request, "admin")
     if app not in _SECRET_FIELDS:
         return RedirectResponse("/apps", status_code=303)
     secret_names = {f.name for f in load_app(app).FORM if f.secret}
@@ -107,7 +107,10 @@ async def connect_post(request: Request, app: str) -> Response:
             store_of(request), app, form.get("name", ""), settings, secrets
         )
     except OpenCASBError as exc:
+        what = {"app": app, "error": str(exc)}
+        audit(request, viewer, "app.connect", form.get("name"), outcome="failure", detail=what)
         return _dialog(request, app, kept, app_ops.problem_of(exc), code=422)
+    audit(request, viewer, "app.connect", rec.name, detail={"app": app})
     return render(request, "connected.html", title=f"{rec.name} connected", rec=rec, check=check)
 
 
@@ -166,7 +169,7 @@ async def test_post(request: Request, name: str) -> Response:
 
 @router.post("/apps/{name}/edit", response_class=HTMLResponse)
 async def edit_post(request: Request, name: str) -> Response:
-    _, form = await form_of(request, "admin")
+    viewer, form = await form_of(request, "admin")
     store = store_of(request)
     rec = _get(store, name)
     secret_names = {f.name for f in load_app(rec.app).FORM if f.secret}
@@ -176,14 +179,18 @@ async def edit_post(request: Request, name: str) -> Response:
         app_ops.update(store, name, settings, secrets)
     except OpenCASBError as exc:
         return _app_view(request, name, error=app_ops.problem_of(exc), code=422)
+    changed = sorted(k for k in (*settings, *secrets) if k != "name")
+    audit(request, viewer, "app.edit", name, detail={"fields": changed})
     return _app_view(request, name, notice="Saved and tested; cursors and data were kept.")
 
 
 @router.post("/apps/{name}/{action}", response_class=HTMLResponse)
 async def action_post(request: Request, name: str, action: str) -> Response:
-    await form_of(request, "admin")
+    viewer, _ = await form_of(request, "admin")
     store = store_of(request)
     _get(store, name)
+    if action in ("disable", "enable", "remove"):
+        audit(request, viewer, f"app.{action}", name)
     if action == "disable":
         app_ops.disable(store, name)
         return _app_view(request, name, notice="Disabled: not polled until enabled again.")

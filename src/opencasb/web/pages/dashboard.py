@@ -8,8 +8,8 @@ from collections import Counter
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
-from opencasb.clock import SystemClock
 from opencasb.detect.policy import Severity
+from opencasb.web.auth.deps import get_ctx
 from opencasb.web.pages import charts, stats
 from opencasb.web.pages.deps import store_of, viewer_of
 from opencasb.web.pages.render import render
@@ -24,8 +24,7 @@ DAYS = 7
 def dashboard(request: Request) -> Response:
     viewer_of(request)
     store = store_of(request)
-    clock = getattr(request.app.state, "clock", None) or SystemClock()
-    now = clock.now()
+    now = get_ctx(request).clock.now()
     per_day = stats.activity_per_day(store, now, DAYS)
     open_alerts = store.detection.list_alerts(status="open")
     by_sev = Counter(a.severity for a in open_alerts)

@@ -1,29 +1,32 @@
 """What every page needs from the request: the store, the signed-in viewer, a checked form.
 
-Who is signed in, and the CSRF token of their session, are decided by the portal's
-authentication (the app factory puts a ``viewer_of(request)`` function on ``app.state``);
-the pages only read them. The roles, as the pages apply them:
+Who is signed in, and the CSRF token of their session, come from the portal's session
+cookie (:mod:`opencasb.web.auth.sessions`); the pages take no API token (a script uses the
+API). The roles, as the pages apply them:
 
 * ``read_only`` sees everything and changes nothing: no button or form that changes
   anything is rendered, and every form post is refused;
 * ``analyst`` triages alerts and edits policies;
 * ``admin`` also manages connected apps, users, API tokens and settings.
 
-A state-changing form must carry the session's CSRF token (``csrf`` field); a post without
-it, or with another session's, is refused before the page looks at anything else.
+A state-changing form must carry the session's CSRF token (``csrf_token`` field); a post
+without it, or with another session's, is refused before the page looks at anything else
+(a post from another site is refused even earlier, by the app's same-origin guard).
 """
 
 from __future__ import annotations
 
 import hmac
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from fastapi import Request
 
 from opencasb.errors import NotFound
+from opencasb.web.auth.audit import record
+from opencasb.web.auth.deps import CSRF_FIELD, get_ctx
+from opencasb.web.auth.sessions import session_principal
 
 if TYPE_CHECKING:
     from opencasb.store import Store
@@ -34,6 +37,7 @@ __all__ = [
     "PageMissing",
     "SignInRequired",
     "Viewer",
+    "audit",
     "form_of",
     "missing",
     "store_of",
@@ -93,14 +97,30 @@ def missing(exc: NotFound) -> PageMissing:
 
 
 def store_of(request: Request) -> Store:
-    store: Store = request.app.state.store
-    return store
+    return get_ctx(request).store
 
 
 def viewer_or_none(request: Request) -> Viewer | None:
-    """The signed-in viewer, or None (the sign-in page)."""
-    find: Callable[[Request], Viewer | None] | None = getattr(request.app.state, "viewer_of", None)
-    return None if find is None else find(request)
+    """The viewer signed in with the request's session cookie, or None."""
+    principal = session_principal(get_ctx(request), request)
+    if principal is None:
+        return None
+    return Viewer(principal.name, principal.role.value, principal.csrf_token)
+
+
+def audit(
+    request: Request,
+    viewer: Viewer,
+    action: str,
+    target: str | None = None,
+    *,
+    outcome: str = "success",
+    detail: dict[str, Any] | None = None,
+) -> None:
+    """Add the viewer's action to the portal's audit trail (never a secret in ``detail``)."""
+    info = {"via": "page", **(detail or {})}
+    ctx = get_ctx(request)
+    record(ctx, request, viewer.name, action, target=target, outcome=outcome, detail=info)
 
 
 def viewer_of(request: Request, role: str = "read_only") -> Viewer:
@@ -139,7 +159,7 @@ async def form_of(request: Request, role: str) -> tuple[Viewer, dict[str, str]]:
     for key in data:
         values = [v for v in data.getlist(key) if isinstance(v, str)]
         fields[key] = ",".join(values)
-    token = fields.pop("csrf", "")
+    token = fields.pop(CSRF_FIELD, "")
     if not token or not hmac.compare_digest(token.encode(), viewer.csrf.encode()):
         raise PageDenied(
             "this form was not sent from the portal's own page (missing or stale CSRF token)",
