@@ -13,9 +13,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from opencasb.apps.base import ConnectionCheck, load_app
-from opencasb.cli.manage_cmd import save_instance
-from opencasb.errors import ConfigError, ConnectorError, NotFound
-from opencasb.http.options import HttpOptions
+from opencasb.errors import ConfigError, ConnectorError
+from opencasb.ingest.connect import check_connection, connect_instance
 from opencasb.ingest.health import changed_by_user
 from opencasb.ingest.runner import SERVICES_STATE
 from opencasb.store import InstanceRecord, Store
@@ -46,20 +45,12 @@ def problem_of(exc: Exception) -> Problem:
     return Problem(str(exc), getattr(exc, "meaning", ""), getattr(exc, "fix", ""))
 
 
-def _check(app: str, config: Mapping[str, str], secrets: Mapping[str, str]) -> ConnectionCheck:
-    connector = load_app(app)(dict(config), dict(secrets), http=HttpOptions(max_retries=1))
-    try:
-        return connector.test()
-    finally:
-        connector.close()
-
-
 def _failed(check: ConnectionCheck) -> ConnectorError:
     e = check.error
     return ConnectorError(
         check.summary,
         meaning=e.meaning if e else "",
-        fix=(e.fix if e else "") or "correct the settings and connect again; nothing was saved",
+        fix=(e.fix if e else "") or "correct the settings and try again; nothing was saved",
         code=e.code if e else "",
     )
 
@@ -72,43 +63,30 @@ def connect(
     secrets: Mapping[str, str],
     *,
     interval: int = 60,
-) -> tuple[InstanceRecord, ConnectionCheck]:
-    """Validate, test and save a new instance; nothing is saved when anything fails.
+) -> tuple[InstanceRecord, ConnectionCheck | None]:
+    """Validate, test and save a new instance through
+    :func:`~opencasb.ingest.connect.connect_instance` (as the CLI and the API do); nothing
+    is saved when anything fails.
 
     Raises:
-        ConfigError: a setting is invalid, a credential is missing or the name is taken.
-        ConnectorError: the connection test failed (its meaning and fix say why).
+        ConfigError: a setting is invalid, a credential is missing or the name is taken;
+            ConnectionTestFailed (a ConfigError) when the test failed.
     """
     name = name.strip()
     if not name:
         raise ConfigError("the instance needs a name", fix="e.g. okta or office365-contoso")
-    try:
-        store.get_instance(name)
-    except NotFound:
-        pass
-    else:
-        raise ConfigError(
-            f"an app instance named {name!r} already exists",
-            fix="choose another name, or edit that instance from its page",
-            code="instance_exists",
-        )
-    cls = load_app(app)
-    config = cls.validate_config(settings)
     kept = {k: v for k, v in secrets.items() if v.strip()}
     if not kept:
-        wanted = ", ".join(f.label for f in cls.FORM if f.secret)
+        wanted = ", ".join(f.label for f in load_app(app).FORM if f.secret)
         raise ConfigError("no credential was given", fix=f"fill in one of: {wanted}")
-    check = _check(app, config, kept)
-    if not check.ok:
-        raise _failed(check)
-    rec, _ = save_instance(store, app, name, config, kept, interval=interval)
-    return rec, check
+    done = connect_instance(store, app, name, settings, kept, interval=interval)
+    return done.record, done.check
 
 
 def test_instance(store: Store, name: str) -> ConnectionCheck:
     """Test a stored instance's connection with its stored settings and secrets."""
     rec = store.get_instance(name)
-    return _check(rec.app, rec.config, store.instance_secrets(rec))
+    return check_connection(rec.app, rec.config, store.instance_secrets(rec))
 
 
 def update(
@@ -125,7 +103,7 @@ def update(
     config = cls.validate_config({**rec.config, **settings})
     new = {k: v for k, v in secrets.items() if v.strip()}
     kept = new or store.instance_secrets(rec)
-    check = _check(rec.app, config, kept)
+    check = check_connection(rec.app, config, kept)
     if not check.ok:
         raise _failed(check)
     rec = store.update_instance(name, config=config, secrets=new or None)
