@@ -146,7 +146,7 @@ def activities(draw: st.DrawFn, instance: str) -> list[Activity]:
 
 
 def _text_condition() -> st.SearchStrategy[Condition]:
-    string_ops = [Op.EQUALS, Op.NOT_EQUALS, Op.CONTAINS, Op.STARTS_WITH]
+    string_ops = [Op.EQUALS, Op.NOT_EQUALS, Op.CONTAINS, Op.STARTS_WITH, Op.ENDS_WITH]
     single = st.builds(
         Condition,
         field=st.sampled_from(TEXT_FIELDS),
@@ -212,7 +212,9 @@ def _other_condition() -> st.SearchStrategy[Condition]:
     dynamic = st.builds(
         Condition,
         field=st.sampled_from(DYNAMIC_FIELDS),
-        op=st.sampled_from([Op.EQUALS, Op.NOT_EQUALS, Op.CONTAINS, Op.STARTS_WITH, Op.IN]),
+        op=st.sampled_from(
+            [Op.EQUALS, Op.NOT_EQUALS, Op.CONTAINS, Op.STARTS_WITH, Op.ENDS_WITH, Op.IN]
+        ),
         value=st.sampled_from([v for v in RAW_SCALARS if v is not None]),
         ignore_case=st.booleans(),
     ).map(

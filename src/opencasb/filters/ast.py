@@ -36,6 +36,8 @@ class Op(StrEnum):
     NOT_IN = "not_in"
     CONTAINS = "contains"
     STARTS_WITH = "starts_with"
+    ENDS_WITH = "ends_with"
+    MATCHES = "matches"  # a regular expression (Python's re), found anywhere in the text
     IS_SET = "is_set"  # value True: is set; False: is not set
     CIDR = "cidr"  # value: a tuple of networks (any of them)
     GT = "gt"
@@ -48,8 +50,11 @@ NEGATIVE: dict[Op, Op] = {Op.NOT_EQUALS: Op.EQUALS, Op.NOT_IN: Op.IN}
 """Each negative operator and the positive one it is exactly the negation of (a missing
 field therefore matches ``not_equals``/``not_in``)."""
 
-STRING_OPS = frozenset({Op.EQUALS, Op.NOT_EQUALS, Op.IN, Op.NOT_IN, Op.CONTAINS, Op.STARTS_WITH})
-"""The operators that compare text and so accept ``ignore_case``."""
+STRING_OPS = frozenset(
+    {Op.EQUALS, Op.NOT_EQUALS, Op.IN, Op.NOT_IN, Op.CONTAINS, Op.STARTS_WITH, Op.ENDS_WITH}
+)
+"""The operators that compare text and so accept ``ignore_case`` (``matches`` takes its
+flags inside the pattern instead: ``(?i)``)."""
 
 Scalar = str | int | float | bool | datetime
 Value = Scalar | tuple[Scalar, ...]

@@ -19,9 +19,10 @@ A document is one node::
         ignore_case: true
 
 A condition is ``field``, exactly one operator key (:class:`~opencasb.filters.ast.Op`:
-``equals``, ``not_equals``, ``in``, ``not_in``, ``contains``, ``starts_with``,
-``is_set: true|false``, ``cidr``, ``gt``, ``gte``, ``lt``, ``lte``) and optionally
-``ignore_case: true``. A list at the top is read as ``all``.
+``equals``, ``not_equals``, ``in``, ``not_in``, ``contains``, ``starts_with``, ``ends_with``,
+``matches`` (a regular expression), ``is_set: true|false``, ``cidr``, ``gt``, ``gte``,
+``lt``, ``lte``) and optionally ``ignore_case: true`` (not for ``matches``: write ``(?i)``).
+A list at the top is read as ``all``.
 
 Reading reports every problem, each with its path in the document (``all[2].not.cidr``)
 and, when read from text, its line and column (PyYAML's node marks); JSON is read as YAML,
@@ -34,6 +35,7 @@ from __future__ import annotations
 import difflib
 import ipaddress
 import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -61,10 +63,11 @@ __all__ = ["check", "load_filter", "parse_filter", "parse_filter_text", "to_docu
 _Path = tuple[str | int, ...]
 
 _COMBINATORS = ("all", "any", "not")
+_SUBSTRING = (Op.CONTAINS, Op.STARTS_WITH, Op.ENDS_WITH)
 _ORDER = (Op.EQUALS, Op.NOT_EQUALS, Op.GT, Op.GTE, Op.LT, Op.LTE)
 _KIND_OPS: dict[Kind, frozenset[Op]] = {
-    Kind.TEXT: STRING_OPS | {Op.IS_SET},
-    Kind.IP: STRING_OPS | {Op.IS_SET, Op.CIDR},
+    Kind.TEXT: STRING_OPS | {Op.IS_SET, Op.MATCHES},
+    Kind.IP: STRING_OPS | {Op.IS_SET, Op.CIDR, Op.MATCHES},
     Kind.INT: frozenset({*_ORDER, Op.IN, Op.NOT_IN, Op.IS_SET}),
     Kind.FLOAT: frozenset({*_ORDER, Op.IN, Op.NOT_IN, Op.IS_SET}),
     Kind.TIME: frozenset({*_ORDER, Op.IS_SET}),
@@ -74,7 +77,7 @@ _KIND_OPS: dict[Kind, frozenset[Op]] = {
 _FIX = (
     "Correct the filter; each problem names its place in the document. A condition is "
     "'field:' plus one operator (equals, not_equals, in, not_in, contains, starts_with, "
-    "is_set, cidr, gt, gte, lt, lte); combine with all:, any: and not:."
+    "ends_with, matches, is_set, cidr, gt, gte, lt, lte); combine with all:, any: and not:."
 )
 
 
@@ -133,10 +136,18 @@ def _element(ref: FieldRef, op: Op, value: Any) -> Scalar:
         return value.strip()
     if kind is Kind.TIME:
         return _time(value)
-    if op in (Op.CONTAINS, Op.STARTS_WITH) or kind in (Kind.TEXT, Kind.IP):
+    if op is Op.MATCHES:
+        if not isinstance(value, str) or not value:
+            raise ValueError(f"expected a regular expression, got {_describe(value)}")
+        try:
+            re.compile(value)
+        except re.error as exc:
+            raise ValueError(f"{value!r} is not a regular expression: {exc}") from None
+        return value
+    if op in _SUBSTRING or kind in (Kind.TEXT, Kind.IP):
         if not isinstance(value, str):
             raise ValueError(f"expected text, got {_describe(value)}{_hint(value)}")
-        if op in (Op.CONTAINS, Op.STARTS_WITH) and not value:
+        if op in _SUBSTRING and not value:
             raise ValueError(f"{op.value} needs a non-empty text")
         return value
     if kind is Kind.BOOL:

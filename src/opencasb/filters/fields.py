@@ -10,7 +10,9 @@ Field names:
   ``device``, ``severity``, ``time``, ``description``;
 * the enrichment (:class:`opencasb.enrich.Enrichment`): ``enrich.<field>`` for each of its
   fields but the tags, which are ``ip_tags``;
-* vendor data by dotted path: ``raw.<path>`` (the record as received) and ``details.<path>``.
+* vendor data by dotted path: ``raw.<path>`` (the record as received) and ``details.<path>``
+  (the normalizer's flat map, whose keys hold dots: ``details.param.ForwardTo`` is the key
+  ``param.ForwardTo``; the longest such key wins, and a path goes on below its value).
 
 Case, defined once so that SQL and the predicate agree on both engines:
 
@@ -219,10 +221,25 @@ def _walk(value: Any, path: tuple[str, ...], out: list[Any]) -> None:
         _walk(value.get(path[0]), path[1:], out)
 
 
+def _walk_flat(value: Any, path: tuple[str, ...], out: list[Any]) -> None:
+    # ``details`` is a flat map whose keys hold dots (``param.ForwardTo``,
+    # ``security.is_proxy``): the longest key made of the path's first parts wins, then the
+    # rest of the path is walked below it as usual (a value may itself be an object).
+    if isinstance(value, Mapping):
+        for cut in range(len(path), 1, -1):
+            key = ".".join(path[:cut])
+            if key in value:
+                _walk(value[key], path[cut:], out)
+                return
+    _walk(value, path, out)
+
+
 def _dynamic_getter(root: str, path: tuple[str, ...]) -> Getter:
+    walk = _walk_flat if root == "details" else _walk
+
     def get(a: Activity, e: Enrichment | None) -> list[Any]:
         out: list[Any] = []
-        _walk(getattr(a, root), path, out)
+        walk(getattr(a, root), path, out)
         return out
 
     return get

@@ -7,9 +7,11 @@ The semantics are those of :mod:`opencasb.filters.fields` (case, several values)
 * ``enrich.*`` and ``ip_tags`` read the :class:`~opencasb.enrich.Enrichment` given with the
   activity; without one they are not set.
 * Vendor data (``raw.*``, ``details.*``) compares by JSON type: ``equals: 5`` matches the
-  number 5 (or 5.0), not the text ``"5"``; booleans match booleans only; ``contains`` and
-  ``starts_with`` look at text values, ``gt``.. at numbers, ``cidr`` at text that is an
-  address.
+  number 5 (or 5.0), not the text ``"5"``; booleans match booleans only; ``contains``,
+  ``starts_with``, ``ends_with`` and ``matches`` look at text values, ``gt``.. at numbers,
+  ``cidr`` at text that is an address.
+* ``matches`` is Python's ``re.search`` of the pattern (anchor it with ``^``/``$``); its flags
+  go inside the pattern (``(?i)``).
 * ``cidr`` matches an address inside any of the networks. IPv4 addresses are compared in
   their IPv4-mapped IPv6 form, as the store indexes them, so ``::ffff:10.1.2.3`` is inside
   ``10.0.0.0/8``.
@@ -19,6 +21,7 @@ Predicates are closures built once per filter; evaluation does no parsing.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -99,6 +102,9 @@ def _value_test(ref: FieldRef, op: Op, value: Value, ignore_case: bool) -> _Test
         return _cidr_test(value)
     if op in (Op.GT, Op.GTE, Op.LT, Op.LTE) or kind is Kind.TIME:
         return _order_test(op, value, kind is Kind.TIME)
+    if op is Op.MATCHES:
+        search = re.compile(str(value)).search
+        return lambda v: isinstance(v, str) and search(v) is not None
     values = value if isinstance(value, tuple) else (value,)
     if kind is Kind.ANY:
         wants = [fold(w) if isinstance(w, str) else w for w in values]
@@ -108,6 +114,9 @@ def _value_test(ref: FieldRef, op: Op, value: Value, ignore_case: bool) -> _Test
         if op is Op.STARTS_WITH:
             head = str(wants[0])
             return lambda v: isinstance(v, str) and fold(v).startswith(head)
+        if op is Op.ENDS_WITH:
+            tail = str(wants[0])
+            return lambda v: isinstance(v, str) and fold(v).endswith(tail)
         return lambda v: any(_same_json(v, w, fold) for w in wants)
     if kind in (Kind.TEXT, Kind.IP):
         case = ref.spec.case
@@ -123,6 +132,11 @@ def _value_test(ref: FieldRef, op: Op, value: Value, ignore_case: bool) -> _Test
                 return lambda v: False
             t = texts[0]
             return lambda v: fold(v).startswith(t)
+        if op is Op.ENDS_WITH:
+            if not texts:
+                return lambda v: False
+            t = texts[0]
+            return lambda v: fold(v).endswith(t)
         wanted = frozenset(texts)
         return lambda v: fold(v) in wanted
     # numbers and booleans: equals / in

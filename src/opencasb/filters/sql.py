@@ -210,6 +210,10 @@ def _cidr(value: Value) -> ColumnElement[bool]:
 
 def _positive(ref: FieldRef, op: Op, value: Value, ignore_case: bool) -> ColumnElement[bool] | None:
     """The positive condition in SQL, exact, or None when SQL cannot evaluate it."""
+    if op in (Op.ENDS_WITH, Op.MATCHES):
+        # Left to the residual: the engines' suffix and regex functions differ (SQLite has
+        # no REGEXP), and Sigma rules, their main users, are evaluated in memory anyway.
+        return None
     spec = ref.spec
     name = spec.name
     cols = activities.c
