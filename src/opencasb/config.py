@@ -63,6 +63,8 @@ class Settings(BaseSettings):
     anomaly_learning_days: int = Field(default=7, ge=0)
     # Activities per detection pass: each pass is one transaction (alerts, state, cursor).
     detection_batch: int = Field(default=5000, ge=1)
+    # A folder of Sigma rules (Okta and Microsoft 365) the detection stage evaluates too.
+    sigma_rules_dir: Path | None = None
 
     @field_validator("log_level", "log_format", "anomaly_sensitivity", mode="before")
     @classmethod

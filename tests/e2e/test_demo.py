@@ -76,4 +76,13 @@ def test_every_labelled_scenario_is_in_the_store_after_the_backfill(tmp_path: Pa
     with sqlite3.connect(data / "opencasb.db") as db:
         policies = {r[0] for r in db.execute("SELECT policy_id FROM alerts")}
     assert {"failed-sign-ins", "password-spray", "new-super-admin"} <= policies
+    # and the demo's own Sigma rules (package data): each one catches its attack
+    sigma_ids = {
+        "16f90a1e-e0e7-47ea-bfa1-6f74317db592",  # MFA factor deactivated or reset
+        "9c14d59b-46d6-4971-9ee2-4a4bb49ce5d9",  # admin role assigned
+        "c8e78b07-a3cb-4252-8349-9aeea11d150b",  # API token created
+        "87841990-6f3c-49ec-ad85-859acd808847",  # inbox rule forwards or deletes
+        "55841a3f-f09d-4cbf-b73d-f6fb9cd79a96",  # mailbox forwarding address
+    }
+    assert {f"sigma.{i}" for i in sigma_ids} <= policies
     assert "raised by the policy templates" in done.stdout

@@ -49,8 +49,10 @@ def run_detection(
     pass and outside its transaction. Returns the alerts written; a failure is shown and
     logged, never raised (ingest goes on; the stage resumes from its committed cursor).
     ``settings`` configures the anomaly detections (default: on, medium, 7 days) and the
-    activities per pass (default 5,000)."""
+    activities per pass (default 5,000), and the Sigma rules evaluated beside the stored
+    policies (``sigma_rules_dir``)."""
     from opencasb.detect.anomaly import AnomalySettings
+    from opencasb.detect.sigma import load_sigma_policies
     from opencasb.detect.stage import DetectionStage, anomaly_settings
 
     anomaly = anomaly_settings(settings) if settings is not None else AnomalySettings()
@@ -58,7 +60,10 @@ def run_detection(
     # inside detection.
     log.info("detection stage: catching up (anomaly detections %s)", "on" if anomaly else "off")
     try:
-        stage = DetectionStage(store, clock, enricher=enricher, anomaly=anomaly)
+        sigma = load_sigma_policies(settings) if settings is not None else []
+        stage = DetectionStage(
+            store, clock, enricher=enricher, anomaly=anomaly, extra_policies=sigma
+        )
         done = stage.run_until_caught_up(settings.detection_batch if settings else 5000)
         log.info("detection stage: caught up: %d activities read, %d alerts written",
                  done.read, done.alerts)  # fmt: skip

@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import threading
 import time
+from pathlib import Path
 from typing import Any
 
 from opencasb.apps.office365.connector import Office365Connector
@@ -26,6 +27,8 @@ from opencasb.store import PageWrite, Store
 
 __all__ = ["run_demo"]
 
+DEMO_SIGMA_DIR = Path(__file__).resolve().parent.parent / "sandbox" / "data" / "sigma"
+"""The demo's own Sigma rules (package data), used when ``sigma_rules_dir`` is not set."""
 INSTANCE = "okta-demo"
 O365_INSTANCE = "office365-demo"
 # The demo tenant's Management Activity budget. A real tenant allows about 2,000 requests a
@@ -54,6 +57,8 @@ def run_demo(
     from opencasb.sandbox.tls import ensure_sandbox_tls
 
     settings = state.settings
+    if settings.sigma_rules_dir is None:  # the demo's own Sigma rules, unless the user has some
+        settings = settings.model_copy(update={"sigma_rules_dir": DEMO_SIGMA_DIR})
     tls = ensure_sandbox_tls(settings.data_dir / "sandbox-tls")
     anchor = SystemClock().now()
     with console.status(f"generating a synthetic org of {size:,} people, {days} days of Okta"):
@@ -110,7 +115,9 @@ def run_demo(
             f"'United States' --format csv\n"
             f"  .venv/bin/opencasb {flag} activities --text suspend\n"
             f"  .venv/bin/opencasb {flag} activities --app office365 --type FileDownloaded\n"
-            f"  .venv/bin/opencasb {flag} alerts   ({raised:,} raised by the policy templates)\n",
+            f"  .venv/bin/opencasb {flag} alerts   ({raised:,} raised by the policy templates, "
+            f"anomaly detections and Sigma rules)\n"
+            f"  .venv/bin/opencasb sigma list {settings.sigma_rules_dir}\n",
             soft_wrap=True,  # commands must stay copy-pasteable, not wrapped mid-line
         )
         if exit_when_ready:

@@ -19,6 +19,7 @@ from opencasb.cli import (
     rejected_cmd,
     sandbox_cmd,
     serve_cmd,
+    sigma_cmd,
     sync_cmd,
     users_cmd,
 )
@@ -98,6 +99,7 @@ alerts_cmd.register(app)
 serve_cmd.register(app)
 users_cmd.register(app)
 notifiers_cmd.register(app)
+sigma_cmd.register(app)
 
 
 def main() -> None:

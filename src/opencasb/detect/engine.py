@@ -328,7 +328,7 @@ class PolicyEngine:
             first=_time(evidence[0][0]),
             last=last,
             count=count,
-            explanation=explanation,
+            explanation=f"{explanation}. {policy.note}" if policy.note else explanation,
             historical=last < now - self._historical_after,
             detected_at=now,
             episode=digest[:32],

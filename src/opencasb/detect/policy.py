@@ -174,7 +174,8 @@ class Policy:
     An activity matches when ``filter`` and ``match`` both hold (at least one is given).
     ``repeated`` None means single activity. ``daily_alert_limit`` caps the findings of one
     UTC day (of event time) per policy; the rest are counted, not raised. ``template`` names
-    the template the policy was made from, if any.
+    the template the policy was made from, if any; ``note`` is added to the explanation of
+    each of its findings.
     """
 
     id: str
@@ -191,6 +192,9 @@ class Policy:
     scope: Scope = field(default_factory=Scope)
     daily_alert_limit: int = DEFAULT_DAILY_ALERT_LIMIT
     template: str | None = None
+    # Appended to every finding's explanation: where a policy that is not stored comes from
+    # (a Sigma rule's id, file, description and references). Not part of a policy file.
+    note: str = ""
 
     def matches(self, activity: Activity, enrichment: Enrichment | None = None) -> bool:
         """Whether the activity passes the filter and the match conditions (not the scope)."""

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -127,6 +128,8 @@ class DetectionStage:
         anomaly: the anomaly detections' settings; None switches them off (their stored
             state is then kept as it is). The user status they need (a suspended user's
             activity) comes from the stored inventory's accounts.
+        extra_policies: evaluated beside the stored ones and never stored (the Sigma rules
+            of :func:`opencasb.detect.sigma.load_sigma_policies`); ids must not collide.
     """
 
     def __init__(
@@ -138,6 +141,7 @@ class DetectionStage:
         max_matches_per_day: int = MAX_MATCHES_PER_DAY,
         max_matches_per_block: int = MAX_MATCHES_PER_BLOCK,
         anomaly: AnomalySettings | None = _DEFAULT_ANOMALY,
+        extra_policies: Sequence[Policy] = (),
     ) -> None:
         self._store = store
         self._clock = clock
@@ -145,6 +149,7 @@ class DetectionStage:
         self._limits = (max_matches_per_day, max_matches_per_block)
         self._anomaly = anomaly
         self._anomaly_engine: AnomalyEngine | None = None  # built on first use
+        self._extra = tuple(extra_policies)
 
     def _anomalies(self) -> AnomalyEngine | None:
         """The anomaly engine, with the inventory's account status per user key (read once
@@ -168,7 +173,7 @@ class DetectionStage:
         nothing."""
         det = self._store.detection
         records = det.list_policies()
-        policies = stored_policies(records)
+        policies = stored_policies(records) + list(self._extra)
         anomalies = self._anomalies()
         if anomalies is None and not any(p.enabled for p in policies):
             # Nothing to evaluate: the cursor stays, so a policy enabled later also sees
