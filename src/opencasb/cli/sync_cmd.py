@@ -104,10 +104,15 @@ def sync(
 
         signal.signal(signal.SIGTERM, _stop)
 
+        detected: list[bool] = []
+
         def _report(result: RunResult) -> None:
             report(result)
-            if result.inserted:
+            # The first pass detects even with nothing new: a previous run may have been
+            # stopped (or killed) before its detection stage caught up.
+            if result.inserted or not detected:
                 _detect(store, clock, state.settings)
+                detected.append(True)
             _notify(store, clock)
             if isinstance(result.error, InstanceBusy):  # another sync has it: leave it be
                 stop.set()
