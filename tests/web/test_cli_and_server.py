@@ -110,3 +110,26 @@ def test_the_app_over_a_real_https_server(web: Web, tmp_path: Path) -> None:
         )
         assert evil.status_code == 403 and evil.json()["code"] == "cross_site"
         assert [t.name for t in web.store.portal.list_tokens()] == ["t"]
+
+
+def test_the_demo_serves_the_portal_and_prints_working_credentials(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from opencasb.cli.demo import _serve_portal
+
+    state = Ctx(data_dir=tmp_path / "demo")
+    try:
+        for run in range(2):  # a later run of the same demo store gets a new password
+            portal = _serve_portal(state, 0)
+            try:
+                out = " ".join(capsys.readouterr().out.split())
+                assert f"portal at {portal.url}" in out, out
+                password = out.split("with the password ")[1].split()[0]
+                with httpx.Client(base_url=portal.url) as c:
+                    r = c.post("/api/v1/session", json={"username": "admin", "password": password})
+                    assert r.status_code == 200, (run, r.text)
+                    assert c.get("/api/v1/apps").status_code == 200
+            finally:
+                portal.stop()
+    finally:
+        state.close()

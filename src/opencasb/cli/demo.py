@@ -21,9 +21,11 @@ from opencasb.cli.terminal import markup
 from opencasb.clock import SystemClock
 from opencasb.enrich import Enricher
 from opencasb.errors import ConfigError, ConnectorError, DocumentError, NotFound
+from opencasb.ingest.connect import connect_instance
 from opencasb.ingest.runner import IngestRunner, RunResult
 from opencasb.ingest.scheduler import Scheduler
 from opencasb.store import PageWrite, Store
+from opencasb.web.server import PortalServer
 
 __all__ = ["run_demo"]
 
@@ -48,8 +50,10 @@ def run_demo(
     started: float,
     stop: threading.Event,
     exit_when_ready: bool,
+    portal_port: int = 8443,
 ) -> None:
-    """Start the sandbox, connect, backfill with progress bars, then poll until ``stop``."""
+    """Start the sandbox, connect, serve the portal, backfill with progress bars, then poll
+    until ``stop``."""
     from opencasb.apps.office365.connector import MAX_BACKFILL_DAYS
     from opencasb.sandbox.okta_sandbox import LiveTrickle, build_okta_sandbox
     from opencasb.sandbox.scenarios import sandbox_plan
@@ -87,9 +91,11 @@ def run_demo(
         f"({len(o365.sandbox.state.users):,} users, {o365.records():,} audit records)"
     )
     print_ground_truth(settings.data_dir, plan)
+    portal = None
     try:
         _connect(state, server.base_url, str(tls.ca_cert), sb.credentials.token, days, poll)
         _connect_o365(state, o365.url, str(tls.ca_cert), o365.sandbox.credentials, poll)
+        portal = _serve_portal(state, portal_port)
         store = state.store
         clock = SystemClock()
         progress, bars = backfill_progress("backfill ")
@@ -136,6 +142,8 @@ def run_demo(
         stop.wait()
         worker.join(timeout=10)
     finally:
+        if portal is not None:
+            portal.stop()
         trickle.stop()
         o365.stop()
         server.stop()
@@ -166,12 +174,54 @@ def _quiet_report(result: object) -> None:
         report(result)
 
 
+def _exists(store: Store, name: str) -> bool:
+    try:
+        store.get_instance(name)
+    except NotFound:
+        return False
+    return True
+
+
+def _serve_portal(state: Ctx, port: int) -> PortalServer:
+    """Serve the portal on loopback (another port if ``port`` is busy) and print where, with
+    the admin's credentials: made on first run, a new password on every later run (this is
+    the demo's own store)."""
+    from opencasb.web.app import create_app
+    from opencasb.web.auth.accounts import FIRST_ADMIN, ensure_first_admin, set_password
+    from opencasb.web.auth.passwords import random_password
+    from opencasb.web.context import WebContext
+
+    ctx = WebContext(store=state.store, settings=state.settings)
+    created = ensure_first_admin(ctx.store, ctx.password_hasher)
+    if created is not None:
+        user, password = created
+    else:
+        user, password = FIRST_ADMIN, random_password()
+        set_password(ctx.store, ctx.password_hasher, user, password)
+    app = create_app(ctx)
+    try:
+        portal = PortalServer(app, port=port).start()
+    except OSError:
+        portal = PortalServer(app, port=0).start()
+        console.print(f"port {port} is busy: the portal takes another one")
+    console.print(
+        f"[green]✓[/] portal at [bold]{portal.url}[/]: sign in as [bold]{user}[/] with the "
+        f"password [bold]{markup(password)}[/] (API docs at {portal.url}api/docs)"
+    )
+    return portal
+
+
 def _connect(state: Ctx, url: str, ca: str, token: str, days: int, poll: int) -> None:
-    """Connect through the same validation and test as `opencasb connect okta`."""
+    """Connect through the same validation and test as `opencasb connect okta` (and the
+    portal's dialog): :func:`opencasb.ingest.connect.connect_instance`."""
     store = state.store
     config = OktaConnector.validate_config(
         {"domain": url, "auth": "ssws", "backfill_days": str(days), "ca_bundle": ca}
     )
+    if not _exists(store, INSTANCE):
+        done = connect_instance(store, "okta", INSTANCE, config, {"token": token}, interval=poll)
+        console.print(f"[green]✓[/] {markup(done.check.summary if done.check else '')}")
+        return
     connector = OktaConnector(config, {"token": token})
     try:
         check = connector.test()
@@ -206,6 +256,11 @@ def _connect_o365(state: Ctx, url: str, ca: str, creds: Any, poll: int) -> None:
         }
     )
     secrets = {"client_secret": creds.client_secret}
+    store = state.store
+    if not _exists(store, O365_INSTANCE):
+        done = connect_instance(store, "office365", O365_INSTANCE, config, secrets, interval=poll)
+        console.print(f"[green]✓[/] {markup(done.check.summary if done.check else '')}")
+        return
     connector = Office365Connector(config, secrets)
     try:
         check = connector.test()

@@ -24,11 +24,16 @@ def demo(
     reset: Annotated[bool, typer.Option("--reset", help="Start from an empty store.")] = False,
     port: Annotated[int, typer.Option(help="Port of the Okta emulator (0: any).")] = 9443,
     poll: Annotated[int, typer.Option(help="Seconds between polls after the backfill.")] = 15,
+    portal_port: Annotated[
+        int, typer.Option(help="Port of the web portal on 127.0.0.1 (busy or 0: any).")
+    ] = 8443,
     exit_when_ready: Annotated[
         bool, typer.Option("--exit-when-ready", help="Stop once the backfill is done.")
     ] = False,
 ) -> None:
-    """Run the whole product on this laptop: emulated Okta over HTTPS, backfill, live polling."""
+    """Run the whole product on this laptop: emulated Okta and Office 365 over HTTPS,
+    connected, backfilled and polled, and the web portal (its address and the admin's
+    password are printed)."""
     from opencasb.cli.demo import run_demo
 
     state: Ctx = ctx.obj
@@ -48,6 +53,7 @@ def demo(
             started=t0,
             stop=wait_for_stop(),
             exit_when_ready=exit_when_ready,
+            portal_port=portal_port,
         )
 
 
