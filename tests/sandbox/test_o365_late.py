@@ -5,6 +5,7 @@ holds older events), in the history and the live trickle alike, deterministicall
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -136,3 +137,22 @@ def test_the_sandbox_history_and_trickle_publish_late_records() -> None:
         signing_key=signing_key(),
     )  # fmt: skip
     assert max(lags(plain.state.blobs.all_blobs())) <= MAX_LAG
+
+
+def test_opencasb_sandbox_late_fraction_reaches_the_office365_tenant(tmp_path: Path) -> None:
+    from opencasb.cli.serve_o365 import serve_o365
+    from opencasb.sandbox.tls import ensure_sandbox_tls
+
+    served = serve_o365(
+        ensure_sandbox_tls(tmp_path / "tls"), host="127.0.0.1", port=0, size=50, seed=3,
+        days=2, rate=2000, trickle_every=0, port_option="--o365-port", late_fraction=0.3,
+        anchor=START + timedelta(days=3), clock=FakeClock(START + timedelta(days=3)),
+    )  # fmt: skip
+    try:
+        blobs = served.sandbox.state.blobs.all_blobs()
+    finally:
+        served.stop()
+    lags = [
+        (b.created - _created(orjson.loads(r))).total_seconds() for b in blobs for r in b.records
+    ]
+    assert max(lags) > MAX_LAG

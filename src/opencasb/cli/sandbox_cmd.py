@@ -87,7 +87,11 @@ def sandbox(
         ),
     ] = 0,
     late_fraction: Annotated[
-        float, typer.Option(help="Fraction of System Log events stored up to 30 min late.")
+        float,
+        typer.Option(
+            help="Fraction of System Log events stored up to 30 min late, and of Office 365 "
+            "records published up to 6 h later than usual."
+        ),
     ] = 0.0,
     trickle: Annotated[float, typer.Option(help="Seconds between live events (0: none).")] = 5.0,
     no_trickle: Annotated[
@@ -173,6 +177,7 @@ def sandbox(
                 tls, host=host, port=o365_port, size=size, seed=seed, days=o365_days,
                 rate=o365_rate, trickle_every=trickle, port_option="--o365-port",
                 anchor=end, scenarios=plan, clock=clock, request_log=requests,
+                late_fraction=late_fraction,
             )  # fmt: skip
             creds = o365.sandbox.credentials
             o365_path = state.settings.data_dir / "sandbox-office365.json"

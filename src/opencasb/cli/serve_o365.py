@@ -57,24 +57,32 @@ def serve_o365(
     scenarios: ScenarioPlan | None = None,
     clock: Clock | None = None,
     request_log: RequestLog | None = None,
+    late_fraction: float = 0.0,
 ) -> ServedO365:
     """Build the tenant (``days`` of audit, ``rate`` Management Activity requests a minute),
     serve it on ``host:port`` and start its trickle (unless ``trickle_every`` is 0). The
     history ends at ``anchor`` (default: now) and includes ``scenarios``' records; the
-    emulator runs on ``clock`` (default: the system's) and logs to ``request_log``.
+    emulator runs on ``clock`` (default: the system's) and logs to ``request_log``. A
+    ``late_fraction`` of the records is published up to 6 hours later than usual.
 
     Raises:
         ConfigError: the port is taken; the fix names ``port_option``.
     """
+    from opencasb.sandbox.office365 import Faults
     from opencasb.sandbox.office365.ratelimit import Limits
     from opencasb.sandbox.office365_sandbox import O365LiveTrickle, build_o365_sandbox
     from opencasb.sandbox.server import SandboxServer
 
     with console.status(f"generating the same people's Office 365 tenant ({days} days of audit)"):
         limits = Limits(activity_per_minute=rate, shared_pool_per_minute=rate)
+        faults = (
+            Faults(late_fraction=late_fraction, late_max_hours=6, seed=seed, latency_mode="real")
+            if late_fraction > 0
+            else None
+        )
         sb = build_o365_sandbox(
             seed=seed, size=size, days=days, limits=limits, anchor=anchor, scenarios=scenarios,
-            clock=clock, request_log=request_log,
+            clock=clock, request_log=request_log, faults=faults,
         )  # fmt: skip
     try:
         server = SandboxServer(sb.app, tls, host=host, port=port).start()
