@@ -95,7 +95,6 @@ class _Parsed:
 
     rule: SigmaRuleBase
     file: str
-    output: bool
 
 
 @dataclass
@@ -123,12 +122,12 @@ def _convert(rule: SigmaRule, file: str) -> tuple[Filter | None, list[str]]:
     reason = logsource_problem(rule.logsource)
     if reason is not None:
         return None, [reason]
+    conv = Converter(describe_logsource(rule))
+    conv.modifiers(rule)  # before the pipeline: the problem names the rule's own field
     try:
         pipeline().apply(rule)
     except SigmaError as exc:
-        return None, [f"field mapping failed: {exc}"]
-    conv = Converter(describe_logsource(rule))
-    conv.modifiers(rule)
+        return None, [f"field mapping failed: {_message(exc)}"]
     parts: list[Filter] = []
     for cond in rule.detection.parsed_condition:
         try:
@@ -159,8 +158,11 @@ def _parse_file(path: Path, shown: str, work: _Work) -> list[_Parsed]:
         work.problems.append(SigmaProblem(shown, f"cannot read the file: {exc}"))
         return []
     try:
+        # References are resolved here, across the folder, not by pySigma within one file:
+        # a correlation may name a rule of another file, and one that names no rule must
+        # not take the other rules of its file down with it.
         collection = SigmaCollection.from_yaml(
-            text, collect_errors=True, source=SigmaRuleLocation(path)
+            text, collect_errors=True, source=SigmaRuleLocation(path), resolve_references=False
         )
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
@@ -176,7 +178,6 @@ def _parse_file(path: Path, shown: str, work: _Work) -> list[_Parsed]:
     for error in collection.errors:
         if id(error) not in bad:
             work.problems.append(SigmaProblem(shown, f"Sigma error: {_message(error)}"))
-    outputs = {id(r) for r in collection.get_output_rules()}
     for rule in collection.rules:
         if rule.errors:
             reasons = "; ".join(dict.fromkeys(_message(e) for e in rule.errors))
@@ -184,7 +185,7 @@ def _parse_file(path: Path, shown: str, work: _Work) -> list[_Parsed]:
                 SigmaProblem(shown, f"Sigma error: {reasons}", rule.title, rule_id(rule))
             )
             continue
-        parsed.append(_Parsed(rule, shown, id(rule) in outputs))
+        parsed.append(_Parsed(rule, shown))
     return parsed
 
 
@@ -204,6 +205,13 @@ def load_rules(folder: Path) -> SigmaLoad:
         parsed += _parse_file(path, str(path.relative_to(folder)), work)
     correlations: list[_Parsed] = []
     seen: dict[str, str] = {}
+    # Rules a correlation names raise no alerts of their own unless it says "generate: true".
+    quiet = {
+        ref.reference
+        for item in parsed
+        if isinstance(item.rule, SigmaCorrelationRule) and not item.rule.generate
+        for ref in item.rule.rules or []
+    }
     for item in parsed:
         rule = item.rule
         if isinstance(rule, SigmaCorrelationRule):
@@ -224,7 +232,7 @@ def load_rules(folder: Path) -> SigmaLoad:
         work.filters[rid] = (flt, product)
         if rule.name:
             work.filters[rule.name] = (flt, product)
-        if not item.output:
+        if rid in quiet or (rule.name and rule.name in quiet):
             continue  # referenced by a correlation only
         _add(work, seen, item, make_policy(rule, item.file, flt), describe_logsource(rule))
     for item in correlations:
