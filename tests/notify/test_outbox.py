@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
+import pytest
 from tests.notify.conftest import alert, raise_alerts
 
+from opencasb.clock import FakeClock
 from opencasb.store import Store
 
 
@@ -44,3 +48,54 @@ def test_a_pass_that_does_not_commit_appends_nothing(store: Store) -> None:
         "test", expected=stale, cursor=9, state="{}", new_alerts=[alert(3)], disabled={}
     )
     assert _events(store) == [("alert-001", "opened"), ("alert-002", "opened")]
+
+
+def test_snapshot_keeps_the_first_evidence_and_the_count(store: Store) -> None:
+    raise_alerts(store, alert(1, evidence=tuple(range(1, 601))))
+    [event] = store.notifications.events_after(0, 10)
+    assert event.alert["evidence"] == list(range(1, 501))
+    assert event.alert["evidence_count"] == 600
+
+
+def test_prune_keeps_what_a_notifier_still_needs(store: Store, clock: FakeClock) -> None:
+    notes = store.notifications
+    raise_alerts(store, alert(1))
+    quick = notes.add("webhook", "quick", {"url": "http://127.0.0.1:9/"}, {}, replay=True)
+    slow = notes.add("webhook", "slow", {"url": "http://127.0.0.1:9/"}, {}, replay=True)
+    raise_alerts(store, alert(2))
+    clock.advance(31 * 86400)
+    old = clock.now() - timedelta(days=30)
+    # Neither has queued anything yet: every event is still needed.
+    assert notes.prune_events(old) == 0
+    never = lambda e: False  # noqa: E731 (a filter that takes nothing: cursors move on)
+    assert notes.enqueue(quick.id, 0, clock.now(), accept=never) is not None
+    assert notes.prune_events(old) == 0  # "slow" has not got past them
+    first = notes.events_after(0, 10)[0].id
+    assert notes.enqueue(slow.id, 0, clock.now(), accept=lambda e: e.id == first) is not None
+    # Both cursors are past both; the first event is queued for "slow": only the second goes.
+    assert notes.prune_events(old) == 1
+    assert [e.id for e in notes.events_after(0, 10)] == [first]
+    notes.remove("slow")  # its queue goes with it, and then the event
+    assert notes.prune_events(old) == 1
+    assert notes.events_after(0, 10) == []
+
+
+@pytest.mark.postgres
+def test_outbox_writers_are_serialized_on_postgresql(pg_url: str, clock: FakeClock) -> None:
+    from sqlalchemy import text
+    from sqlalchemy.exc import OperationalError
+
+    from opencasb.store import open_store
+    from opencasb.store.outbox import lock_outbox
+
+    s = open_store(pg_url, clock=clock)
+    try:
+        with s.engine.connect() as first, first.begin():
+            lock_outbox(first)
+            with s.engine.connect() as second, second.begin():
+                second.execute(text("SET LOCAL lock_timeout = '100ms'"))
+                # A second writer waits until the first commits (here: gives up waiting).
+                with pytest.raises(OperationalError, match="lock timeout"):
+                    lock_outbox(second)
+    finally:
+        s.close()

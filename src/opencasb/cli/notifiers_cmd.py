@@ -73,7 +73,7 @@ _MaxAttempts = Annotated[int, typer.Option(help="Dead-letter an event after this
 _MaxHours = Annotated[float, typer.Option(help="... or this many hours after its first attempt.")]
 _Timeout = Annotated[float, typer.Option(help="Seconds to wait for the receiver.")]
 _Replay = Annotated[
-    bool, typer.Option("--replay", help="Also send every alert event already stored.")
+    bool, typer.Option("--replay", help="Also send the stored alert events (30 days).")
 ]
 _CaFile = Annotated[Path | None, typer.Option(help="CA certificate (PEM) to trust.")]
 

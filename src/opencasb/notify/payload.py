@@ -12,7 +12,7 @@ The JSON document (the webhook's body; also the source of the CEF and e-mail ren
                "policy_id", "status", "resolution", "historical", "first_time", "last_time",
                "created_at", "updated_at", "comment",
                "entities": {"users": [...], "ips": [...], "apps": [...], "instances": [...]},
-               "evidence": [activity ids]}}
+               "evidence": [activity ids: the first 500], "evidence_count": 1234}}
 
 Entities come from the evidence activities still stored when the event is sent (the alert's
 own user always); a re-delivery after retention pruned them names fewer.
@@ -111,6 +111,7 @@ class Outgoing:
                 "comment": a.get("comment"),
                 "entities": self.entities.as_json(),
                 "evidence": list(a.get("evidence") or []),
+                "evidence_count": a.get("evidence_count", len(a.get("evidence") or [])),
             },
         }
 
@@ -128,6 +129,7 @@ def test_event(now: datetime) -> Outgoing:
         "entity": "test@example.invalid",
         "explanation": "A test sent by 'opencasb notifiers test'; no activity raised it.",
         "evidence": [],
+        "evidence_count": 0,
         "first_time": t,
         "last_time": t,
         "historical": False,

@@ -104,6 +104,8 @@ class NotifyStage:
         lease: how long a lease lasts without a commit (a crashed holder's notifier waits
             this long).
         max_per_pass: deliveries per notifier per pass, so the sync loop moves on.
+        keep_events: how long delivered events stay in the outbox (for a new notifier's
+            ``--replay``; events a notifier still needs stay however old).
     """
 
     def __init__(
@@ -115,6 +117,7 @@ class NotifyStage:
         holder: str | None = None,
         lease: timedelta = timedelta(minutes=2),
         max_per_pass: int = 500,
+        keep_events: timedelta = timedelta(days=30),
     ) -> None:
         self._store = store
         self._notes = store.notifications
@@ -123,13 +126,16 @@ class NotifyStage:
         self._holder = holder or f"{os.getpid()}@{socket.gethostname()}/{uuid.uuid4().hex[:8]}"
         self._lease = lease
         self._max = max_per_pass
+        self._keep = keep_events
 
     def run_once(self) -> NotifyResult:
-        """One pass over every enabled notifier."""
+        """One pass over every enabled notifier, then the outbox's old events that no
+        notifier needs any more are deleted (kept ``keep_events`` long, for ``--replay``)."""
         total = NotifyResult()
         for rec in self._notes.all():
             if rec.enabled:
                 total.add(self.run_notifier(rec))
+        self._notes.prune_events(self._clock.now() - self._keep)
         return total
 
     def run_notifier(self, rec: NotifierRecord) -> NotifyResult:

@@ -58,10 +58,11 @@ def body_text(out: Outgoing) -> str:
     ):
         lines.append(f"  {label + ':':14}{', '.join(values) if values else '-'}")
     evidence = [str(i) for i in (a.get("evidence") or [])]
-    shown = ", ".join(evidence[:20]) + (" ..." if len(evidence) > 20 else "")
+    count = int(a.get("evidence_count") or len(evidence))
+    shown = ", ".join(evidence[:20]) + (" ..." if count > 20 else "")
     lines += [
         "",
-        f"Evidence: {len(evidence)} activities" + (f" (ids {shown})" if evidence else ""),
+        f"Evidence: {count} activities" + (f" (ids {shown})" if evidence else ""),
         "",
         f"See it:   opencasb alerts show {a.get('id')}",
         f"Event id: {out.event.key} (the same in every copy of this message)",

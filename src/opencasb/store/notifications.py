@@ -67,6 +67,9 @@ class NotificationStore:
     def events_after(self, cursor: int, limit: int) -> list[AlertEvent]:
         return _outbox.events_after(self._db, cursor, limit)
 
+    def prune_events(self, before: datetime) -> int:
+        return _outbox.prune_events(self._db, before)
+
     def enqueue(
         self,
         notifier_id: int,

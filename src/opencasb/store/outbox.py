@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, func, insert, select, text
+from sqlalchemy import Connection, delete, func, insert, select, text
 
 from opencasb.store._db import Database
 from opencasb.store.codec import dumps, loads
@@ -40,10 +40,12 @@ __all__ = [
     "events_by_id",
     "last_event_id",
     "lock_outbox",
+    "prune_events",
 ]
 
 EVENT_KINDS = ("opened", "extended", "closed", "commented")
 
+MAX_SNAPSHOT_EVIDENCE = 500
 _LOCK = 0x0C46E  # any constant; names the outbox's advisory lock in pg_locks
 
 
@@ -85,6 +87,7 @@ def _snapshot(conn: Connection, alert_id: str, comment: str | None) -> dict[str,
         ).scalar()
         or 0
     )
+    evidence = [int(i) for i in loads(r.evidence)]
     return {
         "id": r.id,
         "policy_id": r.policy_id,
@@ -94,7 +97,10 @@ def _snapshot(conn: Connection, alert_id: str, comment: str | None) -> dict[str,
         "tactic": r.tactic,
         "entity": r.entity,
         "explanation": r.explanation,
-        "evidence": [int(i) for i in loads(r.evidence)],
+        # An alert extended pass after pass writes one event each time: its snapshot keeps
+        # the first ids and the count, not a list growing with every event.
+        "evidence": evidence[:MAX_SNAPSHOT_EVIDENCE],
+        "evidence_count": len(evidence),
         "first_time": _iso(r.first_time),
         "last_time": _iso(r.last_time),
         "historical": bool(r.historical),
@@ -151,6 +157,23 @@ def events_by_id(db: Database, ids: Sequence[int]) -> dict[int, AlertEvent]:
             for r in conn.execute(select(alert_events).where(alert_events.c.id.in_(chunk))):
                 out[int(r.id)] = event_from_row(r)
     return out
+
+
+def prune_events(db: Database, before: datetime) -> int:
+    """Delete events written before ``before`` that no notifier needs any more: every
+    notifier's cursor is past them and no delivery (pending or dead) refers to them.
+    Returns how many."""
+    from opencasb.store.schema import deliveries, notifiers
+
+    with db.write() as conn:
+        lowest = conn.execute(select(func.min(notifiers.c.cursor))).scalar()
+        stmt = delete(alert_events).where(
+            alert_events.c.created_at < before,
+            ~select(deliveries.c.id).where(deliveries.c.event_id == alert_events.c.id).exists(),
+        )
+        if lowest is not None:
+            stmt = stmt.where(alert_events.c.id <= int(lowest))
+        return int(conn.execute(stmt).rowcount)
 
 
 def last_event_id(db: Database) -> int:
