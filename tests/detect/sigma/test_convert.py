@@ -352,3 +352,32 @@ def test_correlation_across_files_and_a_bad_one_spares_its_neighbours(tmp_path: 
     (folder / "b_corr.yml").write_text(generated)
     titles = sorted(r.title for r in load_rules(folder).rules)
     assert titles == ["Failed sign-in", "Many failed sign-ins"]
+
+
+def test_event_count_correlation_raises_through_the_engine(tmp_path: Path) -> None:
+    from datetime import UTC, datetime
+
+    from opencasb.clock import FakeClock
+    from opencasb.detect.engine import Observed, PolicyEngine
+    from opencasb.detect.state import EngineState
+
+    (rule,) = _corr(tmp_path, CORRELATED).rules
+    engine = PolicyEngine([rule.policy], clock=FakeClock(datetime(2026, 12, 5, 12, tzinfo=UTC)))
+    observed = [
+        Observed(
+            i + 1,
+            event(
+                uuid=f"0f8e4d2a-0000-4000-8000-{i:012d}",
+                published=f"2026-12-05T10:0{i}:00.000Z",
+                outcome__result="FAILURE",
+            ),
+        )
+        for i in range(5)
+    ]
+    found, state = engine.evaluate(observed[:4], EngineState())
+    assert found == []  # four failures: not more than the threshold of 4
+    found, _ = engine.evaluate(observed[4:], state)
+    (finding,) = found
+    assert finding.activity_ids == (1, 2, 3, 4, 5)
+    assert "5 matching activities by ann.lee@example.com" in finding.explanation
+    assert "Sigma rule 7d1f0000-0000-4000-8000-000000000002 (c.yml)" in finding.explanation

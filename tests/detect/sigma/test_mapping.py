@@ -47,7 +47,7 @@ def test_unknown_okta_fields_are_marked(name: str) -> None:
     ("name", "field"),
     [
         ("eventSource", "raw.Workload"),
-        ("eventName", "activity_type"),
+        ("eventName", "m365.eventName"),  # Operation, or an alert record's Name
         ("Operation", "activity_type"),
         ("status", "outcome"),
         ("ClientIP", "src_ip"),
@@ -172,3 +172,26 @@ def test_m365_client_ip_is_the_address_without_its_port(tmp_path: Path) -> None:
         service="audit",
     )
     assert policy.matches(activity)
+
+
+def test_sigmahq_threat_management_shape_matches_a_real_alert_record(tmp_path: Path) -> None:
+    """SigmaHQ's m365 threat_management rules name the alert in ``eventName``; on the
+    record it is ``Name`` (Operation is AlertEntityGenerated)."""
+    record = sample("office365/beats-40-sec-comp-alerts.jsonl", "Elevation of Exchange admin")
+    detection = {
+        "selection": {
+            "eventSource": "SecurityComplianceCenter",
+            "eventName": "Elevation of Exchange admin privilege",
+            "status": "success",  # ResultStatus "Succeeded"
+        },
+        "condition": "selection",
+    }
+    policy = policy_of(tmp_path, detection, product="m365", service="threat_management")
+    assert policy.matches(o365(record))
+    by_operation = dict(detection, selection={"eventName": "AlertEntityGenerated"})
+    assert policy_of(tmp_path, by_operation, product="m365", service="audit").matches(o365(record))
+    by_name = dict(detection, selection={"eventName": "Elevation of Exchange admin privilege"})
+    name_only = policy_of(tmp_path, by_name, product="m365", service="audit")
+    assert name_only.matches(o365(record))
+    other = dict(record, Workload="Exchange", Operation="Set-Mailbox")
+    assert not name_only.matches(o365(other))  # a Name elsewhere is not an alert name

@@ -54,7 +54,7 @@ from sigma.types import (
     SpecialChars,
 )
 
-from opencasb.detect.sigma.fields import UNKNOWN_PREFIX
+from opencasb.detect.sigma.fields import EVENT_NAME, UNKNOWN_PREFIX
 from opencasb.filters import AllOf, AnyOf, Condition, Filter, Not, Op
 from opencasb.filters.ast import Scalar
 from opencasb.filters.fields import Kind, resolve
@@ -195,6 +195,14 @@ class Converter:
                 f"{self._logsource}"
             )
             raise _Skip
+        if field == EVENT_NAME:
+            alert = AllOf(
+                (
+                    Condition("raw.Workload", Op.EQUALS, "SecurityComplianceCenter", True),
+                    self._leaf("raw.Name", value),
+                )
+            )
+            return AnyOf((self._leaf("activity_type", value), alert))
         kind = resolve(field).spec.kind
         if isinstance(value, SigmaNull):
             return Condition(field, Op.IS_SET, False)

@@ -15,7 +15,8 @@ open-ended objects (``debugContext.debugData``, ``transaction.detail``, ``device
 activities of that type.
 
 Microsoft 365 rules name either SigmaHQ's generic fields (``eventSource`` is the record's
-``Workload``, ``eventName`` its ``Operation``, ``status`` the outcome: ``success`` and
+``Workload``, ``eventName`` its ``Operation`` or the alert name of a Security & Compliance
+alert record (:data:`EVENT_NAME`), ``status`` the outcome: ``success`` and
 ``failure`` in the normalizer's sense, which reads ``Succeeded``, ``True`` and the like) or
 the Unified Audit Log record's own PascalCase keys, read as received (``raw.UserId``). Three
 need the normalizer's help: ``ClientIP`` is ``src_ip`` (the address without the port the
@@ -39,6 +40,7 @@ from sigma.processing.transformations import FieldFunctionTransformation
 from sigma.rule import SigmaLogSource
 
 __all__ = [
+    "EVENT_NAME",
     "M365_SERVICES",
     "OKTA_SCHEMA",
     "UNKNOWN_PREFIX",
@@ -155,11 +157,17 @@ M365_SERVICES: Final[Mapping[str, tuple[str, ...]]] = {
 
 _M365_FIELDS: Final = {
     "eventsource": "raw.Workload",
-    "eventname": "activity_type",
+    "eventname": "m365.eventName",  # see EVENT_NAME
     "operation": "activity_type",
     "status": "outcome",
     "clientip": "src_ip",
 }
+EVENT_NAME: Final = "m365.eventName"
+"""SigmaHQ's ``eventName``: the record's ``Operation``, or, on a Security & Compliance alert
+record (Workload ``SecurityComplianceCenter``, Operation ``AlertTriggered``...), the alert's
+``Name`` ("Impossible travel activity"), which is what SigmaHQ's threat_management rules
+name. The converter spells out that choice (:mod:`.convert`)."""
+
 _M365_LISTS: Final = {
     # record key (case-folded) -> (details prefix, sub-keys allowed after the name)
     "parameters": ("param", {}),
