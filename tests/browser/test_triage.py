@@ -138,3 +138,27 @@ def test_a_cross_site_form_post_is_refused(sign_in: Any, portal: Portal) -> None
     refused = page.request.post("/apps/connect/okta", form={"name": "x", "domain": "a.okta.com"})
     assert refused.status == 403
     assert "CSRF" in refused.text()
+
+
+def test_a_new_policy_from_a_search_previewed_then_saved(
+    sign_in: Any, portal: Portal, sandboxes: Sandboxes, shot: Shots
+) -> None:
+    ensure_connected(portal, sandboxes)
+    page = sign_in("analyst")
+    page.goto("/activities?outcome=failure&app=okta")
+    page.get_by_role("button", name="New policy from this search").click()
+    definition = page.locator("#definition")
+    expect(definition).to_contain_text("equals: failure")
+    page.fill("#days", "30")
+    page.get_by_role("button", name="Preview matches").click()
+    expect(page.get_by_role("heading", name="Preview:")).to_contain_text("matching activities")
+    expect(page.locator("section.card tbody tr").first).to_contain_text("okta")
+    shot(page, "policy-preview")
+    page.get_by_role("button", name="Save policy").click()
+    expect(page.get_by_role("heading", name="My policy")).to_be_visible()
+    page.get_by_role("navigation").get_by_role("link", name="Policies").click()
+    row = page.locator("tbody tr", has_text="my-policy")
+    expect(row).to_contain_text("enabled")
+    shot(page, "policies")
+    saved = {r.id: r for r in portal.store.detection.list_policies()}["my-policy"]
+    assert "failure" in saved.definition and saved.enabled

@@ -29,6 +29,7 @@ from opencasb.filters import AllOf, Condition, Op, iter_matching, search
 from opencasb.model.activity import Activity, Outcome
 from opencasb.store import ActivityQuery, Store
 from opencasb.store.export import CSV_COLUMNS, activity_to_dict, csv_row
+from opencasb.web.auth.deps import get_ctx
 from opencasb.web.pages.app_ops import problem_of
 from opencasb.web.pages.deps import store_of, viewer_of
 from opencasb.web.pages.render import render
@@ -40,12 +41,8 @@ router = APIRouter()
 
 
 def enricher_of(request: Request) -> Enricher:
-    """The portal's enricher (the app's, or one over the built-in database)."""
-    found = getattr(request.app.state, "enricher", None)
-    if not isinstance(found, Enricher):
-        found = Enricher()
-        request.app.state.enricher = found
-    return found
+    """The portal's enricher (built from the settings' MaxMind files and IP lists)."""
+    return get_ctx(request).get_enricher()
 
 
 def find_activity(store: Store, instance: str, event_id: str) -> Activity | None:

@@ -157,7 +157,8 @@ async def form_of(request: Request, role: str) -> tuple[Viewer, dict[str, str]]:
     data = await request.form()
     fields: dict[str, str] = {}
     for key in data:
-        values = [v for v in data.getlist(key) if isinstance(v, str)]
+        # browsers send a textarea's lines as CRLF (HTML's form encoding); keep LF
+        values = [v.replace("\r\n", "\n") for v in data.getlist(key) if isinstance(v, str)]
         fields[key] = ",".join(values)
     token = fields.pop(CSRF_FIELD, "")
     if not token or not hmac.compare_digest(token.encode(), viewer.csrf.encode()):
