@@ -129,7 +129,8 @@ class DetectionStage:
             state is then kept as it is). The user status they need (a suspended user's
             activity) comes from the stored inventory's accounts.
         extra_policies: evaluated beside the stored ones and never stored (the Sigma rules
-            of :func:`opencasb.detect.sigma.load_sigma_policies`); ids must not collide.
+            of :func:`opencasb.detect.sigma.load_sigma_policies`); a stored policy with the
+            same id is evaluated instead.
     """
 
     def __init__(
@@ -173,7 +174,9 @@ class DetectionStage:
         nothing."""
         det = self._store.detection
         records = det.list_policies()
-        policies = stored_policies(records) + list(self._extra)
+        policies = stored_policies(records)
+        taken = {p.id for p in policies}  # a stored policy wins over an extra one of its id
+        policies += [p for p in self._extra if p.id not in taken]
         anomalies = self._anomalies()
         if anomalies is None and not any(p.enabled for p in policies):
             # Nothing to evaluate: the cursor stays, so a policy enabled later also sees

@@ -103,3 +103,24 @@ def test_run_detection_takes_the_configured_rules_and_logs_problems_once(
 
 def test_no_folder_no_sigma_policies(tmp_path: Path) -> None:
     assert load_sigma_policies(Settings(data_dir=tmp_path)) == []
+
+
+def test_a_stored_policy_of_the_same_id_wins(store: Store, clock: FakeClock) -> None:
+    import dataclasses
+
+    from opencasb.detect.stage import store_policy
+    from opencasb.detect.templates import template
+
+    _store_samples(store)
+    loaded = load_rules(DEMO_SIGMA_DIR)
+    sigma_grant = next(p for p in loaded.policies if p.id == f"sigma.{GRANT}")
+    stored = dataclasses.replace(template("api-token-created"), id=sigma_grant.id, enabled=True)
+    store_policy(store, stored)
+    stage = DetectionStage(store, clock, anomaly=None, extra_policies=loaded.policies)
+    stage.run_until_caught_up()  # no "policy ids must be unique" failure
+    titles = {a.title.split(":")[0] for a in store.detection.list_alerts()}
+    assert "Sigma" in titles  # the other Sigma rules still ran
+    assert not any(
+        a.policy_id == sigma_grant.id and a.title.startswith("Sigma")
+        for a in store.detection.list_alerts()
+    )
