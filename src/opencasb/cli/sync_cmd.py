@@ -104,15 +104,10 @@ def sync(
 
         signal.signal(signal.SIGTERM, _stop)
 
-        detected: list[bool] = []
-
         def _report(result: RunResult) -> None:
             report(result)
-            # The first pass detects even with nothing new: a previous run may have been
-            # stopped (or killed) before its detection stage caught up.
-            if result.inserted or not detected:
+            if result.inserted:
                 _detect(store, clock, state.settings)
-                detected.append(True)
             _notify(store, clock)
             if isinstance(result.error, InstanceBusy):  # another sync has it: leave it be
                 stop.set()
@@ -127,6 +122,9 @@ def sync(
             only={name} if name else None,
             retention_days=state.settings.retention_days,
         )
+        # A previous run may have been stopped (or killed) before its detection caught up:
+        # finish that now, not after the first poll that stores something.
+        _detect(store, clock, state.settings)
         console.print("polling; Ctrl-C to stop")
         try:
             with progress:
