@@ -93,12 +93,16 @@ def _copy(ingested: tuple[Path, dict[str, str]], data: Path) -> dict[str, str]:
     }
 
 
-def _wait(proc: subprocess.Popen[bytes], ready: Callable[[], bool], what: str) -> None:
-    """Poll ``ready()`` until true; the child ending first (or a minute passing) fails."""
+def _wait(
+    proc: subprocess.Popen[bytes], ready: Callable[[], bool], what: str, log: Path | None = None
+) -> None:
+    """Poll ``ready()`` until true; the child ending first (or a minute passing) fails,
+    showing the end of its ``log``."""
     deadline = time.monotonic() + 60
     while not ready():
-        assert proc.poll() is None, f"sync ended before {what}"
-        assert time.monotonic() < deadline, f"no {what} within a minute"
+        said = log.read_text()[-3000:] if log is not None else ""
+        assert proc.poll() is None, f"sync ended before {what}\n{said}"
+        assert time.monotonic() < deadline, f"no {what} within a minute\n{said}"
         time.sleep(0.005)
 
 
@@ -132,15 +136,15 @@ def _kill_after_a_pass(env: dict[str, str], data: Path) -> None:
 def _serve_until_caught_up(env: dict[str, str], data: Path, total: int) -> None:
     """`opencasb sync` as a service: it must finish the interrupted detection although no
     new activity arrives; then SIGTERM stops it cleanly."""
-    proc = subprocess.Popen(
-        [*CLI, "sync"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
-    try:
-        _wait(proc, lambda: stage_cursor(data) == total, "detection to catch up")
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        proc.wait(timeout=60)
-    assert proc.returncode == 0
+    log = data / "service.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen([*CLI, "sync"], env=env, stdout=out, stderr=subprocess.STDOUT)
+        try:
+            _wait(proc, lambda: stage_cursor(data) == total, "detection to catch up", log)
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            proc.wait(timeout=60)
+    assert proc.returncode == 0, log.read_text()[-3000:]
 
 
 def _key(a: Alert) -> tuple[str, str, str, tuple[str, ...], str, str, str]:
