@@ -113,6 +113,10 @@ def test_a_read_only_user_sees_no_button_that_changes_anything(
         "/activities",
         f"/alerts/{alert.id}",
         "/alerts",
+        "/policies",
+        "/policies/failed-sign-ins",
+        "/accounts",
+        "/settings",
     ]
     for path in pages:
         page.goto(path)
@@ -162,3 +166,33 @@ def test_a_new_policy_from_a_search_previewed_then_saved(
     shot(page, "policies")
     saved = {r.id: r for r in portal.store.detection.list_policies()}["my-policy"]
     assert "failure" in saved.definition and saved.enabled
+
+
+def test_every_page_renders_and_an_admin_creates_an_api_token(
+    sign_in: Any, portal: Portal, sandboxes: Sandboxes, shot: Shots
+) -> None:
+    ensure_connected(portal, sandboxes)
+    page = sign_in("admin")
+    page.goto("/dashboard")
+    expect(page.locator("svg.chart").first).to_be_visible()
+    shot(page, "dashboard")
+    page.get_by_role("navigation").get_by_role("link", name="Accounts").click()
+    expect(page.locator("main")).to_contain_text("people")
+    shot(page, "accounts")
+    page.locator("tbody tr td a").first.click()
+    expect(page.get_by_role("heading", name="Newest activities")).to_be_visible()
+    shot(page, "person")
+    page.get_by_role("navigation").get_by_role("link", name="Settings").click()
+    page.fill("#token-name", "siem-export")
+    page.get_by_role("button", name="Create token").click()
+    token = page.locator("#new-token").inner_text().strip()
+    assert portal.store.portal.find_token(_digest(token)) is not None
+    shot(page, "settings-token-created")
+    page.goto("/settings")  # shown once: the settings page does not show it again
+    expect(page.locator("#new-token")).to_have_count(0)
+
+
+def _digest(value: str) -> str:
+    from opencasb.web.auth.credentials import digest
+
+    return digest(value)

@@ -82,7 +82,7 @@ async def signout_post(request: Request) -> Response:
 
 def mount(app: FastAPI) -> None:
     """Add the pages, ``/static`` and the handlers that turn the pages' errors into pages."""
-    from opencasb.web.pages import activities, alerts, apps, dashboard, policies
+    from opencasb.web.pages import accounts, activities, alerts, apps, dashboard, policies, settings
 
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.add_api_route("/signin", signin_page, methods=["GET"], include_in_schema=False)
@@ -91,7 +91,7 @@ def mount(app: FastAPI) -> None:
     app.add_api_route(
         "/", lambda: RedirectResponse("/dashboard", status_code=303), include_in_schema=False
     )
-    for module in (dashboard, apps, activities, alerts, policies):
+    for module in (dashboard, apps, activities, alerts, policies, accounts, settings):
         app.include_router(module.router, include_in_schema=False)
 
     @app.exception_handler(SignInRequired)

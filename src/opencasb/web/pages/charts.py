@@ -15,6 +15,8 @@ from opencasb.text import visible
 
 __all__ = ["hbars", "stacked_days"]
 
+_LABEL_CHARS = 26  # what fits left of a horizontal bar
+
 
 def _text(value: str) -> str:
     return str(escape(visible(value)))
@@ -62,7 +64,7 @@ def stacked_days(days: Sequence[datetime], series: dict[str, list[int]], *, titl
 
 def hbars(rows: Sequence[tuple[str, int]], *, title: str, classes: Sequence[str] = ()) -> Markup:
     """One horizontal bar per (label, count); ``classes`` colour them (default c0)."""
-    width, row_h, label_w = 420, 24, 130
+    width, row_h, label_w = 460, 24, 180
     height = max(len(rows), 1) * row_h + 6
     peak = max((n for _, n in rows), default=0) or 1
     parts = [
