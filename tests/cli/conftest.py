@@ -170,9 +170,9 @@ def synced_template(tmp_path_factory: pytest.TempPathFactory, served: Served) ->
     result = cli.connect()
     assert result.exit_code == 0, result.output
     cli.skip_inventory("okta")
-    # Without the anomaly detections, which would move the detection stage's cursor past
-    # this history: the policy tests import a policy and expect it to see the history.
-    cli.ok("sync", "--once", env={"OPENCASB_ANOMALY_DETECTION": "false"})
+    # With the anomaly detections (the default): a policy the tests import later still
+    # evaluates this history (it catches up alone, then joins the main pass).
+    cli.ok("sync", "--once")
     return data
 
 

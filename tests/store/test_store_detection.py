@@ -13,7 +13,13 @@ import pytest
 from tests.store.conftest import T0, make_activity, save_page
 
 from opencasb.clock import FakeClock
-from opencasb.detect.stage import STAGE, DetectionStage, store_policy, stored_policies
+from opencasb.detect.stage import (
+    ANOMALY_STAGE,
+    STAGE,
+    DetectionStage,
+    store_policy,
+    stored_policies,
+)
 from opencasb.detect.templates import template
 from opencasb.errors import ConfigError, NotFound, StoreError
 from opencasb.model.activity import Actor, Outcome
@@ -184,16 +190,16 @@ def test_stage_crash_before_commit_raises_the_same_alerts_once(
     iid = _instance(store)
     _enable(store, "failed-sign-ins")
     save_page(store, iid, "logs", [_failure(i) for i in range(11)], {"n": 1})
-    real = det_module.commit_stage
+    real = det_module.commit_stages
 
     def crash(*args: Any, **kwargs: Any) -> bool:
         raise StoreError("the database went away")
 
-    monkeypatch.setattr(det_module, "commit_stage", crash)
+    monkeypatch.setattr(det_module, "commit_stages", crash)
     with pytest.raises(StoreError):
         DetectionStage(store, clock).run_once()
     assert store.detection.list_alerts() == [] and store.detection.get_stage(STAGE) is None
-    monkeypatch.setattr(det_module, "commit_stage", real)
+    monkeypatch.setattr(det_module, "commit_stages", real)
     save_page(store, iid, "logs", [_failure(i) for i in range(11, 13)], {"n": 2})
     assert DetectionStage(store, clock).run_once().committed
     assert DetectionStage(store, clock).run_once().read == 0
@@ -308,9 +314,10 @@ def test_crash_inside_the_combined_commit_rolls_back_policy_and_anomaly_alerts(
     assert zed.entity == "zed@example.com" and "suspended in the user inventory" in zed.explanation
     assert zed.severity == "high" and zed.tactic == "persistence"
     saved = store.detection.get_stage(STAGE)
-    assert saved is not None
-    state = orjson.loads(saved.state)
-    assert "zed@example.com" in state["anomaly"]["users"] and state["engine"]
+    saved_anomaly = store.detection.get_stage(ANOMALY_STAGE)
+    assert saved is not None and saved_anomaly is not None
+    assert orjson.loads(saved.state)["engine"]
+    assert "zed@example.com" in orjson.loads(saved_anomaly.state)["anomaly"]["users"]
     # zed goes on within the day: the same episode, no second alert; the baseline survived
     save_page(store, iid, "logs", [_zed_signs_in(60)], {"n": 2})
     DetectionStage(store, clock).run_once()

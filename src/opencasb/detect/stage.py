@@ -1,24 +1,36 @@
 """The detection stage: stored activities in, alerts out, after ingest and never inside it.
 
-:meth:`DetectionStage.run_once` reads the activities stored after its cursors (per instance,
-the last activity id it has seen: one instance's ids commit in order, as one process at a
-time writes it), evaluates the enabled policies over them
-with :class:`~opencasb.detect.engine.PolicyEngine`, and commits, in ONE transaction
-(:meth:`opencasb.store.detection.DetectionStore.commit_stage`), the alerts, the engine's state,
-the new cursor and the policies the engine disabled (with its reason). The built-in anomaly
-detections (:class:`~opencasb.detect.anomaly.AnomalyEngine`) run over the same activities
-unless switched off: their findings (``policy_id`` ``anomaly.*``) become alerts in the same
-transaction, and their state is the ``anomaly`` key of the stage's state, beside the policy
-engine's ``engine`` key. A crash before that
-commit loses nothing: the next run starts again from the committed cursor and state, and the
-engine, being pure, finds the same findings with the same ids; an alert that exists is only
-extended. Two processes running the stage at once cannot both commit a pass: the commit is
-conditional on the cursor it started from.
+Two engines, each with its own row in ``stage_state`` (its cursors and its state):
+
+* ``detect.policies`` (:data:`STAGE`): the activity policies
+  (:class:`~opencasb.detect.engine.PolicyEngine`); its state is a
+  :class:`~opencasb.detect.progress.PolicyProgress`: the main pass's per-instance cursors and
+  engine state, plus the policies still catching up alone over the stored history (a policy
+  created or enabled after the history was stored still evaluates it; its findings about
+  old activity are historical);
+* ``detect.anomaly`` (:data:`ANOMALY_STAGE`): the built-in anomaly detections
+  (:class:`~opencasb.detect.anomaly.AnomalyEngine`, ``policy_id`` ``anomaly.*``) unless
+  switched off; switched on later, they start from the beginning of the store (a backfill
+  counts toward their learning period).
+
+:meth:`DetectionStage.run_once` reads, for each lane (each catch-up, the main policy pass,
+the anomaly detections), the activities stored after its cursors (per instance, the last
+activity id it has seen: one instance's ids commit in order, as one process at a time writes
+it; lanes at the same cursors share one read), evaluates them in event-time order and
+commits, in ONE transaction (:meth:`opencasb.store.detection.DetectionStore.commit_stages`),
+the alerts, each moved stage's state and cursors, and the policies the engine disabled (with
+its reason). A crash before that commit loses nothing: the next run starts again from the
+committed cursors and states, and the engines, being pure, find the same findings with the
+same ids; an alert that exists is only extended. Two processes running the stage at once
+cannot both commit a pass: the commit is conditional on every row it started from.
 
 One alert per episode: the alert's id is the engine's :attr:`Finding.episode`, so a
 continuing attack extends its alert (evidence, last time, explanation) instead of raising
 another. Late activities (an older event time, a newer id) meet their neighbours in the
-engine's event-time windows.
+engines' event-time windows.
+
+Partitioning: both engines' state is keyed by user; :mod:`opencasb.detect.state` and
+:mod:`opencasb.detect.anomaly.state` name the partition key of each part.
 """
 
 from __future__ import annotations
@@ -28,28 +40,39 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 import orjson
 
 from opencasb.clock import Clock
 from opencasb.config import Settings
 from opencasb.detect.anomaly import AnomalyEngine, AnomalySettings, AnomalyState, Sensitivity
+from opencasb.detect.directory import InventoryDirectory
 from opencasb.detect.engine import (
     MAX_MATCHES_PER_BLOCK,
     MAX_MATCHES_PER_DAY,
+    Directory,
     Finding,
     Observed,
     PolicyEngine,
 )
 from opencasb.detect.policy import Policy
 from opencasb.detect.policy_file import dump_policies, read_policies
+from opencasb.detect.progress import PolicyProgress, fingerprint
 from opencasb.detect.state import EngineState
 from opencasb.enrich import Enricher
 from opencasb.errors import DocumentError
 from opencasb.store import Store
-from opencasb.store.detection import AlertWrite, PolicyRecord
+from opencasb.store.detection import (
+    AlertWrite,
+    DetectionStore,
+    PolicyRecord,
+    StageState,
+    StageWrite,
+)
 
 __all__ = [
+    "ANOMALY_STAGE",
     "STAGE",
     "DetectionStage",
     "StageResult",
@@ -61,7 +84,9 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 STAGE = "detect.policies"
-"""The stage's row in ``stage_state``."""
+"""The policy engine's row in ``stage_state``."""
+ANOMALY_STAGE = "detect.anomaly"
+"""The anomaly engine's row in ``stage_state``."""
 
 _DEFAULT_ANOMALY = AnomalySettings()
 
@@ -116,21 +141,26 @@ def stored_policies(records: list[PolicyRecord]) -> list[Policy]:
 
 
 class DetectionStage:
-    """Evaluates the stored policies over newly stored activities.
+    """Evaluates the stored policies and the anomaly detections over stored activities.
 
     Args:
-        store: where activities, policies, the stage's state and alerts live.
-        clock: "now" for the engine (what is historical).
+        store: where activities, policies, the stages' state and alerts live.
+        clock: "now" for the engines (what is historical).
         enricher: enriches each activity as it is read (place, ASN, user agent, the tags of
             its source address for scopes and ``enrich.*`` filters); default: the built-in
-            database and no tagged ranges. (Enrichment is not stored at ingest yet.)
+            database and no tagged ranges.
         max_matches_per_day, max_matches_per_block: the engine's auto-disable limits.
         anomaly: the anomaly detections' settings; None switches them off (their stored
-            state is then kept as it is). The user status they need (a suspended user's
-            activity) comes from the stored inventory's accounts.
+            state and cursors are then kept as they are). The user status they need (a
+            suspended user's activity) comes from the stored inventory's accounts.
+        directory: group membership for scopes that name groups; default: the stored
+            inventory's groups (:class:`~opencasb.detect.directory.InventoryDirectory`,
+            read once per stage object, when a policy first needs it).
         extra_policies: evaluated beside the stored ones and never stored (the Sigma rules
             of :func:`opencasb.detect.sigma.load_sigma_policies`); a stored policy with the
-            same id is evaluated instead.
+            same id is evaluated instead. Like a stored policy, a new (or changed) one
+            catches up over the history first; one the engine disables stays disabled
+            until its rule changes.
     """
 
     def __init__(
@@ -142,6 +172,7 @@ class DetectionStage:
         max_matches_per_day: int = MAX_MATCHES_PER_DAY,
         max_matches_per_block: int = MAX_MATCHES_PER_BLOCK,
         anomaly: AnomalySettings | None = _DEFAULT_ANOMALY,
+        directory: Directory | None = None,
         extra_policies: Sequence[Policy] = (),
     ) -> None:
         self._store = store
@@ -150,6 +181,7 @@ class DetectionStage:
         self._limits = (max_matches_per_day, max_matches_per_block)
         self._anomaly = anomaly
         self._anomaly_engine: AnomalyEngine | None = None  # built on first use
+        self._directory = directory
         self._extra = tuple(extra_policies)
 
     def _anomalies(self) -> AnomalyEngine | None:
@@ -168,64 +200,106 @@ class DetectionStage:
             )
         return self._anomaly_engine
 
-    def run_once(self, batch: int = 5000) -> StageResult:
-        """Evaluate at most ``batch`` new activities and commit the pass (module contract).
-        With no enabled policy and the anomaly detections off it reads nothing and commits
-        nothing."""
-        det = self._store.detection
-        records = det.list_policies()
-        policies = stored_policies(records)
-        taken = {p.id for p in policies}  # a stored policy wins over an extra one of its id
-        policies += [p for p in self._extra if p.id not in taken]
-        anomalies = self._anomalies()
-        if anomalies is None and not any(p.enabled for p in policies):
-            # Nothing to evaluate: the cursor stays, so a policy enabled later also sees
-            # the history stored meanwhile (its findings about old activity are historical).
-            return StageResult(0, 0, (), False)
-        saved = det.get_stage(STAGE)
-        cursors, state, anomaly_text = _load(saved.state if saved is not None else None)
-        engine = PolicyEngine(
+    def _engine(self, policies: list[Policy]) -> PolicyEngine:
+        if self._directory is None and any(p.scope.needs_groups for p in policies):
+            self._directory = InventoryDirectory.from_store(self._store)
+        return PolicyEngine(
             policies,
             clock=self._clock,
+            directory=self._directory,
             max_matches_per_day=self._limits[0],
             max_matches_per_block=self._limits[1],
         )
-        for p in policies:  # enabled again by the user after the engine disabled it
-            if p.enabled and p.id in state.disabled:
-                state = engine.reset_policy(state, p.id)
-        rows = det.activities_after(cursors, batch)
-        if not rows:
-            return StageResult(0, 0, (), False)
-        observed = [Observed(i, a, self._enricher.enrich(a)) for i, _, a in rows]
-        new_cursors = dict(cursors)
-        for i, iid, _ in rows:
-            new_cursors[iid] = max(new_cursors.get(iid, 0), i)
-        findings, new_state = engine.evaluate(observed, state)
+
+    def run_once(self, batch: int = 5000) -> StageResult:
+        """One pass of every lane (the policies' catch-ups, their main pass, the anomaly
+        detections), at most ``batch`` activities each, committed together (module
+        contract). With no enabled policy and the anomaly detections off it reads nothing
+        and commits nothing."""
+        det = self._store.detection
+        records = det.list_policies()
+        stored = stored_policies(records)
+        policies = {p.id: p for p in stored if p.enabled}
+        enabled = {r.id: fingerprint(r.definition) for r in records if r.id in policies}
+        taken = {p.id for p in stored}  # a stored policy wins over an extra one of its id
+        for extra in self._extra:
+            if extra.id not in taken:
+                policies[extra.id] = extra
+                enabled[extra.id] = _fingerprint_of(extra)
+        sticky = frozenset(p.id for p in self._extra if p.id not in taken)
+        p_saved = det.get_stage(STAGE)
+        progress = PolicyProgress.from_json(p_saved.state if p_saved is not None else None)
+        legacy = (dict(progress.cursors), progress.legacy_anomaly)
+        progress.reconcile(enabled, sticky)
+        reader = _Reader(det, self._enricher, batch)
+        findings: list[Finding] = []
+        disabled: dict[str, str] = {}
+        writes: list[StageWrite] = []
+        moved = self._catch_up(progress, policies, reader, findings, disabled)
+        progress.reconcile(enabled, sticky)  # who has just caught up joins this very pass
+        if progress.joined:
+            observed, cursors = reader.read(progress.cursors)
+            if observed:
+                moved = True
+                joined = sorted(progress.joined)
+                engine = self._engine([policies[pid] for pid in joined])
+                found, new_state = engine.evaluate(observed, progress.state)
+                findings += found
+                disabled.update(_newly_disabled(progress.state, new_state, joined))
+                progress.cursors, progress.state = cursors, new_state
+        if moved:
+            cursor = max(progress.cursors.values(), default=0)
+            writes.append(StageWrite(STAGE, p_saved, cursor, progress.to_json()))
+        anomalies = self._anomalies()
         if anomalies is not None:
-            found, anomaly_state = anomalies.evaluate_observed(
-                observed, AnomalyState.from_json(anomaly_text)
-            )
-            findings += found
-            anomaly_text = anomaly_state.to_json()
-        was_enabled = {p.id for p in policies if p.enabled}
-        disabled = {
-            pid: d.reason
-            for pid, d in new_state.disabled.items()
-            if pid in was_enabled and pid not in state.disabled
-        }
+            a_saved = det.get_stage(ANOMALY_STAGE)
+            a_cursors, a_state = _load_anomaly(a_saved, *legacy)
+            observed, cursors = reader.read(a_cursors)
+            if observed:
+                found, a_state = anomalies.evaluate_observed(observed, a_state)
+                findings += found
+                text = _dump_anomaly(cursors, a_state)
+                writes.append(StageWrite(ANOMALY_STAGE, a_saved, max(cursors.values()), text))
+        if not writes:
+            return StageResult(0, 0, (), False)
         alerts = [_alert(f) for f in findings]
-        committed = det.commit_stage(
-            STAGE,
-            expected=saved,
-            cursor=max(new_cursors.values()),
-            state=_dump(new_cursors, new_state, anomaly_text),
-            new_alerts=alerts,
-            disabled=disabled,
-        )
+        committed = det.commit_stages(writes, new_alerts=alerts, disabled=disabled)
         if disabled and committed:
             for pid, reason in disabled.items():
                 log.warning("policy %s disabled: %s", pid, reason)
-        return StageResult(len(rows), len(alerts), tuple(sorted(disabled)), committed)
+        return StageResult(reader.count, len(alerts), tuple(sorted(disabled)), committed)
+
+    def _catch_up(
+        self,
+        progress: PolicyProgress,
+        policies: dict[str, Policy],
+        reader: _Reader,
+        findings: list[Finding],
+        disabled: dict[str, str],
+    ) -> bool:
+        """One batch of every catch-up, up to the main pass's cursors, in ``progress``
+        (findings and disabled policies added to the lists); whether any read something.
+        Policies at the same cursors (added together) are evaluated together: one read."""
+        by_cursors: dict[tuple[tuple[int, int], ...], list[str]] = {}
+        for pid, c in sorted(progress.catchup.items()):
+            by_cursors.setdefault(tuple(sorted(c.cursors.items())), []).append(pid)
+        moved = False
+        for ids in by_cursors.values():
+            start = progress.catchup[ids[0]].cursors
+            observed, cursors = reader.read(start, upto=progress.cursors)
+            if not observed:
+                continue
+            moved = True
+            state = EngineState()
+            for pid in ids:
+                state.merge(progress.catchup[pid].state, pid)
+            found, new_state = self._engine([policies[p] for p in ids]).evaluate(observed, state)
+            findings += found
+            disabled.update(_newly_disabled(state, new_state, ids))
+            for pid in ids:
+                c = progress.catchup[pid]
+                c.cursors, c.state = dict(cursors), new_state.only(pid)
+        return moved
 
     def run_until_caught_up(self, batch: int = 5000, max_passes: int = 1000) -> StageResult:
         """Passes until nothing new is left (or ``max_passes``); the totals."""
@@ -241,24 +315,73 @@ class DetectionStage:
         return StageResult(read, alerts, tuple(disabled), committed)
 
 
-def _load(text: str | None) -> tuple[dict[int, int], EngineState, str]:
-    """The per-instance cursors, the policy engine's state and the anomaly state's JSON
-    (``""`` when none: a state stored before the anomaly detections ran) of a stage state."""
-    if not text:
-        return {}, EngineState(), ""
-    data = orjson.loads(text)
+class _Reader:
+    """Reads a pass's activities, once per distinct (cursors, bound): lanes at the same
+    cursors share the read and the enrichment. ``count``: distinct activities read."""
+
+    def __init__(self, det: DetectionStore, enricher: Enricher, batch: int) -> None:
+        self._det = det
+        self._enricher = enricher
+        self._batch = batch
+        self._reads: dict[Any, tuple[list[Observed], dict[int, int]]] = {}
+        self._seen: set[int] = set()
+
+    @property
+    def count(self) -> int:
+        return len(self._seen)
+
+    def read(
+        self, cursors: dict[int, int], upto: dict[int, int] | None = None
+    ) -> tuple[list[Observed], dict[int, int]]:
+        """The activities after ``cursors`` (up to ``upto``), observed, and the cursors
+        after them."""
+        key = (
+            tuple(sorted(cursors.items())),
+            None if upto is None else tuple(sorted(upto.items())),
+        )
+        done = self._reads.get(key)
+        if done is None:
+            rows = self._det.activities_after(cursors, self._batch, upto)
+            observed = [Observed(i, a, self._enricher.enrich(a)) for i, _, a in rows]
+            after = dict(cursors)
+            for i, iid, _ in rows:
+                after[iid] = max(after.get(iid, 0), i)
+            self._seen.update(i for i, _, _ in rows)
+            done = self._reads[key] = (observed, after)
+        return done
+
+
+def _fingerprint_of(policy: Policy) -> str:
+    """The fingerprint of a policy that is not stored: of its canonical YAML."""
+    return fingerprint(dump_policies([policy]) + (policy.note or ""))
+
+
+def _newly_disabled(before: EngineState, after: EngineState, ids: list[str]) -> dict[str, str]:
+    return {
+        pid: d.reason
+        for pid, d in after.disabled.items()
+        if pid in ids and pid not in before.disabled
+    }
+
+
+def _load_anomaly(
+    saved: StageState | None, legacy_cursors: dict[int, int], legacy: str
+) -> tuple[dict[int, int], AnomalyState]:
+    """The anomaly stage's cursors and state. Before its first commit: what a version-1
+    combined row held (its cursors were the policies' then), else the start of the store."""
+    if saved is None:
+        if legacy:
+            return dict(legacy_cursors), AnomalyState.from_json(legacy)
+        return {}, AnomalyState()
+    data = orjson.loads(saved.state)
     cursors = {int(k): int(v) for k, v in data["cursors"].items()}
-    anomaly = data.get("anomaly")
-    anomaly_text = orjson.dumps(anomaly).decode() if anomaly is not None else ""
-    return cursors, EngineState.from_json(orjson.dumps(data["engine"])), anomaly_text
+    return cursors, AnomalyState.from_json(orjson.dumps(data["anomaly"]).decode())
 
 
-def _dump(cursors: dict[int, int], state: EngineState, anomaly: str) -> str:
-    engine = orjson.loads(state.to_json())
-    data = {"cursors": {str(k): v for k, v in sorted(cursors.items())}, "engine": engine}
-    if anomaly:
-        data["anomaly"] = orjson.loads(anomaly)
-    return orjson.dumps(data).decode()
+def _dump_anomaly(cursors: dict[int, int], state: AnomalyState) -> str:
+    """The anomaly stage's state: ``{"anomaly": ..., "cursors": ...}``, canonical."""
+    cursor_text = orjson.dumps({str(k): v for k, v in sorted(cursors.items())}).decode()
+    return f'{{"anomaly":{state.to_json()},"cursors":{cursor_text}}}'
 
 
 def _alert(f: Finding) -> AlertWrite:

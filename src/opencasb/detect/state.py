@@ -11,13 +11,15 @@ Times are integer microseconds since the Unix epoch (exact, and cheap to compare
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
 
 __all__ = ["STATE_VERSION", "Counters", "Disabled", "EngineState", "Entry"]
 
 STATE_VERSION = 1
+
+_V = TypeVar("_V")
 
 Entry = tuple[int, int, str, str, str, str]
 """One match in an open window: (time µs, activity id, actor, source ip, distinct value,
@@ -90,6 +92,29 @@ class EngineState:
             watermark=self.watermark,
         )
 
+    def only(self, policy_id: str) -> EngineState:
+        """A copy holding ``policy_id``'s part alone (windows, episodes, counters, disable)
+        and the watermark: a policy's state while it catches up alone over history."""
+        out = EngineState(watermark=self.watermark)
+        if policy_id in self.windows:
+            out.windows[policy_id] = {g: list(e) for g, e in self.windows[policy_id].items()}
+        if policy_id in self.episodes:
+            out.episodes[policy_id] = dict(self.episodes[policy_id])
+        if policy_id in self.counters:
+            out.counters[policy_id] = Counters(*self.counters[policy_id].to_json())
+        if policy_id in self.disabled:
+            out.disabled[policy_id] = self.disabled[policy_id]
+        return out
+
+    def merge(self, other: EngineState, policy_id: str) -> None:
+        """Take ``other``'s part for ``policy_id`` in place of this state's (a caught-up
+        policy joining the main pass); the watermark is the later of both."""
+        _take(self.windows, other.windows, policy_id)
+        _take(self.episodes, other.episodes, policy_id)
+        _take(self.counters, other.counters, policy_id)
+        _take(self.disabled, other.disabled, policy_id)
+        self.watermark = max(self.watermark, other.watermark)
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "version": STATE_VERSION,
@@ -139,6 +164,12 @@ class EngineState:
             disabled={p: Disabled(d["reason"], d["at"]) for p, d in raw["disabled"].items()},
             watermark=int(raw["watermark"]),
         )
+
+
+def _take(mine: dict[str, _V], theirs: dict[str, _V], key: str) -> None:
+    mine.pop(key, None)
+    if key in theirs:
+        mine[key] = theirs[key]
 
 
 def _entry(data: list[Any]) -> Entry:

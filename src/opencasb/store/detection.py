@@ -3,13 +3,14 @@
 Contract:
     * :func:`activities_after` reads stored activities after a cursor per instance, in id
       order (the stage's input: an instance's ids commit in order, so "after" is "new").
-    * :func:`commit_stage` writes one stage pass in ONE transaction: the alerts (new ones
-      inserted; an alert that exists is extended, its evidence the union of both, so writing
-      the same pass twice changes nothing), policies the stage disabled (with the reason),
-      the stage's state and its new cursor, and an outbox event for each alert opened or
-      given new evidence (:mod:`opencasb.store.outbox`). It writes nothing and returns
-      False when the stored cursor and state are no longer ``expected`` (another process
-      committed first).
+    * :func:`commit_stages` writes one pass of one or more stages in ONE transaction: the
+      alerts (new ones inserted; an alert that exists is extended, its evidence the union of
+      both, so writing the same pass twice changes nothing), policies the stages disabled
+      (with the reason), each stage's state and new cursor, and an outbox event for each
+      alert opened or given new evidence (:mod:`opencasb.store.outbox`). It writes nothing
+      and returns False when any stage's stored cursor and state are no longer what its
+      :class:`StageWrite` expected (another process committed first).
+      :func:`commit_stage` is the one-stage form.
     * Alerts are closed with a resolution and commented on; every comment is kept, and each
       close or comment appends an outbox event in the same transaction.
 
@@ -42,11 +43,13 @@ __all__ = [
     "DetectionStore",
     "PolicyRecord",
     "StageState",
+    "StageWrite",
     "activities_after",
     "activities_by_id",
     "close_alert",
     "comment_alert",
     "commit_stage",
+    "commit_stages",
     "count_alerts",
     "delete_policy",
     "get_alert",
@@ -77,6 +80,17 @@ class PolicyRecord:
 class StageState:
     """A stage's position: the last activity id it has seen and its state (JSON text)."""
 
+    cursor: int
+    state: str
+
+
+@dataclass(frozen=True, slots=True)
+class StageWrite:
+    """One stage's part of a pass: ``expected`` is the cursor and state the pass started from
+    (None: the stage had no row yet), ``cursor``/``state`` what to store instead."""
+
+    stage: str
+    expected: StageState | None
     cursor: int
     state: str
 
@@ -138,10 +152,15 @@ def _activity_cols() -> list[Any]:
 
 
 def activities_after(
-    db: Database, cursors: Mapping[int, int], limit: int
+    db: Database,
+    cursors: Mapping[int, int],
+    limit: int,
+    upto: Mapping[int, int] | None = None,
 ) -> list[tuple[int, int, Activity]]:
     """At most ``limit`` activities stored after the per-instance ``cursors`` (instance id ->
-    last id seen; 0 when absent), as ``(id, instance id, activity)`` in id order.
+    last id seen; 0 when absent), as ``(id, instance id, activity)`` in id order. With
+    ``upto`` (instance id -> last id wanted; 0 when absent), only ids up to it: what a
+    stage catching up with another stage's cursors reads.
 
     Per instance, so that "after the cursor" means "committed after": one instance is
     written by one process at a time (its lease), so its ids commit in order, while two
@@ -151,13 +170,15 @@ def activities_after(
     rows: list[Any] = []
     with db.read() as conn:
         for iid in sorted(names):
-            stmt = (
-                select(*_activity_cols())
-                .where(activities.c.instance_id == iid, activities.c.id > cursors.get(iid, 0))
-                .order_by(activities.c.id)
-                .limit(limit)
+            after = cursors.get(iid, 0)
+            stmt = select(*_activity_cols()).where(
+                activities.c.instance_id == iid, activities.c.id > after
             )
-            rows += conn.execute(stmt).all()
+            if upto is not None:
+                if upto.get(iid, 0) <= after:
+                    continue
+                stmt = stmt.where(activities.c.id <= upto[iid])
+            rows += conn.execute(stmt.order_by(activities.c.id).limit(limit)).all()
     rows.sort(key=lambda r: int(r.id))
     return [(int(r.id), int(r.instance_id), activity_from_row(r, names)) for r in rows[:limit]]
 
@@ -265,40 +286,68 @@ def commit_stage(
     """Commit one pass of ``stage`` (see the module contract). ``expected`` is the cursor
     and state the pass started from (None: the stage had no row yet); the commit happens
     only if both are still what is stored."""
+    return commit_stages(
+        db, [StageWrite(stage, expected, cursor, state)], new_alerts=new_alerts, disabled=disabled
+    )
+
+
+def commit_stages(
+    db: Database,
+    writes: Sequence[StageWrite],
+    *,
+    new_alerts: Sequence[AlertWrite],
+    disabled: dict[str, str],
+) -> bool:
+    """Commit one pass of every stage in ``writes``, with the alerts and the policies
+    disabled, in one transaction: all of it, or (False) nothing when any stage's row is no
+    longer what its write expected."""
     now = db.clock.now()
-    with db.write() as conn:
-        if new_alerts:
-            lock_outbox(conn)
-        if expected is None:
-            if conn.execute(
-                select(stage_state.c.stage).where(stage_state.c.stage == stage)
-            ).first():
-                return False
-            conn.execute(
-                insert(stage_state).values(stage=stage, cursor=cursor, state=state, updated_at=now)
-            )
-        else:
-            moved = conn.execute(
-                update(stage_state)
-                .where(
-                    stage_state.c.stage == stage,
-                    stage_state.c.cursor == expected.cursor,
-                    stage_state.c.state == expected.state,
+    try:
+        with db.write() as conn:
+            if new_alerts:
+                lock_outbox(conn)
+            for w in writes:
+                if not _move_stage(conn, w, now):
+                    raise _Moved  # rolls back the stages already written
+            for alert in new_alerts:
+                if kind := _write_alert(conn, alert, now):
+                    append_event(conn, alert.id, kind, now)
+            for policy_id, reason in disabled.items():
+                conn.execute(
+                    update(policies)
+                    .where(policies.c.id == policy_id)
+                    .values(enabled=False, disabled_reason=reason, updated_at=now)
                 )
-                .values(cursor=cursor, state=state, updated_at=now)
-            ).rowcount
-            if not moved:
-                return False
-        for alert in new_alerts:
-            if kind := _write_alert(conn, alert, now):
-                append_event(conn, alert.id, kind, now)
-        for policy_id, reason in disabled.items():
-            conn.execute(
-                update(policies)
-                .where(policies.c.id == policy_id)
-                .values(enabled=False, disabled_reason=reason, updated_at=now)
-            )
+    except _Moved:
+        return False
     return True
+
+
+class _Moved(Exception):
+    """A stage row is no longer what the pass started from."""
+
+
+def _move_stage(conn: Connection, w: StageWrite, now: datetime) -> bool:
+    """Write ``w``'s row if it is still as expected; False (nothing written) if not."""
+    if w.expected is None:
+        if conn.execute(select(stage_state.c.stage).where(stage_state.c.stage == w.stage)).first():
+            return False
+        conn.execute(
+            insert(stage_state).values(
+                stage=w.stage, cursor=w.cursor, state=w.state, updated_at=now
+            )
+        )
+        return True
+    moved = conn.execute(
+        update(stage_state)
+        .where(
+            stage_state.c.stage == w.stage,
+            stage_state.c.cursor == w.expected.cursor,
+            stage_state.c.state == w.expected.state,
+        )
+        .values(cursor=w.cursor, state=w.state, updated_at=now)
+    ).rowcount
+    return bool(moved)
 
 
 def _write_alert(conn: Connection, a: AlertWrite, now: datetime) -> str | None:
@@ -482,9 +531,9 @@ class DetectionStore:
         return self._db.clock.now()
 
     def activities_after(
-        self, cursors: Mapping[int, int], limit: int
+        self, cursors: Mapping[int, int], limit: int, upto: Mapping[int, int] | None = None
     ) -> list[tuple[int, int, Activity]]:
-        return activities_after(self._db, cursors, limit)
+        return activities_after(self._db, cursors, limit, upto)
 
     def activities_by_id(self, ids: Sequence[int]) -> dict[int, Activity]:
         return activities_by_id(self._db, ids)
@@ -523,6 +572,15 @@ class DetectionStore:
             new_alerts=new_alerts,
             disabled=disabled,
         )
+
+    def commit_stages(
+        self,
+        writes: Sequence[StageWrite],
+        *,
+        new_alerts: Sequence[AlertWrite],
+        disabled: dict[str, str],
+    ) -> bool:
+        return commit_stages(self._db, writes, new_alerts=new_alerts, disabled=disabled)
 
     def list_alerts(
         self, *, status: str | None = None, severity: str | None = None, limit: int = 1000

@@ -1,0 +1,252 @@
+"""The detection stage's lanes on both engines: each engine has its own stage row; a policy
+enabled after the history was stored catches up over it alone and then joins the main pass;
+the anomaly detections switched on later learn from the whole history; findings about old
+activity are historical; a crash at any commit loses nothing and raises nothing twice."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import timedelta
+from typing import Any
+
+import orjson
+import pytest
+from tests.store.conftest import KEY, T0, make_activity, save_page
+
+from opencasb.clock import FakeClock
+from opencasb.detect import read_policies
+from opencasb.detect.stage import ANOMALY_STAGE, STAGE, DetectionStage, store_policy
+from opencasb.errors import StoreError
+from opencasb.model.activity import Actor, Outcome
+from opencasb.model.inventory import Account
+from opencasb.store import Store, open_store
+from opencasb.store import detection as det_module
+from opencasb.store.detection import StageState, StageWrite
+
+NOW = T0 + timedelta(days=3)
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock(NOW)
+
+
+@pytest.fixture
+def store(store_url: str, clock: FakeClock) -> Iterator[Store]:
+    s = open_store(store_url, key=KEY, clock=clock)
+    try:
+        yield s
+    finally:
+        s.close()
+
+
+def _policy(store: Store, pid: str, user: str | None = None, limit: int = 1000) -> None:
+    """A single-activity policy: every failed sign-in (of ``user``, if given)."""
+    cond = "{field: outcome, equals: failure}"
+    if user:
+        cond = f"{{all: [{cond}, {{field: actor.email, equals: {user}}}]}}"
+    (policy,) = read_policies(
+        f"""
+policies:
+  - id: {pid}
+    name: Failure {pid}
+    severity: low
+    category: threat_detection
+    daily_alert_limit: {limit}
+    filter: {cond}
+"""
+    )
+    store_policy(store, policy)
+
+
+def _failure(n: int, user: str = "mallory", at: timedelta | None = None) -> Any:
+    when = at if at is not None else timedelta(seconds=n)
+    return make_activity(
+        n,
+        time=T0 + when,
+        source_event_id=f"fail-{user}-{n}",
+        outcome=Outcome.FAILURE,
+        actor=Actor(id=user, email=f"{user}@example.com", type="User"),
+        src_ip="203.0.113.7",
+    )
+
+
+def _instance(store: Store) -> int:
+    return store.add_instance("okta", "acme", {}, {}).id
+
+
+def _by_policy(store: Store) -> dict[str, list[Any]]:
+    out: dict[str, list[Any]] = {}
+    for a in store.detection.list_alerts(limit=100_000):
+        out.setdefault(a.policy_id, []).append(a)
+    return out
+
+
+def test_each_engine_has_its_own_row_and_a_policy_enabled_later_sees_the_history(
+    store: Store, clock: FakeClock
+) -> None:
+    iid = _instance(store)
+    _policy(store, "early", user="eve@example.com")
+    save_page(store, iid, "logs", [_failure(i) for i in range(12)], {"n": 1})
+    stage = DetectionStage(store, clock)
+    assert stage.run_until_caught_up().committed
+    assert "late" not in _by_policy(store)
+    policies_row, anomaly_row = (
+        store.detection.get_stage(STAGE),
+        store.detection.get_stage(ANOMALY_STAGE),
+    )
+    assert policies_row is not None and anomaly_row is not None
+    assert policies_row.cursor == anomaly_row.cursor == 12
+    # added after the history was read (and with one new, live failure stored meanwhile):
+    # it catches up over the history alone, up to the main cursor, joins, and the main pass
+    # evaluates the new failure for both policies; findings about three-day-old activity
+    # are historical
+    _policy(store, "late")
+    save_page(store, iid, "logs", [_failure(20, at=timedelta(days=3))], {"n": 2})
+    r = DetectionStage(store, clock).run_once()
+    assert (r.read, r.alerts, r.committed) == (13, 13, True)  # each activity once per policy
+    late = _by_policy(store)["late"]
+    assert sorted(i for a in late for i in a.evidence) == list(range(1, 14))
+    assert [a.historical for a in late].count(False) == 1 and len(late) == 13
+    progress = orjson.loads(store.detection.get_stage(STAGE).state)  # type: ignore[union-attr]
+    assert sorted(progress["joined"]) == ["early", "late"] and progress["catchup"] == {}
+    assert progress["cursors"] == {str(iid): 13}
+    assert not DetectionStage(store, clock).run_once().committed
+    save_page(store, iid, "logs", [_failure(21, at=timedelta(days=3))], {"n": 3})
+    assert DetectionStage(store, clock).run_until_caught_up().alerts == 1
+
+
+def test_catch_up_in_small_batches_with_crashes_at_every_other_commit_misses_nothing(
+    store: Store, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The catch-up reads up to the main cursors in batches while the main pass goes on;
+    crashing every other commit (a SIGKILL between evaluation and commit) changes nothing:
+    every failure gives exactly one alert per policy, none twice, none lost."""
+    iid = _instance(store)
+    _policy(store, "main")
+    save_page(store, iid, "logs", [_failure(i) for i in range(10)], {"n": 1})
+    DetectionStage(store, clock).run_until_caught_up(batch=3)
+    _policy(store, "later")
+    save_page(store, iid, "logs", [_failure(i) for i in range(10, 17)], {"n": 2})
+    real = det_module.commit_stages
+    calls = [0]
+
+    def flaky(*args: Any, **kwargs: Any) -> bool:
+        calls[0] += 1
+        if calls[0] % 2:
+            raise StoreError("killed before the commit")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(det_module, "commit_stages", flaky)
+    written = 0  # alerts written (new or extended) by the committed passes
+    for _ in range(100):
+        try:
+            r = DetectionStage(store, clock).run_once(batch=3)
+        except StoreError:
+            continue
+        if not r.committed:
+            break
+        written += r.alerts
+    else:
+        pytest.fail("the stage never caught up")
+    assert written == 7 + 17  # "main" on the new failures, "later" on all: each once
+    monkeypatch.setattr(det_module, "commit_stages", real)
+    alerts = _by_policy(store)
+    for pid in ("main", "later"):
+        evidence = sorted(i for a in alerts[pid] for i in a.evidence)
+        assert evidence == list(range(1, 18)), pid
+    assert calls[0] > 6  # many passes, half of them killed
+
+
+def test_two_stage_rows_commit_together_or_not_at_all(store: Store) -> None:
+    det = store.detection
+    assert det.commit_stages(
+        [StageWrite("a", None, 1, "{}"), StageWrite("b", None, 1, "{}")],
+        new_alerts=[],
+        disabled={},
+    )
+    stale = StageState(0, "{}")
+    assert not det.commit_stages(
+        [StageWrite("a", det.get_stage("a"), 2, "{}"), StageWrite("b", stale, 2, "{}")],
+        new_alerts=[],
+        disabled={},
+    )
+    assert det.get_stage("a") == StageState(1, "{}")  # rolled back with b's conflict
+
+
+def _zed(i: int, at: timedelta) -> Any:
+    return make_activity(
+        i,
+        time=T0 + at,
+        source_event_id=f"zed-{i}",
+        actor=Actor(id="00uzed", email="zed@example.com", type="User"),
+    )
+
+
+def test_anomaly_detections_switched_on_later_read_the_history_and_mark_it_historical(
+    store: Store, clock: FakeClock
+) -> None:
+    iid = _instance(store)
+    store.replace_inventory(
+        iid, [Account(id="00uzed", email="zed@example.com", name=None, status="SUSPENDED")], []
+    )
+    _policy(store, "p")
+    save_page(store, iid, "logs", [_zed(1, timedelta(0))], {"n": 1})
+    DetectionStage(store, clock, anomaly=None).run_until_caught_up()
+    assert store.detection.get_stage(ANOMALY_STAGE) is None
+    assert store.detection.list_alerts() == []
+    r = DetectionStage(store, clock).run_until_caught_up()
+    assert r.read == 1
+    (old,) = store.detection.list_alerts()
+    assert old.policy_id == "anomaly.disabled_user_activity" and old.historical
+    # the next day's activity (live now) is not historical
+    save_page(store, iid, "logs", [_zed(2, timedelta(days=3))], {"n": 2})
+    DetectionStage(store, clock).run_until_caught_up()
+    live = [a for a in store.detection.list_alerts() if not a.historical]
+    assert [a.policy_id for a in live] == ["anomaly.disabled_user_activity"]
+
+
+def test_policy_enabled_again_by_the_user_catches_up_without_doubling_its_alerts(
+    store: Store, clock: FakeClock
+) -> None:
+    iid = _instance(store)
+    _policy(store, "p")
+    save_page(store, iid, "logs", [_failure(i) for i in range(5)], {"n": 1})
+    DetectionStage(store, clock).run_until_caught_up()
+    store.detection.set_policy_enabled("p", False)
+    save_page(store, iid, "logs", [_failure(i) for i in range(5, 8)], {"n": 2})
+    DetectionStage(store, clock).run_until_caught_up()
+    assert len(_by_policy(store)["p"]) == 5
+    store.detection.set_policy_enabled("p", True)
+    DetectionStage(store, clock).run_until_caught_up()
+    alerts = _by_policy(store)["p"]
+    assert sorted(i for a in alerts for i in a.evidence) == list(range(1, 9))
+
+
+def test_legacy_combined_row_splits_into_two_rows_without_reading_again(
+    store: Store, clock: FakeClock
+) -> None:
+    """A stage row written before the split (one cursor, policy and anomaly state together)
+    goes on from where it was, for both engines."""
+    iid = _instance(store)
+    _policy(store, "p")
+    save_page(store, iid, "logs", [_failure(i) for i in range(3)], {"n": 1})
+    old = orjson.dumps(
+        {
+            "cursors": {str(iid): 3},
+            "engine": orjson.loads(
+                b'{"version":1,"watermark":0,"windows":{},"episodes":{},'
+                b'"counters":{},"disabled":{}}'
+            ),
+            "anomaly": {"org": {}, "users": {}, "watermark": 0},
+        }
+    ).decode()
+    assert store.detection.commit_stage(
+        STAGE, expected=None, cursor=3, state=old, new_alerts=[], disabled={}
+    )
+    assert not DetectionStage(store, clock).run_once().committed  # nothing new for either
+    save_page(store, iid, "logs", [_failure(9)], {"n": 2})
+    r = DetectionStage(store, clock).run_once()
+    assert (r.read, r.alerts, r.committed) == (1, 1, True)
+    anomaly_row = store.detection.get_stage(ANOMALY_STAGE)
+    assert anomaly_row is not None and anomaly_row.cursor == 4
