@@ -156,11 +156,12 @@ def _evidence(value: Any) -> list[Any]:
     return parsed
 
 
-def stage_cursor(data: Path) -> int:
-    """The detection stage's committed cursor (0 before its first commit)."""
+def stage_cursor(data: Path, stage: str = "detect.anomaly") -> int:
+    """A detection stage's committed cursor (0 before its first commit): by default the
+    anomaly detections' (``detect.policies`` is the policies')."""
     with closing(_db(data)) as db:
         try:
-            row = db.execute("SELECT cursor FROM stage_state WHERE stage = 'detect.policies'")
+            row = db.execute("SELECT cursor FROM stage_state WHERE stage = ?", (stage,))
             found = row.fetchone()
         except sqlite3.Error:
             return 0

@@ -1,0 +1,174 @@
+"""Cost of detection against ingest: ingest alone and ingest with the detection stage after
+each pass, interleaved in one run.
+
+Run: ``.venv/bin/python bench/bench_detection_cost.py [--seed 7] [--size 300] [--days 8]
+[--page 1000] [--pass-pages 5] [--rounds 3] [--profile out.html]``.
+
+Builds the sandbox's organisation (everyday activity and the labelled scenarios, Okta and
+Office 365), as served, raw. Each round ingests all of it into a fresh SQLite store the way
+``opencasb sync`` does, minus HTTP: pages of ``--page`` records are normalized and stored with
+their cursor (``Store.save_pages``, one page per transaction); an ingest *pass* is
+``--pass-pages`` pages. Rounds alternate between
+
+* **ingest**: passes only;
+* **ingest + detection**: after each pass, the detection stage runs until it has caught up
+  (``DetectionStage.run_until_caught_up``, as ``run_detection`` after a sync pass), with
+  every built-in anomaly detector and the demo's policies (every shipped template that needs
+  nothing filled in) and the demo's IP lists;
+
+so that both see the same machine. Prints the best round of each in records per second, and
+the ratio (acceptance: ingest with detection at least 0.7 x ingest alone, i.e. detection
+costs at most 30%). ``--profile`` writes a pyinstrument profile of one detection round.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import os
+import tempfile
+import time
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from bench_policies import records
+from opencasb.apps.office365.normalize import normalize as normalize_o365
+from opencasb.apps.okta.normalize import normalize as normalize_okta
+from opencasb.clock import FakeClock
+from opencasb.crypto import generate_key
+from opencasb.detect.anomaly import AnomalySettings
+from opencasb.detect.stage import DetectionStage, store_policy
+from opencasb.detect.templates import load_templates
+from opencasb.enrich import Enricher, load_ip_ranges
+from opencasb.errors import DocumentError
+from opencasb.model import Activity
+from opencasb.sandbox.demo_lists import DEMO_LISTS, demo_list_path
+from opencasb.store import Store, open_store
+from opencasb.store.activities import PageWrite
+
+NOW = datetime(2026, 10, 27, 13, tzinfo=UTC)
+Normalize = Callable[[Mapping[str, Any]], Activity]
+
+
+def _demo_policies(store: Store) -> int:
+    """The demo's policies (as ``opencasb demo`` stores them); how many."""
+    n = 0
+    for policy in load_templates():
+        try:
+            store_policy(store, dataclasses.replace(policy, enabled=True))
+            n += 1
+        except DocumentError:
+            continue  # a template with a <placeholder> to fill in
+    return n
+
+
+def _pages(
+    okta: list[Any], o365: list[Any], page: int
+) -> list[tuple[str, Normalize, list[Any]]]:
+    """The pages in the order a sync would store them: the two feeds interleaved."""
+    feeds = [
+        [("okta", normalize_okta, okta[i : i + page]) for i in range(0, len(okta), page)],
+        [("office365", normalize_o365, o365[i : i + page]) for i in range(0, len(o365), page)],
+    ]
+    out: list[tuple[str, Normalize, list[Any]]] = []
+    for i in range(max(len(f) for f in feeds)):
+        out += [f[i] for f in feeds if i < len(f)]
+    return out
+
+
+def _round(
+    pages: list[tuple[str, Normalize, list[Any]]],
+    pass_pages: int,
+    detect: bool,
+    directory: Path,
+    enricher: Enricher,
+    profile: Path | None = None,
+) -> tuple[float, float, int]:
+    """(seconds in all, seconds of them in detection, alerts) of one round."""
+    clock = FakeClock(NOW)
+    store = open_store(f"sqlite:///{directory / 'store.db'}", key=generate_key(), clock=clock)
+    try:
+        ids = {
+            "okta": store.add_instance("okta", "acme", {}, {}).id,
+            "office365": store.add_instance("office365", "contoso", {}, {}).id,
+        }
+        if detect:
+            _demo_policies(store)
+        profiler: Any = None
+        if profile is not None:
+            from pyinstrument import Profiler
+
+            profiler = Profiler()
+        in_detection = 0.0
+        alerts = 0
+        began = time.perf_counter()
+        for start in range(0, len(pages), pass_pages):
+            for n, (app, normalize, raws) in enumerate(pages[start : start + pass_pages]):
+                acts = [normalize(r) for r in raws]
+                store.save_pages([PageWrite.of(ids[app], "logs", acts, {"page": start + n})])
+            if detect:
+                t0 = time.perf_counter()
+                if profiler is not None:
+                    profiler.start()
+                stage = DetectionStage(store, clock, enricher=enricher, anomaly=AnomalySettings())
+                alerts += stage.run_until_caught_up().alerts
+                if profiler is not None:
+                    profiler.stop()
+                in_detection += time.perf_counter() - t0
+        total = time.perf_counter() - began
+        if profiler is not None and profile is not None:
+            profile.write_text(profiler.output_html())
+        return total, in_detection, alerts
+    finally:
+        store.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--size", type=int, default=300)
+    parser.add_argument("--days", type=int, default=8)
+    parser.add_argument("--page", type=int, default=1000)
+    parser.add_argument("--pass-pages", type=int, default=5)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--profile", type=Path, default=None)
+    args = parser.parse_args()
+    okta, o365 = records(args.seed, args.size, args.days)
+    pages = _pages(okta, o365, args.page)
+    count = len(okta) + len(o365)
+    enricher = Enricher(
+        ip_ranges=[r for n in DEMO_LISTS for r in load_ip_ranges(demo_list_path(n))]
+    )
+    print(f"records: {count:,} ({len(okta):,} Okta, {len(o365):,} Office 365) in "
+          f"{len(pages)} pages of {args.page:,}, a pass every {args.pass_pages} pages")  # fmt: skip
+    best = {False: float("inf"), True: float("inf")}
+    detection_share = 0.0
+    alerts = 0
+    for r in range(args.rounds):
+        for detect in (False, True):
+            with tempfile.TemporaryDirectory(prefix="opencasb-detcost-") as tmp:
+                total, in_det, n = _round(pages, args.pass_pages, detect, Path(tmp), enricher)
+            label = "ingest + detection" if detect else "ingest"
+            print(f"  round {r + 1} {label}: {count / total:,.0f} records/s ({total:.1f} s"
+                  + (f", detection {in_det:.1f} s, {n} alerts)" if detect else ")"))  # fmt: skip
+            if total < best[detect]:
+                best[detect] = total
+                if detect:
+                    detection_share, alerts = in_det / total, n
+    plain, with_det = count / best[False], count / best[True]
+    ratio = with_det / plain
+    print(f"ingest: {plain:,.0f} records/s (best of {args.rounds})")
+    print(f"ingest + detection: {with_det:,.0f} records/s (best of {args.rounds}; "
+          f"{detection_share:.0%} of the time in detection, {alerts} alerts)")  # fmt: skip
+    print(f"ratio: {ratio:.2f} (detection costs {1 - ratio:.0%} of ingest throughput; "
+          f"target <= 30%: {'PASS' if ratio >= 0.7 else 'FAIL'})  load {os.getloadavg()[0]:.1f}")  # fmt: skip
+    if args.profile is not None:
+        with tempfile.TemporaryDirectory(prefix="opencasb-detcost-") as tmp:
+            _round(pages, args.pass_pages, True, Path(tmp), enricher, profile=args.profile)
+        print(f"profile of one detection round: {args.profile}")
+
+
+if __name__ == "__main__":
+    main()
