@@ -91,7 +91,7 @@ def test_blobs_hold_many_records_out_of_event_order(week: Records) -> None:
     for record, published in week:
         blobs[(content_type_of(record), published)].append(record["CreationTime"])
     sizes = sorted(len(v) for v in blobs.values())
-    assert sizes[len(sizes) // 2] >= 5
+    assert sizes[len(sizes) // 2] >= 4  # 200 people, a week: 4-5 (travel days, leaves)
     unordered = sum(times != sorted(times) for times in blobs.values() if len(times) > 2)
     assert unordered > len(blobs) / 4
     assert {ct for ct, _ in blobs} == {

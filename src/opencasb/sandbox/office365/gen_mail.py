@@ -198,10 +198,17 @@ _RULES = (
      ("MoveToFolder", "Newsletters"), ("StopProcessingRules", "True")],
     [("Name", "Jira notifications"), ("SubjectContainsWords", "[JIRA]"),
      ("MoveToFolder", "Jira"), ("MarkAsRead", "True")],
-    [("Name", "."), ("SubjectOrBodyContainsWords", "invoice;payment;wire"),
-     ("MoveToFolder", "RSS Subscriptions"), ("MarkAsRead", "True"),
-     ("StopProcessingRules", "True")],
+    [("Name", "Receipts"), ("FromAddressContainsWords", "receipts;noreply"),
+     ("MoveToFolder", "Receipts"), ("StopProcessingRules", "True")],
 )  # fmt: skip
+# Everyday rules are benign by construction: hiding payment mail in RSS Subscriptions or
+# forwarding outside is what an attacker does (sandbox/scenarios/data.py plants those).
+
+
+def _colleague(sess: Sess, who: int, variant: int) -> PersonT:
+    people = sess.tt.people
+    k = (who + 1 + variant % max(1, len(people) - 1)) % len(people)
+    return people[k]
 
 
 def exchange_admin(sess: Sess, ts: int, x: AdminArgs, r: int) -> dict[str, Any]:
@@ -219,11 +226,11 @@ def exchange_admin(sess: Sess, ts: int, x: AdminArgs, r: int) -> dict[str, Any]:
     params: list[tuple[str, str]]
     if op in ("New-InboxRule", "Set-InboxRule"):
         params = list(_RULES[variant % len(_RULES)])
-        if variant >= len(_RULES):  # forwarding everything outside
-            domain = EXTERNAL_DOMAINS[variant % len(EXTERNAL_DOMAINS)]
+        if variant >= len(_RULES):  # forwarding to a colleague (cover while away)
+            colleague = _colleague(sess, who, variant)
             params = [
-                ("Name", "Sync"),
-                ("ForwardTo", f"{target.person.last_name.lower()}.x@{domain}"),
+                ("Name", f"Forward to {colleague.person.first_name}"),
+                ("ForwardTo", colleague.upn),
             ]
         params += [("AlwaysDeleteOutlookRulesBlob", "False"), ("Force", "False")]
         object_id = f"{mailbox}\\{params[0][1]}"
@@ -231,9 +238,12 @@ def exchange_admin(sess: Sess, ts: int, x: AdminArgs, r: int) -> dict[str, Any]:
             params = [("Identity", object_id), *params[1:]]
     elif op == "Set-Mailbox":
         object_id = mailbox
-        if variant % 2:
+        if variant % 2:  # forwarding outside: only the labelled scenarios do this
             domain = EXTERNAL_DOMAINS[variant % len(EXTERNAL_DOMAINS)]
             extra = [("ForwardingSmtpAddress", f"smtp:{target.person.first_name.lower()}@{domain}"),
+                     ("DeliverToMailboxAndForward", "True")]  # fmt: skip
+        elif variant >= 8:  # forwarding to a colleague, keeping a copy
+            extra = [("ForwardingSmtpAddress", f"smtp:{_colleague(sess, who, variant).upn}"),
                      ("DeliverToMailboxAndForward", "True")]  # fmt: skip
         else:
             extra = [("LitigationHoldEnabled", "True")]

@@ -23,7 +23,9 @@ from opencasb.sandbox.office365.gen_core import Sess
 from opencasb.sandbox.office365.gen_ids import mix
 from opencasb.sandbox.office365.gen_publish import Ev, Late, Spec, schedule
 from opencasb.sandbox.office365.gen_tenant import PersonT, TenantT
-from opencasb.sandbox.org import CITIES, is_holiday
+from opencasb.sandbox.org import is_holiday
+from opencasb.sandbox.org.leave import on_leave
+from opencasb.sandbox.org.trips import travel_day, trip_city
 
 __all__ = ["DAY", "UNIX_EPOCH_ORDINAL", "Planner"]
 
@@ -70,16 +72,16 @@ class Planner:
         p = pt.person
         if day < pt.created_day or not pt.enabled or pt.status in ("PROVISIONED", "STAGED"):
             return
+        if on_leave(self.seed, p.index, day):  # suspended in Okta meanwhile (org/leave.py)
+            return
         rng = random.Random(mix(self.seed, p.index, day, 0x0365))
         rnd = rng.random
         working = (day - 1) % 7 < 5 and not self.holiday(p.city.country, day)
-        trip = None
-        if p.travels:  # the same trips as the Okta half
-            h = mix(self.seed, p.index, (day - 1) // 7, 0x7219)
-            if h % 100 < 18:
-                trip = CITIES[(h >> 8) % len(CITIES)]
-                if trip is p.city:
-                    trip = None
+        trip = trip_city(self.seed, p, day)  # the same trips in every app
+        if travel_day(self.seed, p, day):
+            # flying out or home: nothing on the way, so that a trip's sign-ins are never
+            # faster apart than a flight (everyday activity is benign by construction)
+            return
         base = self.midnight(trip.tz if trip else p.city.tz, day)
         ev: list[Ev] = []
         dev0 = pt.devices[0]
@@ -275,7 +277,7 @@ class Planner:
             variant = int(rnd() * 3) if rnd() < 14 / 15 else 3 + int(rnd() * 5)
             ts = t + int(rnd() * span)
             add((ts, gm.ADMIN, s, ("New-InboxRule", me, variant)))
-            if variant >= 3:  # forwarding outside raises the built-in alert
+            if variant >= 3:  # a forwarding rule raises the built-in alert
                 key = rng.getrandbits(128)
                 ta = ts + 300 + int(rnd() * 900)
                 add((ta, gx.ALERT, self._org, (0, me, False, key)))
@@ -283,7 +285,7 @@ class Planner:
         if rnd() < 0.002:
             add((t + int(rnd() * span), gm.ADMIN, s, ("Set-InboxRule", me, int(rnd() * 3))))
         if rnd() < 0.002:
-            add((t + int(rnd() * span), gm.ADMIN, s, ("Set-Mailbox", me, int(rnd() * 8))))
+            add((t + int(rnd() * span), gm.ADMIN, s, ("Set-Mailbox", me, 8 + 2 * int(rnd() * 4))))
 
     def _admin(self, pt: PersonT, s: Sess, t: int, rng: random.Random, ev: list[Ev]) -> None:
         rnd = rng.random

@@ -20,8 +20,10 @@ from opencasb.sandbox.okta import gen_events as ge
 from opencasb.sandbox.okta.gen_context import Loc, OrgT, PersonT, geo, isp_security, make_loc
 from opencasb.sandbox.okta.gen_directory import K_NEWHIRE
 from opencasb.sandbox.okta.gen_ids import mix, okta_id, session_id
-from opencasb.sandbox.org import CITIES, is_holiday
+from opencasb.sandbox.org import is_holiday
+from opencasb.sandbox.org.leave import leave_edge, on_leave
 from opencasb.sandbox.org.people import FIRST_NAMES, LAST_NAMES
+from opencasb.sandbox.org.trips import travel_day, trip_city
 
 __all__ = ["UNIX_EPOCH_ORDINAL", "Planner", "Spec"]
 
@@ -35,7 +37,7 @@ _INACTIVE = frozenset({"SUSPENDED", "DEPROVISIONED", "PROVISIONED", "STAGED"})
 # (action, weight, roles allowed to do it)
 _ACTIONS: tuple[tuple[str, float, frozenset[str]], ...] = (
     ("create", 0.15, frozenset({"SUPER_ADMIN", "ORG_ADMIN"})),
-    ("suspend", 0.08, frozenset({"SUPER_ADMIN", "ORG_ADMIN"})),
+    # no "suspend": a working person is only suspended for a leave (sandbox/org/leave.py)
     ("group_add", 0.25, frozenset({"SUPER_ADMIN", "ORG_ADMIN"})),
     ("group_remove", 0.12, frozenset({"SUPER_ADMIN", "ORG_ADMIN"})),
     ("app_add", 0.2, frozenset({"SUPER_ADMIN", "ORG_ADMIN", "APP_ADMIN"})),
@@ -92,16 +94,19 @@ class Planner:
         p = pt.person
         if day < pt.created_day or pt.status in _INACTIVE:
             return
+        edge = leave_edge(self.seed, p.index, day)
+        if edge is not None:
+            self._leave_edge(pt, day, edge, out)
+        if on_leave(self.seed, p.index, day):
+            return
         rng = random.Random(mix(self.seed, p.index, day))
         rnd = rng.random
         working = (day - 1) % 7 < 5 and not self.holiday(p.city.country, day)
-        trip = None
-        if p.travels:
-            h = mix(self.seed, p.index, (day - 1) // 7, 0x7219)
-            if h % 100 < 18:
-                trip = CITIES[(h >> 8) % len(CITIES)]
-                if trip is p.city:
-                    trip = None
+        trip = trip_city(self.seed, p, day)  # the same trips in every app
+        if travel_day(self.seed, p, day):
+            # flying out or home: nothing on the way, so that a trip's sign-ins are never
+            # faster apart than a flight (everyday activity is benign by construction)
+            return
         base = self.midnight(trip.tz if trip else p.city.tz, day)
         ev: list[_Ev] = []
         if pt.status == "LOCKED_OUT":
@@ -146,6 +151,30 @@ class Planner:
                 if rnd() < 0.5:
                     ev.append((t + rng.randrange(5000, 1_800_000), ge.sso, s, i))
         self._flush(pt, day, ev, rng, out)
+
+    def _leave_edge(self, pt: PersonT, day: int, edge: str, out: list[Spec]) -> None:
+        """An administrator suspends ``pt`` in the small hours of a leave's first day (after
+        the evening before) or unsuspends them before the first working day back."""
+        rng = random.Random(mix(self.seed, pt.person.index, day, 0x1EAFE))
+        idx = pt.person.index
+        admins = [
+            i
+            for i in (self.ot.super_admins or self.ot.admins)
+            if i != idx and not any(on_leave(self.seed, i, d) for d in (day - 1, day, day + 1))
+        ]
+        if not admins:
+            return
+        a = self.ot.people[admins[rng.randrange(len(admins))]]
+        s = ge.Sess(
+            a.actor, a.devices[0], self.ot.vpn[0], session_id("idx", rng.getrandbits(132)), a
+        )
+        hour = 2 if edge == "start" else 5
+        t = self.midnight(pt.person.city.tz, day) + (hour * 60 + rng.randrange(60)) * _MIN
+        u = pt.user_target
+        action = "suspend" if edge == "start" else "unsuspend"
+        tie = (pt.person.index << 24) | ((day & 0xFFF) << 12) | 0xFFF  # after the day's own
+        args = {"target": [u], "path": {"u": u["id"]}}
+        out.append((t, tie, adm.admin_action, s, rng.getrandbits(64), (action, args)))
 
     def _flush(
         self, pt: PersonT, day: int, ev: list[_Ev], rng: random.Random, out: list[Spec]

@@ -4,10 +4,14 @@ raise an alert (``expected_detection`` is ``"none"``).
 
 from __future__ import annotations
 
+from collections import Counter
+from datetime import timedelta
+
 from opencasb.sandbox.office365 import gen_aad as aad
 from opencasb.sandbox.office365 import gen_files as gf
 from opencasb.sandbox.okta import gen_events as ge
 from opencasb.sandbox.org import CITIES
+from opencasb.sandbox.org.trips import travel_day, trip_city
 
 from .kit import Kit, Recorder, city_loc, distance_km
 from .model import Injection
@@ -20,14 +24,41 @@ _CRUISE_KMH = 800
 
 def real_travel(kit: Kit) -> Injection:
     """A sign-in at home in the morning, a flight (at least the flying time, plus the
-    airports) and sign-ins from the destination on arrival, in Okta and Office 365."""
+    airports) and sign-ins from the destination on arrival, in Okta and Office 365.
+
+    The flight is the first day of a trip abroad the everyday generators give the person
+    (:mod:`opencasb.sandbox.org.trips`): a travel day, on which they generate nothing else for
+    the person (who is at the destination from the next day), so the person is never in two
+    places at once. When no traveller's trip starts in the window (a small organisation),
+    any traveller and destination are used, and the person's everyday activity that day may
+    contradict the flight."""
     rec = Recorder(kit, "benign_real_travel", "benign", "none")
-    v = kit.victim(rec.rng, lambda x: x.okta.person.travels)
+    # to a country where colleagues live, as business trips go (a first visit of the whole
+    # organisation to a country is what the infrequent-country detection is for)
+    residents = Counter(p.city.country for p in kit.org.people)
+    trips = [
+        (v, d, trip)
+        for d in kit.any_days(timedelta(hours=50))  # a flight: any day of the week
+        for v in kit.eligible
+        if v.index not in kit.used
+        and travel_day(kit.seed, v.okta.person, d)
+        and (trip := trip_city(kit.seed, v.okta.person, d)) is not None
+        and trip_city(kit.seed, v.okta.person, d - 1) is None  # the flight out
+        and trip.country != v.okta.person.city.country
+    ]
+    if trips:  # preferably where several colleagues live
+        best = max(min(residents[t.country], 3) for _, _, t in trips)
+        trips = [x for x in trips if min(residents[x[2].country], 3) == best]
+        v, day, dest = trips[rec.rng.randrange(len(trips))]
+        kit.used.add(v.index)
+    else:
+        v = kit.victim(rec.rng, lambda x: x.okta.person.travels)
+        day = kit.day(rec.rng)
+        p = v.okta.person
+        dests = [c for c in CITIES if c.country != p.city.country
+                 and 1500 < distance_km(p.city.lat, p.city.lon, c.lat, c.lon) < 9000]  # fmt: skip
+        dest = (dests or [c for c in CITIES if c is not p.city])[rec.rng.randrange(len(dests) or 1)]
     p = v.okta.person
-    day = kit.day(rec.rng)
-    dests = [c for c in CITIES if c.country != p.city.country
-             and 1500 < distance_km(p.city.lat, p.city.lon, c.lat, c.lon) < 9000]  # fmt: skip
-    dest = (dests or [c for c in CITIES if c is not p.city])[rec.rng.randrange(len(dests) or 1)]
     km = distance_km(p.city.lat, p.city.lon, dest.lat, dest.lon)
     flight_ms = int(km / _CRUISE_KMH * 3_600_000) + 60 * _MIN
     t = kit.local(p.city, day, 6 * 60 + rec.rng.randrange(60)) * 1000

@@ -28,6 +28,7 @@ from opencasb.sandbox.okta.gen_context import PersonT as OktaPerson
 from opencasb.sandbox.okta.gen_directory import directory
 from opencasb.sandbox.okta.gen_ids import mix, session_id
 from opencasb.sandbox.org import City, Organisation
+from opencasb.sandbox.org.leave import on_leave
 
 from .model import GroundTruth, Injection, Kind
 
@@ -124,6 +125,9 @@ class Kit:
             and t.enabled
             and o.person.kind != "guest"
             and o.created_day < first - 30
+            and not any(
+                on_leave(seed, o.person.index, d) for d in range(first - 1, max(self.days) + 3)
+            )
         ]
         self.used: set[int] = set()
 
@@ -138,6 +142,19 @@ class Kit:
         ]
         working = [d for d in out if date.fromordinal(d).weekday() < 5]
         return working or out
+
+    def any_days(self, span: timedelta) -> list[int]:
+        """Day ordinals strictly inside the window, weekends too, whose records fit in
+        ``span`` from the day's UTC midnight (plus 14 h for the time zone) before the end."""
+        first = (self.start + _BEFORE).date().toordinal() + 1
+        return [
+            d
+            for d in range(first, self.end.date().toordinal())
+            if datetime.combine(date.fromordinal(d), datetime.min.time(), UTC)
+            + span
+            + timedelta(hours=14)
+            <= self.end
+        ]
 
     def rng(self, name: str) -> random.Random:
         """The random generator of scenario ``name``."""
