@@ -41,7 +41,13 @@ from opencasb.detect.anomaly.files import (
     file_volume,
     ransomware,
 )
-from opencasb.detect.anomaly.lifecycle import DISABLED_USER, disabled_user, track_lifecycle
+from opencasb.detect.anomaly.lifecycle import (
+    DISABLED_USER,
+    MFA_REENROL,
+    disabled_user,
+    mfa_reenrolment,
+    track_lifecycle,
+)
 from opencasb.detect.anomaly.mail import SUSPICIOUS_FORWARDING, learn_domain, suspicious_forwarding
 from opencasb.detect.anomaly.reputation import (
     ANONYMOUS_IP,
@@ -79,6 +85,7 @@ DETECTORS: dict[str, Detector] = {
     UNUSUAL_ADMIN: file_volume,
     RANSOMWARE: ransomware,
     DISABLED_USER: disabled_user,
+    MFA_REENROL: mfa_reenrolment,
     SUSPICIOUS_FORWARDING: suspicious_forwarding,
 }
 """Every detector, by id (the id is the finding's ``policy_id``)."""

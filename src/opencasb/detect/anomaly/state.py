@@ -99,6 +99,11 @@ class UserState:
     """Detector -> ``[time of its last finding for this user, episode id]``."""
     disabled: list[Any] = field(default_factory=list)
     """``[time, activity id, how, by whom]`` of the suspension in force; empty when active."""
+    stays: list[list[Any]] = field(default_factory=list)
+    """Recent runs of untagged sign-ins from one place on one day (see :mod:`.stays`)."""
+    mfa_reset: list[Any] = field(default_factory=list)
+    """``[time, activity id, by whom]`` of the last reset of the user's factors by someone
+    else, until a factor is enrolled after it; empty when none."""
 
 
 @dataclass(slots=True)
@@ -109,6 +114,9 @@ class OrgState:
     """Event time of the first activity seen (0: none yet)."""
     country_users: dict[str, list[str]] = field(default_factory=dict)
     """Country code -> some distinct users who signed in from it (at most MAX_ORG_COUNTRY_USERS)."""
+    country_regulars: dict[str, list[str]] = field(default_factory=dict)
+    """Country code -> some distinct users who signed in from it at least twice (a place the
+    organisation uses, not a one-off; at most MAX_ORG_COUNTRY_USERS)."""
     spray: dict[str, list[list[Any]]] = field(default_factory=dict)
     """Source address -> ``[time, user, activity id]`` of failed sign-ins in the spray window."""
     spray_episode: dict[str, list[Any]] = field(default_factory=dict)
@@ -166,12 +174,15 @@ class AnomalyState:
                 file_peak=dict(u.get("file_peak", {})),
                 extensions=dict(u.get("extensions", {})),
                 disabled=list(u.get("disabled", [])),
+                mfa_reset=list(u.get("mfa_reset", [])),
+                stays=[list(x) for x in u.get("stays", [])],
                 episodes={k: list(v) for k, v in u.get("episodes", {}).items()},
             )
         o = data.get("org", {})
         org = OrgState(
             first=o.get("first", 0),
             country_users={k: list(v) for k, v in o.get("country_users", {}).items()},
+            country_regulars={k: list(v) for k, v in o.get("country_regulars", {}).items()},
             spray={k: [list(x) for x in v] for k, v in o.get("spray", {}).items()},
             spray_episode={k: list(v) for k, v in o.get("spray_episode", {}).items()},
             domains=dict(o.get("domains", {})),

@@ -29,6 +29,7 @@ from opencasb.detect.anomaly.state import (
     MAX_PLACES,
     Place,
 )
+from opencasb.detect.anomaly.stays import remember_stay, stay_places
 from opencasb.detect.engine import Finding
 from opencasb.detect.policy import Severity, Tactic
 
@@ -95,6 +96,10 @@ def impossible_travel(ctx: Context) -> list[Finding]:
     if cur is None or not ctx.learned(ctx.state.org.first):
         return []
     places = ctx.user.places
+    if places and cur.t < places[-1].t - _DAY_US:  # days late: the stays hold its neighbours
+        known = {p.activity_id for p in places}
+        extra = [p for p in stay_places(ctx.user) if p.activity_id not in known]
+        places = sorted([*places, *extra], key=lambda p: (p.t, p.activity_id))
     before = [p for p in places if p.t <= cur.t]
     after = [p for p in places if p.t > cur.t]
     pairs = ([(before[-1], cur)] if before else []) + ([(cur, after[0])] if after else [])
@@ -182,16 +187,20 @@ def infrequent_country(ctx: Context) -> list[Finding]:
         return []
     s = ctx.settings
     others = _org_users(ctx, code)
-    limit = {Sensitivity.LOW: 1, Sensitivity.MEDIUM: s.thresholds.org_country_users}
-    if s.sensitivity in limit and others >= limit[s.sensitivity]:
+    regulars = len([u for u in ctx.state.org.country_regulars.get(code, []) if u != ctx.user_key])
+    # low: anyone else of the organisation signed in from there; medium: someone did twice
+    # or more (colleagues who live there, travellers), not a one-off (an attacker's sign-in)
+    if (s.sensitivity is Sensitivity.LOW and others) or (
+        s.sensitivity is Sensitivity.MEDIUM and regulars
+    ):
         return []
     usual = _usual(ctx)
     days = (ctx.t - ctx.user.first) // (86_400 * 1_000_000)
     text = (
         f"{ctx.user_key} signed in from {place_name(ctx.enrichment.city, code)}, a country "
         f"not seen for this user in {days} days of history (usual countries: "
-        f"{', '.join(usual) or 'none'}); {others} other user(s) of the organisation sign in "
-        f"from {code}"
+        f"{', '.join(usual) or 'none'}); {others} other user(s) of the organisation signed "
+        f"in from {code}, {regulars} of them more than once"
     )
     return [
         ctx.finding(
@@ -219,9 +228,12 @@ def learn_place(ctx: Context) -> None:
     if len(u.countries) > MAX_COUNTRIES:
         least = min(u.countries.items(), key=lambda kv: (kv[1], kv[0]))[0]
         del u.countries[least]
-    users = ctx.state.org.country_users.setdefault(code, [])
-    if ctx.user_key not in users and len(users) < MAX_ORG_COUNTRY_USERS:
-        users.append(ctx.user_key)
+    n = u.countries.get(code, 0)
+    for table, enough in ((ctx.state.org.country_users, 1), (ctx.state.org.country_regulars, 2)):
+        if n >= enough:
+            users = table.setdefault(code, [])
+            if ctx.user_key not in users and len(users) < MAX_ORG_COUNTRY_USERS:
+                users.append(ctx.user_key)
     cur = _place(ctx)
     if cur is not None:
         places = sorted([*u.places, cur], key=lambda p: (p.t, p.activity_id))[-MAX_PLACES:]
@@ -230,3 +242,4 @@ def learn_place(ctx: Context) -> None:
         newest = places[-1].t
         u.places = [p for p in places[:-1] if newest - p.t <= _DAY_US] or places[-2:-1]
         u.places.append(places[-1])
+        remember_stay(u, cur)
