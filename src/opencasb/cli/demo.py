@@ -3,7 +3,6 @@ backfilled, polled."""
 
 from __future__ import annotations
 
-import dataclasses
 import threading
 import time
 from pathlib import Path
@@ -20,7 +19,7 @@ from opencasb.cli.sync_cmd import backfill_progress, report
 from opencasb.cli.terminal import markup
 from opencasb.clock import SystemClock
 from opencasb.enrich import Enricher
-from opencasb.errors import ConfigError, ConnectorError, DocumentError, NotFound
+from opencasb.errors import ConfigError, ConnectorError, NotFound
 from opencasb.ingest.connect import connect_instance
 from opencasb.ingest.runner import IngestRunner, RunResult
 from opencasb.ingest.scheduler import Scheduler
@@ -151,19 +150,17 @@ def run_demo(
 
 
 def _demo_policies(store: Store) -> Enricher:
-    """Enable every shipped template that needs nothing filled in (when no policy is stored
-    yet), and the sandbox's own Tor/VPN/corporate lists as IP tags for them."""
+    """Enable the demo's policy set (when no policy is stored yet; see
+    :mod:`opencasb.sandbox.demo_policies`), and the sandbox's own Tor/VPN/corporate lists as
+    IP tags for them."""
     from opencasb.detect.stage import store_policy
-    from opencasb.detect.templates import load_templates
     from opencasb.enrich import load_ip_ranges
     from opencasb.sandbox.demo_lists import DEMO_LISTS, demo_list_path
+    from opencasb.sandbox.demo_policies import demo_policies
 
     if not store.detection.list_policies():
-        for policy in load_templates():
-            try:
-                store_policy(store, dataclasses.replace(policy, enabled=True))
-            except DocumentError:
-                continue  # a template with a <placeholder> to fill in (break-glass account)
+        for policy in demo_policies():
+            store_policy(store, policy)
     return Enricher(ip_ranges=[r for n in DEMO_LISTS for r in load_ip_ranges(demo_list_path(n))])
 
 

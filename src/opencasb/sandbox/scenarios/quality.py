@@ -6,17 +6,16 @@ test on a small org).
 Office 365 its 8 days of which the connector backfills 7, the labelled scenarios sit in the
 last 7 days; every record is normalized and stored in a real SQLite store
 (:meth:`~opencasb.store.Store.save_pages`, Okta's backfill first and then Office 365's, as
-the demo's sync does), with both apps' user inventories; every shipped policy template that
-needs nothing filled in is enabled, the demo's Tor/VPN/corporate lists tag addresses, and
-:class:`~opencasb.detect.stage.DetectionStage` runs every built-in anomaly detector at its
-defaults (medium sensitivity, 7 days of learning) until it has caught up. The stored alerts
-are then scored with :func:`~.scoring.score` against the ``ground-truth.json`` written for
-the plan.
+the demo's sync does), with both apps' user inventories; the demo's policy set
+(:mod:`opencasb.sandbox.demo_policies`) is enabled, the demo's Tor/VPN/corporate lists tag
+addresses, and :class:`~opencasb.detect.stage.DetectionStage` runs every built-in anomaly
+detector at its defaults (medium sensitivity, 7 days of learning) until it has caught up.
+The stored alerts are then scored with :func:`~.scoring.score` against the
+``ground-truth.json`` written for the plan.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -35,11 +34,10 @@ from opencasb.clock import FakeClock
 from opencasb.crypto import generate_key
 from opencasb.detect.anomaly import DETECTORS, AnomalySettings
 from opencasb.detect.stage import DetectionStage, store_policy
-from opencasb.detect.templates import load_templates
 from opencasb.enrich import Enricher, load_ip_ranges
-from opencasb.errors import DocumentError
 from opencasb.model.activity import Activity
 from opencasb.sandbox.demo_lists import DEMO_LISTS, demo_list_path
+from opencasb.sandbox.demo_policies import demo_policies
 from opencasb.store import PageWrite, Store, open_store
 
 from .plan import sandbox_plan
@@ -86,15 +84,11 @@ def _pages(acts: Iterator[Activity]) -> Iterator[list[Activity]]:
 
 
 def _enable_policies(store: Store) -> list[str]:
-    """The demo's policy set: every shipped template that needs nothing filled in."""
-    enabled = []
-    for policy in load_templates():
-        try:
-            store_policy(store, dataclasses.replace(policy, enabled=True))
-        except DocumentError:
-            continue  # a <placeholder> to fill in (the break-glass account)
-        enabled.append(policy.id)
-    return enabled
+    """The demo's policy set (:func:`~opencasb.sandbox.demo_policies.demo_policies`)."""
+    policies = demo_policies()
+    for policy in policies:
+        store_policy(store, policy)
+    return [p.id for p in policies]
 
 
 def run_quality(seed: int, size: int, days: int, workdir: Path) -> QualityRun:

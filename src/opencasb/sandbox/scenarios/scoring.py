@@ -43,7 +43,7 @@ DETECTED_BY: Mapping[str, tuple[str, ...]] = {
     "external_forwarding": ("anomaly.suspicious_forwarding", "external-mail-forwarding"),
     "privilege_escalation": ("new-super-admin",),
     "api_token_created": ("api-token-created",),
-    "mfa_reset": ("mfa-disabled-or-reset",),
+    "mfa_reset": ("anomaly.mfa_reenrolment", "mfa-disabled-or-reset"),
     "activity_after_disable": ("anomaly.disabled_user_activity",),
     "risky_oauth_consent": ("risky-oauth-consent",),
 }
