@@ -117,7 +117,7 @@ def describe_logsource(rule: SigmaRule) -> str:
     return ", ".join(parts) or "none"
 
 
-def _convert(rule: SigmaRule, file: str) -> tuple[Filter | None, list[str]]:
+def _convert(rule: SigmaRule) -> tuple[Filter | None, list[str]]:
     """The rule's filter (with its app guard), or the reasons it has none."""
     reason = logsource_problem(rule.logsource)
     if reason is not None:
@@ -133,7 +133,7 @@ def _convert(rule: SigmaRule, file: str) -> tuple[Filter | None, list[str]]:
         try:
             tree = cond.parse()
         except SigmaError as exc:
-            conv.problems.append(f"condition {cond.condition!r}: {exc}")
+            conv.problems.append(f"condition {cond.condition!r}: {_message(exc)}")
             continue
         flt = conv.condition(tree)
         if flt is not None:
@@ -172,6 +172,10 @@ def _parse_file(path: Path, shown: str, work: _Work) -> list[_Parsed]:
         return []
     except SigmaError as exc:
         work.problems.append(SigmaProblem(shown, f"Sigma error: {_message(exc)}"))
+        return []
+    except Exception as exc:  # a user's file must not stop detection
+        log.exception("Sigma file %s: unexpected failure", shown)
+        work.problems.append(SigmaProblem(shown, f"cannot be read ({type(exc).__name__}: {exc})"))
         return []
     parsed: list[_Parsed] = []
     bad = {id(e) for r in collection.rules for e in r.errors}
@@ -223,7 +227,11 @@ def load_rules(folder: Path) -> SigmaLoad:
             )
             continue
         rid = rule_id(rule)
-        flt, reasons = _convert(rule, item.file)
+        try:
+            flt, reasons = _convert(rule)
+        except Exception as exc:  # a user's file must not stop detection
+            log.exception("Sigma rule %s in %s: unexpected failure", rid, item.file)
+            flt, reasons = None, [f"cannot be converted ({type(exc).__name__}: {exc})"]
         if flt is None:
             for reason in reasons:
                 work.problems.append(SigmaProblem(item.file, reason, rule.title, rid))
