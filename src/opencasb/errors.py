@@ -228,6 +228,8 @@ class InstanceBusy(OpenCASBError):
 class DeliveryFailed(OpenCASBError):
     """A notifier's receiver (webhook, syslog, SMTP server) did not accept an alert event:
     refused, timed out, answered with an error. Transient: the notify stage retries it with
-    backoff and dead-letters it after its limit. The message never holds a secret."""
+    backoff and dead-letters it after its limit. The message never holds a secret.
+    ``retry_after``: seconds the receiver asked to wait (HTTP Retry-After), when it did."""
 
     transient = True
+    retry_after: float | None = None

@@ -37,6 +37,7 @@ class WebhookReceiver:
 
     key: str
     status: int = 200
+    retry_after: str | None = None  # sent with an error status
     port: int = 0
     received: list[Received] = field(default_factory=list)
     bad_signatures: int = 0
@@ -63,6 +64,8 @@ class WebhookReceiver:
                 if 200 <= status < 300:
                     receiver.received.append(Received(dict(self.headers), orjson.loads(body)))
                 self.send_response(status)
+                if status >= 300 and receiver.retry_after is not None:
+                    self.send_header("Retry-After", receiver.retry_after)
                 self.send_header("Content-Type", "text/plain")
                 self.end_headers()
                 self.wfile.write(b"ok" if status < 300 else b"receiver says no\n\x1b[2J")

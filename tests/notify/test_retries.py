@@ -168,3 +168,31 @@ def test_lost_lease_commits_nothing(store: Store, clock: FakeClock) -> None:
         assert notes.head(rec.id) is not None
     finally:
         hook.stop()
+
+
+def test_retry_after_is_honoured(store: Store, clock: FakeClock) -> None:
+    hook = WebhookReceiver(SIGNING_KEY, status=503, retry_after="240").start()
+    try:
+        add_webhook(store, hook.url)
+        raise_alerts(store, alert(1))
+        t0 = clock.now()
+        assert NotifyStage(store, clock).run_once().failed == 1
+        assert _head_attempts(store) == (1, t0 + timedelta(seconds=240))  # not the 30 s backoff
+    finally:
+        hook.stop()
+
+
+def test_a_misconfigured_notifier_does_not_stop_the_others(
+    store: Store, clock: FakeClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    hook = WebhookReceiver(SIGNING_KEY).start()
+    try:
+        store.notifications.add("webhook", "broken", {"url": "ftp://nowhere"}, {})
+        add_webhook(store, hook.url)
+        raise_alerts(store, alert(1))
+        with caplog.at_level(logging.ERROR, logger="opencasb"):
+            result = NotifyStage(store, clock).run_once()
+        assert result.broken == ["broken"] and result.delivered == 1
+        assert "notifier broken is misconfigured" in caplog.text
+    finally:
+        hook.stop()

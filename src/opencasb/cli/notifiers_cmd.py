@@ -56,6 +56,11 @@ def run_notifications(store: Store, clock: Clock) -> NotifyResult | None:
     if result.delivered or result.dead:
         dead_note = f", {result.dead} dead-lettered" if result.dead else ""
         console.print(f"notifications: {result.delivered} delivered{dead_note}")
+    for name in result.broken:
+        show_problem(
+            f"notifier {name}: its stored settings do not load (see the log)",
+            fix=f"remove it and add it again: opencasb notifiers remove {name}",
+        )
     return result
 
 

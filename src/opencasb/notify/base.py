@@ -32,5 +32,11 @@ def snippet(text: str, limit: int = 200) -> str:
     return visible(text[:limit] + ("..." if len(text) > limit else ""))
 
 
-def failed(message: str, fix: str, code: str) -> DeliveryFailed:
-    return DeliveryFailed(message, fix=fix, code=code)
+def failed(
+    message: str, fix: str, code: str, *, retry_after: float | None = None
+) -> DeliveryFailed:
+    """A DeliveryFailed; ``retry_after`` is the wait the receiver asked for (seconds), which
+    the stage honours when it is longer than its backoff."""
+    err = DeliveryFailed(message, fix=fix, code=code)
+    err.retry_after = retry_after
+    return err

@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from opencasb.clock import Clock
-from opencasb.errors import OpenCASBError
+from opencasb.errors import ConfigError, OpenCASBError
 from opencasb.notify.base import Sender
 from opencasb.notify.config import SEVERITIES, Common, parse_config
 from opencasb.notify.payload import Entities, Outgoing, entities_of
@@ -70,14 +70,16 @@ class RetryPolicy:
 
 @dataclass(slots=True)
 class NotifyResult:
-    """What a pass did: events queued, delivered, failed attempts, new dead letters, and
-    notifiers skipped because another process held them."""
+    """What a pass did: events queued, delivered, failed attempts, new dead letters,
+    notifiers skipped because another process held them, and notifiers whose stored
+    settings no longer load (logged)."""
 
     queued: int = 0
     delivered: int = 0
     failed: int = 0
     dead: int = 0
     busy: list[str] = field(default_factory=list)
+    broken: list[str] = field(default_factory=list)
 
     def add(self, other: NotifyResult) -> None:
         self.queued += other.queued
@@ -85,6 +87,7 @@ class NotifyResult:
         self.failed += other.failed
         self.dead += other.dead
         self.busy += other.busy
+        self.broken += other.broken
 
 
 def _default_senders(rec: NotifierRecord, secrets: dict[str, str], clock: Clock) -> Sender:
@@ -133,8 +136,13 @@ class NotifyStage:
         notifier needs any more are deleted (kept ``keep_events`` long, for ``--replay``)."""
         total = NotifyResult()
         for rec in self._notes.all():
-            if rec.enabled:
+            if not rec.enabled:
+                continue
+            try:
                 total.add(self.run_notifier(rec))
+            except ConfigError as exc:  # its stored settings: the other notifiers go on
+                log.error("notifier %s is misconfigured: %s (%s)", rec.name, exc, exc.fix)
+                total.broken.append(rec.name)
         self._notes.prune_events(self._clock.now() - self._keep)
         return total
 
@@ -207,6 +215,9 @@ class NotifyStage:
         attempts = d.attempts + 1
         dead = policy.is_dead(attempts, d.first_attempt_at or now, now)
         delay = policy.delay(attempts)
+        asked = getattr(exc, "retry_after", None)
+        if asked is not None:
+            delay = max(delay, min(float(asked), policy.cap))
         error = str(exc)
         if not self._notes.record_failure(
             d,

@@ -90,11 +90,14 @@ class SyslogSender:
 
     def _send_udp(self, data: bytes) -> None:
         if self._sock is None:
-            family = socket.AF_INET6 if ":" in self._config.host else socket.AF_INET
-            sock = socket.socket(family, socket.SOCK_DGRAM)
-            sock.settimeout(self._config.timeout)
+            cfg = self._config
+            family, kind, proto, _, addr = socket.getaddrinfo(
+                cfg.host, cfg.port, type=socket.SOCK_DGRAM
+            )[0]
+            sock = socket.socket(family, kind, proto)
+            sock.settimeout(cfg.timeout)
             # connect() makes the kernel report an ICMP "port unreachable" on a later send.
-            sock.connect((self._config.host, self._config.port))
+            sock.connect(addr)
             self._sock = sock
         self._sock.send(data)
 

@@ -11,7 +11,8 @@ Each request carries (the key is a secret shared with the receiver, stored encry
 The receiver recomputes ``v1`` over the timestamp, a dot and the body bytes exactly as
 received, compares in constant time, and rejects a ``t`` too far from its clock (a replayed
 request). Any 2xx answer is a delivery; anything else (another status, a redirect, no
-answer) is a failed attempt, retried by the notify stage. Redirects are not followed: the
+answer) is a failed attempt, retried by the notify stage (not before a ``Retry-After`` the
+receiver sent, up to 5 minutes). Redirects are not followed: the
 signed body must not travel to a host the user did not name.
 """
 
@@ -26,6 +27,7 @@ import orjson
 from opencasb import __version__
 from opencasb.clock import Clock
 from opencasb.errors import DeliveryFailed
+from opencasb.http.client import retry_after
 from opencasb.http.tls import ca_context
 from opencasb.notify.base import failed, snippet
 from opencasb.notify.config import WebhookConfig
@@ -86,6 +88,7 @@ class WebhookSender:
             f"{snippet(resp.text) or '(empty body)'}",
             fix="check the receiver's logs; the event is retried with backoff",
             code=f"HTTP {resp.status_code}",
+            retry_after=retry_after(resp.headers),
         )
 
     def _unreachable(self, exc: httpx.TransportError) -> DeliveryFailed:
