@@ -10,7 +10,8 @@ The store is filled with bench_store's Okta-like activities (5,000 users, skewed
 raw each) in pages of 10,000. Each request goes through the whole app in-process (the
 bearer token's check, the query, enrichment, JSON) with FastAPI's TestClient; the time is
 the client's, request to parsed answer. Queries take turns, run by run, so that load from
-other processes falls on all alike. ``--keep DIR`` keeps (and reuses) the SQLite file.
+other processes falls on all alike. ``--keep DIR`` keeps (and reuses) the SQLite file,
+``--keep-pg SCHEMA`` the PostgreSQL schema.
 Target: p95 under 300 ms for every filter. Output: one table per engine.
 """
 
@@ -102,11 +103,12 @@ def table(engine: str, n: int, results: list[tuple[str, float, float, int]]) -> 
 
 
 @contextmanager
-def pg_store(base: str, key: bytes) -> Iterator[Store]:
-    schema = "bench_api_" + uuid.uuid4().hex[:8]
+def pg_store(base: str, key: bytes, keep: str | None) -> Iterator[Store]:
+    """A store in a new schema (dropped after), or in the schema ``keep`` (kept, reused)."""
+    schema = keep or "bench_api_" + uuid.uuid4().hex[:8]
     dsn = base.replace("+psycopg", "")
     with psycopg.connect(dsn, autocommit=True) as c:
-        c.execute(f"CREATE SCHEMA {schema}")
+        c.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
     try:
         store = open_store(f"{base}?options=-csearch_path%3D{schema}", key=key)
         try:
@@ -114,8 +116,9 @@ def pg_store(base: str, key: bytes) -> Iterator[Store]:
         finally:
             store.close()
     finally:
-        with psycopg.connect(dsn, autocommit=True) as c:
-            c.execute(f"DROP SCHEMA {schema} CASCADE")
+        if not keep:
+            with psycopg.connect(dsn, autocommit=True) as c:
+                c.execute(f"DROP SCHEMA {schema} CASCADE")
 
 
 def main() -> None:
@@ -126,6 +129,7 @@ def main() -> None:
     p.add_argument("--no-pg", action="store_true")
     p.add_argument("--no-sqlite", action="store_true")
     p.add_argument("--keep", default=None, help="directory to keep and reuse the SQLite file")
+    p.add_argument("--keep-pg", default=None, help="PostgreSQL schema to keep and reuse")
     args = p.parse_args()
     key = generate_key()
     if not args.no_sqlite:
@@ -143,7 +147,7 @@ def main() -> None:
             table("SQLite", store.count_activities(), measure(store, args.runs))
             store.close()
     if not args.no_pg:
-        with pg_store(args.pg, key) as store:
+        with pg_store(args.pg, key, args.keep_pg) as store:
             spent = fill(store, args.n)
             print(f"postgres_fill: {args.n:,} activities in {spent:.0f} s")
             table("PostgreSQL", store.count_activities(), measure(store, args.runs))

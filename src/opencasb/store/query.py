@@ -143,7 +143,9 @@ def _time(value: datetime, name: str) -> int:
         ) from exc
 
 
-def _conditions(q: ActivityQuery, names: dict[int, str], sqlite: bool) -> list[ColumnElement[bool]]:
+def _conditions(
+    q: ActivityQuery, names: dict[int, str], sqlite: bool, dense_ip: bool = False
+) -> list[ColumnElement[bool]]:
     a = activities.c
     conds: list[ColumnElement[bool]] = []
     if q.app is not None:
@@ -166,7 +168,14 @@ def _conditions(q: ActivityQuery, names: dict[int, str], sqlite: bool) -> list[C
             ) from exc
     if q.ip is not None:
         low, high = (bytes.fromhex(k) for k in ip_range(q.ip))
-        conds.append(a.ip_key == low if low == high else a.ip_key.between(low, high))
+        if low == high:
+            conds.append(a.ip_key == low)
+        elif dense_ip:
+            # An expression no index covers: the time index is read newest first instead
+            # (see _dense_ip_range).
+            conds.append(func.coalesce(a.ip_key, a.ip_key).between(low, high))
+        else:
+            conds.append(a.ip_key.between(low, high))
     if q.country is not None:
         c = q.country.strip()
         if len(c) == 2:
@@ -218,6 +227,7 @@ def build_select(
     actor_refs: list[int] | None = None,
     *,
     sqlite: bool = True,
+    dense_ip: bool = False,
 ) -> Select[Any]:
     """The SELECT for ``q`` returning :data:`ACTIVITY_READ_COLUMNS`, at most ``limit`` rows.
 
@@ -225,13 +235,29 @@ def build_select(
     :func:`~opencasb.store.textmatch.text_match`).
 
     ``actor_refs`` must be :func:`matching_actors` of ``q.user`` when a user filter is set;
-    ``sqlite`` says which engine the statement is for.
+    ``sqlite`` says which engine the statement is for; ``dense_ip``, that ``q.ip`` is a
+    network with many stored activities (:func:`dense_ip_range`).
     """
     cols: list[ColumnElement[Any]] = [activities.c[name] for name in ACTIVITY_READ_COLUMNS]
     # Times are selected raw; codec.activity_from_row converts them.
     cols[ACTIVITY_READ_COLUMNS.index("time")] = _RAW_TIME.label("time")
-    conds = _conditions(q, names, sqlite)
+    conds = _conditions(q, names, sqlite, dense_ip)
     if q.user is None or not q.user.strip():
+        if q.ip is not None and not dense_ip:
+            # An address or a sparse network, read from the IP index: its matches are not in
+            # time order, so they are sorted first -- as (time, id) only, then the page's
+            # rows are read by id, instead of sorting every match's whole row.
+            # The sort key is an expression no index provides, so that neither engine reads
+            # the whole time index looking for a few matches (PostgreSQL did: 1.5 s for a
+            # /24 with one match in 1,000,000 rows).
+            ids = (
+                select(activities.c.id)
+                .where(*conds)
+                .order_by((_RAW_TIME + 0).desc(), activities.c.id.desc())
+                .limit(limit)
+                .subquery()
+            )
+            return _ordered(select(*cols).where(activities.c.id.in_(select(ids.c.id))), limit)
         return _ordered(select(*cols).where(*conds), limit)
     refs = actor_refs or []
     ref = activities.c.actor_ref
@@ -247,12 +273,43 @@ def build_select(
     return _ordered(select(*cols).where(activities.c.id.in_(select(ids.c.id))), limit)
 
 
+# A network with at least this many stored activities is read through the time index.
+DENSE_IP_ROWS = 20_000
+
+
+def dense_ip_range(conn: Connection, q: ActivityQuery) -> bool:
+    """Whether ``q.ip`` is a network holding at least :data:`DENSE_IP_ROWS` activities.
+
+    Such a network's first page is found sooner by reading the time index newest first
+    than by sorting every match from the IP index (a /8 of a busy office: most rows). The
+    count reads the IP index only, and stops at the threshold.
+    """
+    if q.ip is None:
+        return False
+    low, high = (bytes.fromhex(k) for k in ip_range(q.ip))
+    if low == high:
+        return False
+    inner = (
+        select(activities.c.id)
+        .where(activities.c.ip_key.between(low, high))
+        .limit(DENSE_IP_ROWS)
+        .subquery()
+    )
+    return int(conn.execute(select(func.count()).select_from(inner)).scalar() or 0) >= (
+        DENSE_IP_ROWS
+    )
+
+
 # Rows read per statement while scanning for a text match.
 _TEXT_CHUNK = 500
 
 
 def _scan_text(
-    conn: Connection, q: ActivityQuery, names: dict[int, str], refs: list[int] | None
+    conn: Connection,
+    q: ActivityQuery,
+    names: dict[int, str],
+    refs: list[int] | None,
+    dense: bool,
 ) -> list[Row[Any]]:
     """The first ``q.limit + 1`` rows matching ``q`` including its text filter, on
     PostgreSQL (which cannot call :func:`text_match` itself)."""
@@ -262,7 +319,8 @@ def _scan_text(
     found: list[Row[Any]] = []
     chunk_q = replace(q, text=None)
     while True:
-        rows = conn.execute(build_select(chunk_q, names, _TEXT_CHUNK, refs, sqlite=False)).all()
+        stmt = build_select(chunk_q, names, _TEXT_CHUNK, refs, sqlite=False, dense_ip=dense)
+        rows = conn.execute(stmt).all()
         for row in rows:
             if text_match(bytes(row.body), row.action, needle, sqlite=False):
                 found.append(row)
@@ -287,11 +345,12 @@ def query_activities(db: Database, q: ActivityQuery) -> ActivityPage:
         if q.user is not None and q.user.strip():
             instance_id = next((i for i, n in names.items() if n == q.instance), None)
             refs = matching_actors(conn, q.user, instance_id)
+        dense = dense_ip_range(conn, q)
         # one extra row tells whether a next page exists
         if q.text and not db.is_sqlite:
-            rows = _scan_text(conn, q, names, refs)
+            rows = _scan_text(conn, q, names, refs, dense)
         else:
-            stmt = build_select(q, names, q.limit + 1, refs, sqlite=db.is_sqlite)
+            stmt = build_select(q, names, q.limit + 1, refs, sqlite=db.is_sqlite, dense_ip=dense)
             rows = list(conn.execute(stmt))
     more = len(rows) > q.limit
     rows = rows[: q.limit]

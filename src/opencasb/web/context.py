@@ -10,6 +10,7 @@ from opencasb.clock import Clock, SystemClock
 from opencasb.config import Settings
 from opencasb.enrich.enricher import Enricher
 from opencasb.store import Store
+from opencasb.web.api.typegate import KnownTypes
 
 __all__ = ["WebContext"]
 
@@ -22,7 +23,8 @@ class WebContext:
     throttling and audit entries (tests inject a FakeClock; the store has its own clock for
     its rows, which should be the same object); ``password_hasher`` hashes and checks
     passwords (tests pass one with cheap parameters); ``enricher`` enriches activities
-    for answers and filters (built from the settings on first use when not given).
+    for answers and filters (built from the settings on first use when not given);
+    ``known_types`` answers a filter on a type never stored without a scan.
     """
 
     store: Store
@@ -30,6 +32,7 @@ class WebContext:
     clock: Clock = field(default_factory=SystemClock)
     password_hasher: PasswordHasher = field(default_factory=PasswordHasher)
     enricher: Enricher | None = None
+    known_types: KnownTypes = field(default_factory=KnownTypes)
 
     def get_enricher(self) -> Enricher:
         """The enricher (built from the settings' MaxMind files on first use)."""
