@@ -20,7 +20,7 @@ from opencasb.detect.policy import (
     Scope,
     Severity,
 )
-from opencasb.detect.state import EngineState
+from opencasb.detect.state import EngineState, partition_key
 from opencasb.enrich import Enrichment
 from opencasb.model.activity import Activity, Outcome
 
@@ -261,3 +261,29 @@ match: {details.param.Mode: strict}
     found, _ = engine.evaluate(items, EngineState())
     assert [f.activity_ids for f in found] == [(1,)]
     assert found[0].explanation.endswith("[tor] in okta at 2026-10-20 09:00:00 UTC")
+
+
+def test_every_window_and_episode_is_keyed_by_its_partition() -> None:
+    """Per user (in one app or across apps) or per source address: each group key names
+    the partition that owns it, so the state can be split by user."""
+    policies = [
+        _policy("per-app", dataclasses.replace(FAILED, threshold=2)),
+        _policy(
+            "across", dataclasses.replace(FAILED, threshold=2, group_by=GroupBy.USER_ACROSS_APPS)
+        ),
+        _policy("by-ip", dataclasses.replace(FAILED, threshold=2, group_by=GroupBy.SOURCE_IP)),
+    ]
+    acts = [
+        _fail(i, email=user, ip=ip, app=app, event_id=f"{user}-{app}-{i}")
+        for i in range(4)
+        for user, ip in (("ana@example.com", "203.0.113.1"), ("bob@example.com", "203.0.113.2"))
+        for app in ("okta", "office365")
+    ]
+    findings, state = PolicyEngine(policies, clock=NOW).evaluate(observe(*acts), EngineState())
+    assert findings
+    users = {"ana@example.com", "bob@example.com"}
+    for table in (state.windows, state.episodes):
+        assert {partition_key(k) for k in table["per-app"]} == users
+        assert {partition_key(k) for k in table["across"]} == users
+        assert {partition_key(k) for k in table["by-ip"]} == {"203.0.113.1", "203.0.113.2"}
+    assert len(state.windows["per-app"]) == 4  # one group per user and app, two partitions

@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
@@ -60,7 +61,7 @@ from opencasb.detect.policy import Policy
 from opencasb.detect.policy_file import dump_policies, read_policies
 from opencasb.detect.progress import PolicyProgress, fingerprint
 from opencasb.detect.state import EngineState
-from opencasb.enrich import Enricher
+from opencasb.enrich import Enricher, Enrichment
 from opencasb.errors import DocumentError
 from opencasb.store import Store
 from opencasb.store.detection import (
@@ -128,16 +129,30 @@ def store_policy(store: Store, policy: Policy) -> None:
 
 def stored_policies(records: list[PolicyRecord]) -> list[Policy]:
     """The policies of ``records``, each enabled as stored. A definition that no longer
-    loads (a hand-edited row) is skipped and logged, not fatal: the other policies run."""
+    loads (a hand-edited row) is skipped and logged, not fatal: the other policies run.
+    Each definition is parsed once per process (the stage reads the policies every pass)."""
     out: list[Policy] = []
     for rec in records:
-        try:
-            loaded = read_policies(rec.definition, f"policy {rec.id}")
-        except DocumentError as exc:
-            log.error("policy %s does not load, skipped: %s", rec.id, exc)
-            continue
-        out.extend(dataclasses.replace(p, id=rec.id, enabled=rec.enabled) for p in loaded[:1])
+        key = (rec.id, rec.definition)
+        policy = _PARSED.get(key)
+        if policy is None:
+            try:
+                loaded = read_policies(rec.definition, f"policy {rec.id}")
+            except DocumentError as exc:
+                log.error("policy %s does not load, skipped: %s", rec.id, exc)
+                continue
+            if not loaded:
+                continue
+            if len(_PARSED) >= _MAX_PARSED:
+                _PARSED.clear()
+            policy = _PARSED[key] = dataclasses.replace(loaded[0], id=rec.id)
+        out.append(dataclasses.replace(policy, enabled=rec.enabled))
     return out
+
+
+_PARSED: dict[tuple[str, str], Policy] = {}
+"""Parsed stored policies by (id, definition): policies are immutable values."""
+_MAX_PARSED = 4096
 
 
 class DetectionStage:
@@ -251,19 +266,35 @@ class DetectionStage:
             cursor = max(progress.cursors.values(), default=0)
             writes.append(StageWrite(STAGE, p_saved, cursor, progress.to_json()))
         anomalies = self._anomalies()
+        kept: tuple[str, dict[int, int], AnomalyState] | None = None
         if anomalies is not None:
             a_saved = det.get_stage(ANOMALY_STAGE)
-            a_cursors, a_state = _load_anomaly(a_saved, *legacy)
+            # the state object this process committed last, if the row still holds it
+            # (parsing a large state every pass would cost more than the detectors)
+            kept = _STATES.pop(self._store, None)
+            if kept is not None and a_saved is not None and kept[0] == a_saved.state:
+                a_cursors, a_state = kept[1], kept[2]
+            else:
+                a_cursors, a_state = _load_anomaly(a_saved, *legacy)
             observed, cursors = reader.read(a_cursors)
             if observed:
-                found, a_state = anomalies.evaluate_observed(observed, a_state)
-                findings += found
+                # in place: the state is this pass's own (parsed or kept, never shared)
+                empty = Enrichment()
+                for o in sorted(observed, key=lambda o: o.activity.time):
+                    findings += anomalies.observe(o, o.enrichment or empty, a_state)
                 text = _dump_anomaly(cursors, a_state)
                 writes.append(StageWrite(ANOMALY_STAGE, a_saved, max(cursors.values()), text))
+                kept = (text, cursors, a_state)
+            elif a_saved is not None:
+                kept = (a_saved.state, a_cursors, a_state)
         if not writes:
+            if kept is not None:
+                _STATES[self._store] = kept
             return StageResult(0, 0, (), False)
         alerts = [_alert(f) for f in findings]
         committed = det.commit_stages(writes, new_alerts=alerts, disabled=disabled)
+        if committed and kept is not None:
+            _STATES[self._store] = kept
         if disabled and committed:
             for pid, reason in disabled.items():
                 log.warning("policy %s disabled: %s", pid, reason)
@@ -362,6 +393,15 @@ def _newly_disabled(before: EngineState, after: EngineState, ids: list[str]) -> 
         for pid, d in after.disabled.items()
         if pid in ids and pid not in before.disabled
     }
+
+
+_STATES: weakref.WeakKeyDictionary[Store, tuple[str, dict[int, int], AnomalyState]] = (
+    weakref.WeakKeyDictionary()
+)
+"""Per store, the anomaly stage's state text this process committed last, with its cursors
+and state object: the next pass takes the object instead of parsing the text again when the
+stored row still holds that text (anything else, e.g. another process's commit, and the row
+is parsed). A pass takes the object out while it works on it."""
 
 
 def _load_anomaly(

@@ -6,6 +6,18 @@ hands :meth:`EngineState.from_json` back to the engine after a restart: no windo
 no finding is raised twice.
 
 Times are integer microseconds since the Unix epoch (exact, and cheap to compare).
+
+Partitioning (to spread the work over machines later): the windows and episodes are keyed
+``[policy id][group key]``, and every group key carries its partition key,
+:func:`partition_key`: the user (the actor's lower-case e-mail, else id or name) for the
+policies grouped by user, in one app (``"<instance>\n<user>"``) or across apps
+(``"<user>"``), and the source address for the policies grouped by address (password
+spray: the address is the unit of work there, as in the anomaly state's spray windows).
+A worker that owns a set of partition keys needs only the windows and episodes whose group
+keys map to them, and is sent only their activities. Single-activity policies keep nothing
+per user. The per-policy counters (daily alert limit, auto-disable) and ``disabled`` are
+organisation-wide by nature: they add up across partitions (each worker counts its own
+matches and findings; the limits apply to the sums), and ``watermark`` is their maximum.
 """
 
 from __future__ import annotations
@@ -15,7 +27,7 @@ from typing import Any, TypeVar
 
 import orjson
 
-__all__ = ["STATE_VERSION", "Counters", "Disabled", "EngineState", "Entry"]
+__all__ = ["STATE_VERSION", "Counters", "Disabled", "EngineState", "Entry", "partition_key"]
 
 STATE_VERSION = 1
 
@@ -164,6 +176,12 @@ class EngineState:
             disabled={p: Disabled(d["reason"], d["at"]) for p, d in raw["disabled"].items()},
             watermark=int(raw["watermark"]),
         )
+
+
+def partition_key(group_key: str) -> str:
+    """The partition a window or episode belongs to: the user of a user-grouped key
+    (``"<instance>\n<user>"`` or ``"<user>"``), or the address of an address-grouped one."""
+    return group_key.rpartition("\n")[2]
 
 
 def _take(mine: dict[str, _V], theirs: dict[str, _V], key: str) -> None:

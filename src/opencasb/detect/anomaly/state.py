@@ -3,9 +3,15 @@
 Everything is plain dataclasses of ints, strings and lists, so that :meth:`AnomalyState.to_json`
 is canonical (sorted keys, no spaces: equal states give equal text) and
 :meth:`AnomalyState.from_json` reads it back to an equal state. Every collection is bounded
-(the ``MAX_*`` constants), so a user's state stays small however long they are watched; the
-state is keyed by user so that the work can later be partitioned by user. Times are
-microseconds since the epoch (event time).
+(the ``MAX_*`` constants), so a user's state stays small however long they are watched. Times
+are microseconds since the epoch (event time).
+
+Partitioning (to spread the work over machines later): ``users`` is keyed by the partition
+key, the user (:func:`~.base.actor_key`: lower-case e-mail, else id), and holds everything
+per user. ``org`` holds what is not per user: ``spray``/``spray_episode`` are keyed by
+source address (a partition by address: password spray is one address against many users);
+``country_users`` and ``domains`` are organisation-wide baselines that merge across
+partitions (union of users, sum of counts); ``watermark`` is the maximum.
 """
 
 from __future__ import annotations
