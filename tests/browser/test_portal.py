@@ -3,6 +3,7 @@ the activity log, triage an alert, and what a read-only user sees."""
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import pytest
@@ -69,15 +70,26 @@ def _connect_o365_in_dialog(page: Any, sb: Sandboxes, shot: Shots) -> None:
 
 def _sync(portal: Portal) -> None:
     """One ingest pass of both instances and the detection stage (as `opencasb serve` does
-    in the background)."""
+    in the background), with every shipped template switched on so that the small sandbox
+    raises alerts (the tests' own policy set, not the demo's)."""
     from opencasb.cli.alerts_cmd import run_detection
-    from opencasb.cli.demo import _demo_policies
+    from opencasb.detect.stage import store_policy
+    from opencasb.detect.templates import load_templates
+    from opencasb.enrich import Enricher, load_ip_ranges
+    from opencasb.errors import DocumentError
+    from opencasb.sandbox.demo_lists import DEMO_LISTS, demo_list_path
 
     runner = IngestRunner(portal.store, clock=SystemClock())
     for name in (OKTA, O365):
         assert runner.run_once(name).error is None
-    enricher = _demo_policies(portal.store)
-    run_detection(portal.store, SystemClock(), enricher=enricher)
+    if not portal.store.detection.list_policies():
+        for policy in load_templates():
+            try:
+                store_policy(portal.store, dataclasses.replace(policy, enabled=True))
+            except DocumentError:
+                continue  # a template with a <placeholder> to fill in
+    ranges = [r for n in DEMO_LISTS for r in load_ip_ranges(demo_list_path(n))]
+    run_detection(portal.store, SystemClock(), enricher=Enricher(ip_ranges=ranges))
 
 
 def ensure_connected(portal: Portal, sb: Sandboxes) -> None:
