@@ -14,6 +14,7 @@ from opencasb.sandbox.office365 import gen_files as gf
 from opencasb.sandbox.okta import gen_admin as adm
 from opencasb.sandbox.okta import gen_events as ge
 from opencasb.sandbox.okta.gen_ids import okta_id
+from opencasb.sandbox.org import CITIES
 
 from .kit import FOREIGN, TOR, Kit, Recorder, Victim, distance_km, foreign_loc
 from .model import Injection
@@ -90,7 +91,9 @@ def infrequent_country(kit: Kit) -> Injection:
     rec = Recorder(kit, "infrequent_country", "attack", "infrequent_country")
     v = kit.victim(rec.rng)
     day = kit.day(rec.rng)
-    f = FOREIGN[rec.rng.randrange(len(FOREIGN))]
+    homes = {c.country for c in CITIES}  # where people live and travel to: never nobody's
+    away = [f for f in FOREIGN if f.country not in homes]
+    f = away[rec.rng.randrange(len(away))]
     s = rec.okta_sess(v, foreign_loc(f, rec.bits()))
     t = rec.sign_in(_work_ms(kit, rec, v, day, late=120), s, True)
     _ssos(rec, s, t, 3)
