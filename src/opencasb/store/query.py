@@ -274,7 +274,7 @@ def build_select(
 
 
 # A network with at least this many stored activities is read through the time index.
-DENSE_IP_ROWS = 20_000
+DENSE_IP_ROWS = 5_000
 
 
 def dense_ip_range(conn: Connection, q: ActivityQuery) -> bool:

@@ -117,7 +117,8 @@ def _filter_text(text: str | None) -> Filter | None:
 
 def run_search(ctx: WebContext, q: ActivityQuery, flt: Filter | None) -> ActivityPage:
     """One page of ``q`` (and ``flt`` when given)."""
-    if q.activity_type and not ctx.known_types.may_exist(ctx.store, q.activity_type):
+    known = ctx.known_types
+    if q.activity_type and not known.may_exist(ctx.store, q.activity_type, ctx.clock.monotonic()):
         return ActivityPage([], None)
     if flt is None:
         return ctx.store.query_activities(q)
