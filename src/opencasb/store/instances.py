@@ -12,10 +12,10 @@ from sqlalchemy import delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from opencasb.errors import ConfigError, NotFound
-from opencasb.logs import remember_secret
 from opencasb.model.health import Health, HealthState
 from opencasb.model.instance import InstanceRecord
 from opencasb.store._db import Database
+from opencasb.store._secrets import open_secrets, seal_secrets
 from opencasb.store.codec import dumps, health_from_json, health_to_json, loads_object
 from opencasb.store.schema import instances
 
@@ -90,12 +90,11 @@ def add_instance(
     if not name.strip():
         raise ConfigError("an instance needs a name", fix="Give the connection a short name.")
     _check_interval(interval_seconds)
-    secrets_enc = db.require_cipher().encrypt_json(dict(secrets))
     values = {
         "name": name,
         "app": app,
         "config": dumps(config),
-        "secrets_enc": secrets_enc,
+        "secrets_enc": seal_secrets(db, secrets),
         "enabled": enabled,
         "interval_seconds": interval_seconds,
         "created_at": db.clock.now(),
@@ -146,7 +145,7 @@ def update_instance(
     if config is not None:
         values["config"] = dumps(config)
     if secrets is not None:
-        values["secrets_enc"] = db.require_cipher().encrypt_json(dict(secrets))
+        values["secrets_enc"] = seal_secrets(db, secrets)
     if enabled is not None:
         values["enabled"] = enabled
     if interval_seconds is not None:
@@ -175,15 +174,9 @@ def remove_instance(db: Database, name: str) -> None:
 
 def instance_secrets(db: Database, record: InstanceRecord) -> dict[str, str]:
     """Decrypt the secrets of ``record``; ConfigError if the master key changed."""
-    with db.read() as conn:
-        token = conn.execute(
-            select(instances.c.secrets_enc).where(instances.c.id == record.id)
-        ).scalar()
-    if token is None:
+    secrets = open_secrets(db, instances, record.id)
+    if secrets is None:
         raise _not_found(record.name)
-    secrets = {str(k): str(v) for k, v in db.require_cipher().decrypt_json(token).items()}
-    for value in secrets.values():
-        remember_secret(value)  # masked in every log line from now on (defence in depth)
     return secrets
 
 

@@ -20,8 +20,8 @@ from sqlalchemy import delete, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from opencasb.errors import ConfigError, NotFound
-from opencasb.logs import remember_secret
 from opencasb.store._db import Database
+from opencasb.store._secrets import open_secrets, seal_secrets
 from opencasb.store.codec import dumps, loads_object
 from opencasb.store.outbox import last_event_id
 from opencasb.store.schema import notifiers
@@ -120,7 +120,7 @@ def add_notifier(
         "name": name,
         "kind": kind,
         "config": dumps(config),
-        "secrets_enc": db.require_cipher().encrypt_json(dict(secrets)),
+        "secrets_enc": seal_secrets(db, secrets),
         "enabled": True,
         "cursor": 0 if replay else last_event_id(db),
         "delivered": 0,
@@ -177,15 +177,9 @@ def remove_notifier(db: Database, name: str) -> None:
 
 def notifier_secrets(db: Database, record: NotifierRecord) -> dict[str, str]:
     """Decrypt the notifier's secrets; ConfigError if the master key changed."""
-    with db.read() as conn:
-        token = conn.execute(
-            select(notifiers.c.secrets_enc).where(notifiers.c.id == record.id)
-        ).scalar()
-    if token is None:
+    secrets = open_secrets(db, notifiers, record.id)
+    if secrets is None:
         raise _not_found(record.name)
-    secrets = {str(k): str(v) for k, v in db.require_cipher().decrypt_json(token).items()}
-    for value in secrets.values():
-        remember_secret(value)  # masked in every log line from now on (defence in depth)
     return secrets
 
 
