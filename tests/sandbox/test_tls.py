@@ -63,6 +63,6 @@ def test_the_listening_socket_sends_without_delay(tmp_path, helpers):
     state = OktaState.from_seed(helpers.build_seed(1), clock=FakeClock(helpers.NOW))
     server = SandboxServer(create_okta_app(state), tls, port=0)
     try:
-        assert server._sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) == 1
+        assert server._thread.sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) == 1
     finally:
-        server._sock.close()
+        server.stop()  # never started: closes the socket

@@ -11,29 +11,15 @@ connections; ``stop()`` asks it to exit and joins the thread.
 
 from __future__ import annotations
 
-import ipaddress
 import socket
-import threading
 from types import TracebackType
 
-import uvicorn
 from starlette.types import ASGIApp
 
 from opencasb.sandbox.tls import SandboxTLS
+from opencasb.server_thread import ServerThread, bound_socket
 
 __all__ = ["SandboxServer"]
-
-
-class _Server(uvicorn.Server):
-    def __init__(self, config: uvicorn.Config, ready: threading.Event) -> None:
-        super().__init__(config)
-        self._ready = ready
-
-    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
-        try:
-            await super().startup(sockets=sockets)
-        finally:
-            self._ready.set()  # also on failure, so start() never hangs
 
 
 class SandboxServer:
@@ -49,34 +35,23 @@ class SandboxServer:
         log_level: str = "warning",
     ) -> None:
         self.host = host
-        self._ready = threading.Event()
-        family = socket.AF_INET
-        try:
-            if ipaddress.ip_address(host).version == 6:
-                family = socket.AF_INET6
-        except ValueError:
-            pass  # a host name such as "localhost": IPv4
-        self._sock = socket.socket(family, socket.SOCK_STREAM)
-        self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        # Accepted connections inherit this. Without it a response written as two TLS
+        # Accepted connections inherit TCP_NODELAY. Without it a response written as two TLS
         # records (headers, then body) waits for the client's delayed ACK: 40 ms a request.
-        self._sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        self._sock.bind((host, port))
-        self.port: int = self._sock.getsockname()[1]
-        config = uvicorn.Config(
+        sock = bound_socket(
+            host,
+            port,
+            (socket.SOL_SOCKET, socket.SO_REUSEADDR, 1),
+            (socket.IPPROTO_TCP, socket.TCP_NODELAY, 1),
+        )
+        self.port: int = sock.getsockname()[1]
+        self._thread = ServerThread(
             app,
+            sock,
+            name=f"sandbox-https-{self.port}",
+            what=f"sandbox HTTPS server on {self.base_url}",
             ssl_certfile=str(tls.server_cert),
             ssl_keyfile=str(tls.server_key),
             log_level=log_level,
-            lifespan="off",
-            access_log=False,
-        )
-        self._server = _Server(config, self._ready)
-        self._thread = threading.Thread(
-            target=self._server.run,
-            kwargs={"sockets": [self._sock]},
-            daemon=True,
-            name=f"sandbox-https-{self.port}",
         )
 
     @property
@@ -86,19 +61,13 @@ class SandboxServer:
         return f"https://{host}:{self.port}"
 
     def start(self, timeout: float = 10.0) -> SandboxServer:
-        """Start serving; returns once uvicorn accepts connections (or raises)."""
-        self._thread.start()
-        if not self._ready.wait(timeout) or not self._server.started:
-            self.stop()
-            raise RuntimeError(f"sandbox HTTPS server on {self.base_url} did not start")
+        """Start serving; returns once uvicorn accepts connections (or raises RuntimeError)."""
+        self._thread.start(timeout)
         return self
 
     def stop(self, timeout: float = 10.0) -> None:
         """Ask the server to finish and wait for its thread."""
-        self._server.should_exit = True
-        if self._thread.is_alive():
-            self._thread.join(timeout)
-        self._sock.close()
+        self._thread.stop(timeout)
 
     def __enter__(self) -> SandboxServer:
         return self.start()

@@ -11,48 +11,25 @@ server other machines can reach is ``opencasb serve --allow-remote`` with TLS.
 
 from __future__ import annotations
 
-import socket
-import threading
-
-import uvicorn
 from starlette.types import ASGIApp
 
+from opencasb.server_thread import ServerThread, bound_socket
+
 __all__ = ["PortalServer"]
-
-
-class _Server(uvicorn.Server):
-    def __init__(self, config: uvicorn.Config, ready: threading.Event) -> None:
-        super().__init__(config)
-        self._ready = ready
-
-    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
-        try:
-            await super().startup(sockets=sockets)
-        finally:
-            self._ready.set()  # also on failure, so start() never hangs
 
 
 class PortalServer:
     """One HTTP server thread on 127.0.0.1."""
 
     def __init__(self, app: ASGIApp, *, port: int = 0) -> None:
-        self._ready = threading.Event()
-        self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        try:
-            self._sock.bind(("127.0.0.1", port))
-        except OSError:
-            self._sock.close()
-            raise
-        self.port: int = self._sock.getsockname()[1]
-        config = uvicorn.Config(
-            app, log_level="warning", lifespan="off", access_log=False, server_header=False
-        )
-        self._server = _Server(config, self._ready)
-        self._thread = threading.Thread(
-            target=self._server.run,
-            kwargs={"sockets": [self._sock]},
-            daemon=True,
+        sock = bound_socket("127.0.0.1", port)
+        self.port: int = sock.getsockname()[1]
+        self._thread = ServerThread(
+            app,
+            sock,
             name=f"portal-{self.port}",
+            what=f"the portal on {self.url}",
+            server_header=False,
         )
 
     @property
@@ -60,16 +37,10 @@ class PortalServer:
         return f"http://127.0.0.1:{self.port}/"
 
     def start(self, timeout: float = 10.0) -> PortalServer:
-        """Start serving; returns once uvicorn accepts connections (or raises)."""
-        self._thread.start()
-        if not self._ready.wait(timeout) or not self._server.started:
-            self.stop()
-            raise RuntimeError(f"the portal on {self.url} did not start")
+        """Start serving; returns once uvicorn accepts connections (or raises RuntimeError)."""
+        self._thread.start(timeout)
         return self
 
     def stop(self, timeout: float = 10.0) -> None:
         """Ask the server to finish and wait for its thread."""
-        self._server.should_exit = True
-        if self._thread.is_alive():
-            self._thread.join(timeout)
-        self._sock.close()
+        self._thread.stop(timeout)
