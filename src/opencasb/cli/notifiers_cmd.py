@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import secrets as _random
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -86,28 +87,94 @@ _CaFile = Annotated[Path | None, typer.Option(help="CA certificate (PEM) to trus
 def _common(
     min_severity: str, events: list[str] | None, max_attempts: int, max_hours: float, timeout: float
 ) -> dict[str, Any]:
-    values: dict[str, Any] = {
+    """The settings every kind shares, by config field."""
+    return {
         "min_severity": min_severity,
+        "events": events or None,
         "max_attempts": max_attempts,
         "max_hours": max_hours,
         "timeout": timeout,
     }
-    if events:
-        values["events"] = events
-    return values
 
 
-def _save(
-    state: Ctx, kind: str, name: str, values: dict[str, Any], secrets: dict[str, str], replay: bool
+@dataclass(frozen=True, slots=True)
+class _SecretSpec:
+    """The one secret a kind of notifier may have: its key among the stored secrets, its
+    name in prompts and errors, and how long it must be."""
+
+    field: str
+    label: str
+    min_length: int = 0
+    too_short_fix: str = ""
+
+
+_SECRETS = {
+    "webhook": _SecretSpec(
+        "signing_key",
+        "webhook signing key",
+        min_length=16,
+        too_short_fix="use a long random key, e.g. --generate-key",
+    ),
+    "email": _SecretSpec("password", "SMTP password"),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class _SecretSource:
+    """Where ``notifiers add`` takes the secret from: a variable, a file (or a hidden
+    prompt), or ``generate`` a random one to print once."""
+
+    env: str
+    file: Path | None
+    generate: bool = False
+
+
+def _add(
+    ctx: typer.Context,
+    kind: str,
+    name: str,
+    settings: dict[str, Any],
+    *,
+    replay: bool,
+    secret: _SecretSource | None = None,
 ) -> None:
+    """Every ``notifiers add KIND``: check ``settings`` (the command's options by config
+    field, None for unset), then read the kind's secret from ``secret`` (none without one),
+    then store the notifier. Bad settings are reported before any secret is asked for.
+
+    Raises (shown by handle_errors): ConfigError for bad settings, a missing or short secret,
+    or a taken name."""
     from opencasb.notify.config import parse_config
 
-    config = parse_config(kind, values).model_dump(mode="json")
-    rec = state.store.notifications.add(kind, name, config, secrets, replay=replay)
-    console.print(
-        f"added {kind} notifier [bold]{markup(rec.name)}[/]; "
-        f"try it: opencasb notifiers test {markup(rec.name)}"
-    )
+    state: Ctx = ctx.obj
+    with handle_errors():
+        ca_file = settings.pop("ca_file", None)
+        settings["ca_file"] = str(ca_file.resolve()) if ca_file else None
+        config = parse_config(kind, settings).model_dump(mode="json")
+        secrets: dict[str, str] = {}
+        if secret is not None:
+            spec = _SECRETS[kind]
+            secrets[spec.field] = _secret_value(spec, secret)
+        rec = state.store.notifications.add(kind, name, config, secrets, replay=replay)
+        console.print(
+            f"added {kind} notifier [bold]{markup(rec.name)}[/]; "
+            f"try it: opencasb notifiers test {markup(rec.name)}"
+        )
+        if secret is not None and secret.generate:
+            # Shown once, on stdout only, for the receiver's configuration; never logged.
+            console.print(f"{spec.label} (configure the receiver with it): {secrets[spec.field]}")
+
+
+def _secret_value(spec: _SecretSpec, source: _SecretSource) -> str:
+    if source.generate:
+        return _random.token_urlsafe(32)
+    value = read_secret(spec.label, source.env, source.file)
+    if len(value) < spec.min_length:
+        raise ConfigError(
+            f"the {spec.label} is shorter than {spec.min_length} characters",
+            fix=spec.too_short_fix,
+        )
+    return value
 
 
 @add.command("webhook")
@@ -133,23 +200,10 @@ def add_webhook(
 ) -> None:
     """Sign each POST with HMAC-SHA256: header X-OpenCASB-Signature: t=<unix time>,v1=<hex
     HMAC(key, "<t>." + body)>. Idempotency-Key carries the event id."""
-    state: Ctx = ctx.obj
-    with handle_errors():
-        if generate_key:
-            key = _random.token_urlsafe(32)
-        else:
-            key = read_secret("webhook signing key", key_env, key_file)
-        if len(key) < 16:
-            raise ConfigError(
-                "the signing key is shorter than 16 characters",
-                fix="use a long random key, e.g. --generate-key",
-            )
-        values = _common(min_severity, event, max_attempts, max_hours, timeout)
-        values.update(url=url, ca_file=str(ca_file.resolve()) if ca_file else None)
-        _save(state, "webhook", name, values, {"signing_key": key}, replay)
-        if generate_key:
-            # Shown once, on stdout only, for the receiver's configuration; never logged.
-            console.print(f"signing key (configure the receiver with it): {key}")
+    settings = _common(min_severity, event, max_attempts, max_hours, timeout)
+    settings.update(url=url, ca_file=ca_file)
+    source = _SecretSource(key_env, key_file, generate=generate_key)
+    _add(ctx, "webhook", name, settings, replay=replay, secret=source)
 
 
 @add.command("syslog")
@@ -173,19 +227,10 @@ def add_syslog(
     replay: _Replay = False,
 ) -> None:
     """Send each alert event as CEF (the commercial product's field map) over syslog."""
-    state: Ctx = ctx.obj
-    with handle_errors():
-        values = _common(min_severity, event, max_attempts, max_hours, timeout)
-        values.update(
-            host=host,
-            port=port,
-            protocol=protocol,
-            framing=framing,
-            ca_file=str(ca_file.resolve()) if ca_file else None,
-            facility=facility,
-            hostname=hostname,
-        )
-        _save(state, "syslog", name, values, {}, replay)
+    settings = _common(min_severity, event, max_attempts, max_hours, timeout)
+    settings.update(host=host, port=port, protocol=protocol, framing=framing, ca_file=ca_file)
+    settings.update(facility=facility, hostname=hostname)
+    _add(ctx, "syslog", name, settings, replay=replay)
 
 
 @add.command("email")
@@ -211,22 +256,12 @@ def add_email(
     replay: _Replay = False,
 ) -> None:
     """Mail each alert event as plain text: what happened, the entities, the evidence."""
-    state: Ctx = ctx.obj
-    with handle_errors():
-        values = _common(min_severity, event, max_attempts, max_hours, timeout)
-        values.update(
-            host=host,
-            port=port,
-            security=security,
-            username=username,
-            sender=sender,
-            recipients=to,
-            ca_file=str(ca_file.resolve()) if ca_file else None,
-        )
-        secrets: dict[str, str] = {}
-        if username:
-            secrets["password"] = read_secret("SMTP password", password_env, password_file)
-        _save(state, "email", name, values, secrets, replay)
+    settings = _common(min_severity, event, max_attempts, max_hours, timeout)
+    settings.update(host=host, port=port, security=security, username=username)
+    settings.update(sender=sender, recipients=to, ca_file=ca_file)
+    # Without a login name there is nothing to log in with: no password is asked for.
+    source = _SecretSource(password_env, password_file) if username else None
+    _add(ctx, "email", name, settings, replay=replay, secret=source)
 
 
 # -- list, test, enable, disable, remove ----------------------------------------------------
