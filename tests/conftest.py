@@ -1,4 +1,5 @@
-"""Fixtures every suite may use: a store URL on SQLite and on PostgreSQL.
+"""Fixtures every suite may use: a store URL on SQLite and on PostgreSQL, and a store on it
+with a fake clock at ``T0`` and the master key ``KEY`` (import them to reopen that store).
 
 PostgreSQL tests each get a fresh schema on the local server (selected through the URL's
 ``search_path`` option, dropped afterwards) and are skipped when the server is unreachable
@@ -10,11 +11,18 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import psycopg
 import pytest
 
+from opencasb.clock import FakeClock
+from opencasb.crypto import generate_key
+from opencasb.store import Store, open_store
+
+KEY = generate_key()
+T0 = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
 PG_DSN = os.environ.get("OPENCASB_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
 
 
@@ -55,3 +63,19 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'opencasb.db'}"
     return str(request.getfixturevalue("pg_url"))
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    """A clock standing at ``T0`` until the test moves it."""
+    return FakeClock(T0)
+
+
+@pytest.fixture
+def store(store_url: str, clock: FakeClock) -> Iterator[Store]:
+    """A migrated store on each engine of ``store_url``, with ``clock`` and ``KEY``."""
+    s = open_store(store_url, key=KEY, clock=clock)
+    try:
+        yield s
+    finally:
+        s.close()

@@ -1,34 +1,14 @@
-"""Fixtures of the notifier tests: a store on both engines with a fake clock, and a way to
-raise alerts through the detection stage's own commit."""
+"""Helpers of the notifier tests: alerts, raised through the detection stage's own commit.
+The ``store`` (both engines) and ``clock`` fixtures are the root conftest's."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
-import pytest
+from tests.conftest import T0
 
-from opencasb.clock import FakeClock
-from opencasb.crypto import generate_key
-from opencasb.store import Store, open_store
+from opencasb.store import Store
 from opencasb.store.detection import AlertWrite
-
-KEY = generate_key()
-T0 = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock(T0)
-
-
-@pytest.fixture
-def store(store_url: str, clock: FakeClock) -> Iterator[Store]:
-    s = open_store(store_url, key=KEY, clock=clock)
-    try:
-        yield s
-    finally:
-        s.close()
 
 
 def alert(

@@ -1,39 +1,21 @@
-"""Fixtures for the store contract suite: one suite, run on SQLite and on PostgreSQL.
-
-PostgreSQL tests each get a fresh schema on the local server (selected through the URL's
-``search_path`` option) and are skipped when the server is unreachable -- unless ``CI`` is
-set, where a missing server is a failure.
+"""Helpers of the store contract suite (one suite, run on SQLite and on PostgreSQL): realistic
+activities and a one-page save. The ``store`` and ``clock`` fixtures, ``KEY`` and ``T0`` are
+the root conftest's (re-exported here for the modules that import them from this one).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from datetime import UTC, datetime, timedelta
+from collections.abc import Sequence
+from datetime import timedelta
 from typing import Any
 
 import pytest
+from tests.conftest import KEY, T0
 
-from opencasb.clock import FakeClock
-from opencasb.crypto import generate_key
 from opencasb.model.activity import Activity, Actor, Category, Geo, Outcome, Target
-from opencasb.store import PageWrite, SaveResult, Store, open_store
+from opencasb.store import PageWrite, SaveResult, Store
 
-KEY = generate_key()
-T0 = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock(T0)
-
-
-@pytest.fixture
-def store(store_url: str, clock: FakeClock) -> Iterator[Store]:
-    s = open_store(store_url, key=KEY, clock=clock)
-    try:
-        yield s
-    finally:
-        s.close()
+__all__ = ["KEY", "T0", "make_activity", "save_page"]
 
 
 def make_activity(i: int, **over: Any) -> Activity:
