@@ -103,3 +103,18 @@ def test_hostile_alert_text_is_inert(synced: Cli) -> None:
     for args in (("alerts",), ("alerts", "show", "h1")):
         out = synced.ok(*args).stdout
         assert "\x1b]52" not in out and "\u202e" not in out and "\\x1b" in out
+
+
+def test_alerts_fit_80_columns_and_ids_stay_whole(synced: Cli, tmp_path: Path) -> None:
+    file = tmp_path / "policies.yaml"
+    file.write_text(POLICY, encoding="utf-8")
+    synced.ok("policies", "import", str(file))
+    synced.ok("sync", "--once")
+    ids = [json.loads(x)["id"] for x in synced.ok("alerts", "--format", "json").stdout.splitlines()]
+    assert ids
+    narrow = synced.ok("alerts", env={"COLUMNS": "80"}).stdout
+    assert all(len(line) <= 80 for line in narrow.splitlines())
+    # a folded id cannot be copied into `alerts show`: each one is on a line of its own
+    assert all(any(line.startswith(i[:12] + " ") for line in narrow.splitlines()) for i in ids)
+    wide = synced.ok("alerts").stdout
+    assert all(i[:12] in wide for i in ids)

@@ -13,11 +13,10 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import orjson
 import typer
-from rich.table import Table
-from rich.text import Text
 
 from opencasb.cli.context import Ctx, console, err_console, handle_errors, show_problem
-from opencasb.cli.terminal import clip, markup
+from opencasb.cli.tables import AlertRow, alerts_view
+from opencasb.cli.terminal import markup
 from opencasb.errors import ConfigError, OpenCASBError
 
 if TYPE_CHECKING:
@@ -126,23 +125,15 @@ def list_alerts(
         if not rows:
             console.print("no alerts")
             return
-        table = Table()
-        for col in ("id", "last seen", "severity", "status", "title", "evidence"):
-            table.add_column(col, overflow="fold")
+        views = []
         for a in rows:
             state_text = a.status + (f" ({a.resolution})" if a.resolution else "")
             if a.historical:
                 state_text += ", historical"
-            cells = (
-                a.id[:12],
-                a.last_time.strftime("%Y-%m-%d %H:%M:%S"),
-                a.severity,
-                state_text,
-                clip(a.title),
-                str(len(a.evidence)),
+            views.append(
+                AlertRow(a.id[:12], a.last_time, a.severity, state_text, a.title, len(a.evidence))
             )
-            table.add_row(*(Text(c) for c in cells))
-        console.print(table)
+        console.print(alerts_view(views, console.width))
         err_console.print("show one: opencasb alerts show ID (a prefix of the id is enough)")
 
 

@@ -22,7 +22,7 @@ from opencasb.cli.terminal import clip
 from opencasb.model import Health, HealthState
 from opencasb.model.activity import Activity
 
-__all__ = ["WIDE", "AppRow", "activities_view", "apps_view"]
+__all__ = ["WIDE", "AlertRow", "AppRow", "activities_view", "alerts_view", "apps_view"]
 
 WIDE = 140
 """Terminal width from which the views are tables with a column per field."""
@@ -91,6 +91,48 @@ def activities_view(items: Sequence[Activity], width: int) -> RenderableType:
         if description:
             what.append("  " + description)
         blocks.append(Padding(what, (0, 0, 0, 2)))
+    return Group(*blocks)
+
+
+# -- alerts -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class AlertRow:
+    """What the alerts view shows of one alert."""
+
+    id: str
+    last_time: datetime
+    severity: str
+    state: str
+    title: str
+    evidence: int
+
+
+def alerts_view(items: Sequence[AlertRow], width: int) -> RenderableType:
+    """Alerts as a table (wide), or narrow: a line of id, time, severity, state and evidence
+    that is cut at the edge (never folded: the id must stay copyable), then the title wrapped
+    between words."""
+    if width >= WIDE:
+        table = Table()
+        for col in ("id", "last seen", "severity", "status", "title", "evidence"):
+            table.add_column(col, overflow="fold", no_wrap=col != "title")
+        for a in items:
+            cells = (a.id, _when(a.last_time), a.severity, a.state, clip(a.title), str(a.evidence))
+            table.add_row(*(Text(c) for c in cells))
+        return table
+    blocks: list[RenderableType] = []
+    for a in items:
+        blocks.append(
+            _line(
+                (a.id, "bold"),
+                (_when(a.last_time), ""),
+                (a.severity, "yellow"),
+                (a.state, ""),
+                (f"{a.evidence} evidence", "dim"),
+            )
+        )
+        blocks.append(Padding(Text(clip(a.title)), (0, 0, 0, 2)))
     return Group(*blocks)
 
 
