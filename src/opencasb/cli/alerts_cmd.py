@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from opencasb.clock import Clock
     from opencasb.config import Settings
     from opencasb.enrich import Enricher
+    from opencasb.enrich.stored import EnricherSource
     from opencasb.store import Store
     from opencasb.store.detection import AlertRecord
 
@@ -41,7 +42,7 @@ def run_detection(
     store: Store,
     clock: Clock,
     *,
-    enricher: Enricher | None = None,
+    enricher: Enricher | EnricherSource | None = None,
     settings: Settings | None = None,
 ) -> int:
     """The sync loop's hook: run the detection stage until it has caught up, after an ingest
@@ -49,10 +50,13 @@ def run_detection(
     logged, never raised (ingest goes on; the stage resumes from its committed cursor).
     ``settings`` configures the anomaly detections (default: on, medium, 7 days) and the
     activities per pass (default 5,000), and the Sigma rules evaluated beside the stored
-    policies (``sigma_rules_dir``)."""
+    policies (``sigma_rules_dir``). ``enricher``: an enricher, or the source of a
+    long-running process (its current one, reloaded when the IP tags changed); None: one
+    with the settings' MaxMind files and the stored IP tags."""
     from opencasb.detect.anomaly import AnomalySettings
     from opencasb.detect.sigma import load_sigma_policies
     from opencasb.detect.stage import DetectionStage, anomaly_settings
+    from opencasb.enrich.stored import EnricherSource
 
     anomaly = anomaly_settings(settings) if settings is not None else AnomalySettings()
     # Start and end lines: where the time of a sync goes, and (tests) when a crash lands
@@ -60,6 +64,10 @@ def run_detection(
     log.info("detection stage: catching up (anomaly detections %s)", "on" if anomaly else "off")
     try:
         sigma = load_sigma_policies(settings) if settings is not None else []
+        if enricher is None:
+            enricher = EnricherSource(store, settings)
+        if isinstance(enricher, EnricherSource):
+            enricher = enricher.current()
         stage = DetectionStage(
             store, clock, enricher=enricher, anomaly=anomaly, extra_policies=sigma
         )

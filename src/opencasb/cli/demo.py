@@ -18,7 +18,8 @@ from opencasb.cli.serve_o365 import serve_o365
 from opencasb.cli.sync_cmd import backfill_progress, report
 from opencasb.cli.terminal import markup
 from opencasb.clock import SystemClock
-from opencasb.enrich import Enricher
+from opencasb.config import Settings
+from opencasb.enrich.stored import EnricherSource
 from opencasb.errors import ConfigError, ConnectorError, NotFound
 from opencasb.ingest.connect import connect_instance
 from opencasb.ingest.runner import IngestRunner, RunResult
@@ -105,8 +106,8 @@ def run_demo(
             report(result)
             if result.error is not None:
                 raise result.error
-        enricher = _demo_policies(store)
-        raised = run_detection(store, clock, enricher=enricher, settings=settings)
+        enrichers = _demo_policies(store, settings)
+        raised = run_detection(store, clock, enricher=enrichers, settings=settings)
         run_notifications(store, clock)
         elapsed = time.monotonic() - started
         total = store.count_activities()
@@ -132,7 +133,7 @@ def run_demo(
         def _after(result: RunResult) -> None:
             _quiet_report(result)
             if result.inserted:
-                run_detection(store, clock, enricher=enricher, settings=settings)
+                run_detection(store, clock, enricher=enrichers, settings=settings)
             run_notifications(store, clock)
 
         scheduler = Scheduler(runner, clock, stop=stop, on_result=_after)
@@ -149,19 +150,21 @@ def run_demo(
         console.print("demo stopped")
 
 
-def _demo_policies(store: Store) -> Enricher:
+def _demo_policies(store: Store, settings: Settings) -> EnricherSource:
     """Enable the demo's policy set (when no policy is stored yet; see
-    :mod:`opencasb.sandbox.demo_policies`), and the sandbox's own Tor/VPN/corporate lists as
-    IP tags for them."""
+    :mod:`opencasb.sandbox.demo_policies`) and store the sandbox's own Tor/VPN/corporate
+    lists as IP tags (source ``demo``, on the first run); the enricher follows the stored
+    tags, so a change made in the portal or with ``opencasb iptags`` counts from the next
+    pass."""
     from opencasb.detect.stage import store_policy
-    from opencasb.enrich import load_ip_ranges
-    from opencasb.sandbox.demo_lists import DEMO_LISTS, demo_list_path
+    from opencasb.sandbox.demo_lists import store_demo_lists
     from opencasb.sandbox.demo_policies import demo_policies
 
     if not store.detection.list_policies():
         for policy in demo_policies():
             store_policy(store, policy)
-    return Enricher(ip_ranges=[r for n in DEMO_LISTS for r in load_ip_ranges(demo_list_path(n))])
+    store_demo_lists(store)
+    return EnricherSource(store, settings)
 
 
 def _quiet_report(result: object) -> None:

@@ -12,6 +12,7 @@ from opencasb.cli import (
     apps_cmd,
     connect_cmd,
     demo_cmd,
+    iptags_cmd,
     notifiers_cmd,
     policies_cmd,
     prune_cmd,
@@ -95,6 +96,7 @@ sandbox_cmd.register(app)
 demo_cmd.register(app)
 prune_cmd.register(app)
 policies_cmd.register(app)
+iptags_cmd.register(app)
 alerts_cmd.register(app)
 serve_cmd.register(app)
 users_cmd.register(app)

@@ -18,7 +18,7 @@ from opencasb.clock import utc
 from opencasb.errors import ConfigError, InstanceBusy
 
 if TYPE_CHECKING:
-    from opencasb.store import ActivityQuery, Store
+    from opencasb.store import ActivityQuery
 
 __all__ = ["register"]
 
@@ -88,7 +88,7 @@ def activities(
         store = state.store
         cap = limit or None  # 0 or absent: the whole result
         if filter_ is not None:
-            _filtered(store, filter_, query, fmt, cap)
+            _filtered(state, filter_, query, fmt, cap)
             return
         if fmt == "json":
             store.write_jsonl(query, sys.stdout, max_rows=cap)
@@ -102,22 +102,27 @@ def activities(
             err_console.print(f"more: --after {markup(page.next_after)}")
 
 
-def _filtered(store: Store, spec: str, query: ActivityQuery, fmt: str, cap: int | None) -> None:
-    """`activities --filter`: the filter's SQL with the options, its residual over the rows."""
+def _filtered(state: Ctx, spec: str, query: ActivityQuery, fmt: str, cap: int | None) -> None:
+    """`activities --filter`: the filter's SQL with the options, its residual over the rows
+    (enriched with the settings' MaxMind files and the stored IP tags when it reads
+    ``enrich.*`` or ``ip_tags``)."""
     import csv
 
-    from opencasb.filters import iter_matching, load_filter, search
+    from opencasb.enrich.stored import load_enricher
+    from opencasb.filters import iter_matching, load_filter, needs_enrichment, search
     from opencasb.store.codec import dumps
     from opencasb.store.export import CSV_COLUMNS, csv_row
 
+    store = state.store
     flt = load_filter(spec)
+    enricher = load_enricher(store, state.settings) if needs_enrichment(flt) else None
     if fmt == "table":
-        page = search(store, flt, query)
+        page = search(store, flt, query, enricher=enricher)
         console.print(activities_view(page.items, console.width))
         if page.next_after:
             err_console.print(f"more: --after {markup(page.next_after)}")
         return
-    rows = itertools.islice(iter_matching(store, flt, query), cap)
+    rows = itertools.islice(iter_matching(store, flt, query, enricher=enricher), cap)
     if fmt == "csv":
         writer = csv.writer(sys.stdout)
         writer.writerow(CSV_COLUMNS)

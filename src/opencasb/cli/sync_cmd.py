@@ -15,6 +15,7 @@ from opencasb.cli.context import Ctx, console, err_console, handle_errors, show_
 from opencasb.cli.terminal import markup
 from opencasb.clock import Clock, SystemClock
 from opencasb.config import Settings
+from opencasb.enrich.stored import EnricherSource
 from opencasb.errors import InstanceBusy
 from opencasb.ingest.runner import IngestRunner, PageEvent, RunResult
 from opencasb.ingest.scheduler import Scheduler
@@ -84,6 +85,7 @@ def sync(
         runner = IngestRunner(
             store, clock=clock, on_page=bars, wait_for_lease=wait, on_wait=_waiting
         )
+        enrichers = EnricherSource(store, state.settings)  # follows the stored IP tags
         names = [name] if name else [r.name for r in store.list_instances() if r.enabled]
         if name:
             store.get_instance(name)  # NotFound with a clear message
@@ -94,7 +96,7 @@ def sync(
             for result in results:
                 report(result)
                 failed |= not result.ok
-            _detect(store, clock, state.settings)
+            _detect(store, clock, state.settings, enrichers)
             _notify(store, clock)
             raise typer.Exit(1 if failed else 0)
         stop = threading.Event()
@@ -107,7 +109,7 @@ def sync(
         def _report(result: RunResult) -> None:
             report(result)
             if result.inserted:
-                _detect(store, clock, state.settings)
+                _detect(store, clock, state.settings, enrichers)
             _notify(store, clock)
             if isinstance(result.error, InstanceBusy):  # another sync has it: leave it be
                 stop.set()
@@ -124,7 +126,7 @@ def sync(
         )
         # A previous run may have been stopped (or killed) before its detection caught up:
         # finish that now, not after the first poll that stores something.
-        _detect(store, clock, state.settings)
+        _detect(store, clock, state.settings, enrichers)
         console.print("polling; Ctrl-C to stop")
         try:
             with progress:
@@ -136,11 +138,12 @@ def sync(
         console.print("stopped")
 
 
-def _detect(store: Store, clock: Clock, settings: Settings) -> None:
-    """After an ingest pass, outside its transaction: the detection stage catches up."""
+def _detect(store: Store, clock: Clock, settings: Settings, enrichers: EnricherSource) -> None:
+    """After an ingest pass, outside its transaction: the detection stage catches up, with
+    the IP tags as stored now (reloaded when they changed since the last pass)."""
     from opencasb.cli.alerts_cmd import run_detection
 
-    if found := run_detection(store, clock, settings=settings):
+    if found := run_detection(store, clock, enricher=enrichers, settings=settings):
         console.print(f"detection: {found:,} alerts raised or extended; see 'opencasb alerts'")
 
 

@@ -163,7 +163,7 @@ class DetectionStage:
         clock: "now" for the engines (what is historical).
         enricher: enriches each activity as it is read (place, ASN, user agent, the tags of
             its source address for scopes and ``enrich.*`` filters); default: the built-in
-            database and no tagged ranges.
+            database and the IP tags stored when the stage is made.
         max_matches_per_day, max_matches_per_block: the engine's auto-disable limits.
         anomaly: the anomaly detections' settings; None switches them off (their stored
             state and cursors are then kept as they are). The user status they need (a
@@ -192,7 +192,9 @@ class DetectionStage:
     ) -> None:
         self._store = store
         self._clock = clock
-        self._enricher = enricher if enricher is not None else Enricher()
+        if enricher is None:
+            enricher = Enricher(ip_ranges=store.ip_tags.ranges()[0])
+        self._enricher = enricher
         self._limits = (max_matches_per_day, max_matches_per_block)
         self._anomaly = anomaly
         self._anomaly_engine: AnomalyEngine | None = None  # built on first use

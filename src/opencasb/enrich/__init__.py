@@ -17,6 +17,7 @@ from opencasb.enrich.iptags import (
     load_ip_ranges,
     normalize_tag,
     parse_ip_range,
+    parse_ip_ranges,
 )
 from opencasb.enrich.useragent import UserAgentInfo, parse_user_agent
 
@@ -36,5 +37,6 @@ __all__ = [
     "normalize_tag",
     "parse_ip",
     "parse_ip_range",
+    "parse_ip_ranges",
     "parse_user_agent",
 ]

@@ -141,6 +141,21 @@ class Enricher:
     def ip_ranges(self) -> tuple[IpRange, ...]:
         return self._tags.ranges
 
+    def with_ip_ranges(self, ranges: Iterable[IpRange]) -> Enricher:
+        """A new enricher with these ranges, sharing this one's databases (not its caches).
+
+        Swapping in a new object is what a process with concurrent readers does when the
+        ranges change: :meth:`set_ip_ranges` would race with a lookup in flight, which could
+        cache an address's tags from the old ranges after the cache was cleared.
+        """
+        return Enricher(
+            geo=self._geo,
+            city=self._city,
+            asn=self._asn,
+            ip_ranges=ranges,
+            cache_size=self.cache_size,
+        )
+
     def set_ip_ranges(self, ranges: Iterable[IpRange]) -> None:
         """Replace the tagged ranges (after an import or an edit); clears the address cache."""
         self._tags = IpTagMatcher(ranges)

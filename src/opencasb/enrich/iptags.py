@@ -35,6 +35,7 @@ __all__ = [
     "load_ip_ranges",
     "normalize_tag",
     "parse_ip_range",
+    "parse_ip_ranges",
 ]
 
 KNOWN_TAGS: dict[str, str] = {
@@ -145,7 +146,7 @@ def _spell(ip: tuple[int, int]) -> str:
 class IpTagFileError(ConfigError):
     """A tag file has problems; ``problems`` lists every one as ``file:line: message``."""
 
-    def __init__(self, path: Path, problems: Sequence[str]) -> None:
+    def __init__(self, path: Path | str, problems: Sequence[str]) -> None:
         shown = list(problems[:_MAX_PROBLEMS])
         more = len(problems) - len(shown)
         text = "\n".join(shown) + (f"\n... and {more} more" if more else "")
@@ -169,19 +170,35 @@ def load_ip_ranges(path: Path, *, tag: str | None = None) -> list[IpRange]:
         IpTagFileError: one or more lines are bad (each named with its line number).
         ConfigError: the file cannot be read, or ``tag`` is not a valid tag.
     """
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ConfigError(
+            f"cannot read {path}: {exc.strerror or exc}", fix="check the path and its mode"
+        ) from None
+    return parse_ip_ranges(data, str(path), tag=tag)
+
+
+def parse_ip_ranges(data: bytes | str, where: str, *, tag: str | None = None) -> list[IpRange]:
+    """The ranges of a file's contents (``data``; ``where`` names it in every problem), as
+    :func:`load_ip_ranges` reads them: the same shapes, order, duplicates and all-or-nothing.
+
+    Raises:
+        IpTagFileError: one or more lines are bad, or the bytes are not UTF-8 text.
+        ConfigError: ``tag`` is not a valid tag.
+    """
     if tag is not None:
         try:
             tag = normalize_tag(tag)
         except ValueError as exc:
             raise ConfigError(str(exc), fix="give a valid --tag") from None
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise IpTagFileError(path, [f"{path}: not UTF-8 text ({exc.reason})"]) from None
-    except OSError as exc:
-        raise ConfigError(
-            f"cannot read {path}: {exc.strerror or exc}", fix="check the path and its mode"
-        ) from None
+    if isinstance(data, bytes):
+        try:
+            text = data.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            raise IpTagFileError(where, [f"{where}: not UTF-8 text ({exc.reason})"]) from None
+    else:
+        text = data.removeprefix("\ufeff")
     ranges: list[IpRange] = []
     seen: set[tuple[str, str]] = set()
     problems: list[str] = []
@@ -190,32 +207,32 @@ def load_ip_ranges(path: Path, *, tag: str | None = None) -> list[IpRange]:
         line = _strip_comment(raw_line)
         if not line:
             continue
-        where = f"{path}:{number}"
+        at = f"{where}:{number}"
         fields = [f.strip() for f in next(csv.reader([line], skipinitialspace=True))]
         if first_data_line:
             first_data_line = False
             if fields[0].lower() in _HEADER_WORDS:
                 continue
         if len(fields) > 3:
-            problems.append(f"{where}: {len(fields)} columns; expected network[,tag[,name]]")
+            problems.append(f"{at}: {len(fields)} columns; expected network[,tag[,name]]")
             continue
         line_tag = fields[1] if len(fields) > 1 and fields[1] else tag
         if line_tag is None:
-            problems.append(f"{where}: no tag: add one (network,tag) or import with --tag")
+            problems.append(f"{at}: no tag: add one (network,tag) or import with --tag")
             continue
         try:
             item = parse_ip_range(
-                fields[0], line_tag, name=fields[2] if len(fields) > 2 else "", source=where
+                fields[0], line_tag, name=fields[2] if len(fields) > 2 else "", source=at
             )
         except ValueError as exc:
-            problems.append(f"{where}: {exc}")
+            problems.append(f"{at}: {exc}")
             continue
         key = (item.network, item.tag)
         if key not in seen:
             seen.add(key)
             ranges.append(item)
     if problems:
-        raise IpTagFileError(path, problems)
+        raise IpTagFileError(where, problems)
     return ranges
 
 

@@ -30,6 +30,7 @@ from opencasb.store._db import Database
 from opencasb.store.activities import PageWrite, SaveResult
 from opencasb.store.detection import DetectionStore
 from opencasb.store.instances import InstanceRecord
+from opencasb.store.iptags import IpTagStore
 from opencasb.store.leases import Lease
 from opencasb.store.notifications import NotificationStore
 from opencasb.store.portal import PortalStore
@@ -62,6 +63,11 @@ class Store:
     def notifications(self) -> NotificationStore:
         """Notifiers, the alert-event outbox, delivery queues and dead letters."""
         return NotificationStore(self._db)
+
+    @property
+    def ip_tags(self) -> IpTagStore:
+        """The user's tagged IP ranges and their set's version (see store.iptags)."""
+        return IpTagStore(self._db)
 
     @property
     def engine(self) -> Engine:

@@ -73,6 +73,8 @@ __all__ = [
     "group_members",
     "groups",
     "instances",
+    "ip_tag_version",
+    "ip_tags",
     "leases",
     "metadata",
     "notifiers",
@@ -445,4 +447,38 @@ deliveries = Table(
     Column("updated_at", UtcMicros, nullable=False),
     UniqueConstraint("notifier_id", "event_id"),
     Index(None, "notifier_id", "state", "event_id"),
+)
+
+
+# The user's tagged IP ranges (see store.iptags): one row per (source, network, tag), where
+# ``source`` is how it came: ``cli``, ``api:<user>``, ``file:<name>`` (an import, replaced
+# whole by the next import of that name) or ``demo``. ``first_key``/``last_key`` are the
+# inclusive bounds in the 16-byte form of ``activities.ip_key`` (IPv4 as ::ffff:a.b.c.d),
+# so "the ranges that hold this address" is a comparison on either engine and family.
+ip_tags = Table(
+    "ip_tags",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("network", Text, nullable=False),  # normalized: 10.0.0.0/8, 2001:db8::/32, a-b
+    Column("first_key", LargeBinary, nullable=False),
+    Column("last_key", LargeBinary, nullable=False),
+    Column("tag", Text, nullable=False),  # enrich.iptags.normalize_tag
+    Column("name", Text),
+    Column("source", Text, nullable=False),
+    Column("created_at", UtcMicros, nullable=False),
+    Column("created_by", Text, nullable=False),
+    UniqueConstraint("source", "network", "tag"),
+    Index(None, "tag", "id"),
+    Index(None, "first_key", "last_key"),
+)
+
+# The version of the set of tagged ranges: one row (id 1), its number raised by every
+# transaction that changes ``ip_tags``, so a long-running process (and stored enrichment)
+# knows its copy of the ranges is stale by comparing one integer.
+ip_tag_version = Table(
+    "ip_tag_version",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("version", BigInteger, nullable=False),
+    Column("updated_at", UtcMicros, nullable=False),
 )

@@ -9,6 +9,7 @@ from argon2 import PasswordHasher
 from opencasb.clock import Clock, SystemClock
 from opencasb.config import Settings
 from opencasb.enrich.enricher import Enricher
+from opencasb.enrich.stored import EnricherSource
 from opencasb.store import Store
 from opencasb.web.api.typegate import KnownTypes
 
@@ -23,7 +24,8 @@ class WebContext:
     throttling and audit entries (tests inject a FakeClock; the store has its own clock for
     its rows, which should be the same object); ``password_hasher`` hashes and checks
     passwords (tests pass one with cheap parameters); ``enricher`` enriches activities
-    for answers and filters (built from the settings on first use when not given);
+    for answers and filters: when not given, the settings' MaxMind files and the stored IP
+    tags, reloaded when those change (:class:`~opencasb.enrich.stored.EnricherSource`);
     ``known_types`` answers a filter on a type never stored without a scan.
     """
 
@@ -33,9 +35,13 @@ class WebContext:
     password_hasher: PasswordHasher = field(default_factory=PasswordHasher)
     enricher: Enricher | None = None
     known_types: KnownTypes = field(default_factory=KnownTypes)
+    _enrichers: EnricherSource | None = field(default=None, init=False, repr=False)
 
     def get_enricher(self) -> Enricher:
-        """The enricher (built from the settings' MaxMind files on first use)."""
-        if self.enricher is None:
-            self.enricher = Enricher.from_settings(self.settings)
-        return self.enricher
+        """The enricher given, else the current one of the stored IP tags (one small read
+        per call to see whether they changed)."""
+        if self.enricher is not None:
+            return self.enricher
+        if self._enrichers is None:
+            self._enrichers = EnricherSource(self.store, self.settings)
+        return self._enrichers.current()
