@@ -34,11 +34,20 @@ def test_demo_backfills_and_reports_ready(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     assert "ready in" in done.stdout and "activities stored" in done.stdout
     assert (tmp_path / "demo" / "opencasb.db").exists()
+    # the demo's Tor, VPN and office lists are stored IP tags (source demo), once
+    with sqlite3.connect(tmp_path / "demo" / "opencasb.db") as db:
+        tags = dict(
+            db.execute("SELECT tag, count(*) FROM ip_tags WHERE source = 'demo' GROUP BY tag")
+        )
+        version = db.execute("SELECT version FROM ip_tag_version").fetchone()[0]
+    assert set(tags) == {"tor", "vpn", "corporate"} and version == 1
     again = _run("--port", "0", "--data-dir", str(tmp_path / "demo"), "--exit-when-ready")
     assert again.returncode == 0, again.stderr
     # A second run reuses the store: the emulator moved to another port, so the demo starts
     # the feed over and every event already stored comes back as a dropped duplicate.
     assert re.search(r"[1-9][\d,]* duplicate", again.stdout), again.stdout
+    with sqlite3.connect(tmp_path / "demo" / "opencasb.db") as db:
+        assert db.execute("SELECT version FROM ip_tag_version").fetchone()[0] == 1
 
 
 def test_a_busy_port_is_a_clear_error(tmp_path: Path) -> None:
