@@ -99,3 +99,43 @@ def test_outbox_writers_are_serialized_on_postgresql(pg_url: str, clock: FakeClo
                     lock_outbox(second)
     finally:
         s.close()
+
+
+def test_the_stage_prunes_the_outbox_at_most_once_per_interval(
+    store: Store, clock: FakeClock
+) -> None:
+    """The sync loop runs a pass after every poll; the DELETE over the outbox (write lock,
+    a scan) runs on the first pass and then once per ``prune_every``, not on every pass."""
+    from sqlalchemy import event
+
+    from opencasb.notify.stage import NotifyStage
+
+    deletes: list[str] = []
+
+    def count(conn: object, cursor: object, statement: str, *rest: object) -> None:
+        if statement.lstrip().upper().startswith("DELETE FROM ALERT_EVENTS"):
+            deletes.append(statement)
+
+    event.listen(store.engine, "before_cursor_execute", count)
+    # A notifier that takes none of these (low alerts, it wants high): its cursor moves on.
+    store.notifications.add(
+        "webhook", "soc", {"url": "http://127.0.0.1:9/", "min_severity": "high"}, {}
+    )
+    stage = NotifyStage(
+        store, clock, keep_events=timedelta(days=30), prune_every=timedelta(hours=1)
+    )
+    raise_alerts(store, alert(1, severity="low"))  # at T0
+    assert stage.run_once().pruned == 0 and len(deletes) == 1  # the first pass: nothing old
+    for _ in range(3):
+        clock.advance(600)
+        assert stage.run_once().queued == 0
+    assert len(deletes) == 1  # 30 minutes of passes, no DELETE
+    raise_alerts(store, alert(2, severity="low"))  # at T0 + 30 min
+    clock.advance(30 * 86400 - 20 * 60)  # T0 + 30 days + 10 min: due, alert 1 is old
+    assert stage.run_once().pruned == 1 and len(deletes) == 2
+    clock.advance(30 * 60)  # alert 2 is old now too, but the last prune was 30 min ago
+    assert stage.run_once().pruned == 0 and len(deletes) == 2
+    assert [e.alert_id for e in store.notifications.events_after(0, 10)] == ["alert-002"]
+    clock.advance(30 * 60)  # an hour since: due again
+    assert stage.run_once().pruned == 1 and len(deletes) == 3
+    assert store.notifications.events_after(0, 10) == []

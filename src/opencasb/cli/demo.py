@@ -24,6 +24,7 @@ from opencasb.errors import ConfigError, ConnectorError, NotFound
 from opencasb.ingest.connect import connect_instance
 from opencasb.ingest.runner import IngestRunner, RunResult
 from opencasb.ingest.scheduler import Scheduler
+from opencasb.notify.stage import NotifyStage
 from opencasb.store import PageWrite, Store
 from opencasb.web.server import PortalServer
 
@@ -108,7 +109,8 @@ def run_demo(
                 raise result.error
         enrichers = _demo_policies(store, settings)
         raised = run_detection(store, clock, enricher=enrichers, settings=settings)
-        run_notifications(store, clock)
+        notify = NotifyStage(store, clock)  # one for every pass (it spaces out pruning)
+        run_notifications(notify)
         elapsed = time.monotonic() - started
         total = store.count_activities()
         flag = f"--data-dir {settings.data_dir}"
@@ -134,7 +136,7 @@ def run_demo(
             _quiet_report(result)
             if result.inserted:
                 run_detection(store, clock, enricher=enrichers, settings=settings)
-            run_notifications(store, clock)
+            run_notifications(notify)
 
         scheduler = Scheduler(runner, clock, stop=stop, on_result=_after)
         worker = threading.Thread(target=scheduler.run_forever, name="scheduler", daemon=True)

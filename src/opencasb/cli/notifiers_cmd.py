@@ -24,9 +24,7 @@ from opencasb.cli.terminal import clip, markup
 from opencasb.errors import ConfigError, OpenCASBError
 
 if TYPE_CHECKING:
-    from opencasb.clock import Clock
-    from opencasb.notify.stage import NotifyResult
-    from opencasb.store import Store
+    from opencasb.notify.stage import NotifyResult, NotifyStage
 
 __all__ = ["register", "run_notifications"]
 
@@ -42,14 +40,13 @@ notifiers.add_typer(add, name="add")
 notifiers.add_typer(dead, name="dead-letters")
 
 
-def run_notifications(store: Store, clock: Clock) -> NotifyResult | None:
+def run_notifications(stage: NotifyStage) -> NotifyResult | None:
     """The sync loop's hook, after detection: deliver what is due to every notifier. A
     failure is shown and logged, never raised (the queue is in the store; the next pass
-    resumes it)."""
-    from opencasb.notify.stage import NotifyStage
-
+    resumes it). A loop keeps one ``stage`` for all its passes (it spaces out the outbox's
+    pruning)."""
     try:
-        result = NotifyStage(store, clock).run_once()
+        result = stage.run_once()
     except OpenCASBError as exc:
         log.error("notify stage failed: %s", exc)
         show_problem(f"notifications: {exc}", meaning=exc.meaning, fix=exc.fix)
@@ -423,10 +420,11 @@ def retry(
 def deliver(ctx: typer.Context) -> None:
     """Deliver what is due now (what `opencasb sync` does after each detection pass)."""
     from opencasb.clock import SystemClock
+    from opencasb.notify.stage import NotifyStage
 
     state: Ctx = ctx.obj
     with handle_errors():
-        result = run_notifications(state.store, SystemClock())
+        result = run_notifications(NotifyStage(state.store, SystemClock()))
         if result is None:
             raise typer.Exit(1)
         console.print(

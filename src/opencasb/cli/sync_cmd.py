@@ -6,7 +6,7 @@ import signal
 import threading
 from collections.abc import Callable
 from types import FrameType
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
@@ -20,6 +20,9 @@ from opencasb.errors import InstanceBusy
 from opencasb.ingest.runner import IngestRunner, PageEvent, RunResult
 from opencasb.ingest.scheduler import Scheduler
 from opencasb.store import Store
+
+if TYPE_CHECKING:
+    from opencasb.notify.stage import NotifyStage
 
 __all__ = ["backfill_progress", "register", "report"]
 
@@ -77,10 +80,13 @@ def sync(
     ] = False,
 ) -> None:
     """Fetch new activities: catch up (backfilling if new), then keep polling."""
+    from opencasb.notify.stage import NotifyStage
+
     state: Ctx = ctx.obj
     with handle_errors():
         store = state.store
         clock = SystemClock()
+        notify = NotifyStage(store, clock)  # one for every pass (it spaces out pruning)
         progress, bars = backfill_progress()
         runner = IngestRunner(
             store, clock=clock, on_page=bars, wait_for_lease=wait, on_wait=_waiting
@@ -97,7 +103,7 @@ def sync(
                 report(result)
                 failed |= not result.ok
             _detect(store, clock, state.settings, enrichers)
-            _notify(store, clock)
+            _notify(notify)
             raise typer.Exit(1 if failed else 0)
         stop = threading.Event()
 
@@ -110,7 +116,7 @@ def sync(
             report(result)
             if result.inserted:
                 _detect(store, clock, state.settings, enrichers)
-            _notify(store, clock)
+            _notify(notify)
             if isinstance(result.error, InstanceBusy):  # another sync has it: leave it be
                 stop.set()
                 busy.append(result.error)
@@ -147,11 +153,11 @@ def _detect(store: Store, clock: Clock, settings: Settings, enrichers: EnricherS
         console.print(f"detection: {found:,} alerts raised or extended; see 'opencasb alerts'")
 
 
-def _notify(store: Store, clock: Clock) -> None:
+def _notify(stage: NotifyStage) -> None:
     """After detection (and after every pass, for retries that fell due): the notifiers."""
     from opencasb.cli.notifiers_cmd import run_notifications
 
-    run_notifications(store, clock)
+    run_notifications(stage)
 
 
 def _waiting(busy: InstanceBusy) -> None:

@@ -71,8 +71,8 @@ class RetryPolicy:
 @dataclass(slots=True)
 class NotifyResult:
     """What a pass did: events queued, delivered, failed attempts, new dead letters,
-    notifiers skipped because another process held them, and notifiers whose stored
-    settings no longer load (logged)."""
+    notifiers skipped because another process held them, notifiers whose stored
+    settings no longer load (logged), and old outbox events deleted (see ``prune_every``)."""
 
     queued: int = 0
     delivered: int = 0
@@ -80,6 +80,7 @@ class NotifyResult:
     dead: int = 0
     busy: list[str] = field(default_factory=list)
     broken: list[str] = field(default_factory=list)
+    pruned: int = 0
 
     def add(self, other: NotifyResult) -> None:
         self.queued += other.queued
@@ -88,6 +89,7 @@ class NotifyResult:
         self.dead += other.dead
         self.busy += other.busy
         self.broken += other.broken
+        self.pruned += other.pruned
 
 
 def _default_senders(rec: NotifierRecord, secrets: dict[str, str], clock: Clock) -> Sender:
@@ -109,6 +111,10 @@ class NotifyStage:
         max_per_pass: deliveries per notifier per pass, so the sync loop moves on.
         keep_events: how long delivered events stay in the outbox (for a new notifier's
             ``--replay``; events a notifier still needs stay however old).
+        prune_every: how often a pass deletes the events older than ``keep_events`` (the
+            first pass does; then one pass per this long). The DELETE scans the outbox under
+            the write lock, and the sync loop runs a pass after every poll: events live at
+            most ``keep_events + prune_every``. Keep one stage for the loop's passes.
     """
 
     def __init__(
@@ -121,6 +127,7 @@ class NotifyStage:
         lease: timedelta = timedelta(minutes=2),
         max_per_pass: int = 500,
         keep_events: timedelta = timedelta(days=30),
+        prune_every: timedelta = timedelta(hours=1),
     ) -> None:
         self._store = store
         self._notes = store.notifications
@@ -130,10 +137,13 @@ class NotifyStage:
         self._lease = lease
         self._max = max_per_pass
         self._keep = keep_events
+        self._prune_every = prune_every
+        self._next_prune: datetime | None = None  # None: the next pass prunes
 
     def run_once(self) -> NotifyResult:
-        """One pass over every enabled notifier, then the outbox's old events that no
-        notifier needs any more are deleted (kept ``keep_events`` long, for ``--replay``)."""
+        """One pass over every enabled notifier, then, if due (``prune_every``), the outbox's
+        old events that no notifier needs any more are deleted (kept ``keep_events`` long,
+        for ``--replay``)."""
         total = NotifyResult()
         for rec in self._notes.all():
             if not rec.enabled:
@@ -143,8 +153,15 @@ class NotifyStage:
             except ConfigError as exc:  # its stored settings: the other notifiers go on
                 log.error("notifier %s is misconfigured: %s (%s)", rec.name, exc, exc.fix)
                 total.broken.append(rec.name)
-        self._notes.prune_events(self._clock.now() - self._keep)
+        total.pruned = self._prune()
         return total
+
+    def _prune(self) -> int:
+        now = self._clock.now()
+        if self._next_prune is not None and now < self._next_prune:
+            return 0
+        self._next_prune = now + self._prune_every
+        return self._notes.prune_events(now - self._keep)
 
     def run_notifier(self, rec: NotifierRecord) -> NotifyResult:
         """One pass for one notifier (see module doc)."""
