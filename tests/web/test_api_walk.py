@@ -57,7 +57,10 @@ def fill(path: str, values: dict[str, str]) -> str:
 def test_every_route_with_every_role(web: Web) -> None:
     seeded = seed(web)
     clients = {role: web.signed_in(role) for role in RANK}
+    tagged = web.store.ip_tags.add("192.0.2.0/24", "tor", source="cli", created_by="t")
     values = {
+        "range_id": str(tagged.id),
+        "ip": "192.0.2.1",
         "name": "okta",
         "instance": "okta",
         "source_event_id": "evt-000001",
@@ -112,10 +115,15 @@ def test_read_only_changes_nothing(web: Web) -> None:
             [(a.id, a.status, a.resolution, a.comments) for a in s.detection.list_alerts()],
             [(u.username, u.role) for u in s.portal.list_users()],
             [t.id for t in s.portal.list_tokens()],
+            (s.ip_tags.records(), s.ip_tags.version()),
         )
 
+    tagged = web.store.ip_tags.add("192.0.2.0/24", "tor", source="cli", created_by="t")
     before = snapshot()
     attempts = [
+        ("POST", "/api/v1/iptags", {"network": "198.51.100.0/24", "tag": "vpn"}),
+        ("DELETE", f"/api/v1/iptags/{tagged.id}", None),
+        ("POST", "/api/v1/iptags/import?name=x.txt&tag=tor&replace=true", None),
         ("POST", f"/api/v1/alerts/{seeded.alert_id}/close", {"resolution": "benign"}),
         ("POST", f"/api/v1/alerts/{seeded.alert_id}/comments", {"text": "x"}),
         ("POST", "/api/v1/policies/failed-sign-ins/disable", {}),
@@ -154,7 +162,10 @@ def test_no_answer_holds_a_stored_secret(web: Web) -> None:
     secrets = _secrets_of(web, [*seeded.secrets, session_cookie, token_value, PASSWORD])
     secrets.append(KEY.decode() if isinstance(KEY, bytes) else str(KEY))
     assert seeded.secrets[0] in secrets and len(secrets) >= 8
+    tagged = web.store.ip_tags.add("192.0.2.0/24", "tor", source="cli", created_by="t")
     values = {
+        "range_id": str(tagged.id),
+        "ip": "192.0.2.1",
         "name": "okta",
         "instance": "okta",
         "source_event_id": "evt-000001",

@@ -144,9 +144,15 @@ def _spell(ip: tuple[int, int]) -> str:
 
 
 class IpTagFileError(ConfigError):
-    """A tag file has problems; ``problems`` lists every one as ``file:line: message``."""
+    """A tag file has problems; ``problems`` lists every one as ``file:line: message``, and
+    ``lines`` the same as ``(line number or None, message)`` pairs (for an API's answer)."""
 
-    def __init__(self, path: Path | str, problems: Sequence[str]) -> None:
+    def __init__(
+        self,
+        path: Path | str,
+        problems: Sequence[str],
+        lines: Sequence[tuple[int | None, str]] = (),
+    ) -> None:
         shown = list(problems[:_MAX_PROBLEMS])
         more = len(problems) - len(shown)
         text = "\n".join(shown) + (f"\n... and {more} more" if more else "")
@@ -158,6 +164,7 @@ class IpTagFileError(ConfigError):
         )
         self.path = path
         self.problems = tuple(problems)
+        self.lines = tuple(lines) or tuple((None, p) for p in problems)
 
 
 def load_ip_ranges(path: Path, *, tag: str | None = None) -> list[IpRange]:
@@ -196,43 +203,47 @@ def parse_ip_ranges(data: bytes | str, where: str, *, tag: str | None = None) ->
         try:
             text = data.decode("utf-8-sig")
         except UnicodeDecodeError as exc:
-            raise IpTagFileError(where, [f"{where}: not UTF-8 text ({exc.reason})"]) from None
+            message = f"not UTF-8 text ({exc.reason})"
+            raise IpTagFileError(where, [f"{where}: {message}"], [(None, message)]) from None
     else:
         text = data.removeprefix("\ufeff")
     ranges: list[IpRange] = []
     seen: set[tuple[str, str]] = set()
-    problems: list[str] = []
+    problems: list[tuple[int, str]] = []
     first_data_line = True
     for number, raw_line in enumerate(text.splitlines(), start=1):
         line = _strip_comment(raw_line)
         if not line:
             continue
-        at = f"{where}:{number}"
         fields = [f.strip() for f in next(csv.reader([line], skipinitialspace=True))]
         if first_data_line:
             first_data_line = False
             if fields[0].lower() in _HEADER_WORDS:
                 continue
         if len(fields) > 3:
-            problems.append(f"{at}: {len(fields)} columns; expected network[,tag[,name]]")
+            problems.append((number, f"{len(fields)} columns; expected network[,tag[,name]]"))
             continue
         line_tag = fields[1] if len(fields) > 1 and fields[1] else tag
         if line_tag is None:
-            problems.append(f"{at}: no tag: add one (network,tag) or import with --tag")
+            problems.append((number, "no tag: add one (network,tag) or import with --tag"))
             continue
         try:
             item = parse_ip_range(
-                fields[0], line_tag, name=fields[2] if len(fields) > 2 else "", source=at
+                fields[0],
+                line_tag,
+                name=fields[2] if len(fields) > 2 else "",
+                source=f"{where}:{number}",
             )
         except ValueError as exc:
-            problems.append(f"{at}: {exc}")
+            problems.append((number, str(exc)))
             continue
         key = (item.network, item.tag)
         if key not in seen:
             seen.add(key)
             ranges.append(item)
     if problems:
-        raise IpTagFileError(where, problems)
+        texts = [f"{where}:{n}: {m}" for n, m in problems]
+        raise IpTagFileError(where, texts, problems)
     return ranges
 
 

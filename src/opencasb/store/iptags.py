@@ -58,6 +58,7 @@ __all__ = [
     "all_ranges",
     "export_csv",
     "file_source",
+    "get_range",
     "holds",
     "import_ranges",
     "list_ranges",
@@ -203,6 +204,19 @@ def list_ranges(
         q = q.limit(limit)
     with db.read() as conn:
         return [_record(r) for r in conn.execute(q)]
+
+
+def get_range(db: Database, range_id: int) -> IpTagRecord:
+    """The stored range with id ``range_id``. Raises NotFound."""
+    with db.read() as conn:
+        row = conn.execute(select(ip_tags).where(ip_tags.c.id == range_id)).first()
+    if row is None:
+        raise NotFound(
+            f"no stored range {range_id}",
+            fix="'opencasb iptags list' shows the stored ranges with their ids",
+            code="ip_range_not_found",
+        )
+    return _record(row)
 
 
 def all_ranges(db: Database) -> tuple[list[IpRange], int]:
@@ -411,6 +425,9 @@ class IpTagStore:
         self, *, tag: str | None = None, after: int | None = None, limit: int | None = None
     ) -> list[IpTagRecord]:
         return list_ranges(self._db, tag=tag, after=after, limit=limit)
+
+    def get(self, range_id: int) -> IpTagRecord:
+        return get_range(self._db, range_id)
 
     def ranges(self) -> tuple[list[IpRange], int]:
         return all_ranges(self._db)
