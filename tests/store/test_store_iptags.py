@@ -28,7 +28,9 @@ def test_add_list_and_version(store: Store, clock: FakeClock) -> None:
     b = tags.add("2001:db8::/32", "cloud", source="api:bob", created_by="bob")
     c = tags.add("192.0.2.10-192.0.2.20", "tor", source="cli", created_by="ana")
     assert tags.version() == 3
+    assert tags.counts() == {"cloud_provider": 1, "tor": 1, "vpn": 1}
     assert [r.id for r in tags.records()] == [a.id, b.id, c.id]
+    assert tags.get(b.id) == b
     assert [r.network for r in tags.records(tag="cloud_provider")] == ["2001:db8::/32"]
     assert [r.id for r in tags.records(after=a.id, limit=1)] == [b.id]
     ranges, version = tags.ranges()

@@ -9,10 +9,19 @@ from tests.web.conftest import Web
 from tests.web.seed import seed
 
 from opencasb.store import ActivityQuery
-from opencasb.web.pages import accounts, activities, alerts, apps, dashboard, policies, settings
+from opencasb.web.pages import (
+    accounts,
+    activities,
+    alerts,
+    apps,
+    dashboard,
+    iptags,
+    policies,
+    settings,
+)
 
 RANK = {"read_only": 0, "analyst": 1, "admin": 2}
-MODULES = (dashboard, apps, activities, alerts, policies, accounts, settings)
+MODULES = (dashboard, apps, activities, alerts, policies, accounts, settings, iptags)
 
 
 def page_routes() -> list[tuple[str, str]]:
@@ -25,6 +34,8 @@ def page_routes() -> list[tuple[str, str]]:
 
 
 def min_role(method: str, path: str) -> str:
+    if path.startswith("/settings/ip-tags"):  # IP tags are detection tuning
+        return "analyst" if method == "POST" else "read_only"
     if path.startswith(("/apps/connect", "/settings/")) or (
         method == "POST" and path.startswith("/apps")
     ):
@@ -42,11 +53,13 @@ def _snapshot(web: Web) -> Any:
         [(a.id, a.status, a.resolution, a.comments) for a in s.detection.list_alerts(limit=99)],
         [(u.username, u.role) for u in s.portal.list_users()],
         [(t.id, t.revoked_at) for t in s.portal.list_tokens()],
+        (s.ip_tags.records(), s.ip_tags.version()),
     )
 
 
 def test_every_page_with_every_role(web: Web) -> None:
     seeded = seed(web)
+    tagged = web.store.ip_tags.add("192.0.2.0/24", "tor", source="cli", created_by="t")
     values = {
         "{name}": "okta",
         "{app}": "okta",
@@ -55,6 +68,7 @@ def test_every_page_with_every_role(web: Web) -> None:
         "{policy_id}": "failed-sign-ins",
         "{username}": "admin",
         "{token_id}": "1",
+        "{range_id}": str(tagged.id),
     }
     clients = {role: web.signed_in(role) for role in RANK}
     before = _snapshot(web)

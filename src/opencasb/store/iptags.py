@@ -35,6 +35,7 @@ from sqlalchemy import (
     LargeBinary,
     and_,
     delete,
+    func,
     insert,
     literal,
     or_,
@@ -64,6 +65,7 @@ __all__ = [
     "list_ranges",
     "lookup",
     "remove_ranges",
+    "tag_counts",
     "tag_set_version",
 ]
 
@@ -204,6 +206,13 @@ def list_ranges(
         q = q.limit(limit)
     with db.read() as conn:
         return [_record(r) for r in conn.execute(q)]
+
+
+def tag_counts(db: Database) -> dict[str, int]:
+    """The number of stored ranges of each tag, by tag name."""
+    q = select(ip_tags.c.tag, func.count()).group_by(ip_tags.c.tag).order_by(ip_tags.c.tag)
+    with db.read() as conn:
+        return {str(tag): int(n) for tag, n in conn.execute(q)}
 
 
 def get_range(db: Database, range_id: int) -> IpTagRecord:
@@ -425,6 +434,9 @@ class IpTagStore:
         self, *, tag: str | None = None, after: int | None = None, limit: int | None = None
     ) -> list[IpTagRecord]:
         return list_ranges(self._db, tag=tag, after=after, limit=limit)
+
+    def counts(self) -> dict[str, int]:
+        return tag_counts(self._db)
 
     def get(self, range_id: int) -> IpTagRecord:
         return get_range(self._db, range_id)

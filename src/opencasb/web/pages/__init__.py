@@ -4,8 +4,9 @@ and script (``web/static``) and Jinja2 templates (``web/templates``).
 :func:`mount` adds every page, the static files and the pages' error handling to the app
 (:func:`opencasb.web.app.create_app` calls it). Each page is a route with a stable URL:
 ``/dashboard``, ``/apps`` (Connected apps), ``/activities`` (Activity log), ``/alerts``,
-``/policies``, ``/accounts``, ``/settings``; ``/signin`` and ``/signout`` start and end a
-session through :mod:`opencasb.web.auth.sessions`, as ``/api/v1/session`` does.
+``/policies``, ``/accounts``, ``/settings`` (and ``/settings/ip-tags``); ``/signin`` and
+``/signout`` start and end a session through :mod:`opencasb.web.auth.sessions`, as
+``/api/v1/session`` does.
 """
 
 from __future__ import annotations
@@ -82,7 +83,16 @@ async def signout_post(request: Request) -> Response:
 
 def mount(app: FastAPI) -> None:
     """Add the pages, ``/static`` and the handlers that turn the pages' errors into pages."""
-    from opencasb.web.pages import accounts, activities, alerts, apps, dashboard, policies, settings
+    from opencasb.web.pages import (
+        accounts,
+        activities,
+        alerts,
+        apps,
+        dashboard,
+        iptags,
+        policies,
+        settings,
+    )
 
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.add_api_route("/signin", signin_page, methods=["GET"], include_in_schema=False)
@@ -91,7 +101,7 @@ def mount(app: FastAPI) -> None:
     app.add_api_route(
         "/", lambda: RedirectResponse("/dashboard", status_code=303), include_in_schema=False
     )
-    for module in (dashboard, apps, activities, alerts, policies, accounts, settings):
+    for module in (dashboard, apps, activities, alerts, policies, accounts, settings, iptags):
         app.include_router(module.router, include_in_schema=False)
 
     @app.exception_handler(SignInRequired)
