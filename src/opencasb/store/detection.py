@@ -11,8 +11,8 @@ Contract:
       and returns False when any stage's stored cursor and state are no longer what its
       :class:`StageWrite` expected (another process committed first).
       :func:`commit_stage` is the one-stage form.
-    * Alerts are closed with a resolution and commented on; every comment is kept, and each
-      close or comment appends an outbox event in the same transaction.
+    * Alerts are read, paged, closed and commented on through :mod:`opencasb.store.alerts`
+      (its names are re-exported here and bound on :class:`DetectionStore`).
 
 This module knows rows, not the policy model: the detection stage
 (:mod:`opencasb.detect.stage`) turns findings into :class:`AlertWrite`.
@@ -25,18 +25,21 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Connection, delete, func, insert, select, type_coerce, update
+from sqlalchemy import BigInteger, Connection, delete, insert, select, type_coerce, update
 
-from opencasb.errors import ConfigError, NotFound
+from opencasb.errors import NotFound
 from opencasb.model.activity import Activity
+from opencasb.store import alerts as _alerts
 from opencasb.store._db import Database
+from opencasb.store.alerts import RESOLUTIONS, AlertPage, AlertRecord, Comment
 from opencasb.store.codec import ACTIVITY_READ_COLUMNS, activity_from_row, dumps, loads
 from opencasb.store.instances import instance_names
 from opencasb.store.outbox import append_event, lock_outbox
-from opencasb.store.schema import activities, alert_comments, alerts, policies, stage_state
+from opencasb.store.schema import activities, alerts, policies, stage_state
 
 __all__ = [
     "RESOLUTIONS",
+    "AlertPage",
     "AlertRecord",
     "AlertWrite",
     "Comment",
@@ -46,21 +49,14 @@ __all__ = [
     "StageWrite",
     "activities_after",
     "activities_by_id",
-    "close_alert",
-    "comment_alert",
     "commit_stage",
     "commit_stages",
-    "count_alerts",
     "delete_policy",
-    "get_alert",
     "get_stage",
-    "list_alerts",
     "list_policies",
     "save_policy",
     "set_policy_enabled",
 ]
-
-RESOLUTIONS = ("true_positive", "benign", "false_positive")
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,35 +107,6 @@ class AlertWrite:
     first_time: datetime
     last_time: datetime
     historical: bool
-
-
-@dataclass(frozen=True, slots=True)
-class Comment:
-    text: str
-    created_at: datetime
-
-
-@dataclass(frozen=True, slots=True)
-class AlertRecord:
-    """A stored alert; ``comments`` are filled by :func:`get_alert` only."""
-
-    id: str
-    policy_id: str
-    title: str
-    severity: str
-    category: str
-    tactic: str | None
-    entity: str
-    explanation: str
-    evidence: tuple[int, ...]
-    first_time: datetime
-    last_time: datetime
-    historical: bool
-    status: str
-    resolution: str | None
-    created_at: datetime
-    updated_at: datetime
-    comments: tuple[Comment, ...] = ()
 
 
 _RAW_TIME = type_coerce(activities.c.time, BigInteger)
@@ -395,131 +362,6 @@ def _write_alert(conn: Connection, a: AlertWrite, now: datetime) -> str | None:
     return "extended" if len(evidence) > len(had) else None
 
 
-# ---------------------------------------------------------------------------- alerts
-
-
-def _alert(r: Any, comments: tuple[Comment, ...] = ()) -> AlertRecord:
-    return AlertRecord(
-        id=r.id,
-        policy_id=r.policy_id,
-        title=r.title,
-        severity=r.severity,
-        category=r.category,
-        tactic=r.tactic,
-        entity=r.entity,
-        explanation=r.explanation,
-        evidence=tuple(int(i) for i in loads(r.evidence)),
-        first_time=r.first_time,
-        last_time=r.last_time,
-        historical=bool(r.historical),
-        status=r.status,
-        resolution=r.resolution,
-        created_at=r.created_at,
-        updated_at=r.updated_at,
-        comments=comments,
-    )
-
-
-def list_alerts(
-    db: Database,
-    *,
-    status: str | None = None,
-    severity: str | None = None,
-    limit: int = 1000,
-) -> list[AlertRecord]:
-    """Alerts, newest last evidence first, optionally of one status and severity."""
-    stmt = select(alerts)
-    if status:
-        stmt = stmt.where(alerts.c.status == status)
-    if severity:
-        stmt = stmt.where(alerts.c.severity == severity)
-    stmt = stmt.order_by(alerts.c.last_time.desc(), alerts.c.id).limit(limit)
-    with db.read() as conn:
-        return [_alert(r) for r in conn.execute(stmt)]
-
-
-def count_alerts(db: Database) -> int:
-    with db.read() as conn:
-        return int(conn.execute(select(func.count()).select_from(alerts)).scalar() or 0)
-
-
-def _find(conn: Connection, alert_id: str) -> Any:
-    """The row of the alert ``alert_id`` or of the one alert whose id starts with it."""
-    rows = conn.execute(
-        select(alerts).where(alerts.c.id.like(_prefix(alert_id), escape="\\")).limit(2)
-    ).all()
-    exact = [r for r in rows if r.id == alert_id]
-    if exact:
-        return exact[0]
-    if len(rows) != 1:
-        raise NotFound(
-            f"no alert {alert_id!r}" if not rows else f"alert id {alert_id!r} is ambiguous",
-            fix="'opencasb alerts' lists the alerts with their ids.",
-        )
-    return rows[0]
-
-
-def _prefix(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-
-
-def get_alert(db: Database, alert_id: str) -> AlertRecord:
-    """The alert (an unambiguous id prefix is enough), with its comments, oldest first.
-
-    Raises:
-        NotFound: no alert, or more than one, has such an id.
-    """
-    with db.read() as conn:
-        row = _find(conn, alert_id)
-        comments = tuple(
-            Comment(c.text, c.created_at)
-            for c in conn.execute(
-                select(alert_comments)
-                .where(alert_comments.c.alert_id == row.id)
-                .order_by(alert_comments.c.id)
-            )
-        )
-    return _alert(row, comments)
-
-
-def close_alert(db: Database, alert_id: str, resolution: str, comment: str | None = None) -> str:
-    """Close the alert as ``resolution`` (one of :data:`RESOLUTIONS`), with an optional
-    comment; returns its full id. Closing a closed alert changes its resolution."""
-    if resolution not in RESOLUTIONS:
-        raise ConfigError(
-            f"unknown resolution {resolution!r}",
-            fix=f"use one of: {', '.join(RESOLUTIONS)}",
-            code="bad_resolution",
-        )
-    now = db.clock.now()
-    with db.write() as conn:
-        lock_outbox(conn)
-        row = _find(conn, alert_id)
-        conn.execute(
-            update(alerts)
-            .where(alerts.c.id == row.id)
-            .values(status="closed", resolution=resolution, updated_at=now)
-        )
-        if comment:
-            conn.execute(
-                insert(alert_comments).values(alert_id=row.id, text=comment, created_at=now)
-            )
-        append_event(conn, row.id, "closed", now, comment)
-    return str(row.id)
-
-
-def comment_alert(db: Database, alert_id: str, text: str) -> str:
-    """Add a comment to the alert; returns its full id."""
-    now = db.clock.now()
-    with db.write() as conn:
-        lock_outbox(conn)
-        row = _find(conn, alert_id)
-        conn.execute(insert(alert_comments).values(alert_id=row.id, text=text, created_at=now))
-        conn.execute(update(alerts).where(alerts.c.id == row.id).values(updated_at=now))
-        append_event(conn, row.id, "commented", now, text)
-    return str(row.id)
-
-
 class DetectionStore:
     """The functions of this module bound to one store: ``store.detection``."""
 
@@ -585,16 +427,39 @@ class DetectionStore:
     def list_alerts(
         self, *, status: str | None = None, severity: str | None = None, limit: int = 1000
     ) -> list[AlertRecord]:
-        return list_alerts(self._db, status=status, severity=severity, limit=limit)
+        return _alerts.list_alerts(self._db, status=status, severity=severity, limit=limit)
+
+    def page_alerts(
+        self,
+        *,
+        status: str | None = None,
+        severity: str | None = None,
+        policy_id: str | None = None,
+        entities: Sequence[str] | None = None,
+        limit: int = 50,
+        after: tuple[datetime, str] | None = None,
+    ) -> AlertPage:
+        return _alerts.page_alerts(
+            self._db,
+            status=status,
+            severity=severity,
+            policy_id=policy_id,
+            entities=entities,
+            limit=limit,
+            after=after,
+        )
 
     def count_alerts(self) -> int:
-        return count_alerts(self._db)
+        return _alerts.count_alerts(self._db)
+
+    def count_alerts_by(self, column: str, *, status: str | None = None) -> dict[str, int]:
+        return _alerts.count_alerts_by(self._db, column, status=status)
 
     def get_alert(self, alert_id: str) -> AlertRecord:
-        return get_alert(self._db, alert_id)
+        return _alerts.get_alert(self._db, alert_id)
 
     def close_alert(self, alert_id: str, resolution: str, comment: str | None = None) -> str:
-        return close_alert(self._db, alert_id, resolution, comment)
+        return _alerts.close_alert(self._db, alert_id, resolution, comment)
 
     def comment_alert(self, alert_id: str, text: str) -> str:
-        return comment_alert(self._db, alert_id, text)
+        return _alerts.comment_alert(self._db, alert_id, text)

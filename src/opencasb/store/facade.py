@@ -30,6 +30,7 @@ from opencasb.store._db import Database
 from opencasb.store.activities import PageWrite, SaveResult
 from opencasb.store.detection import DetectionStore
 from opencasb.store.instances import InstanceRecord
+from opencasb.store.inventory_pages import InventoryPages
 from opencasb.store.iptags import IpTagStore
 from opencasb.store.leases import Lease
 from opencasb.store.notifications import NotificationStore
@@ -53,6 +54,11 @@ class Store:
     def detection(self) -> DetectionStore:
         """Policies, stage cursors and state, alerts (see :mod:`opencasb.store.detection`)."""
         return DetectionStore(self._db)
+
+    @property
+    def inventory(self) -> InventoryPages:
+        """Accounts, people and groups of every instance, keyset-paged (store.inventory_pages)."""
+        return InventoryPages(self._db)
 
     @property
     def portal(self) -> PortalStore:

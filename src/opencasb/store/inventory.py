@@ -4,6 +4,8 @@ A sync reads the app's full user and group lists, so the stored inventory is rep
 transaction: readers see the old inventory or the new one, never a mix, and accounts deleted
 in the app disappear here too. Group membership is a table (``group_members``) so that
 "which groups is this account in" is an indexed query; ``position`` keeps the vendor order.
+Each account row also stores its :func:`person_key`, which links one person's accounts
+across apps (the people pages of :mod:`opencasb.store.inventory_pages`).
 """
 
 from __future__ import annotations
@@ -18,15 +20,25 @@ from opencasb.errors import StoreError
 from opencasb.model.inventory import Account, Group
 from opencasb.store._db import Database
 from opencasb.store.codec import dumps, loads_object
-from opencasb.store.schema import accounts, group_members, groups
+from opencasb.store.schema import accounts, group_members, groups, instances
 
-__all__ = ["list_accounts", "list_groups", "replace_inventory"]
+__all__ = ["account_from_row", "list_accounts", "list_groups", "person_key", "replace_inventory"]
+
+
+def person_key(instance: str, account: Account) -> str:
+    """The key that links one person's accounts across apps: the e-mail address
+    case-folded, or ``<instance name>:<account id>`` for an account without one."""
+    return account.email.casefold() if account.email else f"{instance}:{account.id}"
 
 
 def replace_inventory(
     db: Database, instance_id: int, accts: Sequence[Account], grps: Sequence[Group]
 ) -> None:
     """Replace the inventory of an instance; see :meth:`opencasb.store.Store.replace_inventory`."""
+    with db.read() as conn:
+        name = conn.execute(select(instances.c.name).where(instances.c.id == instance_id)).scalar()
+    if name is None:  # removed while its inventory was fetched (as a foreign key would say)
+        raise StoreError(f"no app instance with id {instance_id}: its inventory was not stored")
     account_rows = [
         {
             "instance_id": instance_id,
@@ -39,6 +51,7 @@ def replace_inventory(
             "last_login": a.last_login,
             "created": a.created,
             "raw": dumps(a.raw),
+            "person_key": person_key(name, a),
         }
         for a in accts
     ]
@@ -83,23 +96,23 @@ def list_accounts(db: Database, instance_id: int) -> list[Account]:
         rows = conn.execute(
             select(accounts).where(accounts.c.instance_id == instance_id).order_by(accounts.c.id)
         ).all()
-    out = []
-    for r in rows:
-        what = f"accounts row ({instance_id}, {r.id!r})"
-        out.append(
-            Account(
-                id=r.id,
-                email=r.email,
-                name=r.name,
-                status=r.status,
-                is_admin=bool(r.is_admin),
-                admin_roles=_roles(r.admin_roles, what),
-                last_login=r.last_login,
-                created=r.created,
-                raw=loads_object(r.raw, what),
-            )
-        )
-    return out
+    return [account_from_row(r) for r in rows]
+
+
+def account_from_row(r: Any) -> Account:
+    """The Account of an ``accounts`` row; StoreError names a damaged row."""
+    what = f"accounts row ({r.instance_id}, {r.id!r})"
+    return Account(
+        id=r.id,
+        email=r.email,
+        name=r.name,
+        status=r.status,
+        is_admin=bool(r.is_admin),
+        admin_roles=_roles(r.admin_roles, what),
+        last_login=r.last_login,
+        created=r.created,
+        raw=loads_object(r.raw, what),
+    )
 
 
 def list_groups(db: Database, instance_id: int) -> list[Group]:

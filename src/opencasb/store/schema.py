@@ -248,7 +248,10 @@ accounts = Table(
     Column("last_login", UtcMicros),
     Column("created", UtcMicros),
     Column("raw", Text, nullable=False),
+    # The e-mail case-folded, or "<instance name>:<id>": one person's accounts share it.
+    Column("person_key", Text, nullable=False),
     PrimaryKeyConstraint("instance_id", "id"),
+    Index(None, "person_key"),
 )
 
 groups = Table(

@@ -20,6 +20,7 @@ import io
 from collections.abc import Iterator
 from typing import Annotated, Any, Literal
 
+import orjson
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response, StreamingResponse
 from pydantic import BaseModel, Field
@@ -148,12 +149,25 @@ def list_activities(
 
 @router.post("/search")
 def search_activities(body: SearchIn, request: Request, principal: Reader, ctx: Ctx) -> Response:
-    """The same as GET with a filter document in the body (a read: any role may)."""
+    """The same as GET with a filter document in the body (a read: any role may).
+
+    Paging, either way: ``next`` is the GET URL of the next page, with this body's filters
+    as its query (the filter document as JSON in ``filter``), to follow like any list's
+    ``next``; or post the same body again with ``after`` set to this answer's ``after``.
+    Both are null on the last page."""
     flt = parse_filter(body.filter, source="filter") if body.filter is not None else None
     basic = BasicFilters(**body.model_dump(exclude={"filter", "limit", "after"}))
     page = run_search(ctx, basic.query(body.limit, body.after), flt)
     items = [activity_json(ctx, a) for a in page.items]
-    return ok({"items": items, "after": page.next_after})
+    nxt = None
+    if page.next_after is not None:
+        params = {k: v for k, v in body.model_dump(exclude={"filter", "after"}).items()
+                  if v is not None}  # fmt: skip
+        if body.filter is not None:
+            params["filter"] = orjson.dumps(body.filter).decode()
+        params["after"] = page.next_after
+        nxt = str(request.url_for("list_activities").include_query_params(**params))
+    return ok({"items": items, "next": nxt, "after": page.next_after})
 
 
 @router.get("/export")

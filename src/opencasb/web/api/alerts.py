@@ -4,30 +4,23 @@ comment. Closing and commenting need the analyst role and are audited."""
 
 from __future__ import annotations
 
-import base64
-import binascii
-from datetime import datetime
 from typing import Annotated, Any, Literal
 
-import orjson
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
-from opencasb.errors import ConfigError
-from opencasb.store.detection import RESOLUTIONS, AlertRecord
-from opencasb.store.micros import from_micros, to_micros
+from opencasb.store.alerts import RESOLUTIONS, AlertRecord
 from opencasb.web.api.activities import activity_json
 from opencasb.web.api.common import Ctx, ok
 from opencasb.web.auth.audit import record
 from opencasb.web.auth.deps import Analyst, Reader
-from opencasb.web.paging import next_link
+from opencasb.web.paging import decode_time_key, encode_time_key, next_link
 
 __all__ = ["router"]
 
 router = APIRouter(prefix="/api/v1/alerts", tags=["alerts"])
 
-_SCAN_MAX = 100_000
 _EVIDENCE_SHOWN = 200
 
 
@@ -40,25 +33,6 @@ class CloseIn(BaseModel):
 
 class CommentIn(BaseModel):
     text: str = Field(min_length=1, max_length=10_000)
-
-
-def _encode(a: AlertRecord) -> str:
-    raw = orjson.dumps([to_micros(a.last_time), a.id])
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def _decode(token: str) -> tuple[datetime, str]:
-    try:
-        t, i = orjson.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
-        if not isinstance(t, int) or not isinstance(i, str):
-            raise ValueError("not a position")
-        return from_micros(t), i
-    except (ValueError, TypeError, binascii.Error, OverflowError, orjson.JSONDecodeError):
-        raise ConfigError(
-            "invalid page token in 'after'",
-            fix="start again from the first page and follow each page's next link",
-            code="bad_page_token",
-        ) from None
 
 
 def alert_json(a: AlertRecord) -> dict[str, Any]:
@@ -93,21 +67,16 @@ def list_alerts(
     limit: Annotated[int, Query(ge=1, le=1000)] = 50,
     after: str | None = None,
 ) -> Response:
-    """Alerts, newest last evidence first; follow ``next`` for more."""
-    rows = ctx.store.detection.list_alerts(status=status, severity=severity, limit=_SCAN_MAX)
-    if policy_id:
-        rows = [a for a in rows if a.policy_id == policy_id]
-    # (last_time desc, id asc), as the store orders them; the token is the last one seen.
-    if after:
-        last_time, last_id = _decode(after)
-        rows = [
-            a
-            for a in rows
-            if a.last_time < last_time or (a.last_time == last_time and a.id > last_id)
-        ]
-    chunk = rows[:limit]
-    token = _encode(chunk[-1]) if len(rows) > limit else None
-    return ok({"items": [alert_json(a) for a in chunk], "next": next_link(request, token)})
+    """Alerts, newest last evidence first (then by id); follow ``next`` for more."""
+    found = ctx.store.detection.page_alerts(
+        status=status,
+        severity=severity,
+        policy_id=policy_id or None,
+        limit=limit,
+        after=decode_time_key(after) if after else None,
+    )
+    token = encode_time_key(*found.next) if found.next else None
+    return ok({"items": [alert_json(a) for a in found.items], "next": next_link(request, token)})
 
 
 @router.get("/{alert_id}")

@@ -14,29 +14,27 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 from sqlalchemy import make_url
 
-from opencasb.model.inventory import Account, Group
-from opencasb.store import InstanceRecord
+from opencasb.store.inventory_pages import AccountEntry, GroupEntry, PersonEntry
 from opencasb.store.rejected import RejectedRecord
 from opencasb.web.api.common import Ctx, ok
 from opencasb.web.auth.deps import Reader
 from opencasb.web.context import WebContext
-from opencasb.web.paging import decode_position, encode_position, next_link
+from opencasb.web.paging import decode_key, decode_position, encode_key, encode_position, next_link
 
 __all__ = ["router"]
 
 router = APIRouter(prefix="/api/v1")
 
 
-def _instances(ctx: WebContext, instance: str | None) -> list[InstanceRecord]:
-    if instance:
-        return [ctx.store.get_instance(instance)]
-    return ctx.store.list_instances()
+def _instance_id(ctx: WebContext, instance: str | None) -> int | None:
+    return ctx.store.get_instance(instance).id if instance else None
 
 
-def _account(rec: InstanceRecord, a: Account, groups: list[str]) -> dict[str, Any]:
+def _account(e: AccountEntry) -> dict[str, Any]:
+    a = e.account
     return {
-        "instance": rec.name,
-        "app": rec.app,
+        "instance": e.instance,
+        "app": e.app,
         "id": a.id,
         "email": a.email,
         "name": a.name,
@@ -45,47 +43,19 @@ def _account(rec: InstanceRecord, a: Account, groups: list[str]) -> dict[str, An
         "admin_roles": list(a.admin_roles),
         "last_login": a.last_login,
         "created": a.created,
-        "groups": groups,
+        "groups": list(e.groups),
     }
 
 
-def _all_accounts(ctx: WebContext, instance: str | None) -> list[dict[str, Any]]:
-    out = []
-    for rec in _instances(ctx, instance):
-        member_of: dict[str, list[str]] = {}
-        for g in ctx.store.list_groups(rec.id):
-            for m in g.member_ids:
-                member_of.setdefault(m, []).append(g.name)
-        out += [
-            _account(rec, a, sorted(member_of.get(a.id, [])))
-            for a in ctx.store.list_accounts(rec.id)
-        ]
-    return out
+def _position(token: str | None) -> tuple[int, str] | None:
+    if not token:
+        return None
+    instance_id, key = decode_key(token, (int, str))
+    return int(instance_id), str(key)
 
 
-def _matches(item: dict[str, Any], q: str | None) -> bool:
-    if not q:
-        return True
-    needle = q.casefold()
-    return any(needle in str(item.get(k) or "").casefold() for k in ("email", "name", "id"))
-
-
-def _paged(
-    request: Request, items: list[dict[str, Any]], limit: int, after: str | None
-) -> Response:
-    """Keyset paging over a list sorted by (instance, id): ``after`` names the last item."""
-    start = 0
-    if after:
-        _, index = decode_position(after)
-        start = index + 1
-    chunk = items[start : start + limit]
-    more = start + limit < len(items)
-    token = None
-    if more and chunk:
-        from opencasb.store.micros import EPOCH
-
-        token = encode_position(EPOCH, start + len(chunk) - 1)
-    return ok({"items": chunk, "total": len(items), "next": next_link(request, token)})
+def _token(position: tuple[int, str] | None) -> str | None:
+    return encode_key(position) if position else None
 
 
 @router.get("/accounts", tags=["inventory"])
@@ -99,13 +69,34 @@ def accounts(
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     after: str | None = None,
 ) -> Response:
-    """The stored accounts of every instance (or one): status, admin roles, groups, last
-    sign-in."""
-    items = [
-        a for a in _all_accounts(ctx, instance) if _matches(a, q) and (a["is_admin"] or not admins)
-    ]
-    items.sort(key=lambda a: (a["instance"], a["id"]))
-    return _paged(request, items, limit, after)
+    """The stored accounts of every instance (or one), by instance then id: status, admin
+    roles, groups, last sign-in. ``total`` counts every match; follow ``next`` for more."""
+    found = ctx.store.inventory.page_accounts(
+        instance_id=_instance_id(ctx, instance),
+        q=q or None,
+        admins=admins,
+        limit=limit,
+        after=_position(after),
+    )
+    return ok(
+        {
+            "items": [_account(e) for e in found.items],
+            "total": found.total,
+            "next": next_link(request, _token(found.next)),
+        }
+    )
+
+
+def person_json(p: PersonEntry) -> dict[str, Any]:
+    accts = [_account(e) for e in p.accounts]
+    return {
+        "key": p.key,
+        "email": next((a["email"] for a in accts if a["email"]), None),
+        "name": next((a["name"] for a in accts if a["name"]), None),
+        "apps": sorted({a["app"] for a in accts}),
+        "is_admin": any(a["is_admin"] for a in accts),
+        "accounts": accts,
+    }
 
 
 @router.get("/people", tags=["inventory"])
@@ -114,33 +105,29 @@ def people(
     principal: Reader,
     ctx: Ctx,
     q: Annotated[str | None, Query(description="Part of the e-mail, name or id.")] = None,
+    admins: Annotated[bool, Query(description="Only people with an admin account.")] = False,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     after: str | None = None,
 ) -> Response:
-    """People across apps: the accounts of one e-mail address (any case) together."""
-    by_key: dict[str, list[dict[str, Any]]] = {}
-    for a in _all_accounts(ctx, None):
-        key = (a["email"] or "").casefold() or f"{a['instance']}:{a['id']}"
-        by_key.setdefault(key, []).append(a)
-    items = []
-    for key, accts in sorted(by_key.items()):
-        person = {
-            "key": key,
-            "email": accts[0]["email"],
-            "name": next((a["name"] for a in accts if a["name"]), None),
-            "apps": sorted({a["app"] for a in accts}),
-            "is_admin": any(a["is_admin"] for a in accts),
-            "accounts": accts,
+    """People across apps, by key: the accounts of one e-mail address (any case) together;
+    an account without an address is a person of its own (key ``instance:id``)."""
+    key = str(decode_key(after, (str,))[0]) if after else None
+    found = ctx.store.inventory.page_people(q=q or None, admins=admins, limit=limit, after=key)
+    token = encode_key([found.next]) if found.next is not None else None
+    return ok(
+        {
+            "items": [person_json(p) for p in found.items],
+            "total": found.total,
+            "next": next_link(request, token),
         }
-        if any(_matches(a, q) for a in accts):
-            items.append(person)
-    return _paged(request, items, limit, after)
+    )
 
 
-def _group(rec: InstanceRecord, g: Group) -> dict[str, Any]:
+def _group(e: GroupEntry) -> dict[str, Any]:
+    g = e.group
     return {
-        "instance": rec.name,
-        "app": rec.app,
+        "instance": e.instance,
+        "app": e.app,
         "id": g.id,
         "name": g.name,
         "type": g.type,
@@ -158,12 +145,18 @@ def groups(
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     after: str | None = None,
 ) -> Response:
-    """The stored groups of every instance (or one) with their members' account ids."""
-    items = [
-        _group(rec, g) for rec in _instances(ctx, instance) for g in ctx.store.list_groups(rec.id)
-    ]
-    items.sort(key=lambda g: (g["instance"], g["id"]))
-    return _paged(request, items, limit, after)
+    """The stored groups of every instance (or one), by instance then id, with their
+    members' account ids; follow ``next`` for more."""
+    found = ctx.store.inventory.page_groups(
+        instance_id=_instance_id(ctx, instance), limit=limit, after=_position(after)
+    )
+    return ok(
+        {
+            "items": [_group(e) for e in found.items],
+            "total": found.total,
+            "next": next_link(request, _token(found.next)),
+        }
+    )
 
 
 def _rejected(r: RejectedRecord) -> dict[str, Any]:

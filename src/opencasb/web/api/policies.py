@@ -87,7 +87,7 @@ def _policy_json(rec: PolicyRecord, policy: Policy | None, alerts: int) -> dict[
 
 
 def _alert_counts(ctx: WebContext) -> Counter[str]:
-    return Counter(a.policy_id for a in ctx.store.detection.list_alerts(limit=1_000_000))
+    return Counter(ctx.store.detection.count_alerts_by("policy_id"))
 
 
 def _find(ctx: WebContext, policy_id: str) -> PolicyRecord:

@@ -2,8 +2,9 @@
 entities, evidence (each linked to its record in the activity log), timeline and comments;
 analysts close an alert as true positive, benign or false positive, and comment.
 
-URLs: ``/alerts?status=open&severity=high``, ``/alerts/{id}``, and the posts
-``/alerts/{id}/close`` and ``/alerts/{id}/comment``.
+URLs: ``/alerts?status=open&severity=high&after=<token>`` (keyset-paged, newest first;
+``status=all`` for every status), ``/alerts/{id}``, and the posts ``/alerts/{id}/close`` and
+``/alerts/{id}/comment``.
 """
 
 from __future__ import annotations
@@ -16,10 +17,11 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from opencasb.detect.policy import Severity
 from opencasb.errors import NotFound, OpenCASBError
-from opencasb.store.detection import RESOLUTIONS, AlertRecord
+from opencasb.store.alerts import RESOLUTIONS, AlertRecord
 from opencasb.web.pages.app_ops import problem_of
 from opencasb.web.pages.deps import audit, form_of, missing, store_of, viewer_of
 from opencasb.web.pages.render import render
+from opencasb.web.paging import decode_time_key, encode_time_key
 
 __all__ = ["RESOLUTION_LABELS", "router"]
 
@@ -32,20 +34,31 @@ RESOLUTION_LABELS = {
 }
 SEVERITIES = [s.value for s in reversed(Severity)]
 EVIDENCE_SHOWN = 200
+PAGE = 100
 
 
 @router.get("/alerts", response_class=HTMLResponse)
-def alerts_page(request: Request, status: str = "open", severity: str = "") -> Response:
+def alerts_page(
+    request: Request, status: str = "open", severity: str = "", after: str = ""
+) -> Response:
     viewer_of(request)
     store = store_of(request)
-    found = store.detection.list_alerts(status=status or None, severity=severity or None)
+    status = status or "all"  # kept in the pager's links ("" would mean the default, open)
+    found = store.detection.page_alerts(
+        status=None if status == "all" else status,
+        severity=severity or None,
+        limit=PAGE,
+        after=decode_time_key(after) if after else None,
+    )
     return render(
         request,
         "alerts.html",
         title="Alerts",
-        alerts=found,
+        alerts=found.items,
         status=status,
         severity=severity,
+        after=after,
+        next_after=encode_time_key(*found.next) if found.next else None,
         severities=SEVERITIES,
         labels=RESOLUTION_LABELS,
     )
