@@ -203,6 +203,9 @@ def test_export_reads_back_as_the_same_ranges(store: Store, tmp_path) -> None:  
     tags.add("10.0.0.0/8", "corporate", name="HQ", source="cli", created_by="a")
     tags.import_ranges("file:x", [parse_ip_range("10.0.0.0/8", "corporate")], created_by="a")
     tags.add("9.0.0.0/8", "corporate", source="cli", created_by="a")
+    tags.add("8.8.8.0/24", "dns", name="=HYPERLINK(1)", source="cli", created_by="a")
+    assert tags.export_csv(tag="dns").splitlines()[1] == "8.8.8.0/24,dns,'=HYPERLINK(1)"
+    tags.remove("8.8.8.0/24")
     text = tags.export_csv()
     assert text.splitlines()[0] == "network,tag,name"
     assert text.splitlines()[1:] == [
@@ -224,3 +227,28 @@ def test_file_source_is_the_base_name() -> None:
     assert file_source("C:\\lists\\vpn.csv") == "file:vpn.csv"
     with pytest.raises(ConfigError):
         file_source("dir/")
+
+
+def test_concurrent_imports_of_one_file_both_succeed(store: Store) -> None:
+    """Two processes importing the same file at once run one after the other (the tag-set
+    row's lock), so neither fails on the unique key and the rows are the file's, once."""
+    import threading
+
+    ranges = [parse_ip_range(f"10.{i}.0.0/16", "vpn") for i in range(200)]
+    start = threading.Barrier(2)
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        start.wait()
+        try:
+            store.ip_tags.import_ranges("file:vpn.txt", ranges, created_by="a")
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert errors == []
+    assert len(store.ip_tags.records()) == 200 and store.ip_tags.version() == 1

@@ -47,6 +47,7 @@ from opencasb.enrich.ipnum import parse_ip
 from opencasb.enrich.iptags import IpRange, normalize_tag, parse_ip_range
 from opencasb.errors import ConfigError, NotFound
 from opencasb.store._db import Database
+from opencasb.store.export import _cell as csv_cell
 from opencasb.store.schema import ip_tag_version, ip_tags
 
 __all__ = [
@@ -146,6 +147,14 @@ def _values(r: IpRange, source: str, by: str, now: datetime) -> dict[str, Any]:
         "created_at": now,
         "created_by": by,
     }
+
+
+def _lock(conn: Connection) -> None:
+    """Take the tag-set row's lock for the caller's write transaction (PostgreSQL; SQLite's
+    writers are already one at a time): two imports of one file, or an add racing another,
+    then run one after the other instead of failing on the unique key."""
+    t = ip_tag_version
+    conn.execute(select(t.c.version).where(t.c.id == 1).with_for_update())
 
 
 def _bump(conn: Connection, now: datetime) -> int:
@@ -289,6 +298,7 @@ def add_range(
     r = _parse(network, tag, name)
     now = db.clock.now()
     with db.write() as conn:
+        _lock(conn)
         have = conn.execute(
             select(ip_tags.c.id, ip_tags.c.source)
             .where(ip_tags.c.network == r.network, ip_tags.c.tag == r.tag)
@@ -327,6 +337,7 @@ def remove_ranges(db: Database, spec: str, *, tag: str | None = None) -> list[Ip
         cond = cond & (ip_tags.c.tag == canonical)
     now = db.clock.now()
     with db.write() as conn:
+        _lock(conn)
         found = conn.execute(select(ip_tags).where(cond).order_by(ip_tags.c.id))
         rows = [_record(r) for r in found]
         if rows:
@@ -365,6 +376,7 @@ def import_ranges(
     tags = {t for t in (_check_tag(t) for t in replace_tags) if t is not None}
     now = db.clock.now()
     with db.write() as conn:
+        _lock(conn)
         cond = ip_tags.c.source == source
         if tags:
             cond = or_(cond, ip_tags.c.tag.in_(sorted(tags)))
@@ -400,7 +412,8 @@ def _current(conn: Connection) -> int:
 def export_csv(db: Database, *, tag: str | None = None) -> str:
     """The stored ranges (of one tag or all) as a CSV file that :func:`~opencasb.enrich.
     iptags.load_ip_ranges` reads back: a ``network,tag,name`` header, then one range a
-    line, ordered by tag, family and address."""
+    line, ordered by tag, family and address. A name a spreadsheet would run as a formula
+    gets a leading apostrophe, as in the activity export (:mod:`opencasb.store.export`)."""
     records = list_ranges(db, tag=tag)
     records.sort(key=lambda x: (x.tag, x.range.version, x.range.first, x.range.last, x.id))
     out = io.StringIO()
@@ -411,7 +424,8 @@ def export_csv(db: Database, *, tag: str | None = None) -> str:
         if (rec.network, rec.tag) in seen:  # the same range from two sources: once
             continue
         seen.add((rec.network, rec.tag))
-        writer.writerow([rec.network, rec.tag, _no_comment(rec.name)])
+        # a name is the user's text: a spreadsheet must not run it as a formula
+        writer.writerow([rec.network, rec.tag, csv_cell(_no_comment(rec.name))])
     return out.getvalue()
 
 
