@@ -12,6 +12,7 @@ the app's export files (an import has no credentials, hence no connector).
 
 from __future__ import annotations
 
+import dataclasses
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -23,6 +24,7 @@ from typing import Any, ClassVar
 from opencasb.errors import ConfigError, ErrorInfo
 from opencasb.formats.exports import BadRecord
 from opencasb.http.options import HttpOptions
+from opencasb.http.tls import ca_context
 from opencasb.model import Account, Activity, Group, InstanceRecord
 
 __all__ = [
@@ -161,7 +163,9 @@ class FileImport:
 class AppConnector(ABC):
     """One SaaS app. Subclasses declare the class attributes and implement the hooks.
 
-    ``config`` holds the non-secret form values; ``secrets`` the secret ones (decrypted).
+    ``config`` holds the non-secret form values; ``secrets`` the secret ones (decrypted). A
+    ``ca_bundle`` value in ``config`` (a TLS-inspecting proxy, the sandbox) is trusted on top
+    of the system store, unless ``http`` already says what to verify.
     """
 
     NAME: ClassVar[str]
@@ -181,6 +185,8 @@ class AppConnector(ABC):
         self.config = dict(config)
         self.secrets = dict(secrets)
         self.http = http or HttpOptions()
+        if self.config.get("ca_bundle") and self.http.verify is True:
+            self.http = dataclasses.replace(self.http, verify=ca_context(self.config["ca_bundle"]))
 
     @classmethod
     def validate_config(cls, config: Mapping[str, str]) -> dict[str, str]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import re
 import threading
 from collections.abc import Callable, Mapping, Sequence
@@ -37,7 +36,6 @@ from opencasb.apps.office365.operations import app_name
 from opencasb.errors import ConfigError, OpenCASBError
 from opencasb.formats.records import RawRecords
 from opencasb.http import ApiClient, RequestBudget
-from opencasb.http.tls import ca_context
 from opencasb.model import Activity
 
 __all__ = ["Office365Connector"]
@@ -165,8 +163,6 @@ class Office365Connector(AppConnector):
         http: HttpOptions | None = None,
     ) -> None:
         super().__init__(self.validate_config(config), secrets, http=http)
-        if self.config.get("ca_bundle") and self.http.verify is True:
-            self.http = dataclasses.replace(self.http, verify=ca_context(self.config["ca_bundle"]))
         self.components = tuple(self.config["components"].split(","))
         self.endpoints = endpoints_for(self.config["cloud"], self.config.get("endpoint"))
         self.tenant_id = self.config["tenant_id"]

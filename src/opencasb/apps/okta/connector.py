@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable, Mapping
 from typing import Any, ClassVar
 
@@ -26,7 +25,6 @@ from opencasb.apps.okta.inventory import fetch_inventory
 from opencasb.apps.okta.normalize import normalize
 from opencasb.errors import ConfigError, OpenCASBError
 from opencasb.http import ApiClient
-from opencasb.http.tls import ca_context
 from opencasb.model import Activity
 
 __all__ = ["OktaConnector", "okta_bucket"]
@@ -105,8 +103,6 @@ class OktaConnector(AppConnector):
         http: HttpOptions | None = None,
     ) -> None:
         super().__init__(self.validate_config(config), secrets, http=http)
-        if self.config.get("ca_bundle") and self.http.verify is True:
-            self.http = dataclasses.replace(self.http, verify=ca_context(self.config["ca_bundle"]))
         self.origin = self.config["domain"]
         self.client = ApiClient(
             self.origin,
