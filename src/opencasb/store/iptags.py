@@ -125,13 +125,17 @@ def _keys(r: IpRange) -> tuple[bytes, bytes]:
     return r.first.to_bytes(16, "big"), r.last.to_bytes(16, "big")
 
 
-def _record(row: Any) -> IpTagRecord:
-    first, last = bytes(row.first_key), bytes(row.last_key)
+def _range(network: str, first_key: Any, last_key: Any, tag: str, name: Any, src: str) -> IpRange:
+    first, last = bytes(first_key), bytes(last_key)
     if first[:12] == _V4_PREFIX:
         version, lo, hi = 4, int.from_bytes(first[12:], "big"), int.from_bytes(last[12:], "big")
     else:
         version, lo, hi = 6, int.from_bytes(first, "big"), int.from_bytes(last, "big")
-    r = IpRange(row.network, row.tag, version, lo, hi, row.name or "", row.source)
+    return IpRange(network, tag, version, lo, hi, name or "", src)
+
+
+def _record(row: Any) -> IpTagRecord:
+    r = _range(row.network, row.first_key, row.last_key, row.tag, row.name, row.source)
     return IpTagRecord(int(row.id), r, row.source, row.created_at, row.created_by)
 
 
@@ -243,8 +247,12 @@ def all_ranges(db: Database) -> tuple[list[IpRange], int]:
     with db.read() as conn, conn.begin():
         v = conn.execute(select(ip_tag_version.c.version).where(ip_tag_version.c.id == 1))
         version = int(v.scalar() or 0)
-        rows = conn.execute(select(ip_tags).order_by(ip_tags.c.id))
-        return [_record(r).range for r in rows], version
+        t = ip_tags.c
+        # plain tuples of the columns a range needs: this runs on every reload of the
+        # enricher, over lists of a hundred thousand ranges
+        cols = (t.network, t.first_key, t.last_key, t.tag, t.name, t.source)
+        rows = conn.execute(select(*cols).order_by(t.id))
+        return [_range(*row) for row in rows], version
 
 
 def lookup(db: Database, address: str) -> list[IpTagRecord]:
