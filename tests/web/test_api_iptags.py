@@ -49,6 +49,9 @@ def test_create_list_page_read_lookup_export_delete(web: Web) -> None:
     assert c.delete(f"/api/v1/iptags/{made[0]['id']}").status_code == 204
     assert_problem(ro.get(f"/api/v1/iptags/{made[0]['id']}"), 404, "ip_range_not_found")
     assert_problem(c.delete(f"/api/v1/iptags/{made[0]['id']}"), 404, "ip_range_not_found")
+    assert_problem(c.delete("/api/v1/iptags/-1"), 404, "ip_range_not_found")
+    spec = c.get("/api/openapi.json").json()["paths"]["/api/v1/iptags/import"]["post"]
+    assert "text/plain" in spec["requestBody"]["content"]
     assert_problem(ro.get("/api/v1/iptags", params={"after": "@@"}), 400, "bad_page_token")
     assert_problem(ro.get("/api/v1/iptags/lookup/x"), 400, "bad_ip")
     v6 = ro.get("/api/v1/iptags/lookup/2001:db8::1").json()

@@ -326,18 +326,18 @@ def add_range(
     return _record(row)
 
 
-def remove_ranges(db: Database, spec: str, *, tag: str | None = None) -> list[IpTagRecord]:
-    """Remove the range with id ``spec`` (digits), or every range of the network ``spec``
-    (any spelling of it: ``192.0.2.7`` is ``192.0.2.7/32``), of every tag or only ``tag``,
-    from every source. Returns what was removed.
+def remove_ranges(db: Database, spec: str | int, *, tag: str | None = None) -> list[IpTagRecord]:
+    """Remove the range with id ``spec`` (an int, or a string of digits), or every range of
+    the network ``spec`` (any spelling of it: ``192.0.2.7`` is ``192.0.2.7/32``), of every
+    tag or only ``tag``, from every source. Returns what was removed.
 
     Raises:
         ConfigError: ``spec`` is neither an id nor a network, or ``tag`` is not a tag.
         NotFound: nothing matches.
     """
     canonical = _check_tag(tag)
-    spec = spec.strip()
-    if spec.isdigit():
+    spec = spec if isinstance(spec, int) else spec.strip()
+    if isinstance(spec, int) or spec.isdigit():
         cond = ip_tags.c.id == int(spec)
     else:
         cond = ip_tags.c.network == _parse(spec, canonical or "corporate", "").network
@@ -474,7 +474,7 @@ class IpTagStore:
     ) -> IpTagRecord:
         return add_range(self._db, network, tag, name=name, source=source, created_by=created_by)
 
-    def remove(self, spec: str, *, tag: str | None = None) -> list[IpTagRecord]:
+    def remove(self, spec: str | int, *, tag: str | None = None) -> list[IpTagRecord]:
         return remove_ranges(self._db, spec, tag=tag)
 
     def import_ranges(

@@ -162,13 +162,25 @@ def create(body: IpTagIn, request: Request, principal: Analyst, ctx: Ctx) -> Res
 @router.delete("/{range_id}", status_code=204)
 def remove(range_id: int, request: Request, principal: Analyst, ctx: Ctx) -> Response:
     """Remove one stored range."""
-    (r,) = ctx.store.ip_tags.remove(str(range_id))
+    (r,) = ctx.store.ip_tags.remove(range_id)
     record(ctx, request, principal, "iptag.remove", target=f"{r.network} {r.tag}",
            detail={"id": r.id, "source": r.source})  # fmt: skip
     return Response(status_code=204)
 
 
-@router.post("/import")
+_FILE_BODY = {
+    "requestBody": {
+        "required": True,
+        "description": "The file itself: one network a line, or CSV network,tag[,name].",
+        "content": {
+            "text/plain": {"schema": {"type": "string"}},
+            "text/csv": {"schema": {"type": "string"}},
+        },
+    }
+}
+
+
+@router.post("/import", openapi_extra=_FILE_BODY)
 async def import_file(
     request: Request,
     principal: Analyst,

@@ -3,7 +3,8 @@
 Call :func:`record` after an action (or a refused attempt) with the principal or name of
 who did it. Actions are dotted names: ``signin``, ``signin.failed``, ``signout``,
 ``user.add``, ``user.set_role``, ``token.create``, ``token.revoke``, ``app.connect``,
-``app.edit``, ``policy.save``, ``alert.close`` ... Secrets never go into ``detail``.
+``app.edit``, ``policy.save``, ``alert.close``, ``iptag.add``, ``iptag.remove``,
+``iptag.import`` ... Secrets never go into ``detail``.
 """
 
 from __future__ import annotations

@@ -106,7 +106,7 @@ async def add_post(request: Request) -> Response:
 async def remove_post(request: Request, range_id: int) -> Response:
     viewer, _ = await form_of(request, "analyst")
     try:
-        (r,) = get_ctx(request).store.ip_tags.remove(str(range_id))
+        (r,) = get_ctx(request).store.ip_tags.remove(range_id)
     except NotFound as exc:
         raise missing(exc) from None
     audit(request, viewer, "iptag.remove", f"{r.network} {r.tag}",
