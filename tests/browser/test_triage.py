@@ -46,11 +46,17 @@ def test_open_an_alert_and_close_it_as_false_positive(
     expect(page.locator(".bar .badge").last).to_have_text("closed: False positive")
     expect(page.locator(".timeline")).to_contain_text("closed as False positive")
     expect(page.locator(".timeline")).to_contain_text("the sandbox's own test traffic")
+    comment = page.locator("article.comment").last
+    expect(comment.locator("header strong")).to_have_text("ana")  # who closed it
+    expect(comment.locator("p")).to_have_text("the sandbox's own test traffic")
     shot(page, "alert-closed")
     alert_id = alert_url.rsplit("/", 1)[1]
     closed = portal.store.detection.get_alert(alert_id)
     assert (closed.status, closed.resolution) == ("closed", "false_positive")
     assert closed.title == title
+    assert [(c.author, c.text) for c in closed.comments] == [
+        ("ana", "the sandbox's own test traffic")
+    ]
 
 
 def _hostile(portal: Portal) -> Activity:

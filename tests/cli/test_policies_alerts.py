@@ -4,6 +4,7 @@ with their evidence, commented on and closed; hostile audit data stays inert on 
 
 from __future__ import annotations
 
+import getpass
 import json
 from pathlib import Path
 
@@ -43,6 +44,11 @@ def test_sync_runs_detection_and_alerts_have_a_lifecycle(synced: Cli, tmp_path: 
     closed = json.loads(synced.ok("alerts", "show", first["id"], "--format", "json").stdout)
     assert closed["status"] == "closed" and closed["resolution"] == "benign"
     assert [c["text"] for c in closed["comments"]] == ["looking at it", "typo"]
+    # the operating-system user wrote them (the one running these tests)
+    assert [c["author"] for c in closed["comments"]] == [getpass.getuser()] * 2
+    assert f"comment by {getpass.getuser()}" in flat(
+        synced.ok("alerts", "show", first["id"]).stdout
+    )
     still_open = synced.ok("alerts", "--status", "open", "--format", "json").stdout.splitlines()
     assert len(still_open) == len(rows) - 1
     assert synced.ok("alerts", "--severity", "high", "--format", "json").stdout == ""

@@ -19,8 +19,8 @@ def test_opened_extended_closed_commented(store: Store) -> None:
     raise_alerts(store, alert(1), alert(2))
     raise_alerts(store, alert(1))  # the same pass again: nothing new, no event
     raise_alerts(store, alert(1, evidence=(1, 7)))  # new evidence: extended
-    store.detection.close_alert("alert-002", "benign", "expected: quarterly export")
-    store.detection.comment_alert("alert-001", "looking into it")
+    store.detection.close_alert("alert-002", "benign", "expected: quarterly export", author="ann")
+    store.detection.comment_alert("alert-001", "looking into it", author="bob")
     assert _events(store) == [
         ("alert-001", "opened"),
         ("alert-002", "opened"),
@@ -33,7 +33,8 @@ def test_opened_extended_closed_commented(store: Store) -> None:
     assert extended["evidence"] == [1, 7] and extended["status"] == "open"
     closed = events[3].alert
     assert closed["status"] == "closed" and closed["resolution"] == "benign"
-    assert closed["comment"] == "expected: quarterly export"
+    assert closed["comment"] == "expected: quarterly export" and closed["comment_author"] == "ann"
+    assert events[4].alert["comment_author"] == "bob"
     assert len({e.key for e in events}) == 5  # every event its own idempotency key
     assert [e.id for e in events] == sorted(e.id for e in events)
 

@@ -116,7 +116,11 @@ def test_alerts_read_close_comment(web: Web) -> None:
     assert r.json()["status"] == "closed" and r.json()["resolution"] == "benign"
     one = analyst.get(f"/api/v1/alerts/{seeded.alert_id}").json()
     assert [e["event"] for e in one["timeline"]] == ["raised", "comment", "comment", "closed"]
-    assert one["comments"][0]["text"] == "analyst: looking"
+    assert [(c["author"], c["text"]) for c in one["comments"]] == [
+        ("analyst", "looking"),
+        ("analyst", "a test"),
+    ]
+    assert one["timeline"][1]["author"] == "analyst"
     assert analyst.get("/api/v1/alerts", params={"status": "open"}).json()["items"] == []
     bad = analyst.post(f"/api/v1/alerts/{seeded.alert_id}/close", json={"resolution": "meh"})
     assert_problem(bad, 422, "invalid_request")

@@ -7,6 +7,7 @@ exact values.
 
 from __future__ import annotations
 
+import getpass
 import logging
 import sys
 from typing import TYPE_CHECKING, Annotated, Any
@@ -27,7 +28,7 @@ if TYPE_CHECKING:
     from opencasb.store import Store
     from opencasb.store.detection import AlertRecord
 
-__all__ = ["register", "run_detection"]
+__all__ = ["cli_author", "register", "run_detection"]
 
 log = logging.getLogger(__name__)
 
@@ -99,7 +100,9 @@ def _as_json(a: AlertRecord) -> dict[str, Any]:
         "resolution": a.resolution,
         "created_at": a.created_at.isoformat(),
         "updated_at": a.updated_at.isoformat(),
-        "comments": [{"text": c.text, "at": c.created_at.isoformat()} for c in a.comments],
+        "comments": [
+            {"text": c.text, "author": c.author, "at": c.created_at.isoformat()} for c in a.comments
+        ],
     }
 
 
@@ -178,7 +181,8 @@ def show(
         console.print(f"status:      {status}{' (historical)' if a.historical else ''}")
         console.print(f"explanation: {markup(a.explanation)}")
         for c in a.comments:
-            console.print(f"comment ({c.created_at:%Y-%m-%d %H:%M}): {markup(c.text)}")
+            by = markup(c.author or "unknown author")
+            console.print(f"comment by {by} ({c.created_at:%Y-%m-%d %H:%M}): {markup(c.text)}")
         ids = list(a.evidence[:evidence])
         found = det.activities_by_id(ids)
         console.print(f"evidence: {len(a.evidence)} activities", end="")
@@ -199,7 +203,9 @@ def close(
     """Close an alert with a resolution (and a comment)."""
     state: Ctx = ctx.obj
     with handle_errors():
-        full = state.store.detection.close_alert(alert_id, resolution, comment)
+        full = state.store.detection.close_alert(
+            alert_id, resolution, comment, author=cli_author() if comment else None
+        )
         console.print(f"closed {full} as {markup(resolution)}")
 
 
@@ -209,11 +215,21 @@ def comment(
     alert_id: Annotated[str, typer.Argument(metavar="ID", help="Id (or its prefix).")],
     text: Annotated[str, typer.Argument(metavar="TEXT")],
 ) -> None:
-    """Add a comment to an alert."""
+    """Add a comment to an alert; its author is the operating-system user running this
+    command (``cli`` when none is known)."""
     state: Ctx = ctx.obj
     with handle_errors():
-        full = state.store.detection.comment_alert(alert_id, text)
+        full = state.store.detection.comment_alert(alert_id, text, author=cli_author())
         console.print(f"commented on {full}")
+
+
+def cli_author() -> str:
+    """The author of a comment written with the CLI: the operating-system user, or ``cli``
+    when the system names none (no login name, no passwd entry for the uid)."""
+    try:
+        return getpass.getuser() or "cli"
+    except (OSError, KeyError):
+        return "cli"
 
 
 def register(app: typer.Typer) -> None:

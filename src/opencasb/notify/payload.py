@@ -10,7 +10,7 @@ The JSON document (the webhook's body; also the source of the CEF and e-mail ren
      "test": false,
      "alert": {"id", "title", "description", "severity", "category", "mitre_tactic",
                "policy_id", "status", "resolution", "historical", "first_time", "last_time",
-               "created_at", "updated_at", "comment",
+               "created_at", "updated_at", "comment", "comment_author",
                "entities": {"users": [...], "ips": [...], "apps": [...], "instances": [...]},
                "evidence": [activity ids: the first 500], "evidence_count": 1234}}
 
@@ -109,6 +109,7 @@ class Outgoing:
                 "created_at": a.get("created_at"),
                 "updated_at": a.get("updated_at"),
                 "comment": a.get("comment"),
+                "comment_author": a.get("comment_author"),
                 "entities": self.entities.as_json(),
                 "evidence": list(a.get("evidence") or []),
                 "evidence_count": a.get("evidence_count", len(a.get("evidence") or [])),
@@ -138,6 +139,7 @@ def test_event(now: datetime) -> Outgoing:
         "created_at": t,
         "updated_at": t,
         "comment": None,
+        "comment_author": None,
     }
     event = AlertEvent(0, uuid.uuid4().hex, str(alert["id"]), "opened", alert, now)
     return Outgoing(event, Entities(users=("test@example.invalid",)), test=True)

@@ -48,7 +48,8 @@ def body_text(out: Outgoing) -> str:
         lines.append("Historical:   yes (raised from activity older than the detection)")
     lines += ["", "What happened:", f"  {a.get('explanation')}", ""]
     if a.get("comment"):
-        lines += ["Comment:", f"  {a.get('comment')}", ""]
+        by = f" by {a.get('comment_author')}" if a.get("comment_author") else ""
+        lines += [f"Comment{by}:", f"  {a.get('comment')}", ""]
     lines.append("Entities:")
     for label, values in (
         ("Users", e.users),

@@ -47,8 +47,11 @@ RESOLUTIONS = ("true_positive", "benign", "false_positive")
 
 @dataclass(frozen=True, slots=True)
 class Comment:
+    """A comment; ``author`` is None for comments stored before authors were recorded."""
+
     text: str
     created_at: datetime
+    author: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -199,7 +202,7 @@ def get_alert(db: Database, alert_id: str) -> AlertRecord:
     with db.read() as conn:
         row = _find(conn, alert_id)
         comments = tuple(
-            Comment(c.text, c.created_at)
+            Comment(c.text, c.created_at, c.author)
             for c in conn.execute(
                 select(alert_comments)
                 .where(alert_comments.c.alert_id == row.id)
@@ -209,9 +212,16 @@ def get_alert(db: Database, alert_id: str) -> AlertRecord:
     return _alert(row, comments)
 
 
-def close_alert(db: Database, alert_id: str, resolution: str, comment: str | None = None) -> str:
+def close_alert(
+    db: Database,
+    alert_id: str,
+    resolution: str,
+    comment: str | None = None,
+    author: str | None = None,
+) -> str:
     """Close the alert as ``resolution`` (one of :data:`RESOLUTIONS`), with an optional
-    comment; returns its full id. Closing a closed alert changes its resolution."""
+    comment by ``author``; returns its full id. Closing a closed alert changes its
+    resolution."""
     if resolution not in RESOLUTIONS:
         raise ConfigError(
             f"unknown resolution {resolution!r}",
@@ -229,19 +239,24 @@ def close_alert(db: Database, alert_id: str, resolution: str, comment: str | Non
         )
         if comment:
             conn.execute(
-                insert(alert_comments).values(alert_id=row.id, text=comment, created_at=now)
+                insert(alert_comments).values(
+                    alert_id=row.id, text=comment, created_at=now, author=author
+                )
             )
-        append_event(conn, row.id, "closed", now, comment)
+        append_event(conn, row.id, "closed", now, comment, author if comment else None)
     return str(row.id)
 
 
-def comment_alert(db: Database, alert_id: str, text: str) -> str:
-    """Add a comment to the alert; returns its full id."""
+def comment_alert(db: Database, alert_id: str, text: str, author: str | None = None) -> str:
+    """Add a comment by ``author`` (a portal user, or the CLI's OS user) to the alert;
+    returns its full id."""
     now = db.clock.now()
     with db.write() as conn:
         lock_outbox(conn)
         row = _find(conn, alert_id)
-        conn.execute(insert(alert_comments).values(alert_id=row.id, text=text, created_at=now))
+        conn.execute(
+            insert(alert_comments).values(alert_id=row.id, text=text, created_at=now, author=author)
+        )
         conn.execute(update(alerts).where(alerts.c.id == row.id).values(updated_at=now))
-        append_event(conn, row.id, "commented", now, text)
+        append_event(conn, row.id, "commented", now, text, author)
     return str(row.id)

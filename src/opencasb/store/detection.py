@@ -458,8 +458,14 @@ class DetectionStore:
     def get_alert(self, alert_id: str) -> AlertRecord:
         return _alerts.get_alert(self._db, alert_id)
 
-    def close_alert(self, alert_id: str, resolution: str, comment: str | None = None) -> str:
-        return _alerts.close_alert(self._db, alert_id, resolution, comment)
+    def close_alert(
+        self,
+        alert_id: str,
+        resolution: str,
+        comment: str | None = None,
+        author: str | None = None,
+    ) -> str:
+        return _alerts.close_alert(self._db, alert_id, resolution, comment, author)
 
-    def comment_alert(self, alert_id: str, text: str) -> str:
-        return _alerts.comment_alert(self._db, alert_id, text)
+    def comment_alert(self, alert_id: str, text: str, author: str | None = None) -> str:
+        return _alerts.comment_alert(self._db, alert_id, text, author)

@@ -77,7 +77,9 @@ def _iso(value: Any) -> str | None:
     return from_micros(int(value)).isoformat()
 
 
-def _snapshot(conn: Connection, alert_id: str, comment: str | None) -> dict[str, Any]:
+def _snapshot(
+    conn: Connection, alert_id: str, comment: str | None, author: str | None
+) -> dict[str, Any]:
     r = conn.execute(select(alerts).where(alerts.c.id == alert_id)).one()
     comments = int(
         conn.execute(
@@ -110,11 +112,17 @@ def _snapshot(conn: Connection, alert_id: str, comment: str | None) -> dict[str,
         "updated_at": _iso(r.updated_at),
         "comments": comments,
         "comment": comment,
+        "comment_author": author,
     }
 
 
 def append_event(
-    conn: Connection, alert_id: str, kind: str, now: datetime, comment: str | None = None
+    conn: Connection,
+    alert_id: str,
+    kind: str,
+    now: datetime,
+    comment: str | None = None,
+    author: str | None = None,
 ) -> None:
     """Append a ``kind`` event of the alert ``alert_id`` (already written in ``conn``'s
     transaction, which must have called :func:`lock_outbox` first)."""
@@ -125,7 +133,7 @@ def append_event(
             event_key=uuid.uuid4().hex,
             alert_id=alert_id,
             kind=kind,
-            alert=dumps(_snapshot(conn, alert_id, comment)),
+            alert=dumps(_snapshot(conn, alert_id, comment, author)),
             created_at=now,
         )
     )

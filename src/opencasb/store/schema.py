@@ -332,6 +332,8 @@ alert_comments = Table(
     Column("alert_id", Text, ForeignKey("alerts.id", ondelete="CASCADE"), nullable=False),
     Column("text", Text, nullable=False),
     Column("created_at", UtcMicros, nullable=False),
+    # who wrote it: a portal user, or the OS user of the CLI; NULL before migration 0010
+    Column("author", Text),
     Index("ix_alert_comments_alert_id", "alert_id"),
 )
 

@@ -15,6 +15,8 @@ from opencasb.web.api.activities import activity_json
 from opencasb.web.api.common import Ctx, ok
 from opencasb.web.auth.audit import record
 from opencasb.web.auth.deps import Analyst, Reader
+from opencasb.web.auth.roles import Principal
+from opencasb.web.context import WebContext
 from opencasb.web.paging import decode_time_key, encode_time_key, next_link
 
 __all__ = ["router"]
@@ -33,6 +35,15 @@ class CloseIn(BaseModel):
 
 class CommentIn(BaseModel):
     text: str = Field(min_length=1, max_length=10_000)
+
+
+def author_of(ctx: WebContext, principal: Principal) -> str:
+    """Who a comment is by: the signed-in user, or for an API token the user who created it
+    and the token's name (a script acts for the person who gave it its token)."""
+    if principal.via == "token" and principal.token_id is not None:
+        token = ctx.store.portal.get_token(principal.token_id)
+        return f"{token.created_by} (token {token.name})"
+    return principal.name
 
 
 def alert_json(a: AlertRecord) -> dict[str, Any]:
@@ -82,7 +93,8 @@ def list_alerts(
 @router.get("/{alert_id}")
 def get_alert(alert_id: str, principal: Reader, ctx: Ctx) -> Response:
     """One alert with its explanation, evidence activities (the first 200, oldest first),
-    comments and timeline."""
+    comments (each with its author: null for one written before authors were kept) and
+    timeline."""
     a = ctx.store.detection.get_alert(alert_id)
     found = ctx.store.detection.activities_by_id(a.evidence[:_EVIDENCE_SHOWN])
     evidence = [
@@ -92,7 +104,10 @@ def get_alert(alert_id: str, principal: Reader, ctx: Ctx) -> Response:
     ]
     evidence.sort(key=lambda e: e["time"])
     timeline: list[dict[str, Any]] = [{"time": a.created_at, "event": "raised"}]
-    timeline += [{"time": c.created_at, "event": "comment", "text": c.text} for c in a.comments]
+    timeline += [
+        {"time": c.created_at, "event": "comment", "text": c.text, "author": c.author}
+        for c in a.comments
+    ]
     if a.status == "closed":
         timeline.append({"time": a.updated_at, "event": "closed", "resolution": a.resolution})
     timeline.sort(key=lambda e: e["time"])
@@ -101,7 +116,9 @@ def get_alert(alert_id: str, principal: Reader, ctx: Ctx) -> Response:
         evidence_ids=list(a.evidence),
         evidence=evidence,
         evidence_missing=len([i for i in a.evidence[:_EVIDENCE_SHOWN] if i not in found]),
-        comments=[{"text": c.text, "created_at": c.created_at} for c in a.comments],
+        comments=[
+            {"text": c.text, "author": c.author, "created_at": c.created_at} for c in a.comments
+        ],
         timeline=timeline,
     )
     return ok(out)
@@ -113,7 +130,9 @@ def close_alert(
 ) -> Response:
     """Close the alert as true positive, benign or false positive (again: changes the
     resolution), with an optional comment."""
-    full = ctx.store.detection.close_alert(alert_id, body.resolution, body.comment)
+    full = ctx.store.detection.close_alert(
+        alert_id, body.resolution, body.comment, author=author_of(ctx, principal)
+    )
     record(ctx, request, principal, "alert.close", target=full,
            detail={"resolution": body.resolution})  # fmt: skip
     return ok(alert_json(ctx.store.detection.get_alert(full)))
@@ -123,7 +142,7 @@ def close_alert(
 def comment(
     alert_id: str, body: CommentIn, request: Request, principal: Analyst, ctx: Ctx
 ) -> Response:
-    """Add a comment."""
-    full = ctx.store.detection.comment_alert(alert_id, f"{principal.name}: {body.text}")
+    """Add a comment; its author is the signed-in user (or the API token's user)."""
+    full = ctx.store.detection.comment_alert(alert_id, body.text, author=author_of(ctx, principal))
     record(ctx, request, principal, "alert.comment", target=full)
     return ok(alert_json(ctx.store.detection.get_alert(full)), 201)

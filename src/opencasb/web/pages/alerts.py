@@ -71,7 +71,9 @@ def _timeline(alert: AlertRecord) -> list[tuple[Any, str]]:
     ]
     if alert.last_time != alert.first_time:
         events.append((alert.last_time, "latest evidence"))
-    events += [(c.created_at, "comment: " + c.text) for c in alert.comments]
+    events += [
+        (c.created_at, f"comment by {c.author or 'unknown'}: {c.text}") for c in alert.comments
+    ]
     if alert.status == "closed":
         label = RESOLUTION_LABELS.get(alert.resolution or "", alert.resolution or "")
         events.append((alert.updated_at, f"closed as {label}"))
@@ -125,7 +127,10 @@ async def close_post(request: Request, alert_id: str) -> Response:
     viewer, form = await form_of(request, "analyst")
     try:
         full = store_of(request).detection.close_alert(
-            alert_id, form.get("resolution", ""), form.get("comment", "").strip() or None
+            alert_id,
+            form.get("resolution", ""),
+            form.get("comment", "").strip() or None,
+            author=viewer.name,
         )
     except NotFound as exc:
         raise missing(exc) from None
@@ -142,7 +147,7 @@ async def comment_post(request: Request, alert_id: str) -> Response:
     if not text:
         return RedirectResponse(f"/alerts/{quote(alert_id)}", status_code=303)
     try:
-        full = store_of(request).detection.comment_alert(alert_id, text)
+        full = store_of(request).detection.comment_alert(alert_id, text, author=viewer.name)
     except NotFound as exc:
         raise missing(exc) from None
     audit(request, viewer, "alert.comment", full)
