@@ -26,7 +26,7 @@ def test_workers_import_neither_the_store_engine_nor_the_cli_nor_http() -> None:
 def test_the_pool_runs_only_worker_functions() -> None:
     # Unpickling a function imports its module in the worker: both must live in `worker`.
     assert pipeline.encode_texts.__module__ == worker.__name__
-    assert pipeline.exit_with_parent.__module__ == worker.__name__
+    assert pipeline.init_worker.__module__ == worker.__name__
 
 
 def test_the_console_scripts_import_is_light() -> None:

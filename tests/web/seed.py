@@ -10,6 +10,7 @@ from tests.web.conftest import T0, Web
 
 from opencasb.detect.stage import store_policy
 from opencasb.detect.templates import template
+from opencasb.enrich import Enricher, parse_ip_range
 from opencasb.model.activity import Actor, Outcome
 from opencasb.model.inventory import Account, Group
 from opencasb.store import PageWrite
@@ -57,8 +58,20 @@ def seed(web: Web, n: int = 120) -> Seeded:
             raw={"uuid": "hostile", "displayMessage": HOSTILE},
         )
     )
+    # Enriched at ingest with a range the store's own enricher lacks: the API and pages
+    # show the stored enrichment, so the hostile activity's address shows as "corporate".
+    tagged = Enricher(ip_ranges=[parse_ip_range("203.0.113.9", "corporate")])
     store.save_pages(
-        [PageWrite.of(okta.id, "logs", acts, {"c": 1}, rejected=[({"bad": HOSTILE}, "no time")])]
+        [
+            PageWrite.of(
+                okta.id,
+                "logs",
+                acts,
+                {"c": 1},
+                rejected=[({"bad": HOSTILE}, "no time")],
+                enricher=tagged,
+            )
+        ]
     )
     store.replace_inventory(
         okta.id,

@@ -79,6 +79,10 @@ def test_one_record_with_raw_enrichment_and_hostile_text_as_data(web: Web) -> No
     assert "<script>" not in r.text.split('"actor"')[0]  # JSON escapes nothing of HTML ...
     assert "\\u001b" in r.text  # ... but control characters are escaped
     assert a["enrichment"]["country_code"] == "US" and "device_type" in a["enrichment"]
+    # the enrichment stored at ingest (the store's own enricher has no ranges)
+    assert a["enrichment"]["ip_tags"] == ["corporate"]
+    other = c.get("/api/v1/activities/okta/evt-000001").json()
+    assert other["enrichment"]["ip_tags"] == []
     assert_problem(c.get("/api/v1/activities/okta/nope"), 404, "activity_not_found")
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,12 +17,37 @@ from opencasb.config import Settings, load_settings, make_private_dir
 from opencasb.errors import OpenCASBError
 
 if TYPE_CHECKING:
+    from opencasb.enrich import Enricher
     from opencasb.store import Store
 
-__all__ = ["Ctx", "console", "err_console", "fail", "handle_errors", "show_problem"]
+__all__ = [
+    "Ctx",
+    "console",
+    "err_console",
+    "fail",
+    "handle_errors",
+    "ingest_enricher",
+    "show_problem",
+]
 
 console = Console()
 err_console = Console(stderr=True)
+
+
+def ingest_enricher(store: Store, settings: Settings) -> Callable[[], Enricher]:
+    """What ingest enriches activities with: the settings' MaxMind files and the stored IP
+    ranges, followed as they change (an :class:`~opencasb.enrich.stored.EnricherSource`,
+    built on first use so that a command that never enriches never opens the files)."""
+    from opencasb.enrich.stored import EnricherSource
+
+    source: list[EnricherSource] = []
+
+    def current() -> Enricher:
+        if not source:
+            source.append(EnricherSource(store, settings))
+        return source[0].current()
+
+    return current
 
 
 @dataclass
@@ -48,6 +73,7 @@ class Ctx:
             s = self.settings
             make_private_dir(s.data_dir)
             self._store = open_store(s.resolved_database_url(), key=s.master_key())
+            self._store.enricher_source = ingest_enricher(self._store, s)
         return self._store
 
     def close(self) -> None:

@@ -99,6 +99,9 @@ def run_demo(
         portal = _serve_portal(state, portal_port)
         store = state.store
         clock = SystemClock()
+        # Before the backfill: ingest enriches with the demo's IP lists as it stores (the
+        # store's enricher follows the stored tags).
+        enrichers = _demo_policies(store, settings)
         progress, bars = backfill_progress("backfill ")
         runner = IngestRunner(store, clock=clock, on_page=bars)
         with progress:
@@ -107,7 +110,6 @@ def run_demo(
             report(result)
             if result.error is not None:
                 raise result.error
-        enrichers = _demo_policies(store, settings)
         raised = run_detection(store, clock, enricher=enrichers, settings=settings)
         notify = NotifyStage(store, clock)  # one for every pass (it spaces out pruning)
         run_notifications(notify)

@@ -12,6 +12,7 @@ from opencasb.cli import (
     apps_cmd,
     connect_cmd,
     demo_cmd,
+    enrich_cmd,
     iptags_cmd,
     notifiers_cmd,
     policies_cmd,
@@ -95,6 +96,7 @@ rejected_cmd.register(app)
 sandbox_cmd.register(app)
 demo_cmd.register(app)
 prune_cmd.register(app)
+enrich_cmd.register(app)
 policies_cmd.register(app)
 iptags_cmd.register(app)
 alerts_cmd.register(app)

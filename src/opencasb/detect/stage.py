@@ -63,10 +63,10 @@ from opencasb.detect.progress import PolicyProgress, fingerprint
 from opencasb.detect.state import EngineState
 from opencasb.enrich import Enricher, Enrichment
 from opencasb.errors import DocumentError
+from opencasb.model.activity import Activity
 from opencasb.store import Store
 from opencasb.store.detection import (
     AlertWrite,
-    DetectionStore,
     PolicyRecord,
     StageState,
     StageWrite,
@@ -161,9 +161,11 @@ class DetectionStage:
     Args:
         store: where activities, policies, the stages' state and alerts live.
         clock: "now" for the engines (what is historical).
-        enricher: enriches each activity as it is read (place, ASN, user agent, the tags of
-            its source address for scopes and ``enrich.*`` filters); default: the built-in
-            database and the IP tags stored when the stage is made.
+        enricher: gives the current tags of each activity's source address (for scopes,
+            ``ip_tags`` filters and the detectors), and enriches the activities stored
+            without an enrichment; default: the store's
+            (:attr:`~opencasb.store.Store.enricher`). Place, network and client are the
+            ones stored at ingest (see :class:`_Reader`).
         max_matches_per_day, max_matches_per_block: the engine's auto-disable limits.
         anomaly: the anomaly detections' settings; None switches them off (their stored
             state and cursors are then kept as they are). The user status they need (a
@@ -192,9 +194,7 @@ class DetectionStage:
     ) -> None:
         self._store = store
         self._clock = clock
-        if enricher is None:
-            enricher = Enricher(ip_ranges=store.ip_tags.ranges()[0])
-        self._enricher = enricher
+        self._enricher = enricher if enricher is not None else store.enricher
         self._limits = (max_matches_per_day, max_matches_per_block)
         self._anomaly = anomaly
         self._anomaly_engine: AnomalyEngine | None = None  # built on first use
@@ -248,7 +248,7 @@ class DetectionStage:
         progress = PolicyProgress.from_json(p_saved.state if p_saved is not None else None)
         legacy = (dict(progress.cursors), progress.legacy_anomaly)
         progress.reconcile(enabled, sticky)
-        reader = _Reader(det, self._enricher, batch)
+        reader = _Reader(self._store, self._enricher, batch)
         findings: list[Finding] = []
         disabled: dict[str, str] = {}
         writes: list[StageWrite] = []
@@ -350,10 +350,20 @@ class DetectionStage:
 
 class _Reader:
     """Reads a pass's activities, once per distinct (cursors, bound): lanes at the same
-    cursors share the read and the enrichment. ``count``: distinct activities read."""
+    cursors share the read and the enrichment. ``count``: distinct activities read.
 
-    def __init__(self, det: DetectionStore, enricher: Enricher, batch: int) -> None:
-        self._det = det
+    Each activity comes with the enrichment stored at ingest (place, network, client: the
+    databases as they were then, which is what the detectors' baselines were built from),
+    but with the IP tags of its address from the enricher's *current* ranges: matching is
+    cheap (cached per address), and a range tagged ``vpn`` or ``tor`` today must count in
+    today's detections without waiting for ``opencasb enrich --all`` to rewrite the stored
+    tags. An activity stored without an enrichment (before it was kept, or by a writer
+    without an enricher) is enriched here, as :meth:`Enricher.enrich` would have at ingest.
+    """
+
+    def __init__(self, store: Store, enricher: Enricher, batch: int) -> None:
+        self._store = store
+        self._det = store.detection
         self._enricher = enricher
         self._batch = batch
         self._reads: dict[Any, tuple[list[Observed], dict[int, int]]] = {}
@@ -375,13 +385,20 @@ class _Reader:
         done = self._reads.get(key)
         if done is None:
             rows = self._det.activities_after(cursors, self._batch, upto)
-            observed = [Observed(i, a, self._enricher.enrich(a)) for i, _, a in rows]
+            stored = self._store.stored_enrichments([i for i, _, _ in rows])
+            observed = [Observed(i, a, self._enrichment(a, stored.get(i))) for i, _, a in rows]
             after = dict(cursors)
             for i, iid, _ in rows:
                 after[iid] = max(after.get(iid, 0), i)
             self._seen.update(i for i, _, _ in rows)
             done = self._reads[key] = (observed, after)
         return done
+
+    def _enrichment(self, a: Activity, stored: Enrichment | None) -> Enrichment:
+        if stored is None:
+            return self._enricher.enrich(a)
+        tags = self._enricher.ip_tags(a.src_ip)
+        return stored if tags == stored.ip_tags else dataclasses.replace(stored, ip_tags=tags)
 
 
 def _fingerprint_of(policy: Policy) -> str:

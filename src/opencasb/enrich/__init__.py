@@ -6,7 +6,13 @@ Everything comes from data installed with packages (the ``geoip2fast`` country+A
 :class:`Enricher`.
 """
 
-from opencasb.enrich.enricher import DEFAULT_CACHE_SIZE, Enricher, Enrichment
+from opencasb.enrich.enricher import (
+    DEFAULT_CACHE_SIZE,
+    ENRICHMENT_VERSION,
+    Enricher,
+    EnricherSpec,
+    Enrichment,
+)
 from opencasb.enrich.geodb import GeoDatabase, GeoHit, builtin_database
 from opencasb.enrich.ipnum import parse_ip
 from opencasb.enrich.iptags import (
@@ -23,8 +29,10 @@ from opencasb.enrich.useragent import UserAgentInfo, parse_user_agent
 
 __all__ = [
     "DEFAULT_CACHE_SIZE",
+    "ENRICHMENT_VERSION",
     "KNOWN_TAGS",
     "Enricher",
+    "EnricherSpec",
     "Enrichment",
     "GeoDatabase",
     "GeoHit",

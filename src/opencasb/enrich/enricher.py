@@ -15,14 +15,23 @@ Precedence, field by field group:
 :meth:`Enricher.enrich` is pure: the same activity gives the same enrichment for as long as
 the databases and the IP ranges stay the same. Results per address and per user-agent string
 are cached (bounded, least recently used); :meth:`Enricher.set_ip_ranges` clears them.
+
+The enrichment is computed once, at ingest, and stored with the activity
+(:mod:`opencasb.store.enrichment`); :data:`ENRICHMENT_VERSION` is stored with it, so that
+``opencasb enrich --all`` knows which stored rows an older enricher wrote. Whatever the
+store normalises in an activity (the country code upper-cased) is normalised here too, so
+that an activity enriched before it is stored and the same activity read back enrich alike.
 """
 
 from __future__ import annotations
 
+import hashlib
 import ipaddress
+import json
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from functools import lru_cache
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from opencasb.enrich.centroids import centroid
@@ -36,9 +45,14 @@ from opencasb.model.activity import Activity, Geo
 if TYPE_CHECKING:
     from opencasb.config import Settings
 
-__all__ = ["DEFAULT_CACHE_SIZE", "Enricher", "Enrichment"]
+__all__ = ["DEFAULT_CACHE_SIZE", "ENRICHMENT_VERSION", "Enricher", "EnricherSpec", "Enrichment"]
 
 DEFAULT_CACHE_SIZE = 50_000
+
+ENRICHMENT_VERSION = 1
+"""Bump when :meth:`Enricher.enrich` gives a different result for the same activity and the
+same data files (a new field, a changed precedence): stored rows of an older version are
+enriched again by ``opencasb enrich --all``."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,6 +109,22 @@ class _IpFacts:
     reserved: bool = False
 
 
+@dataclass(frozen=True, slots=True)
+class EnricherSpec:
+    """What an :class:`Enricher` is made of, as plain picklable data (an ingest worker
+    process builds its own enricher from it). The built-in database is implied."""
+
+    city_mmdb: str | None = None
+    asn_mmdb: str | None = None
+    ip_ranges: tuple[IpRange, ...] = ()
+
+    def build(self) -> Enricher:
+        """The enricher (opens the MaxMind files; raises ConfigError as :class:`MaxMindCity`)."""
+        city = MaxMindCity(Path(self.city_mmdb)) if self.city_mmdb else None
+        asn = MaxMindAsn(Path(self.asn_mmdb)) if self.asn_mmdb else None
+        return Enricher(city=city, asn=asn, ip_ranges=self.ip_ranges)
+
+
 _NO_IP = _IpFacts()
 _NO_CLIENT = parse_user_agent(None)
 
@@ -122,6 +152,7 @@ class Enricher:
         self._city = city
         self._asn = asn
         self._tags = IpTagMatcher(ip_ranges)
+        self._tags_cached = lru_cache(maxsize=cache_size)(self._tags_of_text)
         self.cache_size = cache_size
         self._ip_cached = lru_cache(maxsize=cache_size)(self._ip_facts)
         self._ua_cached = lru_cache(maxsize=cache_size)(parse_user_agent)
@@ -133,9 +164,37 @@ class Enricher:
         Raises:
             ConfigError: a configured MaxMind file is missing, unreadable or of the wrong kind.
         """
-        city = MaxMindCity(settings.geoip_city_mmdb) if settings.geoip_city_mmdb else None
-        asn = MaxMindAsn(settings.geoip_asn_mmdb) if settings.geoip_asn_mmdb else None
-        return cls(city=city, asn=asn, ip_ranges=ip_ranges)
+        return EnricherSpec(
+            str(settings.geoip_city_mmdb) if settings.geoip_city_mmdb else None,
+            str(settings.geoip_asn_mmdb) if settings.geoip_asn_mmdb else None,
+            tuple(ip_ranges),
+        ).build()
+
+    def fingerprint(self) -> str:
+        """What the stored enrichment depends on: :data:`ENRICHMENT_VERSION`, the MaxMind
+        files (path, size, modification time) and the tagged ranges. Equal fingerprints
+        enrich every activity alike; ``opencasb enrich --all`` starts over when it changes."""
+        files: list[list[object] | None] = []
+        for reader in (self._city, self._asn):
+            if reader is None:
+                files.append(None)
+                continue
+            try:
+                st = Path(reader.path).stat()
+                files.append([str(reader.path), st.st_size, st.st_mtime_ns])
+            except OSError:
+                files.append([str(reader.path), None, None])
+        ranges = sorted((r.network, r.tag) for r in self._tags.ranges)
+        text = json.dumps([ENRICHMENT_VERSION, files, ranges], separators=(",", ":"))
+        return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+    def spec(self) -> EnricherSpec:
+        """What this enricher is made of (a custom ``geo`` database is not part of it)."""
+        return EnricherSpec(
+            str(self._city.path) if self._city is not None else None,
+            str(self._asn.path) if self._asn is not None else None,
+            self._tags.ranges,
+        )
 
     @property
     def ip_ranges(self) -> tuple[IpRange, ...]:
@@ -160,10 +219,21 @@ class Enricher:
         """Replace the tagged ranges (after an import or an edit); clears the address cache."""
         self._tags = IpTagMatcher(ranges)
         self._ip_cached.cache_clear()
+        self._tags_cached.cache_clear()
 
     def clear_caches(self) -> None:
         self._ip_cached.cache_clear()
         self._ua_cached.cache_clear()
+        self._tags_cached.cache_clear()
+
+    def ip_tags(self, ip: str | None) -> tuple[str, ...]:
+        """The tags of ``ip`` from the current ranges (sorted; cached per address): what
+        :meth:`enrich` puts in ``ip_tags``."""
+        return self._tags_cached(ip) if ip else ()
+
+    def _tags_of_text(self, text: str) -> tuple[str, ...]:
+        ip = parse_ip(text)
+        return tuple(sorted(self._tags.tags(ip))) if ip is not None else ()
 
     def cache_info(self) -> dict[str, Any]:
         """Hits, misses and sizes of both caches (for the benchmark and diagnostics)."""
@@ -280,13 +350,18 @@ def _is_global(ip: tuple[int, int]) -> bool:
 
 def _place_from_app(geo: Geo) -> _IpFacts:
     """The app's own geolocation; the country's centroid (coarse) if it has no coordinates."""
+    # The code upper-cased, as the store keeps it (store.codec.activity_head): the same
+    # activity enriches alike before it is stored and after it is read back.
+    code = geo.country_code.upper() if geo.country_code else None
     lat, lon, coarse = geo.lat, geo.lon, False
     if lat is None or lon is None:
-        point = centroid(geo.country_code)
+        point = centroid(code)
         lat, lon = point if point is not None else (None, None)
         coarse = point is not None
+    else:
+        lat, lon = float(lat), float(lon)  # as the store reads them back
     return _IpFacts(
-        country_code=geo.country_code,
+        country_code=code,
         country=geo.country,
         region=geo.region,
         city=geo.city,

@@ -149,7 +149,14 @@ def import_records(
     def flush(read: int) -> None:
         activities, rejected = normalize_all(normalize, batch)
         rejected += bad
-        page = PageWrite.of(instance_id, feed, activities, {"line": read}, rejected=rejected)
+        page = PageWrite.of(
+            instance_id,
+            feed,
+            activities,
+            {"line": read},
+            rejected=rejected,
+            enricher=store.enricher,
+        )
         saved = store.save_pages([page])[0]
         _count(store, instance_id, activities, saved)
         if services is not None:

@@ -11,6 +11,9 @@ the GIL), so pages go to worker *processes*:
       └── store rows + cursor, ONE transaction ◄───┘   (in page order, in this process)
 
 The JSON text the caller sends is also what the ``raw`` column stores, so it is made once.
+Workers enrich each activity too (with the store's :attr:`~opencasb.store.Store.enricher`,
+rebuilt in each worker from its :class:`~opencasb.enrich.EnricherSpec`), so the enrichment
+is committed with the activity, in the same transaction.
 Only this process touches the database: it resolves actor ids, then commits the pages with
 their cursors, strictly in the order they were put, several pages to a transaction (about
 ``group`` records; see :data:`GROUP_RECORDS` for why). A page is
@@ -31,10 +34,11 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Generic, TypeVar
 
+from opencasb.enrich.enricher import Enricher
 from opencasb.errors import OpenCASBError
 from opencasb.formats.records import Records, records_of
 from opencasb.ingest import worker
-from opencasb.ingest.worker import encode_page, encode_texts, exit_with_parent
+from opencasb.ingest.worker import encode_page, encode_texts, init_worker
 from opencasb.model import Activity
 from opencasb.store import EncodedPage, PageWrite, SaveResult, Store
 
@@ -83,17 +87,18 @@ def page_write(
     cursor: dict[str, Any],
     *,
     quarantine: Sequence[tuple[Any, str]] = (),
+    enricher: Enricher | None = None,
 ) -> PageWrite:
     """One page normalized and encoded in this process, exactly as the pipeline stores it:
     the records' texts as the ``raw`` column, the records that fail quarantined as fetched,
-    then ``quarantine`` (the runner's gaps).
+    then ``quarantine`` (the runner's gaps); each activity enriched by ``enricher``.
 
     Raises:
         StoreError: records that are not plain JSON broke the Activity contract.
     """
     page = records_of(records)
     texts = page.wire()
-    encoded = encode_page(normalize, instance_id, page, with_raw=texts is None)
+    encoded = encode_page(normalize, instance_id, page, with_raw=texts is None, enricher=enricher)
     return _write(instance_id, feed, page, texts, encoded, cursor, quarantine)
 
 
@@ -170,6 +175,7 @@ class IngestPipeline(Generic[T]):
         ahead: pages in flight while older ones are stored (default: ``AHEAD_PER_WORKER``
             per worker).
         group: records to gather before a commit (a page is never split).
+        enricher: what each activity is enriched with (default: ``store.enricher``).
     """
 
     def __init__(
@@ -180,15 +186,20 @@ class IngestPipeline(Generic[T]):
         workers: int = 1,
         ahead: int | None = None,
         group: int = GROUP_RECORDS,
+        enricher: Enricher | None = None,
     ) -> None:
         if workers < 1:
             raise ValueError("an ingest pipeline needs at least one worker")
         self._store = store
         self._normalize = normalize
+        self._enricher = enricher if enricher is not None else store.enricher
         self._workers = workers
         self._ahead = max(1, ahead if ahead is not None else AHEAD_PER_WORKER * workers)
         self._pool = ProcessPoolExecutor(
-            workers, mp_context=_worker_context(normalize), initializer=exit_with_parent
+            workers,
+            mp_context=_worker_context(normalize),
+            initializer=init_worker,
+            initargs=(self._enricher.spec(),),
         )
         self._group = group
         self._starting: list[Future[EncodedPage]] = []
@@ -259,7 +270,13 @@ class IngestPipeline(Generic[T]):
         else:
             future = Future()
             try:
-                encoded = encode_page(self._normalize, instance_id, page, with_raw=texts is None)
+                encoded = encode_page(
+                    self._normalize,
+                    instance_id,
+                    page,
+                    with_raw=texts is None,
+                    enricher=self._enricher,
+                )
             except OpenCASBError as exc:
                 future.set_exception(exc)
             else:

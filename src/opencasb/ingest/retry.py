@@ -121,7 +121,7 @@ def _retry_instance(
         # Each feed's recovered activities are stored under it (their origin) and their
         # records leave the quarantine in the same transaction; the cursors stay.
         writes = [
-            PageWrite.of(rec.id, feed, acts, None, resolved=resolved)
+            PageWrite.of(rec.id, feed, acts, None, resolved=resolved, enricher=store.enricher)
             for feed, (acts, resolved) in by_feed.items()
         ]
         for saved in store.save_pages(writes) if writes else ():

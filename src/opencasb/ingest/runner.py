@@ -410,6 +410,7 @@ class IngestRunner:
             page.raw_events,
             page.next_cursor,
             quarantine=gap_rejects(page.gaps),
+            enricher=self.store.enricher,
         )
         saved = self.store.save_pages([write])[0]
         rejected = write.rejected

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import DBAPIError
@@ -74,6 +75,9 @@ class Database:
     clock: Clock
     cipher: Cipher | None
     actor_refs: dict[int, ActorRefs] = field(default_factory=dict)
+    # Caches of interned enrichments (store.enrichment): key -> id, id -> parsed value.
+    enrich_refs: dict[str, int] = field(default_factory=dict)
+    enrich_docs: dict[int, Any] = field(default_factory=dict)
     checkpointer: Checkpointer | None = None
 
     @property

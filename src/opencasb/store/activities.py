@@ -28,7 +28,7 @@ import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 from sqlalchemy import Connection, delete, func, select
@@ -38,8 +38,12 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from opencasb.model.activity import Activity
 from opencasb.store._db import ActorRefs, Database
 from opencasb.store.codec import ACTIVITY_WRITE_COLUMNS, ActorKey, dumps, loads_object
+from opencasb.store.enrichment import resolve_enrichments
 from opencasb.store.pages import EncodedPage, encode_activities
 from opencasb.store.schema import activities, actors, cursors, rejected_records
+
+if TYPE_CHECKING:
+    from opencasb.enrich.enricher import Enricher
 
 __all__ = [
     "IMPORT_PREFIX",
@@ -298,13 +302,16 @@ class PageWrite:
         *,
         rejected: Sequence[tuple[dict[str, Any] | str, str]] = (),
         resolved: Sequence[int] = (),
+        enricher: Enricher | None = None,
     ) -> PageWrite:
-        """A page of activities normalized in this process (their ``raw`` is kept).
+        """A page of activities normalized in this process (their ``raw`` is kept),
+        enriched by ``enricher`` (None: stored not enriched; pass the store's
+        :attr:`~opencasb.store.Store.enricher`).
 
         Raises:
             StoreError: an activity breaks the Activity contract (e.g. a naive time).
         """
-        page = encode_activities(instance_id, activities)
+        page = encode_activities(instance_id, activities, enricher=enricher)
         return cls(instance_id, feed, page, (), cursor, rejected, resolved)
 
     @property
@@ -325,6 +332,17 @@ def save_pages(db: Database, writes: Sequence[PageWrite]) -> list[SaveResult]:
         return _write_pages(db, writes)
 
 
+def _enrich_refs(db: Database, page: EncodedPage) -> list[int | None]:
+    """Each row's ``enrich_ref`` (None for all when the page was encoded without an
+    enricher); new enrichments are interned first, in their own transaction."""
+    of_row = page.enrichment_of_row
+    if of_row is None or page.enrichments is None:
+        return [None] * len(page.rows)
+    refs = resolve_enrichments(db, page.enrichments)
+    ids = [refs[k] for k in page.enrichments]
+    return [ids[i] for i in of_row]
+
+
 def _write_pages(db: Database, writes: Sequence[PageWrite]) -> list[SaveResult]:
     # Actor ids first, each in its own short transaction (see the module docstring); then
     # every page's rows, rejects and cursor in one transaction. Committing several pages at
@@ -340,9 +358,10 @@ def _write_pages(db: Database, writes: Sequence[PageWrite]) -> list[SaveResult]:
             cache = refs.by_key
             ids = [None if k is None else cache[k] for k in page.actors]
             origin = origin_of(w.feed)
+            erefs = _enrich_refs(db, page)
             rows = [
-                (*head, raw, ids[a], origin)
-                for head, raw, a in zip(page.rows, w.raws, page.actor_of_row, strict=True)
+                (*head, raw, ids[a], e, origin)
+                for head, raw, a, e in zip(page.rows, w.raws, page.actor_of_row, erefs, strict=True)
             ]
         prepared.append((w, rows, refs))
     now = db.clock.now()

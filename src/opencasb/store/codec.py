@@ -48,8 +48,9 @@ __all__ = [
     "targets_text_of",
 ]
 
-# Order of an inserted row: the activity_head list, then body, actor_ref and origin, which the
-# writer appends. The insert statements are generated from it. Only what a filter, the order,
+# Order of an inserted row: the activity_head list and the enriched country code and IP tags
+# (store.pages appends them), then body, actor_ref, enrich_ref and origin, which the writer
+# appends. The insert statements are generated from it. Only what a filter, the order,
 # the duplicate check or the provenance rule reads is a column of its own; everything else is
 # in ``body`` (see :func:`activity_body`).
 ACTIVITY_WRITE_COLUMNS: tuple[str, ...] = (
@@ -63,13 +64,17 @@ ACTIVITY_WRITE_COLUMNS: tuple[str, ...] = (
     "country",
     "country_code",
     "ip_key",
+    "enrich_cc",
+    "ip_tags",
     "body",
     "actor_ref",
+    "enrich_ref",
     "origin",
 )
 
-# Order of the columns activity_from_row expects (the lookup keys are not read back).
-_WRITE_ONLY = frozenset({"actor_ref", "ip_key", "origin"})
+# Order of the columns activity_from_row expects (the lookup keys and the stored enrichment,
+# which store.enrichment reads, are not read back).
+_WRITE_ONLY = frozenset({"actor_ref", "ip_key", "origin", "enrich_cc", "ip_tags", "enrich_ref"})
 ACTIVITY_READ_COLUMNS: tuple[str, ...] = (
     "id",
     *(c for c in ACTIVITY_WRITE_COLUMNS if c not in _WRITE_ONLY),

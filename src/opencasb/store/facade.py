@@ -8,22 +8,25 @@ its own pooled connection and transaction).
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime, timedelta
 from typing import Any, TextIO
 
 from sqlalchemy import Engine
 
+from opencasb.enrich.enricher import Enricher, Enrichment
 from opencasb.model.activity import Activity
 from opencasb.model.health import Health
 from opencasb.model.inventory import Account, Group
 from opencasb.store import activities as _activities
 from opencasb.store import connector_state as _state
+from opencasb.store import enrichment as _enrichment
 from opencasb.store import export as _export
 from opencasb.store import instances as _instances
 from opencasb.store import inventory as _inventory
 from opencasb.store import leases as _leases
 from opencasb.store import query as _query
+from opencasb.store import reenrich as _reenrich
 from opencasb.store import rejected as _rejected
 from opencasb.store import retention as _retention
 from opencasb.store._db import Database
@@ -36,6 +39,7 @@ from opencasb.store.leases import Lease
 from opencasb.store.notifications import NotificationStore
 from opencasb.store.portal import PortalStore
 from opencasb.store.query import ActivityPage, ActivityQuery
+from opencasb.store.reenrich import EnrichProgress
 from opencasb.store.rejected import RejectedRecord
 
 __all__ = ["Store"]
@@ -49,6 +53,57 @@ class Store:
 
     def __init__(self, db: Database) -> None:
         self._db = db
+        self._enricher: Enricher | None = None
+        self._default: tuple[int, Enricher] | None = None
+        self.enricher_source: Callable[[], Enricher] | None = None
+        """Gives :attr:`enricher` when none was set: the CLI sets one built from the
+        settings' MaxMind files and the stored IP tags (opencasb.enrich.stored)."""
+
+    @property
+    def enricher(self) -> Enricher:
+        """What ingest enriches each activity with before storing it (and detection takes
+        current IP tags from): the one set, else the :attr:`enricher_source`'s, else the
+        built-in database with the stored IP ranges (reloaded when their version moves).
+
+        Raises:
+            ConfigError: the source could not build it (a configured MaxMind file is
+                missing or unreadable). StoreError: the ranges cannot be read.
+        """
+        if self._enricher is not None:
+            return self._enricher
+        if self.enricher_source is not None:
+            return self.enricher_source()
+        version = self.ip_tags.version()
+        if self._default is None or self._default[0] != version:
+            ranges, version = self.ip_tags.ranges()
+            base = self._default[1] if self._default is not None else Enricher()
+            self._default = (version, base.with_ip_ranges(ranges))
+        return self._default[1]
+
+    @enricher.setter
+    def enricher(self, value: Enricher) -> None:
+        self._enricher = value
+
+    def stored_enrichments(self, ids: Sequence[int]) -> dict[int, Enrichment | None]:
+        """The enrichment stored with each of the activities ``ids`` (None: not enriched
+        yet); see :mod:`opencasb.store.enrichment`."""
+        return _enrichment.stored_enrichments(self._db, ids)
+
+    def enrich_progress(self, enricher: Enricher) -> EnrichProgress:
+        """Where ``opencasb enrich --all`` with ``enricher`` would resume (store.reenrich)."""
+        return _reenrich.enrich_progress(self._db, enricher)
+
+    def enrich_batch(self, enricher: Enricher, batch: int = 5000) -> EnrichProgress:
+        """Enrich the next ``batch`` stored activities again, in one transaction with the
+        cursor; see :mod:`opencasb.store.reenrich`."""
+        return _reenrich.enrich_batch(self._db, enricher, batch)
+
+    def enrichments_of_events(
+        self, keys: Sequence[tuple[str, str]]
+    ) -> dict[tuple[str, str], Enrichment | None]:
+        """The enrichment stored with activities named by ``(instance name, source event
+        id)`` (None: not enriched yet; absent: no such activity)."""
+        return _enrichment.enrichments_of_events(self._db, keys)
 
     @property
     def detection(self) -> DetectionStore:

@@ -8,18 +8,26 @@ run in a worker process while the writer stores the previous page (see
 fills it in). The body (the unindexed fields and the raw record, compressed) is made here, so
 that the compression runs in the workers too.
 
+Enrichment is computed here too, when an enricher is given (see
+:mod:`opencasb.store.enrich_codec`): each row gets its enriched country code and IP tags,
+and the page its distinct enrichment keys, which the writer interns as it does actors.
+
 An EncodedPage is plain lists, strings and numbers, so it pickles cheaply.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any
 
 from opencasb.errors import StoreError
 from opencasb.model.activity import Activity, Actor
 from opencasb.store.codec import ActorKey, activity_body, activity_head, actor_key
+from opencasb.store.enrich_codec import enrichment_key, tags_text
+
+if TYPE_CHECKING:
+    from opencasb.enrich.enricher import Enricher, Enrichment
 
 __all__ = ["EncodedPage", "contract_error", "encode_activities"]
 
@@ -37,6 +45,9 @@ class EncodedPage:
         raws: the ``body`` column of each row (see
             :func:`~opencasb.store.codec.activity_body`).
         rejected: ``(position, error)`` of each record that failed normalization.
+        enrichments: the page's distinct enrichment keys (empty when not enriched).
+        enrichment_of_row: for each row, its key's index in ``enrichments`` (None: the
+            page was encoded without an enricher; its rows are stored not enriched).
     """
 
     rows: list[list[Any]]
@@ -45,6 +56,8 @@ class EncodedPage:
     actor_of_row: list[int]
     raws: list[bytes] | None = None
     rejected: list[tuple[int, str]] | None = None
+    enrichments: list[str] | None = None
+    enrichment_of_row: list[int] | None = None
 
 
 def contract_error(i: int, a: Any, exc: BaseException) -> StoreError:
@@ -70,6 +83,7 @@ def encode_activities(
     positions: list[int] | None = None,
     texts: Sequence[str] | None = None,
     rejected: list[tuple[int, str]] | None = None,
+    enricher: Enricher | None = None,
 ) -> EncodedPage:
     """Encode ``activities`` of one instance.
 
@@ -78,6 +92,8 @@ def encode_activities(
         texts: the fetched page's records as JSON text, indexed by ``positions``: the body
             keeps a record's text as fetched. Without it, each ``Activity.raw`` is serialized.
         rejected: passed through to ``EncodedPage.rejected``.
+        enricher: enriches each activity (None: rows stored not enriched; their enrichment
+            columns stay NULL until ``opencasb enrich --all``).
 
     Raises:
         StoreError: an activity breaks the Activity contract (naive time, unknown category,
@@ -93,9 +109,26 @@ def encode_activities(
     by_actor: dict[Actor, int] = {}
     by_key: dict[ActorKey | None, int] = {}
     actors: list[ActorKey | None] = []
+    keys: dict[Enrichment, int] = {}
+    key_texts: list[str] = []
+    enrichment_of_row: list[int] = []
     for i, a in enumerate(activities):
         try:
-            rows.append(activity_head(instance_id, a))
+            head = activity_head(instance_id, a)
+            if enricher is not None:
+                e = enricher.enrich(a)
+                head.append(e.country_code)
+                head.append(tags_text(e.ip_tags))
+                untagged = e if not e.ip_tags else _untagged(e)
+                index = keys.get(untagged)
+                if index is None:
+                    index = keys[untagged] = len(key_texts)
+                    key_texts.append(enrichment_key(untagged))
+                enrichment_of_row.append(index)
+            else:
+                head.append(None)
+                head.append(None)
+            rows.append(head)
             actor = a.actor
             index = by_actor.get(actor)
             if index is None:
@@ -116,4 +149,11 @@ def encode_activities(
         actor_of_row=actor_of_row,
         raws=raws,
         rejected=rejected,
+        enrichments=key_texts if enricher is not None else None,
+        enrichment_of_row=enrichment_of_row if enricher is not None else None,
     )
+
+
+def _untagged(e: Enrichment) -> Enrichment:
+    """``e`` without its tags: what is interned (the tags are a column of the row)."""
+    return replace(e, ip_tags=())

@@ -42,6 +42,7 @@ from sqlalchemy import (
     Boolean,
     Column,
     Dialect,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -69,6 +70,7 @@ __all__ = [
     "audit_log",
     "cursors",
     "deliveries",
+    "enrichments",
     "from_micros",
     "group_members",
     "groups",
@@ -182,11 +184,46 @@ activities = Table(
     # provenance was kept). An API page replaces an imported row with the same event id;
     # an import never replaces anything (see store.activities).
     Column("origin", Text),
+    # Enrichment computed at ingest (see store.enrichment): ``enrichments.id`` of the place,
+    # network and client (interned: most activities share one with many others), the
+    # enriched country code (indexed: the portal's country filter) and the address's IP
+    # tags as ",tag,tag," (NULL: none). All NULL: not enriched yet (opencasb enrich --all).
+    Column("enrich_ref", BigInteger),
+    Column("enrich_cc", Text),
+    Column("ip_tags", Text),
     UniqueConstraint("instance_id", "source_event_id"),
     Index(None, "time", "id"),
+    Index(None, "enrich_cc", "time", "id"),
     Index(None, "instance_id", "time", "id"),
     Index(None, "actor_ref", "time", "id"),
     Index(None, "ip_key", "time", "id"),
+)
+
+# One row per distinct enrichment (all of it but the IP tags, which are per address and
+# stored on the activity): ``key`` is its canonical JSON (see store.enrichment), the other
+# columns its fields, for the filters. Never deleted (rows are few and small).
+enrichments = Table(
+    "enrichments",
+    metadata,
+    Column("id", _BigId, primary_key=True, autoincrement=True),
+    Column("key", Text, nullable=False, unique=True),
+    Column("version", Integer, nullable=False),
+    Column("country_code", Text),
+    Column("country", Text),
+    Column("region", Text),
+    Column("city", Text),
+    Column("lat", Float),
+    Column("lon", Float),
+    Column("coarse", Boolean, nullable=False),
+    Column("geo_source", Text),
+    Column("asn", BigInteger),
+    Column("isp", Text),
+    Column("ip_reserved", Boolean, nullable=False),
+    Column("browser", Text),
+    Column("browser_version", Text),
+    Column("os", Text),
+    Column("os_version", Text),
+    Column("device_type", Text),
 )
 
 actors = Table(

@@ -133,14 +133,15 @@ def run_quality(seed: int, size: int, days: int, workdir: Path) -> QualityRun:
             for r in b.records
         )
         stored = 0
-        for iid, feed, acts in ((okta_id, "logs", okta_acts), (o365_id, "audit", o365_acts)):
-            for page in _pages(acts):
-                saved = store.save_pages([PageWrite.of(iid, feed, page, None)])
-                stored += sum(s.inserted for s in saved)
-        policies = _enable_policies(store)
         enricher = Enricher(
             ip_ranges=[r for n in DEMO_LISTS for r in load_ip_ranges(demo_list_path(n))]
         )
+        store.enricher = enricher
+        for iid, feed, acts in ((okta_id, "logs", okta_acts), (o365_id, "audit", o365_acts)):
+            for page in _pages(acts):
+                saved = store.save_pages([PageWrite.of(iid, feed, page, None, enricher=enricher)])
+                stored += sum(s.inserted for s in saved)
+        policies = _enable_policies(store)
         clock = FakeClock(ANCHOR + timedelta(minutes=5))
         stage = DetectionStage(store, clock, enricher=enricher, anomaly=AnomalySettings())
         stage.run_until_caught_up()

@@ -17,7 +17,7 @@ from __future__ import annotations
 import csv
 import dataclasses
 import io
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Annotated, Any, Literal
 
 import orjson
@@ -25,6 +25,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response, StreamingResponse
 from pydantic import BaseModel, Field
 
+from opencasb.enrich.enricher import Enrichment
 from opencasb.filters import (
     AllOf,
     Condition,
@@ -103,11 +104,23 @@ class SearchIn(BaseModel):
     after: str | None = None
 
 
-def activity_json(ctx: WebContext, a: Activity) -> dict[str, Any]:
-    """An activity as the API shows it: every field, the raw record and the enrichment."""
+def activity_json(
+    ctx: WebContext, a: Activity, stored: Mapping[tuple[str, str], Enrichment | None]
+) -> dict[str, Any]:
+    """An activity as the API shows it: every field, the raw record and the enrichment
+    stored with it at ingest (computed now for a row stored before enrichment was kept).
+    ``stored``: :func:`stored_of` of the activities shown."""
     out = {f.name: getattr(a, f.name) for f in dataclasses.fields(a)}
-    out["enrichment"] = ctx.get_enricher().enrich(a).to_dict()
+    e = stored.get((a.instance, a.source_event_id))
+    out["enrichment"] = (e if e is not None else ctx.get_enricher().enrich(a)).to_dict()
     return out
+
+
+def stored_of(
+    ctx: WebContext, items: Sequence[Activity]
+) -> Mapping[tuple[str, str], Enrichment | None]:
+    """The stored enrichment of ``items`` (one read for a page of them)."""
+    return ctx.store.enrichments_of_events([(a.instance, a.source_event_id) for a in items])
 
 
 def _filter_text(text: str | None) -> Filter | None:
@@ -127,7 +140,8 @@ def run_search(ctx: WebContext, q: ActivityQuery, flt: Filter | None) -> Activit
 
 
 def _page(ctx: WebContext, request: Request, page: ActivityPage) -> Response:
-    items = [activity_json(ctx, a) for a in page.items]
+    stored = stored_of(ctx, page.items)
+    items = [activity_json(ctx, a, stored) for a in page.items]
     return ok({"items": items, "next": next_link(request, page.next_after)})
 
 
@@ -158,7 +172,8 @@ def search_activities(body: SearchIn, request: Request, principal: Reader, ctx: 
     flt = parse_filter(body.filter, source="filter") if body.filter is not None else None
     basic = BasicFilters(**body.model_dump(exclude={"filter", "limit", "after"}))
     page = run_search(ctx, basic.query(body.limit, body.after), flt)
-    items = [activity_json(ctx, a) for a in page.items]
+    stored = stored_of(ctx, page.items)
+    items = [activity_json(ctx, a, stored) for a in page.items]
     nxt = None
     if page.next_after is not None:
         params = {k: v for k, v in body.model_dump(exclude={"filter", "after"}).items()
@@ -238,4 +253,4 @@ def get_activity(instance: str, source_event_id: str, principal: Reader, ctx: Ct
     if not page.items:
         raise ApiProblem(404, f"no activity {source_event_id!r} in {instance!r}",
                          code="activity_not_found")  # fmt: skip
-    return ok(activity_json(ctx, page.items[0]))
+    return ok(activity_json(ctx, page.items[0], stored_of(ctx, page.items)))

@@ -11,7 +11,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from opencasb.store.alerts import RESOLUTIONS, AlertRecord
-from opencasb.web.api.activities import activity_json
+from opencasb.web.api.activities import activity_json, stored_of
 from opencasb.web.api.common import Ctx, ok
 from opencasb.web.auth.audit import record
 from opencasb.web.auth.deps import Analyst, Reader
@@ -97,8 +97,9 @@ def get_alert(alert_id: str, principal: Reader, ctx: Ctx) -> Response:
     timeline."""
     a = ctx.store.detection.get_alert(alert_id)
     found = ctx.store.detection.activities_by_id(a.evidence[:_EVIDENCE_SHOWN])
+    stored = stored_of(ctx, list(found.values()))
     evidence = [
-        {"id": i, **activity_json(ctx, found[i])}
+        {"id": i, **activity_json(ctx, found[i], stored)}
         for i in a.evidence[:_EVIDENCE_SHOWN]
         if i in found
     ]

@@ -28,7 +28,7 @@ from opencasb.errors import ConfigError, NotFound
 from opencasb.model.activity import Activity
 from opencasb.store.detection import PolicyRecord
 from opencasb.store.query import ActivityQuery
-from opencasb.web.api.activities import activity_json
+from opencasb.web.api.activities import activity_json, stored_of
 from opencasb.web.api.common import Ctx, ok
 from opencasb.web.auth.audit import record
 from opencasb.web.auth.deps import Analyst, Reader
@@ -254,7 +254,9 @@ def preview(body: PreviewIn, principal: Reader, ctx: Ctx) -> Response:
         }
         for f in findings
     ]
-    newest = [activity_json(ctx, a) for a in reversed(matched[-50:])]
+    shown = list(reversed(matched[-50:]))
+    stored = stored_of(ctx, shown)
+    newest = [activity_json(ctx, a, stored) for a in shown]
     return ok(
         {
             "policy_id": policy.id,

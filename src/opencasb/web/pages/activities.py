@@ -85,11 +85,12 @@ def _drawer(request: Request, s: Search) -> dict[str, Any] | None:
     a = find_activity(store_of(request), instance, event_id)
     if a is None:
         return {"missing": True}
-    enrichment = {
-        k: v
-        for k, v in asdict(enricher_of(request).enrich(a)).items()
-        if v not in (None, (), False)
-    }
+    # as stored at ingest (computed now for a row stored before enrichment was kept)
+    stored = (
+        store_of(request).enrichments_of_events([(instance, event_id)]).get((instance, event_id))
+    )
+    enriched = stored if stored is not None else enricher_of(request).enrich(a)
+    enrichment = {k: v for k, v in asdict(enriched).items() if v not in (None, (), False)}
     close = {k: v for k, v in request.query_params.items() if k not in ("open", "open_instance")}
     return {
         "missing": False,

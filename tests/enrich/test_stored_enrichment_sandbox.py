@@ -1,0 +1,70 @@
+"""The enrichment stored at ingest is exactly what the enricher computes from the activity
+as the store reads it back, for every record of both sandboxes (Okta through the worker
+pipeline, Office 365 in-process): detectors keyed by country or place see the same values
+whether the enrichment was stored or computed."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import orjson
+from tests.sandbox.o365_conftest_helpers import signing_key
+
+from opencasb.apps.office365.normalize import normalize as normalize_o365
+from opencasb.apps.okta.normalize import normalize as normalize_okta
+from opencasb.clock import FakeClock
+from opencasb.crypto import generate_key
+from opencasb.enrich import Enricher, load_ip_ranges
+from opencasb.ingest.pipeline import IngestPipeline
+from opencasb.sandbox.demo_lists import DEMO_LISTS, demo_list_path
+from opencasb.sandbox.office365_sandbox import build_o365_sandbox
+from opencasb.sandbox.okta import generate_rsa_keypair
+from opencasb.sandbox.okta_sandbox import build_okta_sandbox
+from opencasb.sandbox.scenarios import sandbox_plan
+from opencasb.store import PageWrite, open_store
+
+ANCHOR = datetime(2026, 10, 27, 12, 0, tzinfo=UTC)
+SEED, SIZE, DAYS = 7, 50, 4
+
+
+def test_stored_enrichment_equals_the_computed_one(tmp_path: Path) -> None:
+    plan = sandbox_plan(SEED, SIZE, ANCHOR, DAYS)
+    okta = build_okta_sandbox(
+        seed=SEED, size=SIZE, days=DAYS, clock=FakeClock(ANCHOR), anchor=ANCHOR,
+        oauth_key_pem=generate_rsa_keypair(), scenarios=plan,
+    )  # fmt: skip
+    o365 = build_o365_sandbox(
+        seed=SEED, size=SIZE, days=DAYS, clock=FakeClock(ANCHOR), anchor=ANCHOR,
+        signing_key=signing_key(), scenarios=plan,
+    )  # fmt: skip
+    okta_records = [orjson.loads(b) for b in okta.state.log.iter_blobs()]
+    records = (orjson.loads(r) for b in o365.state.blobs.all_blobs() for r in b.records)
+    o365_acts = list({a.source_event_id: a for a in map(normalize_o365, records)}.values())
+    enricher = Enricher(
+        ip_ranges=[r for n in DEMO_LISTS for r in load_ip_ranges(demo_list_path(n))]
+    )
+    store = open_store(f"sqlite:///{tmp_path / 'opencasb.db'}", key=generate_key())
+    try:
+        store.enricher = enricher
+        okta_id = store.add_instance("okta", "okta", {}, {}).id
+        o365_id = store.add_instance("office365", "contoso", {}, {}).id
+        with IngestPipeline[int](store, normalize_okta, workers=1) as pipeline:
+            for n in range(0, len(okta_records), 1000):
+                pipeline.put(okta_id, "logs", okta_records[n : n + 1000], {"n": n}, n)
+            pipeline.flush()
+        for n in range(0, len(o365_acts), 1000):
+            page = o365_acts[n : n + 1000]
+            store.save_pages([PageWrite.of(o365_id, "audit", page, None, enricher=enricher)])
+        rows = store.detection.activities_after({}, 10_000_000)
+        assert len(rows) == len(okta_records) + len(o365_acts) > 1000
+        stored = store.stored_enrichments([i for i, _, _ in rows])
+        computed = {i: enricher.enrich(a) for i, _, a in rows}
+        assert [i for i, _, _ in rows if stored[i] != computed[i]] == []
+        # the sandbox's places, networks and tags are all there
+        values = [e for e in stored.values() if e is not None]
+        assert {e.geo_source for e in values} >= {"app", "builtin"}
+        assert {t for e in values for t in e.ip_tags} >= {"corporate", "tor"}
+        assert all(e.country_code for e in values if e.geo_source)
+    finally:
+        store.close()
