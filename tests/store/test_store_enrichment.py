@@ -6,14 +6,20 @@ activity as read back."""
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 from typing import Any
 
+import sqlalchemy as sa
+from alembic import command
 from sqlalchemy import text
 
 from opencasb.apps.office365.normalize import normalize as normalize_o365
 from opencasb.apps.okta.normalize import normalize as normalize_okta
 from opencasb.enrich import Enricher, parse_ip_range
-from opencasb.store import PageWrite, Store
+from opencasb.store import PageWrite, Store, open_store
+from opencasb.store.engine import migration_config
+
+from .conftest import KEY
 
 UA = (
     "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
@@ -127,10 +133,6 @@ def test_interned_rows_are_reused_across_pages_and_processes(store: Store, store
         [PageWrite.of(okta, "logs", [normalize_okta(okta_event(1, "8.8.8.8"))], None, enricher=e)]
     )
     # a second store object: another process, with an empty cache of interned ids
-    from tests.store.conftest import KEY
-
-    from opencasb.store import open_store
-
     other = open_store(store_url, key=KEY)
     try:
         other.save_pages(
@@ -198,3 +200,29 @@ def test_enrich_all_fills_every_row_resumes_and_is_idempotent(store: Store) -> N
     tags = [r[3] for r in _stored(store)]
     assert tags == [[None, ",cloud_provider,", None][i % 3] for i in range(50)]  # vpn is gone
     assert changed == sum(1 for i in range(50) if i % 3 != 2)
+
+
+def test_enrich_all_fills_a_store_from_before_the_migration(tmp_path: Path) -> None:
+    """Rows stored under migration 0008 (no enrichment columns), upgraded by opening the
+    store, then enriched by the batches `opencasb enrich --all` runs."""
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    store = open_store(url, key=KEY)
+    ids = _fill(store, 30)
+    at_ingest = _stored(store)
+    store.close()
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        command.downgrade(migration_config(conn), "0008")
+        cols = {c["name"] for c in sa.inspect(conn).get_columns("activities")}
+        assert not cols & {"enrich_ref", "enrich_cc", "ip_tags"}
+        assert conn.exec_driver_sql("SELECT count(*) FROM activities").scalar_one() == 30
+    engine.dispose()
+    store = open_store(url, key=KEY)
+    try:
+        assert [r[1:] for r in _stored(store)] == [(None, None, None)] * 30
+        e = enricher()
+        while store.enrich_batch(e, batch=7).left:
+            pass
+        assert _stored(store) == at_ingest and [r[0] for r in at_ingest] == ids
+    finally:
+        store.close()
