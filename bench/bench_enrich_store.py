@@ -6,7 +6,7 @@ Usage:
 Stores the same ``--n`` Okta-like activities of ``bench_store.py`` (each with its own address,
 5,000 users) into two fresh SQLite stores, one page per transaction: *without* enrichment
 (``PageWrite.of`` without an enricher: the enrichment columns stay NULL, as in a store
-before migration 0010) and *with* it (the demo's IP lists, as the pipeline enriches), and
+before migration 0011) and *with* it (the demo's IP lists, as the pipeline enriches), and
 prints each one's size per activity (pages of the closed file, WAL checkpointed), the
 biggest tables and indexes per activity (SQLite's ``dbstat``), the interned enrichment rows,
 and the save rate. Run from the repository root or ``bench/``.

@@ -149,7 +149,7 @@ def test_interned_rows_are_reused_across_pages_and_processes(store: Store, store
 
 
 def _null_enrichment(store: Store) -> None:
-    """What migration 0010 leaves in rows stored before it: no enrichment."""
+    """What migration 0011 leaves in rows stored before it: no enrichment."""
     with store.engine.begin() as conn:
         conn.execute(
             text("UPDATE activities SET enrich_ref = NULL, enrich_cc = NULL, ip_tags = NULL")
@@ -203,7 +203,7 @@ def test_enrich_all_fills_every_row_resumes_and_is_idempotent(store: Store) -> N
 
 
 def test_enrich_all_fills_a_store_from_before_the_migration(tmp_path: Path) -> None:
-    """Rows stored under migration 0009 (no enrichment columns), upgraded by opening the
+    """Rows stored under migration 0010 (no enrichment columns), upgraded by opening the
     store, then enriched by the batches `opencasb enrich --all` runs."""
     url = f"sqlite:///{tmp_path / 'old.db'}"
     store = open_store(url, key=KEY)
@@ -212,7 +212,7 @@ def test_enrich_all_fills_a_store_from_before_the_migration(tmp_path: Path) -> N
     store.close()
     engine = sa.create_engine(url)
     with engine.begin() as conn:
-        command.downgrade(migration_config(conn), "0009")
+        command.downgrade(migration_config(conn), "0010")
         cols = {c["name"] for c in sa.inspect(conn).get_columns("activities")}
         assert not cols & {"enrich_ref", "enrich_cc", "ip_tags"}
         assert conn.exec_driver_sql("SELECT count(*) FROM activities").scalar_one() == 30
