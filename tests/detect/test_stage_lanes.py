@@ -250,3 +250,31 @@ def test_legacy_combined_row_splits_into_two_rows_without_reading_again(
     assert (r.read, r.alerts, r.committed) == (1, 1, True)
     anomaly_row = store.detection.get_stage(ANOMALY_STAGE)
     assert anomaly_row is not None and anomaly_row.cursor == 4
+
+
+def test_a_pass_runs_without_the_cyclic_collector_and_restores_it(store: Store) -> None:
+    """A pass's many short-lived objects are not scanned by the cyclic collector; it is on
+    again after the pass (and stays off if the process had switched it off)."""
+    import gc
+
+    seen: list[bool] = []
+
+    class Watching(FakeClock):
+        def now(self) -> Any:
+            seen.append(gc.isenabled())
+            return super().now()
+
+    clock = Watching(NOW)
+    iid = _instance(store)
+    save_page(store, iid, "logs", [_failure(i) for i in range(3)], {"n": 1})
+    assert gc.isenabled()
+    seen.clear()
+    assert DetectionStage(store, clock).run_once().committed
+    assert seen and not any(seen) and gc.isenabled()
+    save_page(store, iid, "logs", [_failure(i) for i in range(3, 5)], {"n": 2})
+    gc.disable()
+    try:
+        assert DetectionStage(store, clock).run_once().committed
+        assert not gc.isenabled()
+    finally:
+        gc.enable()

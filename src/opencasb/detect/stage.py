@@ -36,6 +36,7 @@ Partitioning: both engines' state is keyed by user; :mod:`opencasb.detect.state`
 from __future__ import annotations
 
 import dataclasses
+import gc
 import logging
 import weakref
 from collections.abc import Sequence
@@ -233,6 +234,20 @@ class DetectionStage:
         detections), at most ``batch`` activities each, committed together (module
         contract). With no enabled policy and the anomaly detections off it reads nothing
         and commits nothing."""
+        # A pass allocates hundreds of thousands of small objects (the activities read, the
+        # engines' entries) that all live until it ends, so the cyclic collector would only
+        # re-scan them and promote them into full collections of the whole process; they
+        # form no cycles, and reference counting frees them. As for a page at ingest
+        # (opencasb.ingest.normalizing), collection resumes when the pass is done.
+        collecting = gc.isenabled()
+        gc.disable()
+        try:
+            return self._pass(batch)
+        finally:
+            if collecting:
+                gc.enable()
+
+    def _pass(self, batch: int) -> StageResult:
         det = self._store.detection
         records = det.list_policies()
         stored = stored_policies(records)
@@ -282,8 +297,9 @@ class DetectionStage:
             if observed:
                 # in place: the state is this pass's own (parsed or kept, never shared)
                 empty = Enrichment()
+                now = self._clock.now()
                 for o in sorted(observed, key=lambda o: o.activity.time):
-                    findings += anomalies.observe(o, o.enrichment or empty, a_state)
+                    findings += anomalies.observe(o, o.enrichment or empty, a_state, now)
                 text = _dump_anomaly(cursors, a_state)
                 writes.append(StageWrite(ANOMALY_STAGE, a_saved, max(cursors.values()), text))
                 kept = (text, cursors, a_state)

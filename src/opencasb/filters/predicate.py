@@ -57,6 +57,23 @@ def _same_json(v: Any, w: Any, fold: Callable[[str], str]) -> bool:
     return _number(v) and v == w
 
 
+def _json_in(wants: list[Any], fold: Callable[[str], str]) -> _Test:
+    """``any(_same_json(v, w, fold) for w in wants)``, with the texts in a set: a policy
+    lists dozens of values (ransomware extensions) and meets thousands of activities."""
+    texts = frozenset(w for w in wants if isinstance(w, str))
+    flags = tuple(w for w in wants if isinstance(w, bool))
+    numbers = tuple(w for w in wants if not isinstance(w, str | bool))
+
+    def test(v: Any) -> bool:
+        if isinstance(v, str):
+            return fold(v) in texts
+        if isinstance(v, bool):
+            return v in flags
+        return _number(v) and any(v == w for w in numbers)
+
+    return test
+
+
 def _cidr_test(networks: tuple[Any, ...]) -> _Test:
     bounds = [ip_range(str(n)) for n in networks]
 
@@ -117,7 +134,7 @@ def _value_test(ref: FieldRef, op: Op, value: Value, ignore_case: bool) -> _Test
         if op is Op.ENDS_WITH:
             tail = str(wants[0])
             return lambda v: isinstance(v, str) and fold(v).endswith(tail)
-        return lambda v: any(_same_json(v, w, fold) for w in wants)
+        return _json_in(wants, fold)
     if kind in (Kind.TEXT, Kind.IP):
         case = ref.spec.case
         canon = [canonical_text(case, str(w)) for w in values]

@@ -24,6 +24,7 @@ from opencasb.model.activity import Activity, Actor, Category, Geo, Outcome, Tar
 from opencasb.model.health import Health, HealthState
 from opencasb.store import body as _body
 from opencasb.store.ipkey import ip_key
+from opencasb.store.lazy import LazyRecord
 from opencasb.store.micros import from_micros, to_micros
 
 __all__ = [
@@ -388,8 +389,53 @@ def _member(table: Mapping[str, Any], value: Any, kind: str) -> Any:
         raise ValueError(f"{value!r} is not a valid {kind}") from None
 
 
-def activity_from_row(row: Sequence[Any], instance_names: Mapping[int, str]) -> Activity:
+class _TargetRow(msgspec.Struct, forbid_unknown_fields=True):
+    """A target as the body writes it; any value type, as ``Target(**t)`` takes, and an
+    unknown key is damage."""
+
+    id: Any = None
+    type: Any = None
+    name: Any = None
+    alternate_id: Any = None
+
+
+# The body's field list as msgspec decodes it in one pass, the targets parsed into structs in
+# C (``Target(**t)`` on parsed dicts cost more than parsing the JSON). A row this does not
+# fit (damaged, or a number beyond a double) takes the general path, which reads whatever
+# the plain parse gives and reports damage as before.
+_FieldList = tuple[
+    Any, Any, Any, Any, Any, Any, Any, Any, Any, Any,
+    Any, Any, Any, Any, Any, Any, Any, Any, Any, list[_TargetRow], dict[str, Any],
+]  # fmt: skip
+_DECODE_FIELDS = msgspec.json.Decoder(_FieldList).decode
+
+
+def _fields_of(data: bytes) -> tuple[Sequence[Any], bytes]:
+    """:func:`split_body`, with the targets already :class:`Target` objects."""
+    cut = data.find(b"\n")
+    if cut >= 0:
+        try:
+            typed = _DECODE_FIELDS(data[:cut])
+        except msgspec.DecodeError:
+            pass
+        else:
+            if typed[0] == _BODY_LAYOUT:
+                targets = [Target(t.id, t.type, t.name, t.alternate_id) for t in typed[19]]
+                return (*typed[:19], targets, typed[20]), data[cut + 1 :]
+    fields, raw_text = split_body(data)
+    fields[_TARGETS] = [Target(**t) for t in fields[_TARGETS]]
+    return fields, raw_text
+
+
+def activity_from_row(
+    row: Sequence[Any], instance_names: Mapping[int, str], *, lazy_raw: bool = False
+) -> Activity:
     """Rebuild an Activity from a row in :data:`ACTIVITY_READ_COLUMNS` order.
+
+    With ``lazy_raw``, ``raw`` is a :class:`~opencasb.store.lazy.LazyRecord`: the vendor
+    record's JSON text, parsed on first use (the detection stage's reads: few activities
+    ever have their ``raw`` looked at, and parsing it was a third of reading a row); damage
+    in it then raises the same :class:`StoreError` at that first use.
 
     Raises:
         StoreError: the row holds a damaged body, invalid JSON or an unknown enum value; the
@@ -410,7 +456,7 @@ def activity_from_row(row: Sequence[Any], instance_names: Mapping[int, str]) -> 
     ) = row
     what = f"activities row {row_id}"
     try:
-        fields, raw_text = decode_body(bytes(body))
+        fields, raw_text = _fields_of(_body.decompress(bytes(body)))
         (
             _layout,
             category,
@@ -434,15 +480,23 @@ def activity_from_row(row: Sequence[Any], instance_names: Mapping[int, str]) -> 
             target_list,
             details,
         ) = fields
-        parsed_targets = tuple(Target(**t) for t in target_list)
-        parsed_raw = loads(raw_text)
+        parsed_raw: Mapping[str, Any] = (
+            LazyRecord(raw_text, what, _CORRUPT_FIX) if lazy_raw else loads(raw_text)
+        )
         parsed_category: Category = _member(_CATEGORY_BY_VALUE, category, "Category")
         parsed_outcome: Outcome = _member(_OUTCOME_BY_VALUE, outcome, "Outcome")
         if not isinstance(details, dict):
             raise ValueError("details are not a JSON object")
     except (TypeError, ValueError) as exc:
         raise StoreError(f"{what} cannot be read: {exc}", fix=_CORRUPT_FIX) from exc
-    has_geo = any(v is not None for v in (country, country_code, region, city, lat, lon))
+    has_geo = (
+        country is not None
+        or country_code is not None
+        or region is not None
+        or city is not None
+        or lat is not None
+        or lon is not None
+    )
     return Activity(
         time=from_micros(time),
         app=app,
@@ -456,7 +510,7 @@ def activity_from_row(row: Sequence[Any], instance_names: Mapping[int, str]) -> 
         instance=instance_names.get(instance_id, ""),
         outcome_detail=outcome_detail,
         outcome_reason=outcome_reason,
-        targets=parsed_targets,
+        targets=tuple(target_list),
         src_ip=src_ip,
         geo=Geo(country, country_code, region, city, lat, lon) if has_geo else None,
         asn=asn,

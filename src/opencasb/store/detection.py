@@ -132,7 +132,10 @@ def activities_after(
     Per instance, so that "after the cursor" means "committed after": one instance is
     written by one process at a time (its lease), so its ids commit in order, while two
     instances synced by two processes on PostgreSQL may commit a lower id after a higher one.
-    What is returned of each instance is a prefix of its new activities in id order."""
+    What is returned of each instance is a prefix of its new activities in id order.
+
+    Each activity's ``raw`` is a :class:`~opencasb.store.lazy.LazyRecord`: parsed on first
+    use, when a damaged one raises the :class:`~opencasb.errors.StoreError` naming its row."""
     names = instance_names(db)
     rows: list[Any] = []
     with db.read() as conn:
@@ -147,7 +150,11 @@ def activities_after(
                 stmt = stmt.where(activities.c.id <= upto[iid])
             rows += conn.execute(stmt.order_by(activities.c.id).limit(limit)).all()
     rows.sort(key=lambda r: int(r.id))
-    return [(int(r.id), int(r.instance_id), activity_from_row(r, names)) for r in rows[:limit]]
+    # raw parsed on first use: the engines look into few activities' raw records
+    return [
+        (int(r.id), int(r.instance_id), activity_from_row(r, names, lazy_raw=True))
+        for r in rows[:limit]
+    ]
 
 
 def activities_by_id(db: Database, ids: Sequence[int]) -> dict[int, Activity]:

@@ -140,3 +140,25 @@ def test_default_learning_period_keeps_the_first_week_silent(
     sizes = [len(AnomalyState(users={k: u}).to_json()) for k, u in state.users.items()]
     # the busiest user here: 6 kB (4.4 kB an hour of file operations, 0.9 kB a week of stays)
     assert max(sizes) < 7_000
+
+
+def test_dispatch_by_type_changes_nothing(
+    items: list[tuple[Observed, Enrichment]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Handing each detector only the activities its Applies names gives the same findings
+    and the same state as running every detector and learner on every activity (at every
+    sensitivity: the gates must be supersets of what the detectors act on)."""
+    from opencasb.detect.anomaly import engine as engine_module
+
+    for sensitivity in Sensitivity:
+        settings = AnomalySettings(learning=timedelta(days=1), sensitivity=sensitivity)
+        gated = AnomalyEngine(settings, clock=FakeClock(ANCHOR))
+        found, state = gated.evaluate(items, AnomalyState())
+        with monkeypatch.context() as m:
+            everything = engine_module.Applies(everything=True)
+            m.setattr(engine_module, "APPLIES", dict.fromkeys(engine_module.APPLIES, everything))
+            ungated = AnomalyEngine(settings, clock=FakeClock(ANCHOR))
+            all_found, all_state = ungated.evaluate(items, AnomalyState())
+        assert found == all_found, sensitivity
+        assert state.to_json() == all_state.to_json(), sensitivity
+        assert len({f.policy_id for f in found}) >= 5  # the comparison saw real findings

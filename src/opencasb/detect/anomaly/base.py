@@ -18,11 +18,14 @@ from opencasb.detect.anomaly.state import AnomalyState, UserState
 from opencasb.detect.engine import Finding
 from opencasb.detect.policy import PolicyCategory, Severity, Tactic
 from opencasb.enrich.enricher import Enrichment
-from opencasb.model.activity import Activity, Outcome
+from opencasb.model.activity import Activity, Category, Outcome
 
 __all__ = [
     "EPISODE_GAP_US",
+    "EVERYTHING",
+    "FAILED_SIGNIN_TYPES",
     "INTERACTIVE_SIGNIN_TYPES",
+    "Applies",
     "Context",
     "actor_key",
     "is_failed_signin",
@@ -34,6 +37,8 @@ __all__ = [
 INTERACTIVE_SIGNIN_TYPES = frozenset({"user.session.start", "UserLoggedIn"})
 """``activity_type`` values of interactive sign-ins (Okta, Office 365)."""
 _FAILED_TYPES = frozenset({"UserLoginFailed"})
+FAILED_SIGNIN_TYPES = INTERACTIVE_SIGNIN_TYPES | _FAILED_TYPES
+"""``activity_type`` values :func:`is_failed_signin` can be true for."""
 _US = 1_000_000
 EPISODE_GAP_US = 24 * 3_600 * _US
 """A user's findings of one detector no more than this apart are one episode (one alert)."""
@@ -76,6 +81,25 @@ def is_failed_signin(activity: Activity) -> bool:
 def place_name(city: str | None, country: str) -> str:
     """``Paris, FR`` or ``FR``."""
     return f"{city}, {country}" if city else country
+
+
+@dataclass(frozen=True, slots=True)
+class Applies:
+    """The activities a detector (or a baseline learner) can act on: those of a type in
+    ``types`` or of a category in ``categories``, or all with ``everything``. The engine
+    hands a detector only those (most activities concern no detector), so this must be a
+    superset of what the detector finds or learns from: the detector still decides."""
+
+    types: frozenset[str] = frozenset()
+    categories: frozenset[Category] = frozenset()
+    everything: bool = False
+
+    def __call__(self, activity_type: str, category: Category) -> bool:
+        return self.everything or activity_type in self.types or category in self.categories
+
+
+EVERYTHING = Applies(everything=True)
+"""For a detector that may act on any activity."""
 
 
 @dataclass(slots=True)

@@ -16,7 +16,15 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from opencasb.detect.anomaly.base import Context, is_failed_signin, is_interactive_signin, to_time
+from opencasb.detect.anomaly.base import (
+    FAILED_SIGNIN_TYPES,
+    INTERACTIVE_SIGNIN_TYPES,
+    Applies,
+    Context,
+    is_failed_signin,
+    is_interactive_signin,
+    to_time,
+)
 from opencasb.detect.anomaly.settings import AnomalySettings
 from opencasb.detect.anomaly.state import (
     MAX_FAILURES,
@@ -31,8 +39,10 @@ from opencasb.model.activity import Outcome
 
 __all__ = [
     "FAILED_SIGNINS",
+    "FAILURES",
     "MFA_FATIGUE",
     "PASSWORD_SPRAY",
+    "PUSHES",
     "failed_signins",
     "mfa_fatigue",
     "password_spray",
@@ -46,6 +56,10 @@ _PUSH_SENT = "system.push.send_factor_verify_push"
 _PUSH_DENIED = "user.mfa.okta_verify.deny_push"
 _MFA = "user.authentication.auth_via_mfa"
 _HOUR_US = 3_600_000_000
+FAILURES = Applies(types=FAILED_SIGNIN_TYPES)
+"""What :func:`password_spray` and :func:`failed_signins` act on: failed sign-ins."""
+PUSHES = Applies(types=frozenset({_PUSH_SENT, _PUSH_DENIED, _MFA}) | INTERACTIVE_SIGNIN_TYPES)
+"""What :func:`mfa_fatigue` acts on: push prompts, factor checks and sign-ins."""
 
 
 def _us(value: timedelta) -> int:

@@ -20,35 +20,48 @@ and just after it in event time (the last :data:`~.state.MAX_PLACES` are kept), 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime
+from typing import Any
 
 from opencasb.clock import Clock
-from opencasb.detect.anomaly.base import Context, actor_key, micros
+from opencasb.detect.anomaly.base import EVERYTHING, Applies, Context, actor_key, micros
 from opencasb.detect.anomaly.credentials import (
     FAILED_SIGNINS,
+    FAILURES,
     MFA_FATIGUE,
     PASSWORD_SPRAY,
+    PUSHES,
     failed_signins,
     mfa_fatigue,
     password_spray,
     prune_org,
 )
 from opencasb.detect.anomaly.files import (
+    FILE_VOLUME,
     MASS_DELETE,
     MASS_DOWNLOAD,
     MASS_SHARE,
     RANSOMWARE,
+    RENAMES,
     UNUSUAL_ADMIN,
     file_volume,
     ransomware,
 )
 from opencasb.detect.anomaly.lifecycle import (
     DISABLED_USER,
+    ENROLMENTS,
+    LIFECYCLE,
     MFA_REENROL,
     disabled_user,
     mfa_reenrolment,
     track_lifecycle,
 )
-from opencasb.detect.anomaly.mail import SUSPICIOUS_FORWARDING, learn_domain, suspicious_forwarding
+from opencasb.detect.anomaly.mail import (
+    FORWARDING,
+    SUSPICIOUS_FORWARDING,
+    learn_domain,
+    suspicious_forwarding,
+)
 from opencasb.detect.anomaly.reputation import (
     ANONYMOUS_IP,
     SUSPICIOUS_IP,
@@ -60,14 +73,16 @@ from opencasb.detect.anomaly.state import AnomalyState, UserState
 from opencasb.detect.anomaly.travel import (
     IMPOSSIBLE_TRAVEL,
     INFREQUENT_COUNTRY,
+    SIGNINS,
     impossible_travel,
     infrequent_country,
     learn_place,
 )
 from opencasb.detect.engine import Finding, Observed
 from opencasb.enrich.enricher import Enrichment
+from opencasb.model.activity import Category
 
-__all__ = ["DETECTORS", "AnomalyEngine", "Detector"]
+__all__ = ["APPLIES", "DETECTORS", "AnomalyEngine", "Detector"]
 
 Detector = Callable[[Context], list[Finding]]
 
@@ -90,6 +105,33 @@ DETECTORS: dict[str, Detector] = {
 }
 """Every detector, by id (the id is the finding's ``policy_id``)."""
 
+_Step = Callable[[Context], Any]
+"""A detector, or a baseline learner (which finds nothing)."""
+
+APPLIES: dict[_Step, Applies] = {
+    impossible_travel: SIGNINS,
+    infrequent_country: SIGNINS,
+    anonymous_ip: SIGNINS,
+    suspicious_ip: SIGNINS,
+    password_spray: FAILURES,
+    mfa_fatigue: PUSHES,
+    failed_signins: FAILURES,
+    file_volume: FILE_VOLUME,
+    ransomware: RENAMES,
+    disabled_user: EVERYTHING,
+    mfa_reenrolment: ENROLMENTS,
+    suspicious_forwarding: FORWARDING,
+    learn_place: SIGNINS,
+    track_lifecycle: LIFECYCLE,
+    learn_domain: EVERYTHING,
+}
+"""What each detector and learner acts on (see :class:`~.base.Applies`)."""
+
+_LEARNERS: tuple[_Step, ...] = (learn_place, track_lifecycle, learn_domain)
+"""The baseline learners, run after the detectors (a sign-in is judged against the history
+before it)."""
+_Steps = tuple[tuple[_Step, ...], tuple[_Step, ...]]
+_MEMO_LIMIT = 4096  # activity types come from vendor data: bound the table
 _HOUR_US = 3_600_000_000
 
 
@@ -114,6 +156,22 @@ class AnomalyEngine:
         # one function may serve several ids (downloads, sharing, deletions): run it once
         active = [f for k, f in DETECTORS.items() if k not in self.settings.disabled]
         self._active = list(dict.fromkeys(active))
+        self._steps: dict[tuple[str, Category], _Steps] = {}
+
+    def _steps_for(self, activity_type: str, category: Category) -> _Steps:
+        """The detectors and the learners that act on activities of this type and category,
+        each in their fixed order."""
+        key = (activity_type, category)
+        hit = self._steps.get(key)
+        if hit is not None:
+            return hit
+        steps = (
+            tuple(f for f in self._active if APPLIES[f](activity_type, category)),
+            tuple(f for f in _LEARNERS if APPLIES[f](activity_type, category)),
+        )
+        if len(self._steps) < _MEMO_LIMIT:
+            self._steps[key] = steps
+        return steps
 
     def evaluate(
         self, items: Sequence[tuple[Observed, Enrichment]], state: AnomalyState
@@ -122,8 +180,9 @@ class AnomalyEngine:
         state. ``state`` is not changed."""
         st = state.copy()
         findings: list[Finding] = []
+        now = self._clock.now()
         for observed, enrichment in sorted(items, key=lambda it: it[0].activity.time):
-            findings.extend(self.observe(observed, enrichment, st))
+            findings.extend(self.observe(observed, enrichment, st, now))
         return findings, st
 
     def evaluate_observed(
@@ -136,10 +195,15 @@ class AnomalyEngine:
         return self.evaluate([(o, o.enrichment or empty) for o in observed], state)
 
     def observe(
-        self, observed: Observed, enrichment: Enrichment, state: AnomalyState
+        self,
+        observed: Observed,
+        enrichment: Enrichment,
+        state: AnomalyState,
+        now: datetime | None = None,
     ) -> list[Finding]:
         """The findings of one activity; updates ``state`` in place (call in event-time
-        order; :meth:`evaluate` is the pure form)."""
+        order; :meth:`evaluate` is the pure form). ``now``: the clock's time, when the
+        caller read it once for a batch."""
         a = observed.activity
         t = micros(a.time)
         if t // _HOUR_US > state.watermark // _HOUR_US:
@@ -164,13 +228,13 @@ class AnomalyEngine:
             user=user,
             t=t,
             settings=self.settings,
-            now=self._clock.now(),
+            now=self._clock.now() if now is None else now,
             status=self._status.get(key) if key else None,
         )
+        detectors, learners = self._steps_for(a.activity_type, a.category)
         out: list[Finding] = []
-        for detector in self._active:
+        for detector in detectors:
             out.extend(detector(ctx))
-        learn_place(ctx)
-        track_lifecycle(ctx)
-        learn_domain(ctx)
+        for learn in learners:
+            learn(ctx)
         return out

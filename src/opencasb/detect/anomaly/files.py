@@ -16,7 +16,7 @@ ransomware (many files renamed or uploaded to an extension the user never used).
 
 from __future__ import annotations
 
-from opencasb.detect.anomaly.base import Context, to_time
+from opencasb.detect.anomaly.base import Applies, Context, to_time
 from opencasb.detect.anomaly.settings import Sensitivity
 from opencasb.detect.anomaly.state import MAX_EXTENSIONS, MAX_FILE_EVENTS, MAX_PEAK_DAYS
 from opencasb.detect.engine import Finding
@@ -24,10 +24,12 @@ from opencasb.detect.policy import Severity, Tactic
 from opencasb.model.activity import Category, Outcome
 
 __all__ = [
+    "FILE_VOLUME",
     "MASS_DELETE",
     "MASS_DOWNLOAD",
     "MASS_SHARE",
     "RANSOMWARE",
+    "RENAMES",
     "UNUSUAL_ADMIN",
     "file_volume",
     "ransomware",
@@ -72,6 +74,12 @@ _SHARING = frozenset(
     }
 )
 _WRITES = frozenset({"FileRenamed", "FileUploaded", "FileSyncUploadedFull", "FileMoved"})
+FILE_VOLUME = Applies(
+    types=_DOWNLOADS | _DELETIONS | _SHARING, categories=frozenset({Category.ADMIN})
+)
+"""What :func:`file_volume` acts on."""
+RENAMES = Applies(types=_WRITES)
+"""What :func:`ransomware` acts on."""
 
 
 def _extension(ctx: Context) -> str:

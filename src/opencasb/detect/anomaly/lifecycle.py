@@ -19,7 +19,7 @@ period; one finding per reset.
 
 from __future__ import annotations
 
-from opencasb.detect.anomaly.base import Context, place_name
+from opencasb.detect.anomaly.base import Applies, Context, place_name
 from opencasb.detect.anomaly.state import UserState
 from opencasb.detect.engine import Finding
 from opencasb.detect.policy import Severity, Tactic
@@ -28,6 +28,8 @@ from opencasb.model.activity import Outcome
 __all__ = [
     "DISABLED_STATUSES",
     "DISABLED_USER",
+    "ENROLMENTS",
+    "LIFECYCLE",
     "MFA_REENROL",
     "REENROL_WINDOW_US",
     "disabled_user",
@@ -50,6 +52,10 @@ REENROL_WINDOW_US = _DAY_US
 _RESETS = frozenset({"user.mfa.factor.reset_all", "user.mfa.factor.deactivate"})
 _ENROLS = frozenset({"user.mfa.factor.activate"})
 _RISKY_TAGS = frozenset({"tor", "anonymous_proxy", "threat_intel"})
+LIFECYCLE = Applies(types=frozenset(_DISABLE) | _ENABLE | _RESETS)
+"""What :func:`track_lifecycle` acts on (:func:`disabled_user` acts on anything)."""
+ENROLMENTS = Applies(types=_ENROLS)
+"""What :func:`mfa_reenrolment` acts on."""
 
 
 def _target_keys(ctx: Context) -> list[str]:

@@ -13,13 +13,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from opencasb.detect.anomaly.base import Context
+from opencasb.detect.anomaly.base import Applies, Context
 from opencasb.detect.anomaly.state import MAX_DOMAINS
 from opencasb.detect.engine import Finding
 from opencasb.detect.policy import PolicyCategory, Severity, Tactic
 from opencasb.model.activity import Outcome
 
-__all__ = ["SUSPICIOUS_FORWARDING", "learn_domain", "suspicious_forwarding"]
+__all__ = ["FORWARDING", "SUSPICIOUS_FORWARDING", "learn_domain", "suspicious_forwarding"]
 
 SUSPICIOUS_FORWARDING = "anomaly.suspicious_forwarding"
 _RULES = frozenset({"New-InboxRule", "Set-InboxRule"})
@@ -27,6 +27,8 @@ _MAILBOX_FORWARD = ("ForwardingSmtpAddress", "ForwardingAddress")
 _RULE_FORWARD = ("ForwardTo", "RedirectTo", "ForwardAsAttachmentTo")
 _HIDDEN = frozenset({"rss feeds", "rss subscriptions", "archive", "conversation history",
                      "deleted items"})  # fmt: skip
+FORWARDING = Applies(types=frozenset({"Set-Mailbox"}) | _RULES)
+"""What :func:`suspicious_forwarding` acts on (:func:`learn_domain` acts on anything)."""
 
 
 def _param(details: Any, name: str) -> str:

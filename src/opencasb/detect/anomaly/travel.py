@@ -20,7 +20,13 @@ from __future__ import annotations
 
 import dataclasses
 
-from opencasb.detect.anomaly.base import Context, is_interactive_signin, place_name
+from opencasb.detect.anomaly.base import (
+    INTERACTIVE_SIGNIN_TYPES,
+    Applies,
+    Context,
+    is_interactive_signin,
+    place_name,
+)
 from opencasb.detect.anomaly.geo import distance_km, format_km, neighbours
 from opencasb.detect.anomaly.settings import Sensitivity
 from opencasb.detect.anomaly.state import (
@@ -33,14 +39,17 @@ from opencasb.detect.anomaly.stays import remember_stay, stay_places
 from opencasb.detect.engine import Finding
 from opencasb.detect.policy import Severity, Tactic
 
-__all__ = ["IMPOSSIBLE_TRAVEL", "INFREQUENT_COUNTRY", "impossible_travel", "infrequent_country",
-           "learn_place"]  # fmt: skip
+__all__ = ["IMPOSSIBLE_TRAVEL", "INFREQUENT_COUNTRY", "SIGNINS", "impossible_travel",
+           "infrequent_country", "learn_place"]  # fmt: skip
 
 IMPOSSIBLE_TRAVEL = "anomaly.impossible_travel"
 INFREQUENT_COUNTRY = "anomaly.infrequent_country"
 _HOUR_US = 3_600_000_000
 _DAY_US = 24 * _HOUR_US
 _APP_NAMES = {"okta": "Okta", "office365": "Office 365"}
+SIGNINS = Applies(types=INTERACTIVE_SIGNIN_TYPES)
+"""What :func:`impossible_travel`, :func:`infrequent_country` and :func:`learn_place` act on
+(and the reputation detectors): interactive sign-ins."""
 
 
 def _place(ctx: Context) -> Place | None:
