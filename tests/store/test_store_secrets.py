@@ -23,6 +23,7 @@ class Owner:
     """How one kind of record stores, finds, reads and removes its secrets."""
 
     table: str
+    store_again: str  # the fix for secrets the master key cannot open
     add: Callable[[Store, str], Any]
     get: Callable[[Store], Any]
     read: Callable[[Store, Any], dict[str, str]]
@@ -31,6 +32,7 @@ class Owner:
 
 INSTANCE = Owner(
     table="instances",
+    store_again="`opencasb apps edit NAME --new-secret`",
     add=lambda s, secret: s.add_instance("okta", "acme", {}, {"token": secret}),
     get=lambda s: s.get_instance("acme"),
     read=lambda s, rec: s.instance_secrets(rec),
@@ -38,6 +40,7 @@ INSTANCE = Owner(
 )
 NOTIFIER = Owner(
     table="notifiers",
+    store_again="remove the notifier (`opencasb notifiers remove soc`) and add it again",
     add=lambda s, secret: s.notifications.add(
         "webhook", "soc", {"url": "https://soc.example/hook"}, {"token": secret}
     ),
@@ -81,7 +84,8 @@ def test_another_master_key_is_a_config_error(store_url: str, store: Store, owne
     try:
         with pytest.raises(ConfigError) as err:
             owner.read(other, owner.get(other))
-        assert "master key" in err.value.fix
+        assert "master key" in err.value.fix and owner.store_again in err.value.fix
+        assert err.value.code == "wrong_master_key"
         assert secret not in str(err.value)
     finally:
         other.close()

@@ -174,7 +174,8 @@ def remove_instance(db: Database, name: str) -> None:
 
 def instance_secrets(db: Database, record: InstanceRecord) -> dict[str, str]:
     """Decrypt the secrets of ``record``; ConfigError if the master key changed."""
-    secrets = open_secrets(db, instances, record.id)
+    again = "store the app's credential again with `opencasb apps edit NAME --new-secret`"
+    secrets = open_secrets(db, instances, record.id, store_again=again)
     if secrets is None:
         raise _not_found(record.name)
     return secrets

@@ -177,7 +177,8 @@ def remove_notifier(db: Database, name: str) -> None:
 
 def notifier_secrets(db: Database, record: NotifierRecord) -> dict[str, str]:
     """Decrypt the notifier's secrets; ConfigError if the master key changed."""
-    secrets = open_secrets(db, notifiers, record.id)
+    again = f"remove the notifier (`opencasb notifiers remove {record.name}`) and add it again"
+    secrets = open_secrets(db, notifiers, record.id, store_again=again)
     if secrets is None:
         raise _not_found(record.name)
     return secrets
