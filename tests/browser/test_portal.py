@@ -49,9 +49,7 @@ def _connect_o365_in_dialog(page: Any, sb: Sandboxes, shot: Shots) -> None:
     page.fill("#tenant_id", sb.o365.tenant_id)
     page.fill("#client_id", sb.o365.client_id)
     page.fill("#client_secret", sb.o365.client_secret)
-    # the checklist: everything but Files is on by default
-    expect(page.locator("input[name=components][value=activities]")).to_be_checked()
-    expect(page.locator("input[name=components][value=files]")).not_to_be_checked()
+    expect(page.locator("input[name=components]")).to_have_count(0)  # the next step's
     page.get_by_text("Advanced").click()
     page.fill("#endpoint", sb.o365_url)
     page.fill("#ca_bundle", sb.ca)
@@ -62,7 +60,21 @@ def _connect_o365_in_dialog(page: Any, sb: Sandboxes, shot: Shots) -> None:
     page.wait_for_load_state()
     problem = page.locator(".problem")
     assert problem.count() == 0, problem.inner_text()
+    # step 2: the components checklist of the instance just saved
+    expect(page.get_by_role("heading", name="Office 365 components")).to_be_visible(timeout=30_000)
+    activities = page.locator("input[name=components][value=activities]")
+    files = page.locator("input[name=components][value=files]")
+    expect(activities).to_be_checked()  # everything but Files is on by default
+    expect(files).not_to_be_checked()
+    expect(files).to_be_disabled()  # file monitoring is off in these settings
+    expect(page.locator("#file-monitoring")).to_contain_text("File monitoring is off")
+    page.get_by_label("Azure AD apps").uncheck()
+    shot(page, "connect-office365-components")
+    page.get_by_role("button", name="Save components").click()
     expect(page.get_by_role("heading", name="Office 365 connected")).to_be_visible(timeout=30_000)
+    expect(
+        page.get_by_text("Components: Azure AD users and groups, Azure AD management")
+    ).to_be_visible()
     shot(page, "office365-connected")
     page.get_by_role("link", name="Close").click()
     expect(page).to_have_url(f"{page.url.split('/apps')[0]}/apps")

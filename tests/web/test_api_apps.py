@@ -162,3 +162,59 @@ def test_an_analyst_cannot_connect(web: Web, orgs: Orgs) -> None:
     analyst = web.signed_in("analyst")
     assert_problem(analyst.post("/api/v1/apps", json=okta_body(orgs)), 403, "forbidden")
     assert web.store.list_instances() == []
+
+
+def test_the_office365_dialog_connects_then_asks_for_the_components(web: Web, orgs: Orgs) -> None:
+    """The pages' two steps: "Connect Office 365" tests and saves the app registration,
+    then the components checklist of the saved instance, then "connected" with Close."""
+    admin = web.signed_in("admin")
+    csrf = admin.headers["X-CSRF-Token"]
+    creds = orgs.o365.credentials
+    first = admin.get("/apps/connect/office365").text
+    assert "Connect Office 365" in first and 'name="components"' not in first
+    r = admin.post(
+        "/apps/connect/office365",
+        data={
+            "csrf_token": csrf,
+            "name": "m365",
+            "tenant_id": creds.tenant_id,
+            "client_id": creds.client_id,
+            "auth": "secret",
+            "client_secret": creds.client_secret,
+            "cloud": "commercial",
+            "endpoint": orgs.o365_url,
+            "ca_bundle": str(orgs.ca),
+        },
+    )
+    assert r.status_code == 200, r.text
+    step2 = r.text
+    assert "Office 365 components" in step2 and "2. Components" in step2
+    assert 'action="/apps/m365/components"' in step2 and 'name="step" value="new"' in step2
+    assert creds.client_secret not in step2  # never carried to the next step
+    # saved with the default components already (the secret is stored by step one)
+    rec = web.store.get_instance("m365")
+    assert "activities" in rec.config["components"].split(",")
+    # Files without file monitoring: refused and explained, nothing changed
+    bad = admin.post(
+        "/apps/m365/components",
+        data={"csrf_token": csrf, "step": "new", "components": ["activities", "files"]},
+    )
+    assert bad.status_code == 422 and "file monitoring" in bad.text
+    assert web.store.get_instance("m365").config == rec.config
+    done = admin.post(
+        "/apps/m365/components",
+        data={"csrf_token": csrf, "step": "new", "components": ["aad_signins", "activities"]},
+    )
+    assert done.status_code == 200, done.text
+    assert "Office 365 connected" in done.text and ">Close</a>" in done.text
+    saved = web.store.get_instance("m365").config["components"]
+    assert saved == "users_groups,aad_signins,activities"
+    # later, from the instance's page: the same checklist, back to the page when saved
+    assert 'href="/apps/m365/components"' in admin.get("/apps/m365").text
+    later = admin.post(
+        "/apps/m365/components", data={"csrf_token": csrf, "components": "activities"}
+    )
+    assert later.status_code == 200 and "Components saved and tested" in later.text
+    assert web.store.get_instance("m365").config["components"] == "users_groups,activities"
+    actions = [e.action for e in web.store.portal.list_audit(limit=10)]
+    assert actions.count("app.components") == 2 and "app.connect" in actions

@@ -36,8 +36,10 @@ def page_routes() -> list[tuple[str, str]]:
 def min_role(method: str, path: str) -> str:
     if path.startswith("/settings/ip-tags"):  # IP tags are detection tuning
         return "analyst" if method == "POST" else "read_only"
-    if path.startswith(("/apps/connect", "/settings/")) or (
-        method == "POST" and path.startswith("/apps")
+    if (
+        path.startswith(("/apps/connect", "/settings/"))
+        or path == "/apps/{name}/components"
+        or (method == "POST" and path.startswith("/apps"))
     ):
         return "admin"
     if method == "POST" or path == "/policies/new":

@@ -91,9 +91,9 @@ def test_instance(store: Store, name: str) -> ConnectionCheck:
 
 def update(
     store: Store, name: str, settings: Mapping[str, str], secrets: Mapping[str, str]
-) -> InstanceRecord:
+) -> tuple[InstanceRecord, ConnectionCheck]:
     """Change an instance's settings (and a secret, when one is given); tested before it is
-    saved, cursors and stored activities kept.
+    saved (the passed test is returned with the record), cursors and stored activities kept.
 
     Raises:
         ConfigError, ConnectorError: as :func:`connect`. NotFound.
@@ -108,7 +108,7 @@ def update(
         raise _failed(check)
     rec = store.update_instance(name, config=config, secrets=new or None)
     store.set_health(rec.id, changed_by_user(rec.health, enabled=rec.enabled))
-    return store.get_instance(name)
+    return store.get_instance(name), check
 
 
 def disable(store: Store, name: str) -> None:

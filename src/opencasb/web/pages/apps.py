@@ -2,13 +2,20 @@
 instance's page (test, edit, disable, enable, remove, Office 365's services seen).
 
 URLs: ``/apps``, ``/apps/connect/okta``, ``/apps/connect/office365``, ``/apps/{name}`` and
-the posts under it (``test``, ``edit``, ``disable``, ``enable``, ``remove``).
+the posts under it (``test``, ``edit``, ``disable``, ``enable``, ``remove``), and an Office
+365 instance's components, ``/apps/{name}/components``.
+
+Connecting Office 365 takes two steps, as in the seed: the first form ("Connect Office 365")
+tests and saves the app registration with the default components; the second shows the
+components checklist for the saved instance (Files needs Office 365 activities and file
+monitoring), saves the choice after testing again, and ends on "connected" with Close. The
+secret is never carried from one step to the next: it is stored by the first.
 """
 
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -17,6 +24,7 @@ from opencasb.apps.base import load_app
 from opencasb.apps.office365.components import COMPONENTS, DEFAULT_COMPONENTS
 from opencasb.errors import NotFound, OpenCASBError
 from opencasb.store import InstanceRecord, Store
+from opencasb.web.auth.deps import get_ctx
 from opencasb.web.pages import app_ops
 from opencasb.web.pages.deps import audit, form_of, missing, store_of, viewer_of
 from opencasb.web.pages.render import render
@@ -65,7 +73,6 @@ def _dialog(
     request: Request, app: str, values: dict[str, str], error: object = None, code: int = 200
 ) -> Response:
     title = "Connect Office 365" if app == "office365" else "Connect Okta"
-    chosen = values.get("components", ",".join(DEFAULT_COMPONENTS)).split(",")
     return render(
         request,
         f"connect_{app}.html",
@@ -74,9 +81,42 @@ def _dialog(
         values=values,
         error=error,
         clouds=O365_CLOUDS,
+    )
+
+
+def _connected(request: Request, rec: InstanceRecord, check: object) -> Response:
+    """The last step: connected, the test's result, "Test API" and Close."""
+    titles = {k: c.title for k, c in COMPONENTS.items()}
+    return render(
+        request, "connected.html", title=f"{rec.name} connected", rec=rec, check=check,
+        titles=titles,
+    )  # fmt: skip
+
+
+def _components(
+    request: Request,
+    rec: InstanceRecord,
+    chosen: list[str],
+    *,
+    new: bool,
+    check: object = None,
+    error: object = None,
+    code: int = 200,
+) -> Response:
+    """The Office 365 components step (``new``: right after "Connect Office 365")."""
+    return render(
+        request,
+        "office365_components.html",
+        status_code=code,
+        title=f"{rec.name}: Office 365 components",
+        rec=rec,
+        new=new,
+        check=check,
+        error=error,
         components=list(COMPONENTS.values()),
         component_help=COMPONENT_HELP,
         chosen=chosen,
+        file_monitoring=get_ctx(request).settings.file_monitoring,
     )
 
 
@@ -99,8 +139,6 @@ async def connect_post(request: Request, app: str) -> Response:
     wanted = _SECRET_FIELDS[app].get(auth)
     secrets = {k: form[k] for k in secret_names if k == wanted and form.get(k)}
     settings = {k: v for k, v in form.items() if k not in secret_names and k != "name"}
-    if app == "office365":
-        settings["components"] = form.get("components", "")
     kept = {k: v for k, v in form.items() if k not in secret_names}  # never echo a secret
     try:
         rec, check = app_ops.connect(
@@ -111,7 +149,43 @@ async def connect_post(request: Request, app: str) -> Response:
         audit(request, viewer, "app.connect", form.get("name"), outcome="failure", detail=what)
         return _dialog(request, app, kept, app_ops.problem_of(exc), code=422)
     audit(request, viewer, "app.connect", rec.name, detail={"app": app})
-    return render(request, "connected.html", title=f"{rec.name} connected", rec=rec, check=check)
+    if app == "office365":  # step 2: the components of the instance just saved
+        chosen = rec.config.get("components", ",".join(DEFAULT_COMPONENTS)).split(",")
+        return _components(request, rec, chosen, new=True, check=check)
+    return _connected(request, rec, check)
+
+
+@router.get("/apps/{name}/components", response_class=HTMLResponse)
+def components_page(request: Request, name: str) -> Response:
+    viewer_of(request, "admin")
+    rec = _get(store_of(request), name)
+    if rec.app != "office365":
+        return RedirectResponse(f"/apps/{quote(name)}", status_code=303)
+    chosen = rec.config.get("components", ",".join(DEFAULT_COMPONENTS)).split(",")
+    return _components(request, rec, chosen, new=False)
+
+
+@router.post("/apps/{name}/components", response_class=HTMLResponse)
+async def components_post(request: Request, name: str) -> Response:
+    """Save the checked components after testing the connection with them; a choice the
+    rules refuse (Files without activities or file monitoring) is explained, nothing saved."""
+    viewer, form = await form_of(request, "admin")
+    store = store_of(request)
+    rec = _get(store, name)
+    if rec.app != "office365":
+        return RedirectResponse(f"/apps/{quote(name)}", status_code=303)
+    chosen = form.get("components", "")
+    new = form.get("step") == "new"
+    try:
+        rec, check = app_ops.update(store, name, {"components": chosen}, {})
+    except OpenCASBError as exc:
+        problem = app_ops.problem_of(exc)
+        return _components(request, rec, chosen.split(","), new=new, error=problem, code=422)
+    saved = rec.config.get("components", "")
+    audit(request, viewer, "app.components", name, detail={"components": saved})
+    if new:
+        return _connected(request, rec, check)
+    return _app_view(request, name, notice=f"Components saved and tested: {saved}.")
 
 
 def _get(store: Store, name: str) -> InstanceRecord:
