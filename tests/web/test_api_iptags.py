@@ -143,8 +143,8 @@ def test_the_portal_enricher_follows_the_stored_tags(web: Web) -> None:
 
     assert matching() == []
     made = analyst.post("/api/v1/iptags", json={"network": "203.0.113.9", "tag": "ti"}).json()
-    assert matching() == ["evt-000120"]  # the seeded record from 203.0.113.9
-    one = ro.get("/api/v1/activities/okta/evt-000120").json()
-    assert one["enrichment"]["ip_tags"] == ["threat_intel"]
+    # the seeded record from 203.0.113.9 (its record shows the enrichment stored at ingest;
+    # the filter reads the tags as they are now)
+    assert matching() == ["evt-000120"]
     analyst.delete(f"/api/v1/iptags/{made['id']}")
     assert matching() == []
