@@ -161,6 +161,14 @@ def test_no_answer_holds_a_stored_secret(web: Web) -> None:
     token_value = made["token"]
     secrets = _secrets_of(web, [*seeded.secrets, session_cookie, token_value, PASSWORD])
     secrets.append(KEY.decode() if isinstance(KEY, bytes) else str(KEY))
+    # A database URL may carry passwords in its userinfo and in its query (libpq keys); the
+    # settings answer shows the URL, so it must show neither. (Only shown: the store is open.)
+    db_secrets = ["userinfo-s3cret", "query-s3cret", "sslkey-s3cret", "/home/u/.pgpass-s3cret"]
+    web.ctx.settings.database_url = (
+        "postgresql+psycopg://casb:userinfo-s3cret@db.example/casb?sslmode=require"
+        "&password=query-s3cret&sslpassword=sslkey-s3cret&passfile=/home/u/.pgpass-s3cret"
+    )
+    secrets += db_secrets
     assert seeded.secrets[0] in secrets and len(secrets) >= 8
     tagged = web.store.ip_tags.add("192.0.2.0/24", "tor", source="cli", created_by="t")
     values = {
@@ -191,5 +199,8 @@ def test_no_answer_holds_a_stored_secret(web: Web) -> None:
         text = admin.get(path).text
         assert not [s for s in secrets if s in text], path
     assert seen >= 20
+    shown = admin.get("/api/v1/settings").json()["database"]
+    assert shown.startswith("postgresql+psycopg://casb:***@db.example/casb?"), shown
+    assert "sslmode=require" in shown and "password=***" in shown
     # the one answer that shows a secret is the token's creation, once
     assert token_value not in admin.get("/api/v1/tokens").text

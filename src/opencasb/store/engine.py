@@ -43,6 +43,7 @@ from opencasb.store._db import IMMEDIATE, Database, translate
 from opencasb.store.checkpoint import Checkpointer
 from opencasb.store.facade import Store
 from opencasb.store.textmatch import SQLITE_FUNCTION, sqlite_text_match
+from opencasb.store.url import redacted_url
 
 __all__ = ["MIGRATIONS_DIR", "create_store_engine", "migrate", "migration_config", "open_store"]
 
@@ -273,8 +274,8 @@ def open_store(
     except BaseException:
         engine.dispose()
         raise
-    # The URL without its password: a PostgreSQL URL can carry one.
-    log.debug("store opened", extra={"url": engine.url.render_as_string(hide_password=True)})
+    # The URL without its passwords: a PostgreSQL URL can carry them (userinfo and query).
+    log.debug("store opened", extra={"url": redacted_url(engine.url.render_as_string(False))})
     return Store(
         Database(
             engine=engine,

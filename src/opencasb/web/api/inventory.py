@@ -12,10 +12,10 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
-from sqlalchemy import make_url
 
 from opencasb.store.inventory_pages import AccountEntry, GroupEntry, PersonEntry
 from opencasb.store.rejected import RejectedRecord
+from opencasb.store.url import redacted_url
 from opencasb.web.api.common import Ctx, ok
 from opencasb.web.auth.deps import Reader
 from opencasb.web.context import WebContext
@@ -200,7 +200,7 @@ def settings(principal: Reader, ctx: Ctx) -> Response:
     """The server's settings that are not secret (never the master key, never a database
     password)."""
     s = ctx.settings
-    url = make_url(s.resolved_database_url()).render_as_string(hide_password=True)
+    url = redacted_url(s.resolved_database_url())
     return ok(
         {
             "data_dir": str(s.data_dir),
