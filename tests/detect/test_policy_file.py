@@ -90,6 +90,7 @@ def test_every_problem_is_reported_with_file_line_and_column(tmp_path: Path) -> 
         (17, 26, "policies[1].filter.equalz"),
         (23, 29, "policies[2].scope.include_users[0]"),  # a placeholder left in
         (24, 5, "policies[3]"),  # neither filter nor match
+        (24, 9, "policies[3].id"),  # glass again: reported though both policies have problems
         (28, 55, "policies[3].repeated.distinct"),
     ]
     messages = [p.message for p in info.value.problems]
@@ -100,11 +101,12 @@ def test_every_problem_is_reported_with_file_line_and_column(tmp_path: Path) -> 
     assert messages[14] == "unknown key 'equalz'; did you mean 'equals'?"
     assert "replace the placeholder <break-glass e-mail>" in messages[15]
     assert messages[16].startswith("a policy needs filter:")
-    assert messages[17].startswith("unknown field 'actor.shoe'")
+    assert messages[17] == "policy id 'glass' is used twice in this file"
+    assert messages[18].startswith("unknown field 'actor.shoe'")
     assert all(p.source == str(path) for p in info.value.problems)
     assert info.value.problems[10].path == "policies[0].scope.include_ip_tags"
     text = str(info.value)
-    assert text.startswith(f"policy file {path} has 18 problems")
+    assert text.startswith(f"policy file {path} has 19 problems")
     assert f"{path}:12:30: policies[0].scope.include_ip_tags: 'bad tag!' is not a tag" in text
     assert isinstance(info.value, ConfigError)
 
@@ -116,6 +118,27 @@ def test_the_same_id_twice_is_a_problem() -> None:
     (problem,) = info.value.problems
     assert (problem.line, problem.column, problem.path) == (12, 9, "policies[1].id")
     assert "used twice" in problem.message
+
+
+def test_the_same_id_twice_is_a_problem_beside_other_problems() -> None:
+    # The first policy has a problem of its own (bad severity) and the second one too: the
+    # reused id is still reported, at the second id's place.
+    text = (
+        "policies:\n"
+        "  - id: same\n"
+        "    name: First\n"
+        "    severity: urgent\n"
+        "    filter: {type: user.session.start}\n"
+        "  - id: same\n"
+        "    name: Second\n"
+        "    severity: high\n"
+        "    filtre: {type: user.session.start}\n"
+    )
+    with pytest.raises(DocumentError) as info:
+        read_policies(text, "twice.yaml")
+    twice = [p for p in info.value.problems if "used twice" in p.message]
+    assert [(p.line, p.column, p.path) for p in twice] == [(6, 9, "policies[1].id")]
+    assert len(info.value.problems) >= 3, info.value.problems
 
 
 def test_yaml_syntax_error_has_its_position() -> None:

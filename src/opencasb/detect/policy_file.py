@@ -246,17 +246,24 @@ def read_policies(text: str, source: str = "<text>") -> list[Policy]:
         report((), "a policy file holds a policy, a list of policies, or policies: [...]")
         items = []
 
-    policies: list[Policy] = []
+    # Ids are compared as written, before each policy is checked: a policy with other
+    # problems still claims its id, so a file with several mistakes reports the reuse too.
     seen: dict[str, Path_] = {}
-    for base, item in items:
+    reused: set[int] = set()
+    for n, (base, item) in enumerate(items):
+        pid = item.get("id") if isinstance(item, dict) else None
+        if not isinstance(pid, str):
+            continue
+        if pid in seen:
+            report((*base, "id"), f"policy id {pid!r} is used twice in this file")
+            reused.add(n)
+        else:
+            seen[pid] = base
+    policies: list[Policy] = []
+    for n, (base, item) in enumerate(items):
         policy = _policy(item, base, located, report)
-        if policy is None:
-            continue
-        if policy.id in seen:
-            report((*base, "id"), f"policy id {policy.id!r} is used twice in this file")
-            continue
-        seen[policy.id] = base
-        policies.append(policy)
+        if policy is not None and n not in reused:
+            policies.append(policy)
     if problems:
         raise _error(source, problems)
     return policies
