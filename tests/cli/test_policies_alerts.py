@@ -51,6 +51,11 @@ def test_sync_runs_detection_and_alerts_have_a_lifecycle(synced: Cli, tmp_path: 
     )
     still_open = synced.ok("alerts", "--status", "open", "--format", "json").stdout.splitlines()
     assert len(still_open) == len(rows) - 1
+    # `alerts list` is the same listing, like `policies list` and `iptags list`
+    listed = synced.ok("alerts", "list", "--status", "open", "--format", "json").stdout
+    assert listed.splitlines() == still_open
+    assert first["id"][:12] in synced.ok("alerts", "list", "--status", "closed").stdout
+    assert synced("alerts", "list", "--severity", "urgent").exit_code == 1
     assert synced.ok("alerts", "--severity", "high", "--format", "json").stdout == ""
     assert synced("alerts", "--severity", "urgent").exit_code == 1
     bad = synced("alerts", "close", first["id"], "--resolution", "maybe")

@@ -106,20 +106,40 @@ def _as_json(a: AlertRecord) -> dict[str, Any]:
     }
 
 
+_Status = Annotated[str | None, typer.Option(help="open or closed.")]
+_Severity = Annotated[str | None, typer.Option(help="informational, low, medium or high.")]
+_Limit = Annotated[int, typer.Option(help="At most this many.")]
+_Format = Annotated[str, typer.Option("--format", help="table, or json (lines).")]
+
+
 @alerts.callback()
-def list_alerts(
+def alerts_default(
     ctx: typer.Context,
-    status: Annotated[str | None, typer.Option(help="open or closed.")] = None,
-    severity: Annotated[
-        str | None, typer.Option(help="informational, low, medium or high.")
-    ] = None,
-    limit: Annotated[int, typer.Option(help="At most this many.")] = 100,
-    fmt: Annotated[str, typer.Option("--format", help="table, or json (lines).")] = "table",
+    status: _Status = None,
+    severity: _Severity = None,
+    limit: _Limit = 100,
+    fmt: _Format = "table",
 ) -> None:
-    """List alerts, newest evidence first."""
+    """List alerts, newest evidence first (the same as ``opencasb alerts list``)."""
     if ctx.invoked_subcommand is not None:
         return
-    state: Ctx = ctx.obj
+    _list(ctx.obj, status, severity, limit, fmt)
+
+
+@alerts.command("list")
+def list_alerts(
+    ctx: typer.Context,
+    status: _Status = None,
+    severity: _Severity = None,
+    limit: _Limit = 100,
+    fmt: _Format = "table",
+) -> None:
+    """List alerts, newest evidence first."""
+    _list(ctx.obj, status, severity, limit, fmt)
+
+
+def _list(state: Ctx, status: str | None, severity: str | None, limit: int, fmt: str) -> None:
+    """The listing shared by ``opencasb alerts`` and ``opencasb alerts list``."""
     with handle_errors():
         if fmt not in ("table", "json"):
             raise ConfigError(f"unknown format {fmt!r}", fix="use table or json")
