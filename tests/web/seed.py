@@ -18,6 +18,7 @@ from opencasb.store.detection import AlertWrite
 
 OKTA_TOKEN = "00SeededOktaTokenNeverShown0000000000000001"
 O365_SECRET = "seeded~o365~client~secret~never~shown~0002"
+WEBHOOK_KEY = "seeded-webhook-signing-key-never-shown-0003"
 HOSTILE = "<script>alert(1)</script>\x1b[2J\u202e"
 
 
@@ -28,10 +29,14 @@ class Seeded:
 
 
 def seed(web: Web, n: int = 120) -> Seeded:
-    """Two instances with credentials, ``n`` Okta activities (some failed, one hostile),
-    a quarantined record, inventory, a policy and an alert."""
+    """Two instances with credentials, a webhook notifier with its signing key, ``n`` Okta
+    activities (some failed, one hostile), a quarantined record, inventory, a policy and an
+    alert."""
     store = web.store
-    out = Seeded(secrets=[OKTA_TOKEN, O365_SECRET])
+    out = Seeded(secrets=[OKTA_TOKEN, O365_SECRET, WEBHOOK_KEY])
+    store.notifications.add(
+        "webhook", "soar", {"url": "https://soar.example.com/hook"}, {"signing_key": WEBHOOK_KEY}
+    )
     okta = store.add_instance(
         "okta", "okta", {"domain": "acme.okta.com", "auth": "ssws"}, {"token": OKTA_TOKEN}
     )

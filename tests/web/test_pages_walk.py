@@ -18,10 +18,13 @@ from opencasb.web.pages import (
     iptags,
     policies,
     settings,
+    settings_notifiers,
 )
 
 RANK = {"read_only": 0, "analyst": 1, "admin": 2}
-MODULES = (dashboard, apps, activities, alerts, policies, accounts, settings, iptags)
+MODULES = (
+    dashboard, apps, activities, alerts, policies, accounts, settings, settings_notifiers, iptags
+)  # fmt: skip
 
 
 def page_routes() -> list[tuple[str, str]]:
@@ -56,6 +59,7 @@ def _snapshot(web: Web) -> Any:
         [(u.username, u.role) for u in s.portal.list_users()],
         [(t.id, t.revoked_at) for t in s.portal.list_tokens()],
         (s.ip_tags.records(), s.ip_tags.version()),
+        [(n.name, n.enabled, n.config) for n in s.notifications.all()],
     )
 
 
@@ -95,7 +99,7 @@ def test_every_page_with_every_role(web: Web) -> None:
         if role == "read_only":
             assert after == before  # nothing at all changed
         else:  # an analyst triaged, but apps, users and tokens are as they were
-            assert [after[i] for i in (0, 3, 4)] == [before[i] for i in (0, 3, 4)]
+            assert [after[i] for i in (0, 3, 4, 6)] == [before[i] for i in (0, 3, 4, 6)]
     assert not bad, "\n".join(bad)
 
 

@@ -21,6 +21,7 @@ from pydantic import BaseModel, Field
 from opencasb.detect.engine import Observed, PolicyEngine
 from opencasb.detect.policy import Policy
 from opencasb.detect.policy_file import dump_policies, read_policies
+from opencasb.detect.sigma.load import LoadedRule
 from opencasb.detect.stage import store_policy, stored_policies
 from opencasb.detect.state import EngineState
 from opencasb.detect.templates import load_templates, template
@@ -34,6 +35,7 @@ from opencasb.web.auth.audit import record
 from opencasb.web.auth.deps import Analyst, Reader
 from opencasb.web.context import WebContext
 from opencasb.web.problems import ApiProblem
+from opencasb.web.sigma_view import sigma_view
 
 __all__ = ["router"]
 
@@ -70,6 +72,9 @@ def _one(definition: str, source: str) -> Policy:
 def _policy_json(rec: PolicyRecord, policy: Policy | None, alerts: int) -> dict[str, Any]:
     return {
         "id": rec.id,
+        "source": "stored",
+        "file": None,
+        "read_only": False,
         "name": rec.name,
         "enabled": rec.enabled,
         "disabled_reason": rec.disabled_reason,
@@ -86,6 +91,32 @@ def _policy_json(rec: PolicyRecord, policy: Policy | None, alerts: int) -> dict[
     }
 
 
+def _sigma_json(rule: LoadedRule, alerts: int) -> dict[str, Any]:
+    """A rule of the Sigma folder as a read-only policy (change it by editing its file)."""
+    p = rule.policy
+    return {
+        "id": p.id,
+        "source": "sigma",
+        "file": rule.file,
+        "read_only": True,
+        "name": rule.title,
+        "enabled": True,
+        "disabled_reason": None,
+        "severity": p.severity,
+        "category": p.category,
+        "tactic": p.tactic,
+        "description": p.description,
+        "template": None,
+        "alerts": alerts,
+        "loads": True,
+        "definition": None,
+        "sigma_id": rule.rule_id,
+        "logsource": rule.correlation or rule.logsource,
+        "created_at": None,
+        "updated_at": None,
+    }
+
+
 def _alert_counts(ctx: WebContext) -> Counter[str]:
     return Counter(ctx.store.detection.count_alerts_by("policy_id"))
 
@@ -98,6 +129,9 @@ def _find(ctx: WebContext, policy_id: str) -> PolicyRecord:
 
 
 def _json_of(ctx: WebContext, policy_id: str) -> dict[str, Any]:
+    rule = next((r for r in sigma_view(ctx.settings).load.rules if r.policy.id == policy_id), None)
+    if rule is not None and policy_id not in {r.id for r in ctx.store.detection.list_policies()}:
+        return _sigma_json(rule, _alert_counts(ctx)[policy_id])
     rec = _find(ctx, policy_id)
     loaded = {p.id: p for p in stored_policies([rec])}
     return _policy_json(rec, loaded.get(rec.id), _alert_counts(ctx)[rec.id])
@@ -105,11 +139,15 @@ def _json_of(ctx: WebContext, policy_id: str) -> dict[str, Any]:
 
 @router.get("")
 def list_policies(principal: Reader, ctx: Ctx) -> Response:
-    """Every stored policy: enabled or why disabled, severity, and its number of alerts."""
+    """Every stored policy (enabled or why disabled, severity, its number of alerts), then
+    every rule of the Sigma folder that evaluates (``source`` sigma, ``read_only``, with its
+    ``file``: change it by editing the file)."""
     records = ctx.store.detection.list_policies()
     loaded = {p.id: p for p in stored_policies(records)}
     counts = _alert_counts(ctx)
-    return ok({"items": [_policy_json(r, loaded.get(r.id), counts[r.id]) for r in records]})
+    items = [_policy_json(r, loaded.get(r.id), counts[r.id]) for r in records]
+    items += [_sigma_json(r, counts[r.policy.id]) for r in sigma_view(ctx.settings).load.rules]
+    return ok({"items": items})
 
 
 @router.get("/templates")

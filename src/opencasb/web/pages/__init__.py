@@ -92,6 +92,7 @@ def mount(app: FastAPI) -> None:
         iptags,
         policies,
         settings,
+        settings_notifiers,
     )
 
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
@@ -101,7 +102,9 @@ def mount(app: FastAPI) -> None:
     app.add_api_route(
         "/", lambda: RedirectResponse("/dashboard", status_code=303), include_in_schema=False
     )
-    for module in (dashboard, apps, activities, alerts, policies, accounts, settings, iptags):
+    pages = (dashboard, apps, activities, alerts, policies, accounts, settings,
+             settings_notifiers, iptags)  # fmt: skip
+    for module in pages:
         app.include_router(module.router, include_in_schema=False)
 
     @app.exception_handler(SignInRequired)

@@ -24,6 +24,7 @@ from opencasb.web.pages import policy_ops
 from opencasb.web.pages.app_ops import problem_of
 from opencasb.web.pages.deps import audit, form_of, missing, store_of, viewer_of
 from opencasb.web.pages.render import render
+from opencasb.web.sigma_view import sigma_view
 
 __all__ = ["router"]
 
@@ -44,6 +45,8 @@ def policies_page(request: Request, notice: str = "") -> Response:
         title="Policies",
         rows=[{"rec": r, "p": loaded.get(r.id), "alerts": counts[r.id]} for r in records],
         templates=[t for t in load_templates() if t.id not in stored],
+        sigma=sigma_view(get_ctx(request).settings),
+        counts=counts,
         notice=notice,
     )
 

@@ -1,6 +1,8 @@
-"""Settings: users and API tokens (admins manage them here), and what the server runs
-with: IP tags, notifiers, the Sigma rule folder, file monitoring and the other settings
-(read from the environment and the data folder; the page says which variable sets each).
+"""Settings: users and API tokens (admins manage them here), notifiers (admins add, test,
+enable, disable and remove them: :mod:`opencasb.web.pages.settings_notifiers`), IP tags,
+the Sigma rule folder (every rule that evaluates, every one that does not and why), file
+monitoring, and the other settings the server runs with (read from the environment or the
+config file; the page says which variable sets each, and how to change it).
 
 URLs: ``/settings``; posts ``/settings/users`` (add), ``/settings/users/{name}/role``,
 ``/settings/users/{name}/remove``, ``/settings/tokens`` (create: the token is shown once),
@@ -15,6 +17,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from opencasb.errors import ConfigError, NotFound, OpenCASBError
+from opencasb.notify.config import SEVERITIES
 from opencasb.web.auth.accounts import add_user, remove_user, set_role
 from opencasb.web.auth.credentials import digest, new_api_token
 from opencasb.web.auth.deps import get_ctx
@@ -22,21 +25,34 @@ from opencasb.web.auth.roles import parse_role
 from opencasb.web.pages.app_ops import problem_of
 from opencasb.web.pages.deps import ROLES, Viewer, audit, form_of, missing, viewer_of
 from opencasb.web.pages.render import render
+from opencasb.web.sigma_view import sigma_view
 
-__all__ = ["router"]
+__all__ = ["router", "view"]
 
 router = APIRouter()
 
 
-def _view(
+def _where(kind: str, config: dict[str, Any]) -> str:
+    """Where a notifier sends, in a few words (as `opencasb notifiers` lists it)."""
+    if kind == "webhook":
+        return str(config.get("url"))
+    if kind == "syslog":
+        return f"{config.get('protocol')}://{config.get('host')}:{config.get('port')}"
+    return f"{', '.join(config.get('recipients') or [])} via {config.get('host')}"
+
+
+def view(
     request: Request,
     viewer: Viewer,
     *,
     error: object = None,
     notice: str = "",
     new_token: str = "",
+    new_signing_key: str = "",
     code: int = 200,
 ) -> Response:
+    """The Settings page (``error`` or ``notice`` above it; a new token or generated
+    signing key shown once)."""
     ctx = get_ctx(request)
     store, s = ctx.store, ctx.settings
     notes = store.notifications
@@ -46,8 +62,6 @@ def _view(
     for r in ranges:
         by_tag.setdefault(r.tag, []).append(r.network)
     server = [
-        ("Sigma rule folder", str(s.sigma_rules_dir or "not set"), "OPENCASB_SIGMA_RULES_DIR"),
-        ("File monitoring", "on" if s.file_monitoring else "off", "OPENCASB_FILE_MONITORING"),
         ("Retention", f"{s.retention_days} days", "OPENCASB_RETENTION_DAYS"),
         ("Poll interval", f"{s.poll_interval} s", "OPENCASB_POLL_INTERVAL"),
         ("Anomaly detection", "on" if s.anomaly_detection else "off", "OPENCASB_ANOMALY_DETECTION"),
@@ -65,7 +79,14 @@ def _view(
         users=store.portal.list_users() if admin else [],
         tokens=store.portal.list_tokens() if admin else [],
         roles=ROLES,
-        notifiers=[(n, counts.get(n.id, {"pending": 0, "dead": 0})) for n in notes.all()],
+        notifiers=[
+            (n, counts.get(n.id, {"pending": 0, "dead": 0}), _where(n.kind, n.config))
+            for n in notes.all()
+        ],
+        severities=SEVERITIES,
+        sigma=sigma_view(s),
+        file_monitoring=s.file_monitoring,
+        new_signing_key=new_signing_key,
         ip_tags=sorted(by_tag.items()),
         server=server,
         error=error,
@@ -76,7 +97,7 @@ def _view(
 
 @router.get("/settings", response_class=HTMLResponse)
 def settings_page(request: Request) -> Response:
-    return _view(request, viewer_of(request))
+    return view(request, viewer_of(request))
 
 
 def _done(request: Request, viewer: Viewer, fn: Any, notice: str) -> Response:
@@ -85,11 +106,11 @@ def _done(request: Request, viewer: Viewer, fn: Any, notice: str) -> Response:
     except NotFound as exc:
         raise missing(exc) from None
     except OpenCASBError as exc:
-        return _view(request, viewer, error=problem_of(exc), code=422)
+        return view(request, viewer, error=problem_of(exc), code=422)
     return (
         RedirectResponse("/settings", status_code=303)
         if not notice
-        else _view(request, viewer, notice=notice)
+        else view(request, viewer, notice=notice)
     )
 
 
@@ -135,11 +156,11 @@ async def token_post(request: Request) -> Response:
             raise ConfigError("the token needs a name", fix="e.g. the script that will use it")
         role = parse_role(form.get("role", "read_only"))
     except OpenCASBError as exc:
-        return _view(request, viewer, error=problem_of(exc), code=422)
+        return view(request, viewer, error=problem_of(exc), code=422)
     value = new_api_token()
     t = store.portal.add_token(name, digest(value), value[:10], role.value, viewer.name)
     audit(request, viewer, "token.create", f"{t.id}:{t.name}", detail={"role": t.role})
-    return _view(request, viewer, new_token=value, notice=f"Created the token {name}.")
+    return view(request, viewer, new_token=value, notice=f"Created the token {name}.")
 
 
 @router.post("/settings/tokens/{token_id}/revoke", response_class=HTMLResponse)
