@@ -24,7 +24,7 @@ FIX = "restore it"
 
 def _lazy(value: Any, *, ascii_only: bool = False) -> LazyRecord:
     text = json.dumps(value, ensure_ascii=ascii_only).encode()
-    return LazyRecord(text, "activities row 7", FIX)
+    return LazyRecord(text, "activities row 7", FIX, codec.loads)
 
 
 def test_a_key_the_text_cannot_hold_is_answered_without_parsing() -> None:
@@ -46,7 +46,7 @@ def test_a_key_named_only_in_a_value_or_nested_still_parses_and_is_absent() -> N
 
 def test_escaped_text_is_always_parsed() -> None:
     # "\u0073ecurityContext" is the key securityContext written with an escape
-    rec = LazyRecord(b'{"\\u0073ecurityContext": {"isProxy": true}}', "row", FIX)
+    rec = LazyRecord(b'{"\\u0073ecurityContext": {"isProxy": true}}', "row", FIX, codec.loads)
     assert rec.get("securityContext") == {"isProxy": True}
     assert _lazy({"é": 1}, ascii_only=True).get("é") == 1
 
@@ -77,12 +77,12 @@ def test_lazy_record_reads_like_the_parsed_dict(
 
 
 def test_damage_is_a_store_error_naming_the_row_at_first_use() -> None:
-    damaged = LazyRecord(b'{"uuid": "trunc', "activities row 7", FIX)
+    damaged = LazyRecord(b'{"uuid": "trunc', "activities row 7", FIX, codec.loads)
     with pytest.raises(StoreError, match="activities row 7 cannot be read") as info:
         damaged.get("uuid")
     assert info.value.fix == FIX
     with pytest.raises(StoreError, match="not a JSON object"):
-        len(LazyRecord(b"[1, 2]", "activities row 8", FIX))
+        len(LazyRecord(b"[1, 2]", "activities row 8", FIX, codec.loads))
 
 
 def _rows(store: Store) -> tuple[dict[int, Any], dict[int, Any]]:

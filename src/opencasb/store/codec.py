@@ -481,7 +481,7 @@ def activity_from_row(
             details,
         ) = fields
         parsed_raw: Mapping[str, Any] = (
-            LazyRecord(raw_text, what, _CORRUPT_FIX) if lazy_raw else loads(raw_text)
+            LazyRecord(raw_text, what, _CORRUPT_FIX, loads) if lazy_raw else loads(raw_text)
         )
         parsed_category: Category = _member(_CATEGORY_BY_VALUE, category, "Category")
         parsed_outcome: Outcome = _member(_OUTCOME_BY_VALUE, outcome, "Outcome")

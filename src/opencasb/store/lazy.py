@@ -9,7 +9,7 @@ be (``raw.securityContext.isProxy`` on an Office 365 record).
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from functools import lru_cache
 from typing import Any
 
@@ -27,10 +27,13 @@ class LazyRecord(Mapping[str, Any]):
             the error carries ``fix``.
     """
 
-    __slots__ = ("_fix", "_text", "_value", "_what")
+    __slots__ = ("_fix", "_parse", "_text", "_value", "_what")
 
-    def __init__(self, text: bytes, what: str, fix: str) -> None:
+    def __init__(self, text: bytes, what: str, fix: str, parse: Callable[[bytes], Any]) -> None:
+        # ``parse`` is the store's JSON reader (codec.loads), given rather than imported:
+        # codec builds these records, and the store's modules must not import in a cycle.
         self._text = text
+        self._parse = parse
         self._what = what
         self._fix = fix
         self._value: dict[str, Any] | None = None
@@ -40,10 +43,8 @@ class LazyRecord(Mapping[str, Any]):
         """The parsed record (parsed now if it was not yet)."""
         value = self._value
         if value is None:
-            from opencasb.store.codec import loads  # codec imports this module
-
             try:
-                parsed = loads(self._text)
+                parsed = self._parse(self._text)
             except ValueError as exc:
                 raise StoreError(f"{self._what} cannot be read: {exc}", fix=self._fix) from exc
             if not isinstance(parsed, dict):
