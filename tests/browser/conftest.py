@@ -119,6 +119,7 @@ def portal(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Portal]:
     from argon2 import PasswordHasher
     from tests.browser.server import PortalServer
 
+    import opencasb.sandbox
     from opencasb.config import Settings
     from opencasb.crypto import generate_key
     from opencasb.store import open_store
@@ -132,7 +133,9 @@ def portal(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Portal]:
     hasher = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
     for role, name in USERS.items():
         add_user(store, hasher, name, PASSWORD, role)
-    settings = Settings(data_dir=folder / "data", database_url=url)
+    # the demo's own Sigma rules, so Settings and Policies show a folder with rules
+    sigma = Path(opencasb.sandbox.__file__).parent / "data" / "sigma"
+    settings = Settings(data_dir=folder / "data", database_url=url, sigma_rules_dir=sigma)
     ctx = WebContext(store=store, settings=settings, password_hasher=hasher)
     server = PortalServer(create_app(ctx)).start()
     try:
