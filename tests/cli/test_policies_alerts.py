@@ -78,8 +78,31 @@ def test_policies_templates_enable_disable_export(synced: Cli, tmp_path: Path) -
     exported = synced.ok("policies", "export").stdout
     assert "id: failed-sign-ins" in exported and "threshold: 10" in exported
     # a template with a placeholder to fill in cannot be enabled as shipped
+    # as shipped: the error names the field to fill in and the commands, not a place in the
+    # stored copy (a "file" the user does not have)
     glass = synced("policies", "enable", "break-glass-account-used")
-    assert glass.exit_code == 1 and "<" in glass.output
+    said = flat(glass.output)
+    assert glass.exit_code == 1 and " scope.include_users[0] " in said, said
+    assert "<break-glass account e-mail>" in said and "policy break-glass" not in said
+    assert "opencasb policies templates --yaml break-glass-account-used" in said
+    assert "opencasb policies import break-glass-account-used.yaml" in said
+    # doing what it says enables it
+    shipped = synced.ok("policies", "templates", "--yaml", "break-glass-account-used").stdout
+    assert "id: break-glass-account-used" in shipped and "enabled: true" in shipped
+    file = tmp_path / "break-glass-account-used.yaml"
+    file.write_text(shipped, encoding="utf-8")
+    # not filled in: the place in its own file
+    left_in = synced("policies", "import", str(file), env={"COLUMNS": "400"})
+    assert left_in.exit_code == 1 and f"{file.name}:15:19: scope.include_users[0]" in flat(
+        left_in.output
+    )
+    file.write_text(shipped.replace("<break-glass account e-mail>", "bg@example.com"), "utf-8")
+    assert "(1 enabled)" in flat(synced.ok("policies", "import", str(file)).stdout)
+    rows = [
+        json.loads(x) for x in synced.ok("policies", "list", "--format", "json").stdout.splitlines()
+    ]
+    assert {r["id"]: r["enabled"] for r in rows}["break-glass-account-used"] is True
+    assert synced("policies", "templates", "--yaml", "nope").exit_code == 1
     missing = synced("policies", "enable", "no-such-thing")
     assert missing.exit_code == 1 and "failed-sign-ins" in flat(missing.output)
     # a broken file: every problem with its line and column, nothing stored

@@ -8,6 +8,7 @@ the demo after each ingest pass) evaluates the enabled ones. A template is switc
 from __future__ import annotations
 
 import dataclasses
+import re
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -19,7 +20,7 @@ from rich.text import Text
 
 from opencasb.cli.context import Ctx, console, err_console, handle_errors
 from opencasb.cli.terminal import clip, markup
-from opencasb.errors import ConfigError, NotFound
+from opencasb.errors import ConfigError, DocumentError, NotFound
 
 __all__ = ["register"]
 
@@ -72,11 +73,25 @@ def list_policies(
 
 
 @policies.command("templates")
-def templates() -> None:
-    """The shipped templates a policy can be made from: 'opencasb policies enable ID'."""
-    from opencasb.detect.templates import load_templates
+def templates(
+    yaml_id: Annotated[
+        str | None,
+        typer.Option(
+            "--yaml",
+            metavar="ID",
+            help="Print template ID as YAML, to fill in and 'opencasb policies import'.",
+        ),
+    ] = None,
+) -> None:
+    """The shipped templates a policy can be made from: 'opencasb policies enable ID'; a
+    template with places to fill in (a <placeholder>): '--yaml ID > file.yaml', edit, import."""
+    from opencasb.detect.templates import load_templates, template_yaml
 
     with handle_errors():
+        if yaml_id is not None:
+            # Plain text, not through rich: the YAML's brackets are not markup.
+            sys.stdout.write(template_yaml(yaml_id))
+            return
         table = Table()
         for col in ("id", "severity", "tactic", "description"):
             table.add_column(col, overflow="fold")
@@ -108,8 +123,35 @@ def enable(
             raise NotFound(
                 f"no stored policy or template {policy_id!r}", fix=exc.fix or ""
             ) from exc
-        store_policy(state.store, dataclasses.replace(policy, enabled=True))
+        try:
+            store_policy(state.store, dataclasses.replace(policy, enabled=True))
+        except DocumentError as exc:
+            raise _needs_filling(policy_id, exc) from exc
         console.print(f"enabled {markup(policy_id)} (from the template)")
+
+
+def _field(path: str) -> str:
+    """``scope.include_users[0]``: a place in the policy, without the stored copy's
+    ``policies[0].``."""
+    return re.sub(r"^policies\[\d+\]\.", "", path)
+
+
+def _needs_filling(policy_id: str, exc: DocumentError) -> ConfigError:
+    """The error for a template that cannot be enabled as shipped: which fields to fill in
+    and the commands that do it. (The problems' places are in the stored copy, a file the
+    user does not have: only the field paths are shown.)"""
+    fields = [f"{_field(p.path)} ({p.message.removeprefix('replace the placeholder ')})"
+              for p in exc.problems if p.message.startswith("replace the placeholder")]  # fmt: skip
+    fields = [f.replace(" before enabling this policy)", ")") for f in fields]
+    what = ", ".join(fields) or "; ".join(p.message for p in exc.problems)
+    file = f"{policy_id}.yaml"
+    return ConfigError(
+        f"template {policy_id!r} has to be filled in before it can be enabled: {what}",
+        fix=f"opencasb policies templates --yaml {policy_id} > {file}, replace each "
+        f"<placeholder> in {file} (the field{'s' if len(fields) != 1 else ''} above), then "
+        f"opencasb policies import {file}",
+        code="template_needs_values",
+    )
 
 
 @policies.command("disable")
