@@ -81,7 +81,7 @@ def _run(tmp: Path, acts: tuple[list[Activity], list[Activity]], restart: bool) 
         )
         row = store.detection.get_stage(ANOMALY_STAGE)
         assert row is not None
-        return alerts, row.state
+        return alerts, (row.state, store.detection.get_partitions(ANOMALY_STAGE))
     finally:
         store.close()
 

@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import dataclasses
 import gc
+import json
 import logging
 import weakref
 from collections.abc import Sequence
@@ -68,6 +69,7 @@ from opencasb.model.activity import Activity
 from opencasb.store import Store
 from opencasb.store.detection import (
     AlertWrite,
+    DetectionStore,
     PolicyRecord,
     StageState,
     StageWrite,
@@ -292,7 +294,7 @@ class DetectionStage:
             if kept is not None and a_saved is not None and kept[0] == a_saved.state:
                 a_cursors, a_state = kept[1], kept[2]
             else:
-                a_cursors, a_state = _load_anomaly(a_saved, *legacy)
+                a_cursors, a_state = _load_anomaly(det, a_saved, *legacy)
             observed, cursors = reader.read(a_cursors)
             if observed:
                 # in place: the state is this pass's own (parsed or kept, never shared)
@@ -301,7 +303,10 @@ class DetectionStage:
                 for o in sorted(observed, key=lambda o: o.activity.time):
                     findings += anomalies.observe(o, o.enrichment or empty, a_state, now)
                 text = _dump_anomaly(cursors, a_state)
-                writes.append(StageWrite(ANOMALY_STAGE, a_saved, max(cursors.values()), text))
+                # only the users this pass changed (or all, once, from a row of before)
+                users = {k: a_state.user_json(k) for k in sorted(a_state.changed)}
+                cursor = max(cursors.values())
+                writes.append(StageWrite(ANOMALY_STAGE, a_saved, cursor, text, users))
                 kept = (text, cursors, a_state)
             elif a_saved is not None:
                 kept = (a_saved.state, a_cursors, a_state)
@@ -312,6 +317,7 @@ class DetectionStage:
         alerts = [_alert(f) for f in findings]
         committed = det.commit_stages(writes, new_alerts=alerts, disabled=disabled)
         if committed and kept is not None:
+            kept[2].changed.clear()  # stored
             _STATES[self._store] = kept
         if disabled and committed:
             for pid, reason in disabled.items():
@@ -440,23 +446,37 @@ is parsed). A pass takes the object out while it works on it."""
 
 
 def _load_anomaly(
-    saved: StageState | None, legacy_cursors: dict[int, int], legacy: str
+    det: DetectionStore, saved: StageState | None, legacy_cursors: dict[int, int], legacy: str
 ) -> tuple[dict[int, int], AnomalyState]:
-    """The anomaly stage's cursors and state. Before its first commit: what a version-1
-    combined row held (its cursors were the policies' then), else the start of the store."""
+    """The anomaly stage's cursors and state: its row (the organisation's part and the
+    cursors) with each user's state from its partition row. Before its first commit: what a
+    version-1 combined row held (its cursors were the policies' then), else the start of the
+    store. A state read from a row that still holds its users (written before the users had
+    rows of their own) has every user marked changed: the next commit moves them out."""
     if saved is None:
         if legacy:
-            return dict(legacy_cursors), AnomalyState.from_json(legacy)
+            state = AnomalyState.from_json(legacy)
+            state.changed.update(state.users)
+            return dict(legacy_cursors), state
         return {}, AnomalyState()
     data = orjson.loads(saved.state)
     cursors = {int(k): int(v) for k, v in data["cursors"].items()}
-    return cursors, AnomalyState.from_json(orjson.dumps(data["anomaly"]).decode())
+    state = AnomalyState.from_json(orjson.dumps(data["anomaly"]).decode())
+    if data.get("partitioned"):
+        parts = det.get_partitions(ANOMALY_STAGE)
+        state.users = {k: AnomalyState.user_from_json(v) for k, v in sorted(parts.items())}
+    else:
+        state.changed.update(state.users)
+    return cursors, state
 
 
 def _dump_anomaly(cursors: dict[int, int], state: AnomalyState) -> str:
-    """The anomaly stage's state: ``{"anomaly": ..., "cursors": ...}``, canonical."""
+    """The anomaly stage's row: ``{"anomaly": ..., "cursors": ..., "partitioned": true}``,
+    canonical; the users' states are not in it but in their partition rows (keyed by user,
+    :meth:`AnomalyState.user_json`)."""
     cursor_text = orjson.dumps({str(k): v for k, v in sorted(cursors.items())}).decode()
-    return f'{{"anomaly":{state.to_json()},"cursors":{cursor_text}}}'
+    org = json.dumps(state.to_data(users=False), sort_keys=True, separators=(",", ":"))
+    return f'{{"anomaly":{org},"cursors":{cursor_text},"partitioned":true}}'
 
 
 def _alert(f: Finding) -> AlertWrite:

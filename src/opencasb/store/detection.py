@@ -7,7 +7,8 @@ Contract:
       alerts (new ones inserted; an alert that exists is extended, its evidence the union of
       both, so writing the same pass twice changes nothing), policies the stages disabled
       (with the reason), each stage's state and new cursor, and an outbox event for each
-      alert opened or given new evidence (:mod:`opencasb.store.outbox`). It writes nothing
+      alert opened or given new evidence (:mod:`opencasb.store.outbox`), and the per-key
+      parts of each stage's state that changed (``stage_partitions``). It writes nothing
       and returns False when any stage's stored cursor and state are no longer what its
       :class:`StageWrite` expected (another process committed first).
       :func:`commit_stage` is the one-stage form.
@@ -21,7 +22,7 @@ This module knows rows, not the policy model: the detection stage
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -35,7 +36,7 @@ from opencasb.store.alerts import RESOLUTIONS, AlertPage, AlertRecord, Comment
 from opencasb.store.codec import ACTIVITY_READ_COLUMNS, activity_from_row, dumps, loads
 from opencasb.store.instances import instance_names
 from opencasb.store.outbox import append_event, lock_outbox
-from opencasb.store.schema import activities, alerts, policies, stage_state
+from opencasb.store.schema import activities, alerts, policies, stage_partitions, stage_state
 
 __all__ = [
     "RESOLUTIONS",
@@ -52,6 +53,7 @@ __all__ = [
     "commit_stage",
     "commit_stages",
     "delete_policy",
+    "get_partitions",
     "get_stage",
     "list_policies",
     "save_policy",
@@ -83,12 +85,15 @@ class StageState:
 @dataclass(frozen=True, slots=True)
 class StageWrite:
     """One stage's part of a pass: ``expected`` is the cursor and state the pass started from
-    (None: the stage had no row yet), ``cursor``/``state`` what to store instead."""
+    (None: the stage had no row yet), ``cursor``/``state`` what to store instead, and
+    ``partitions`` the per-key parts of its state that changed (key -> state text; None
+    removes the key), written with the row; the keys not named are left as stored."""
 
     stage: str
     expected: StageState | None
     cursor: int
     state: str
+    partitions: Mapping[str, str | None] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -247,6 +252,17 @@ def get_stage(db: Database, stage: str) -> StageState | None:
     return None if row is None else StageState(int(row.cursor), row.state)
 
 
+def get_partitions(db: Database, stage: str) -> dict[str, str]:
+    """Every per-key part of ``stage``'s state as committed (key -> state text)."""
+    with db.read() as conn:
+        rows = conn.execute(
+            select(stage_partitions.c.key, stage_partitions.c.state).where(
+                stage_partitions.c.stage == stage
+            )
+        )
+        return {r.key: r.state for r in rows}
+
+
 def commit_stage(
     db: Database,
     stage: str,
@@ -283,6 +299,7 @@ def commit_stages(
             for w in writes:
                 if not _move_stage(conn, w, now):
                     raise _Moved  # rolls back the stages already written
+                _write_partitions(conn, w)
             for alert in new_alerts:
                 if kind := _write_alert(conn, alert, now):
                     append_event(conn, alert.id, kind, now)
@@ -322,6 +339,25 @@ def _move_stage(conn: Connection, w: StageWrite, now: datetime) -> bool:
         .values(cursor=w.cursor, state=w.state, updated_at=now)
     ).rowcount
     return bool(moved)
+
+
+def _write_partitions(conn: Connection, w: StageWrite) -> None:
+    """Replace the partitions ``w`` names (after its row moved: the same transaction)."""
+    keys = sorted(w.partitions)
+    for start in range(0, len(keys), 500):
+        chunk = keys[start : start + 500]
+        conn.execute(
+            delete(stage_partitions).where(
+                stage_partitions.c.stage == w.stage, stage_partitions.c.key.in_(chunk)
+            )
+        )
+        rows = [
+            {"stage": w.stage, "key": k, "state": text}
+            for k in chunk
+            if (text := w.partitions[k]) is not None
+        ]
+        if rows:
+            conn.execute(insert(stage_partitions), rows)
 
 
 def _write_alert(conn: Connection, a: AlertWrite, now: datetime) -> str | None:
@@ -401,6 +437,9 @@ class DetectionStore:
 
     def get_stage(self, stage: str) -> StageState | None:
         return get_stage(self._db, stage)
+
+    def get_partitions(self, stage: str) -> dict[str, str]:
+        return get_partitions(self._db, stage)
 
     def commit_stage(
         self,

@@ -82,6 +82,7 @@ __all__ = [
     "notifiers",
     "policies",
     "rejected_records",
+    "stage_partitions",
     "stage_state",
     "to_micros",
     "users",
@@ -337,6 +338,17 @@ stage_state = Table(
     Column("cursor", BigInteger, nullable=False),
     Column("state", Text, nullable=False),
     Column("updated_at", UtcMicros, nullable=False),
+)
+
+# The per-key parts of a stage's state (the anomaly detections' baseline of each user, keyed
+# by the user: the partition key), kept apart from its ``stage_state`` row so that a pass
+# writes only the keys it changed, in the transaction that moves that row.
+stage_partitions = Table(
+    "stage_partitions",
+    metadata,
+    Column("stage", Text, primary_key=True),
+    Column("key", Text, primary_key=True),
+    Column("state", Text, nullable=False),
 )
 
 # One alert per episode of a policy (its id is the engine's episode id).

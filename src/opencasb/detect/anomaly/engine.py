@@ -219,6 +219,7 @@ class AnomalyEngine:
                 user = state.users[key] = UserState(first=t)
             elif t < user.first:
                 user.first = t
+            state.changed.add(key)  # the detectors may change it
         ctx = Context(
             activity_id=observed.id,
             activity=a,

@@ -81,6 +81,7 @@ def track_lifecycle(ctx: Context) -> list[Finding]:
         user = ctx.state.users.get(key)
         if user is None:
             user = ctx.state.users[key] = UserState(first=ctx.t)
+        ctx.state.changed.add(key)
         if a.activity_type in _RESETS:
             if key != ctx.user_key:  # a reset by someone else (help desk, administrator)
                 user.mfa_reset = [ctx.t, ctx.activity_id, ctx.user_key]

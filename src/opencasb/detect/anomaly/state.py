@@ -138,6 +138,10 @@ class AnomalyState:
     org: OrgState = field(default_factory=OrgState)
     users: dict[str, UserState] = field(default_factory=dict)
     watermark: int = 0
+    changed: set[str] = field(default_factory=set, compare=False, repr=False)
+    """Keys of the users whose state may have changed since the caller last cleared this
+    (the engine adds each user it hands to the detectors): what a runner that stores each
+    user's state apart (:meth:`user_json`) must write again. Not part of the state."""
 
     def copy(self) -> AnomalyState:
         """A deep copy (the engine never changes the state it is given), through JSON: the
@@ -149,16 +153,27 @@ class AnomalyState:
         """Canonical JSON: sorted keys, no spaces."""
         return json.dumps(self.to_data(), sort_keys=True, separators=(",", ":"))
 
-    def to_data(self) -> dict[str, Any]:
+    def to_data(self, *, users: bool = True) -> dict[str, Any]:
         """The JSON-ready form (shallow per dataclass: ``dataclasses.asdict`` recurses into
-        every list and dict and was most of a batch's cost)."""
-        users = {}
-        for key, u in self.users.items():
-            data = {f.name: getattr(u, f.name) for f in fields(u)}
-            data["places"] = [{f.name: getattr(p, f.name) for f in fields(p)} for p in u.places]
-            users[key] = data
+        every list and dict and was most of a batch's cost); without the users' part (an
+        empty ``users``) when ``users`` is False."""
         org = {f.name: getattr(self.org, f.name) for f in fields(self.org)}
-        return {"org": org, "users": users, "watermark": self.watermark}
+        kept = {key: _user_data(u) for key, u in self.users.items()} if users else {}
+        return {"org": org, "users": kept, "watermark": self.watermark}
+
+    def user_json(self, key: str) -> str:
+        """The state of the user ``key`` alone, canonical JSON (what :meth:`user_from_json`
+        reads back): the unit a runner stores per user (the partition key).
+
+        Raises:
+            KeyError: no such user.
+        """
+        return json.dumps(_user_data(self.users[key]), sort_keys=True, separators=(",", ":"))
+
+    @staticmethod
+    def user_from_json(text: str) -> UserState:
+        """A user's state as :meth:`user_json` wrote it."""
+        return _user_from_data(json.loads(text))
 
     @classmethod
     def from_json(cls, text: str) -> AnomalyState:
@@ -166,24 +181,7 @@ class AnomalyState:
         if not text:
             return cls()
         data = json.loads(text)
-        users = {}
-        for key, u in data.get("users", {}).items():
-            users[key] = UserState(
-                first=u["first"],
-                countries=dict(u.get("countries", {})),
-                places=[Place(**p) for p in u.get("places", [])],
-                failures=[list(x) for x in u.get("failures", [])],
-                peak=dict(u.get("peak", {})),
-                pushes=[list(x) for x in u.get("pushes", [])],
-                alerted=dict(u.get("alerted", {})),
-                files={k: [list(x) for x in v] for k, v in u.get("files", {}).items()},
-                file_peak=dict(u.get("file_peak", {})),
-                extensions=dict(u.get("extensions", {})),
-                disabled=list(u.get("disabled", [])),
-                mfa_reset=list(u.get("mfa_reset", [])),
-                stays=[list(x) for x in u.get("stays", [])],
-                episodes={k: list(v) for k, v in u.get("episodes", {}).items()},
-            )
+        users = {key: _user_from_data(u) for key, u in data.get("users", {}).items()}
         o = data.get("org", {})
         org = OrgState(
             first=o.get("first", 0),
@@ -194,3 +192,28 @@ class AnomalyState:
             domains=dict(o.get("domains", {})),
         )
         return cls(org=org, users=users, watermark=data.get("watermark", 0))
+
+
+def _user_data(u: UserState) -> dict[str, Any]:
+    data = {f.name: getattr(u, f.name) for f in fields(u)}
+    data["places"] = [{f.name: getattr(p, f.name) for f in fields(p)} for p in u.places]
+    return data
+
+
+def _user_from_data(u: dict[str, Any]) -> UserState:
+    return UserState(
+        first=u["first"],
+        countries=dict(u.get("countries", {})),
+        places=[Place(**p) for p in u.get("places", [])],
+        failures=[list(x) for x in u.get("failures", [])],
+        peak=dict(u.get("peak", {})),
+        pushes=[list(x) for x in u.get("pushes", [])],
+        alerted=dict(u.get("alerted", {})),
+        files={k: [list(x) for x in v] for k, v in u.get("files", {}).items()},
+        file_peak=dict(u.get("file_peak", {})),
+        extensions=dict(u.get("extensions", {})),
+        disabled=list(u.get("disabled", [])),
+        mfa_reset=list(u.get("mfa_reset", [])),
+        stays=[list(x) for x in u.get("stays", [])],
+        episodes={k: list(v) for k, v in u.get("episodes", {}).items()},
+    )
