@@ -193,7 +193,9 @@ Save = Callable[[Store, int, list[Activity]], object]
 
 
 def save_new(store: Store, iid: int, page: list[Activity]) -> None:
-    store.save_pages([PageWrite.of(iid, "logs", page, {"after": page[-1].source_event_id})])
+    # enriched as ingest enriches (the country filter reads the enriched country code)
+    cursor = {"after": page[-1].source_event_id}
+    store.save_pages([PageWrite.of(iid, "logs", page, cursor, enricher=store.enricher)])
 
 
 def ingest(store: Store, n: int, batch: int, users: int, save: Save = save_new) -> float:

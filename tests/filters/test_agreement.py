@@ -8,6 +8,10 @@ hold what engines disagree on when nobody is careful: letters whose case only Un
 equal across int and float, empty e-mails and country codes (which the store keeps as
 NULL). Each example stores its activities under a fresh instance and compares the two sets
 of event ids; it also checks the predicate on the activities as read back from the store.
+
+Activities are enriched at ingest (IP ranges tag the pool's addresses; places come from the
+drawn geo) and filters read ``enrich.*`` and ``ip_tags`` too: SQL reads the stored
+enrichment, the predicate gets the enrichment computed from the activity.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from opencasb.enrich import Enricher, parse_ip_range
 from opencasb.errors import DocumentError
 from opencasb.filters import (
     AllOf,
@@ -33,7 +38,7 @@ from opencasb.filters import (
     iter_matching,
 )
 from opencasb.model.activity import Activity, Actor, Category, Geo, Outcome, Target
-from opencasb.store import ActivityQuery, Store
+from opencasb.store import ActivityQuery, PageWrite, Store
 
 from .conftest import T0, save
 
@@ -47,6 +52,32 @@ RAW_SCALARS: list[Any] = ["a", "A", "ab", "10.1.2.3", 1, 1.0, 2, True, False, No
 NUMBERS = [0, 1, 65000, -1.5, 2.25]
 
 _counter = itertools.count()
+
+ENRICHER = Enricher(
+    ip_ranges=[
+        parse_ip_range(network, tag)
+        for network, tag in [
+            ("10.0.0.0/8", "corporate"),
+            ("10.1.2.0/24", "vpn"),
+            ("2001:db8::/32", "anonymous_proxy"),
+            ("192.0.2.7", "tor"),
+            ("192.0.2.0/24", "threat_intel"),
+        ]
+    ]
+)
+ENRICH_TEXT_FIELDS = [
+    "enrich.country_code",
+    "enrich.country",
+    "enrich.city",
+    "enrich.geo_source",
+    "enrich.isp",
+    "enrich.browser",
+    "enrich.device_type",
+    "ip_tags",
+]
+ENRICH_VALUES = ["US", "us", "SS", "ß", "a", "A", "É", "app", "App", "Other", "other", "corporate",
+                 "Corporate", "vpn", "anonymous_proxy", "anon", "proxy", "_", "x%_\\", ",",
+                 "a,b", "tor", "or"]  # fmt: skip
 
 TEXT_FIELDS = [
     "app",
@@ -223,6 +254,45 @@ def _other_condition() -> st.SearchStrategy[Condition]:
     return st.one_of(cidr, numeric, times, choices, dynamic)
 
 
+def _enrichment_condition() -> st.SearchStrategy[Condition]:
+    string_ops = [Op.EQUALS, Op.NOT_EQUALS, Op.CONTAINS, Op.STARTS_WITH, Op.ENDS_WITH]
+    single = st.builds(
+        Condition,
+        field=st.sampled_from(ENRICH_TEXT_FIELDS),
+        op=st.sampled_from(string_ops),
+        value=st.sampled_from(ENRICH_VALUES),
+        ignore_case=st.booleans(),
+    )
+    listed = st.builds(
+        Condition,
+        field=st.sampled_from(ENRICH_TEXT_FIELDS),
+        op=st.sampled_from([Op.IN, Op.NOT_IN]),
+        value=st.lists(st.sampled_from(ENRICH_VALUES), min_size=1, max_size=3).map(tuple),
+        ignore_case=st.booleans(),
+    )
+    is_set = st.builds(
+        Condition,
+        field=st.sampled_from(
+            [*ENRICH_TEXT_FIELDS, "enrich.lat", "enrich.asn", "enrich.coarse", "enrich.ip_reserved"]
+        ),
+        op=st.just(Op.IS_SET),
+        value=st.booleans(),
+    )
+    numeric = st.builds(
+        Condition,
+        field=st.sampled_from(["enrich.lat", "enrich.lon", "enrich.asn"]),
+        op=st.sampled_from([Op.EQUALS, Op.NOT_EQUALS, Op.GT, Op.GTE, Op.LT, Op.LTE]),
+        value=st.sampled_from(NUMBERS),
+    )
+    flags = st.builds(
+        Condition,
+        field=st.sampled_from(["enrich.coarse", "enrich.ip_reserved"]),
+        op=st.sampled_from([Op.EQUALS, Op.NOT_EQUALS]),
+        value=st.booleans(),
+    )
+    return st.one_of(single, listed, is_set, numeric, flags)
+
+
 def _valid(c: Condition) -> Condition | None:
     try:
         checked = check(c)
@@ -233,8 +303,11 @@ def _valid(c: Condition) -> Condition | None:
 
 
 leaves = (
-    st.one_of(_text_condition(), _other_condition()).map(_valid).filter(lambda c: c is not None)
+    st.one_of(_text_condition(), _other_condition(), _enrichment_condition())
+    .map(_valid)
+    .filter(lambda c: c is not None)
 )
+enrichment_leaves = _enrichment_condition().map(_valid).filter(lambda c: c is not None)
 
 
 def _tree(children: st.SearchStrategy[Filter]) -> st.SearchStrategy[Filter]:
@@ -243,6 +316,11 @@ def _tree(children: st.SearchStrategy[Filter]) -> st.SearchStrategy[Filter]:
 
 
 filters: st.SearchStrategy[Filter] = st.recursive(leaves, _tree, max_leaves=6)  # type: ignore[arg-type]
+enrichment_filters: st.SearchStrategy[Filter] = st.recursive(
+    enrichment_leaves,  # type: ignore[arg-type]
+    _tree,
+    max_leaves=4,
+)
 
 
 @pytest.mark.parametrize("ignored", [None])
@@ -261,20 +339,43 @@ filters: st.SearchStrategy[Filter] = st.recursive(leaves, _tree, max_leaves=6)  
 def test_sql_and_predicate_select_the_same_activities(
     store: Store, data: st.DataObject, ignored: None
 ) -> None:
+    _agree(store, data, filters)
+
+
+@pytest.mark.parametrize("ignored", [None])
+@settings(
+    max_examples=40,
+    derandomize=True,
+    deadline=None,
+    database=None,
+    suppress_health_check=[
+        HealthCheck.function_scoped_fixture,
+        HealthCheck.too_slow,
+        HealthCheck.filter_too_much,
+    ],
+)
+@given(data=st.data())
+def test_sql_and_predicate_agree_on_stored_enrichment(
+    store: Store, data: st.DataObject, ignored: None
+) -> None:
+    _agree(store, data, enrichment_filters)
+
+
+def _agree(store: Store, data: st.DataObject, strategy: st.SearchStrategy[Filter]) -> None:
     name = f"inst{next(_counter)}"
     rec = store.add_instance("okta", name, {}, {})
     acts = data.draw(activities(name), label="activities")
-    flt = data.draw(filters, label="filter")
+    flt = data.draw(strategy, label="filter")
     if acts:
-        save(store, rec.id, acts)
+        store.save_pages([PageWrite.of(rec.id, "logs", acts, None, enricher=ENRICHER)])
     predicate = compile_predicate(flt)
-    expected = {a.source_event_id for a in acts if predicate(a, None)}
+    expected = {a.source_event_id for a in acts if predicate(a, ENRICHER.enrich(a))}
     found = list(iter_matching(store, flt, ActivityQuery(instance=name), batch_size=3))
     assert {a.source_event_id for a in found} == expected
     assert len(found) == len(expected)
     # the predicate agrees with itself on the activities as the store gives them back
     stored = list(store.iter_activities(ActivityQuery(instance=name)))
-    assert {a.source_event_id for a in stored if predicate(a, None)} == expected
+    assert {a.source_event_id for a in stored if predicate(a, ENRICHER.enrich(a))} == expected
 
 
 CASE_WORDS = ["É", "é", "E", "e", "ß", "SS", "ss", "İ", "i", "Σ", "σ", "ς", "Ab", "aB"]
@@ -314,3 +415,74 @@ def test_case_folding_agrees_on_every_pair_of_tricky_letters(store: Store) -> No
                     want = {a.source_event_id for a in acts if pred(a, None)}
                     got = {a.source_event_id for a in iter_matching(store, flt, q)}
                     assert got == want, (field, op, word, ignore_case)
+
+
+CHROME = (
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/120.0.0.0 Safari/537.36"
+)
+
+
+def test_every_enrichment_condition_agrees_on_a_grid(store: Store) -> None:
+    """Exhaustive where random search is thin: every enrichment field, operator and pool
+    value, exact and with ignore_case, over activities covering every address of the pool
+    (tagged by one range, two or none), app places of each code and case, and clients."""
+    name = f"inst{next(_counter)}"
+    rec = store.add_instance("okta", name, {}, {})
+    geos = [
+        None,
+        Geo(country="United States", country_code="us", city="a", lat=2.25, lon=-1.5),
+        Geo(country_code="ß"),
+        Geo(country="É"),
+    ]
+    acts = [
+        Activity(
+            time=T0,
+            app="okta",
+            source_event_id=f"g{i}",
+            activity_type="t",
+            category=Category.LOGON,
+            action="a",
+            outcome=Outcome.SUCCESS,
+            actor=Actor(id="u"),
+            raw={},
+            instance=name,
+            src_ip=ip,
+            geo=geo,
+            user_agent=ua,
+            asn=[None, 1, 65000][i % 3],
+            isp=TEXTS[i % len(TEXTS)],
+        )
+        for i, (ip, geo, ua) in enumerate(itertools.product(IPS_ALL, geos, [None, CHROME, "a"]))
+    ]
+    store.save_pages([PageWrite.of(rec.id, "logs", acts, None, enricher=ENRICHER)])
+    enriched = [(a, ENRICHER.enrich(a)) for a in acts]
+    assert {t for _, e in enriched for t in e.ip_tags} == {
+        "corporate", "vpn", "anonymous_proxy", "tor", "threat_intel"
+    }  # fmt: skip
+    q = ActivityQuery(instance=name)
+    conditions: list[Condition] = []
+    for field in ENRICH_TEXT_FIELDS:
+        for value in ENRICH_VALUES:
+            for op in (Op.EQUALS, Op.CONTAINS, Op.STARTS_WITH, Op.ENDS_WITH, Op.IN, Op.NOT_IN):
+                for ignore_case in (False, True):
+                    given = (value,) if op in (Op.IN, Op.NOT_IN) else value
+                    conditions.append(Condition(field, op, given, ignore_case))
+        conditions += [Condition(field, Op.IS_SET, b) for b in (True, False)]
+    for field in ("enrich.lat", "enrich.lon", "enrich.asn"):
+        for op in (Op.EQUALS, Op.NOT_EQUALS, Op.GT, Op.LTE):
+            conditions += [Condition(field, op, n) for n in NUMBERS]
+    for field in ("enrich.coarse", "enrich.ip_reserved"):
+        conditions += [Condition(field, Op.EQUALS, b) for b in (True, False)]
+    compared = matched = 0
+    for c in conditions:
+        flt = _valid(c)
+        if flt is None:
+            continue
+        pred = compile_predicate(flt)
+        want = {a.source_event_id for a, e in enriched if pred(a, e)}
+        got = {a.source_event_id for a in iter_matching(store, flt, q)}
+        assert got == want, c
+        compared += 1
+        matched += bool(want) and len(want) < len(acts)
+    assert compared > 1000 and matched > 300  # the grid discriminates, not all-or-nothing

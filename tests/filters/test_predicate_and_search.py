@@ -20,7 +20,7 @@ from opencasb.filters import (
     search,
 )
 from opencasb.model.activity import Actor
-from opencasb.store import ActivityQuery, Store
+from opencasb.store import ActivityQuery, PageWrite, Store
 
 from .conftest import make_activity, save
 
@@ -71,7 +71,7 @@ def test_cidr_matches_ipv4_ipv6_and_mapped_addresses() -> None:
     assert not _match(doc, src_ip="garbage")
 
 
-def test_enrichment_fields_read_the_enrichment_given_and_sql_refuses_them() -> None:
+def test_enrichment_fields_read_the_enrichment_given_and_sql_reads_it_stored() -> None:
     flt = parse_filter_text(
         "all: [{field: ip_tags, in: [tor, vpn]}, {field: enrich.coarse, equals: false}]"
     )
@@ -80,10 +80,12 @@ def test_enrichment_fields_read_the_enrichment_given_and_sql_refuses_them() -> N
     assert pred(a, Enrichment(ip_tags=("corporate", "tor")))
     assert not pred(a, Enrichment(ip_tags=("tor",), coarse=True))
     assert not pred(a, None)
+    assert compile_sql(flt).residual is None  # stored at ingest: exact SQL
+    suffix = parse_filter_text("{field: enrich.city, ends_with: furt}")
     with pytest.raises(ConfigError) as info:
-        compile_sql(flt)
+        compile_sql(suffix)
     assert info.value.code == "filter_field_not_stored"
-    compiled = compile_sql(flt, residual_enrichment=True)
+    compiled = compile_sql(suffix, residual_enrichment=True)
     assert compiled.residual is not None and compiled.needs_enrichment
 
 
@@ -123,13 +125,19 @@ def test_search_pages_through_a_residual_without_losing_or_repeating_rows(store:
     assert user == [f"evt-{i:06d}" for i in range(38, -1, -2) if i % 7 == 1]
 
 
-def test_search_with_an_enricher_filters_on_ip_tags(store: Store) -> None:
+def test_search_filters_on_the_ip_tags_stored_at_ingest(store: Store) -> None:
     iid = store.add_instance("okta", "acme", {}, {}).id
-    save(store, iid, [make_activity(i) for i in range(6)])  # 198.51.100.<i>
     ranges: list[IpRange] = [parse_ip_range("198.51.100.2-198.51.100.3", "tor")]
     enricher = Enricher(ip_ranges=ranges)
+    acts = [make_activity(i) for i in range(6)]  # 198.51.100.<i>
+    store.save_pages([PageWrite.of(iid, "logs", acts[:4], None, enricher=enricher)])
+    store.save_pages([PageWrite.of(iid, "logs", acts[4:], None)])  # stored not enriched
     flt = parse_filter({"field": "ip_tags", "equals": "tor"})
-    found = [a.source_event_id for a in iter_matching(store, flt, enricher=enricher)]
-    assert found == ["evt-000003", "evt-000002"]
-    with pytest.raises(ConfigError):
-        search(store, flt)
+    assert [a.source_event_id for a in iter_matching(store, flt)] == ["evt-000003", "evt-000002"]
+    assert [a.source_event_id for a in search(store, flt).items] == ["evt-000003", "evt-000002"]
+    # a residual on enrichment reads the stored one; rows stored without it are enriched by
+    # the enricher given (evt-000004 and 5 are not tagged by it either)
+    suffix = parse_filter({"field": "ip_tags", "ends_with": "or"})
+    wider = Enricher(ip_ranges=[parse_ip_range("198.51.100.0/24", "tor")])
+    got = [a.source_event_id for a in iter_matching(store, suffix, enricher=wider)]
+    assert got == ["evt-000005", "evt-000004", "evt-000003", "evt-000002"]

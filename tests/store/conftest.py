@@ -60,6 +60,9 @@ def save_page(
     *,
     rejected: Sequence[tuple[dict[str, Any] | str, str]] = (),
 ) -> SaveResult:
-    """Store one page of activities normalized here (``Store.save_pages`` of one page)."""
-    page = PageWrite.of(instance_id, feed, activities, cursor, rejected=rejected)
+    """Store one page of activities normalized here (``Store.save_pages`` of one page),
+    enriched with the store's enricher as ingest enriches them."""
+    page = PageWrite.of(
+        instance_id, feed, activities, cursor, rejected=rejected, enricher=store.enricher
+    )
     return store.save_pages([page])[0]

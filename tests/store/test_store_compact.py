@@ -241,7 +241,7 @@ def test_text_filter_matches_as_like_did(store_url: str, act: Any) -> None:
         (ActivityQuery(user="u"), "ix_activities_actor_ref_time_id"),
         (ActivityQuery(activity_type="x"), "ix_activities_time_id"),
         (ActivityQuery(action="x", outcome="failure"), "ix_activities_time_id"),
-        (ActivityQuery(country="JP"), "ix_activities_time_id"),
+        (ActivityQuery(country="JP"), "ix_activities_enrich_cc_time_id"),
         (ActivityQuery(country="Japan"), "ix_activities_time_id"),
         (ActivityQuery(app="okta", text="x"), "ix_activities_time_id"),
     ],

@@ -7,6 +7,10 @@ The filter's SQL part joins the query's own filters (AND). When the filter has a
 SQL are read in chunks, newest first, and the residual keeps or drops each; a page is full
 when ``limit`` rows matched, however many were read for it.
 
+A residual that reads enrichment (``ends_with``/``matches`` on ``enrich.*`` or ``ip_tags``;
+everything else about enrichment is SQL) gets each row's enrichment as stored at ingest,
+read once per chunk; a row stored without one is enriched by the ``enricher`` if given.
+
 Paging with a residual: ``next_after`` points just past the page's last row, so the next
 page continues there. It is set whenever the page is full, so the last page may come back
 empty. When a page ends inside a chunk, its token is found by reading the chunk's head
@@ -17,12 +21,12 @@ head, so the next page may repeat a few rows (never skip one).
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from itertools import islice
 from typing import TYPE_CHECKING
 
 from sqlalchemy import and_
 
-from opencasb.errors import ConfigError
 from opencasb.filters.ast import Filter
 from opencasb.filters.sql import Compiled, compile_sql
 from opencasb.model.activity import Activity
@@ -38,17 +42,8 @@ __all__ = ["iter_matching", "search"]
 CHUNK = 500
 
 
-def _compiled(flt: Filter | Compiled, enricher: Enricher | None) -> Compiled:
-    if isinstance(flt, Compiled):
-        if flt.needs_enrichment and enricher is None:
-            raise ConfigError(
-                "this filter reads enrichment (enrich.*, ip_tags), which the store does not "
-                "keep yet",
-                fix="Pass an enricher to the search.",
-                code="filter_field_not_stored",
-            )
-        return flt
-    return compile_sql(flt, residual_enrichment=enricher is not None)
+def _compiled(flt: Filter | Compiled) -> Compiled:
+    return flt if isinstance(flt, Compiled) else compile_sql(flt, residual_enrichment=True)
 
 
 def _with_where(q: ActivityQuery, c: Compiled) -> ActivityQuery:
@@ -56,10 +51,23 @@ def _with_where(q: ActivityQuery, c: Compiled) -> ActivityQuery:
     return dataclasses.replace(q, where=where)
 
 
-def _keep(c: Compiled, enricher: Enricher | None, a: Activity) -> bool:
-    if c.residual is None:
-        return True
-    return c.residual(a, enricher.enrich(a) if c.needs_enrichment and enricher else None)
+def _keep(
+    store: Store, c: Compiled, enricher: Enricher | None, items: Sequence[Activity]
+) -> list[bool]:
+    """Whether the residual keeps each of ``items`` (see the module docstring)."""
+    residual = c.residual
+    if residual is None:
+        return [True] * len(items)
+    if not c.needs_enrichment:
+        return [residual(a, None) for a in items]
+    stored = store.enrichments_of_events([(a.instance, a.source_event_id) for a in items])
+    out = []
+    for a in items:
+        e = stored.get((a.instance, a.source_event_id))
+        if e is None and enricher is not None:
+            e = enricher.enrich(a)
+        out.append(residual(a, e))
+    return out
 
 
 def search(
@@ -72,15 +80,14 @@ def search(
     """One page of the activities matching ``flt`` and ``query`` (``query.limit`` rows at
     most, after ``query.after``), newest first.
 
-    ``enricher``: enrich each row for the filter's ``enrich.*``/``ip_tags`` conditions;
-    without one such a filter is refused.
+    ``enricher``: enriches the rows stored without an enrichment, for a residual that reads
+    it (see the module docstring; without one they have none).
 
     Raises:
-        ConfigError: the filter reads enrichment and no enricher was given; the query is
-            invalid. StoreError: the database failed.
+        ConfigError: the query is invalid. StoreError: the database failed.
     """
     q = query or ActivityQuery()
-    c = _compiled(flt, enricher)
+    c = _compiled(flt)
     q = _with_where(q, c)
     if c.residual is None:
         return store.query_activities(q)
@@ -88,8 +95,9 @@ def search(
     chunk_q = dataclasses.replace(q, limit=CHUNK)
     while True:
         page = store.query_activities(chunk_q)
+        kept = _keep(store, c, enricher, page.items)
         for i, a in enumerate(page.items):
-            if not _keep(c, enricher, a):
+            if not kept[i]:
                 continue
             found.append(a)
             if len(found) < q.limit:
@@ -118,6 +126,18 @@ def iter_matching(
     Raises:
         as :func:`search`.
     """
-    c = _compiled(flt, enricher)  # here, so that a refused filter fails before any output
+    c = _compiled(flt)  # here, so that a filter that does not compile fails before any output
     q = _with_where(query or ActivityQuery(), c)
-    return (a for a in store.iter_activities(q, batch_size=batch_size) if _keep(c, enricher, a))
+    rows = store.iter_activities(q, batch_size=batch_size)
+    if c.residual is None:
+        return rows
+    return _kept_rows(store, c, enricher, rows, batch_size)
+
+
+def _kept_rows(
+    store: Store, c: Compiled, enricher: Enricher | None, rows: Iterator[Activity], size: int
+) -> Iterator[Activity]:
+    while chunk := list(islice(rows, size)):
+        yield from (
+            a for a, keep in zip(chunk, _keep(store, c, enricher, chunk), strict=True) if keep
+        )

@@ -26,6 +26,16 @@ are deterministic, so ``=`` is byte equality).
 
 The columns used are looked up in the live table definition, so a field that moves from a
 column into the compressed body falls back to the residual by itself.
+
+Enrichment is read as stored at ingest (see :mod:`opencasb.store.enrich_codec`):
+``enrich.country_code`` is the indexed ``enrich_cc`` column; the other ``enrich.*`` fields
+are columns of the interned ``enrichments`` rows (``enrich_ref IN (SELECT id FROM
+enrichments WHERE ...)``); ``ip_tags`` is the ``",tag,tag,"`` column, where a tag equals
+``t`` when ``",t,"`` occurs in it, starts with ``t`` when ``",t"`` does, and contains ``t``
+when ``t`` does (a value holding a comma matches no tag, as tags are ``[a-z0-9_]``). The
+tags are those of the last enrichment (at ingest, or ``opencasb enrich --all`` after the
+ranges changed); an activity stored without enrichment has none of these fields set, as
+the predicate has with no enrichment.
 """
 
 from __future__ import annotations
@@ -58,7 +68,7 @@ from opencasb.filters.fields import Case, FieldRef, Kind, ascii_fold, canonical_
 from opencasb.filters.predicate import Predicate, compile_predicate, needs_enrichment
 from opencasb.store.ipkey import ip_range
 from opencasb.store.micros import to_micros
-from opencasb.store.schema import activities, actors, instances
+from opencasb.store.schema import activities, actors, enrichments, instances
 
 __all__ = ["Compiled", "compile_sql"]
 
@@ -252,13 +262,77 @@ def _positive(ref: FieldRef, op: Op, value: Value, ignore_case: bool) -> ColumnE
     return None
 
 
+def _tags(
+    col: ColumnElement[Any], op: Op, value: Value, ignore_case: bool
+) -> ColumnElement[bool] | None:
+    """The positive ``op`` on the ``ip_tags`` column (see the module docstring)."""
+    if op is Op.IS_SET:
+        return col.isnot(None)
+    fold = ascii_fold if ignore_case else str
+    parts: list[ColumnElement[bool]] = []
+    for given in value if isinstance(value, tuple) else (value,):
+        t = fold(str(given))
+        if "," in t:
+            continue  # no tag holds a comma
+        if op in (Op.EQUALS, Op.IN):
+            needle = f",{t},"
+        elif op is Op.CONTAINS:
+            needle = t
+        elif op is Op.STARTS_WITH:
+            needle = f",{t}"
+        else:
+            return None
+        parts.append(_StrPos(col, needle) > 0)
+    if not parts:
+        return false()
+    return and_(col.isnot(None), or_(*parts))
+
+
+def _bools(value: Value) -> list[bool]:
+    """The booleans a BOOL field's value equals (the predicate compares with ``==``)."""
+    given = value if isinstance(value, tuple) else (value,)
+    return [b for b in (True, False) if any(w == b and not isinstance(w, str) for w in given)]
+
+
+def _stored_enrichment(
+    ref: FieldRef, op: Op, value: Value, ignore_case: bool
+) -> ColumnElement[bool] | None:
+    """The positive condition on a stored enrichment field, or None (left to the residual)."""
+    if op in (Op.ENDS_WITH, Op.MATCHES, Op.CIDR):
+        return None
+    spec = ref.spec
+    cols = activities.c
+    if spec.name == "ip_tags":
+        return _tags(cols.ip_tags, op, value, ignore_case) if "ip_tags" in cols else None
+    field = spec.name.removeprefix("enrich.")
+    if field == "country_code" and "enrich_cc" in cols:
+        col = cols.enrich_cc
+        return col.isnot(None) if op is Op.IS_SET else _text(col, spec.case, op, value, ignore_case)
+    if "enrich_ref" not in cols or field not in enrichments.c:
+        return None
+    stored = enrichments.c[field]
+    inner: ColumnElement[bool]
+    if op is Op.IS_SET:
+        inner = stored.isnot(None)
+    elif spec.kind is Kind.TEXT:
+        inner = _text(stored, spec.case, op, value, ignore_case)
+    elif spec.kind is Kind.BOOL:
+        if op not in (Op.EQUALS, Op.IN):
+            return None
+        bools = _bools(value)
+        inner = and_(stored.isnot(None), stored.in_(bools)) if bools else false()
+    else:
+        inner = _ordered(stored, op, value)
+    ref_col = cols.enrich_ref
+    return and_(ref_col.isnot(None), ref_col.in_(select(enrichments.c.id).where(inner)))
+
+
 def _not_stored(name: str) -> ConfigError:
     return ConfigError(
-        f"the filter field {name!r} is not stored yet, so the store cannot be searched by it",
-        meaning="Enrichment (places, networks, IP tags, clients) is computed when activities "
-        "are evaluated but not yet kept in the store.",
-        fix="Use the normalized fields (geo.country_code, asn, isp, src_ip with cidr, ...) to "
-        "search stored activities, or pass an enricher to the search.",
+        f"the filter field {name!r} cannot be searched with this operator in SQL",
+        meaning="ends_with and matches on enrichment are evaluated on each row's stored "
+        "enrichment after the SQL part.",
+        fix="Search with residual_enrichment=True (opencasb.filters.search does).",
         code="filter_field_not_stored",
     )
 
@@ -266,16 +340,19 @@ def _not_stored(name: str) -> ConfigError:
 def _leaf(c: Condition, residual_enrichment: bool) -> _Bounds:
     ref = resolve(c.field)
     spec = ref.spec
-    if spec.enrichment:
-        if not residual_enrichment:
-            raise _not_stored(c.field)
-        return _UNKNOWN
-    if spec.multi or spec.kind is Kind.ANY:
-        return _UNKNOWN  # targets and vendor data: JSON or compressed, left to the residual
     op = NEGATIVE.get(c.op, c.op)
-    cond = _positive(ref, op, c.value, c.ignore_case)
-    if cond is None:
-        return _UNKNOWN
+    if spec.enrichment:
+        cond = _stored_enrichment(ref, op, c.value, c.ignore_case)
+        if cond is None:
+            if not residual_enrichment:
+                raise _not_stored(c.field)
+            return _UNKNOWN
+    else:
+        if spec.multi or spec.kind is Kind.ANY:
+            return _UNKNOWN  # targets and vendor data: JSON or compressed, left to the residual
+        cond = _positive(ref, op, c.value, c.ignore_case)
+        if cond is None:
+            return _UNKNOWN
     if c.op in NEGATIVE or (op is Op.IS_SET and c.value is False):
         cond = not_(cond)
     return _Bounds(cond, cond, True)
@@ -306,12 +383,13 @@ def compile_sql(flt: Filter, *, residual_enrichment: bool = False) -> Compiled:
     :func:`~opencasb.filters.check`).
 
     Args:
-        residual_enrichment: leave ``enrich.*``/``ip_tags`` conditions to the residual (the
-            caller enriches each row) instead of refusing them.
+        residual_enrichment: leave ``enrich.*``/``ip_tags`` conditions SQL cannot evaluate
+            (``ends_with``, ``matches``) to the residual (the caller gives each row its
+            stored enrichment) instead of refusing them.
 
     Raises:
-        ConfigError: (code ``filter_field_not_stored``) the filter reads enrichment, which
-            the store does not keep yet, and ``residual_enrichment`` is False.
+        ConfigError: (code ``filter_field_not_stored``) such a condition, and
+            ``residual_enrichment`` is False.
     """
     b = _bounds(flt, residual_enrichment)
     residual = None if b.exact else compile_predicate(flt)

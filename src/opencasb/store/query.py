@@ -51,7 +51,7 @@ from opencasb.store._db import Database
 from opencasb.store.codec import ACTIVITY_READ_COLUMNS, activity_from_row
 from opencasb.store.instances import instance_names
 from opencasb.store.ipkey import ip_range
-from opencasb.store.schema import activities, actors, to_micros
+from opencasb.store.schema import activities, actors, enrichments, to_micros
 from opencasb.store.textmatch import SQLITE_FUNCTION, text_match
 
 __all__ = ["MAX_LIMIT", "ActivityPage", "ActivityQuery", "query_activities"]
@@ -74,7 +74,10 @@ class ActivityQuery:
         activity_type, action: exact match.
         outcome: ``success``, ``failure`` or ``unknown``.
         ip: an address or a CIDR network, IPv4 or IPv6 (``10.0.0.0/8``, ``2001:db8::/32``).
-        country: ISO 3166 alpha-2 code (two letters) or country name (case-insensitive).
+        country: ISO 3166 alpha-2 code (two letters) or country name (case-insensitive) of
+            the enriched place (the app's own when the record has one, else the geo
+            database's), as stored at ingest; an activity stored before enrichment was kept
+            matches no country until ``opencasb enrich --all``.
         since: inclusive lower bound on time; until: exclusive upper bound.
         text: case-insensitive substring of the raw record, targets, description or action
             (case folding of non-ASCII letters depends on the engine).
@@ -179,9 +182,10 @@ def _conditions(
     if q.country is not None:
         c = q.country.strip()
         if len(c) == 2:
-            conds.append(a.country_code == c.upper())
+            conds.append(a.enrich_cc == c.upper())  # its own (enrich_cc, time, id) index
         else:
-            conds.append(a.country.ilike(_escape_like(c), escape="\\"))
+            named = enrichments.c.country.ilike(_escape_like(c), escape="\\")
+            conds.append(a.enrich_ref.in_(select(enrichments.c.id).where(named)))
     time_col = _RAW_TIME
     if q.since is not None:
         conds.append(time_col >= _time(q.since, "since"))
