@@ -126,3 +126,6 @@ def test_hostile_text_shows_escaped_on_the_pages(web: Web) -> None:
     assert "<script>alert(1)</script>" not in page
     assert "&lt;script&gt;alert(1)&lt;/script&gt;\\x1b[2J\\u202e" in page
     assert "\x1b" not in page and "\u202e" not in page
+    # the drawer shows the enrichment stored at ingest: the seed's own range tagged the
+    # address "corporate", which the store's enricher (no ranges) would not
+    assert "<dt>ip_tags</dt><dd>corporate</dd>" in page
