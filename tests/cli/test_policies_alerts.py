@@ -152,3 +152,37 @@ def test_alerts_fit_80_columns_and_ids_stay_whole(synced: Cli, tmp_path: Path) -
     assert all(any(line.startswith(i[:12] + " ") for line in narrow.splitlines()) for i in ids)
     wide = synced.ok("alerts").stdout
     assert all(i[:12] in wide for i in ids)
+
+
+def test_policies_list_shows_the_findings_suppressed_today(cli: Cli) -> None:
+    from datetime import UTC, datetime
+
+    from tests.store.conftest import make_activity, save_page
+
+    from opencasb.clock import SystemClock
+    from opencasb.detect import read_policies
+    from opencasb.detect.stage import DetectionStage, store_policy
+    from opencasb.model.activity import Outcome
+
+    cli.ok("policies", "list")  # creates the store
+    store = cli.open_store()
+    try:
+        iid = store.add_instance("okta", "acme", {}, {}).id
+        now = datetime.now(UTC)
+        midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
+        at = midnight + (now - midnight) / 2  # today, whatever the time of day
+        acts = [make_activity(i, time=at, outcome=Outcome.FAILURE) for i in range(4)]
+        save_page(store, iid, "logs", acts, {"n": 1})
+        (policy,) = read_policies(
+            "id: capped\nname: Capped\nseverity: low\ncategory: threat_detection\n"
+            "daily_alert_limit: 1\nfilter: {field: outcome, equals: failure}\n"
+        )
+        store_policy(store, policy)
+        assert DetectionStage(store, SystemClock()).run_until_caught_up().committed
+    finally:
+        store.close()
+    (row,) = [
+        json.loads(x) for x in cli.ok("policies", "list", "--format", "json").stdout.splitlines()
+    ]
+    assert row["id"] == "capped" and row["suppressed_today"] == 3
+    assert "3 suppressed today (daily alert limit)" in flat(cli.ok("policies", "list").stdout)

@@ -278,3 +278,27 @@ def test_a_pass_runs_without_the_cyclic_collector_and_restores_it(store: Store) 
         assert not gc.isenabled()
     finally:
         gc.enable()
+
+
+def test_findings_over_the_daily_alert_limit_are_logged_once_and_counted_for_today(
+    store: Store, clock: FakeClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    from opencasb.detect.stage import suppressed_today
+
+    iid = _instance(store)
+    _policy(store, "capped", limit=2)
+    _policy(store, "roomy")
+    # five failures today (the clock's day) for the capped policy's limit of two
+    today = NOW - T0 - timedelta(hours=1)
+    save_page(store, iid, "logs", [_failure(i, at=today + timedelta(seconds=i)) for i in range(5)],
+              {"n": 1})  # fmt: skip
+    with caplog.at_level("WARNING", logger="opencasb.detect.engine"):
+        assert DetectionStage(store, clock).run_until_caught_up().committed
+        save_page(store, iid, "logs", [_failure(9, at=today + timedelta(seconds=9))], {"n": 2})
+        assert DetectionStage(store, clock).run_until_caught_up().committed
+    assert len(_by_policy(store)["capped"]) == 2 and len(_by_policy(store)["roomy"]) == 6
+    assert suppressed_today(store, NOW) == {"capped": 4}
+    assert suppressed_today(store, NOW + timedelta(days=1)) == {}  # a new day: none yet
+    hits = [r.getMessage() for r in caplog.records if "daily alert limit" in r.getMessage()]
+    assert len(hits) == 1, hits
+    assert hits[0].startswith("policy capped reached its daily alert limit of 2 on ")

@@ -214,6 +214,28 @@ def test_policies_templates_create_edit_enable_preview(web: Web) -> None:
             "policy.remove"} <= actions  # fmt: skip
 
 
+def test_policies_list_shows_the_findings_suppressed_today(web: Web) -> None:
+    from opencasb.detect.stage import DetectionStage
+
+    seed(web)  # 40 password changes today, two minutes apart at most
+    analyst = web.signed_in("analyst")
+    capped = (
+        "id: pw-change\nname: Password changed\nseverity: low\ncategory: threat_detection\n"
+        "daily_alert_limit: 1\n"
+        "filter: {field: activity_type, equals: user.account.update_password}\n"
+    )
+    assert analyst.post("/api/v1/policies", json={"definition": capped}).status_code == 201
+    assert DetectionStage(web.store, web.clock).run_until_caught_up().committed
+    items = {i["id"]: i for i in analyst.get("/api/v1/policies").json()["items"]}
+    assert items["pw-change"]["alerts"] == 1
+    assert items["pw-change"]["suppressed_today"] == 39  # the other 39: counted, not raised
+    assert items["failed-sign-ins"]["suppressed_today"] == 0
+    web.clock.advance(86_400)  # the next day: nothing suppressed yet
+    analyst = web.signed_in("analyst")  # the session of yesterday has expired
+    items = {i["id"]: i for i in analyst.get("/api/v1/policies").json()["items"]}
+    assert items["pw-change"]["suppressed_today"] == 0
+
+
 def test_inventory_quarantine_settings(web: Web) -> None:
     seed(web)
     c = web.signed_in("read_only")

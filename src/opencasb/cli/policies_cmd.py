@@ -38,13 +38,15 @@ def list_policies(
     fmt: Annotated[str, typer.Option("--format", help="table, or json (lines).")] = "table",
 ) -> None:
     """The stored policies: id, name, severity, enabled, and why one is disabled."""
-    from opencasb.detect.stage import stored_policies
+    from opencasb.clock import SystemClock
+    from opencasb.detect.stage import stored_policies, suppressed_today
 
     state: Ctx = ctx.obj
     with handle_errors():
         _format(fmt)
         records = state.store.detection.list_policies()
         by_id = {p.id: p for p in stored_policies(records)}
+        suppressed = suppressed_today(state.store, SystemClock().now())
         if fmt == "json":
             for r in records:
                 p = by_id.get(r.id)
@@ -54,6 +56,7 @@ def list_policies(
                     "enabled": r.enabled,
                     "disabled_reason": r.disabled_reason,
                     "severity": str(p.severity) if p else None,
+                    "suppressed_today": suppressed.get(r.id, 0),
                     "updated_at": r.updated_at.isoformat(),
                 }
                 sys.stdout.write(orjson.dumps(row).decode() + "\n")
@@ -62,13 +65,18 @@ def list_policies(
             console.print("no policies; 'opencasb policies templates' lists what can be enabled")
             return
         table = Table()
-        for col in ("id", "name", "severity", "enabled", "disabled because"):
+        for col in ("id", "name", "severity", "enabled", "note"):
             table.add_column(col, overflow="fold")
         for r in records:
             p = by_id.get(r.id)
             severity = str(p.severity) if p else "(does not load)"
             cells = (clip(r.id), clip(r.name), severity, "yes" if r.enabled else "no")
-            table.add_row(*(Text(c) for c in cells), Text(clip(r.disabled_reason or "", 400)))
+            # over the daily alert limit: counted, not raised, so no alert shows them
+            over = suppressed.get(r.id, 0)
+            note = [f"{over:,} suppressed today (daily alert limit)"] if over else []
+            if r.disabled_reason:
+                note.append(f"disabled because: {clip(r.disabled_reason, 400)}")
+            table.add_row(*(Text(c) for c in cells), Text("; ".join(note)))
         console.print(table)
 
 

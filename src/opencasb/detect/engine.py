@@ -29,6 +29,7 @@ Semantics:
 from __future__ import annotations
 
 import hashlib
+import logging
 from bisect import bisect_left, bisect_right, insort
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
@@ -51,6 +52,8 @@ __all__ = [
     "Observed",
     "PolicyEngine",
 ]
+
+log = logging.getLogger(__name__)
 
 MAX_MATCHES_PER_DAY = 200_000
 """The commercial product's rule: a policy matching more in a day is disabled."""
@@ -291,6 +294,15 @@ class PolicyEngine:
     def _within_limit(policy: Policy, st: EngineState) -> bool:
         c = st.counters[policy.id]
         if c.findings_day >= policy.daily_alert_limit:
+            if c.suppressed_day == 0:
+                # Once a policy and day (the counters reset with the day): the findings over
+                # the limit are counted, not raised; without this line they leave no trace
+                # but the count (``opencasb policies list``, the policies API).
+                log.warning(
+                    "policy %s reached its daily alert limit of %d on %s (UTC): further "
+                    "findings that day are counted, not raised",
+                    policy.id, policy.daily_alert_limit, f"{_time(c.day):%Y-%m-%d}",
+                )  # fmt: skip
             c.suppressed_day += 1
             return False
         c.findings_day += 1

@@ -42,7 +42,7 @@ import logging
 import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import orjson
@@ -83,6 +83,7 @@ __all__ = [
     "anomaly_settings",
     "store_policy",
     "stored_policies",
+    "suppressed_today",
 ]
 
 log = logging.getLogger(__name__)
@@ -116,6 +117,25 @@ def anomaly_settings(settings: Settings) -> AnomalySettings | None:
         sensitivity=Sensitivity(settings.anomaly_sensitivity),
         learning=timedelta(days=settings.anomaly_learning_days),
     )
+
+
+def suppressed_today(store: Store, now: datetime) -> dict[str, int]:
+    """Per policy id, the findings counted over its daily alert limit (and not raised) on
+    ``now``'s UTC day, from the policy stage's stored state; policies with none are left
+    out. The engine counts by event time: a day of old activities caught up today counts
+    on its own day, not today."""
+    saved = store.detection.get_stage(STAGE)
+    if saved is None:
+        return {}
+    progress = PolicyProgress.from_json(saved.state)
+    midnight = datetime(now.year, now.month, now.day, tzinfo=UTC)
+    day = int((midnight - datetime(1970, 1, 1, tzinfo=UTC)).total_seconds()) * 1_000_000
+    out: dict[str, int] = {}
+    for state in (progress.state, *(c.state for c in progress.catchup.values())):
+        for pid, c in state.counters.items():
+            if c.day == day and c.suppressed_day:
+                out[pid] = out.get(pid, 0) + c.suppressed_day
+    return out
 
 
 def store_policy(store: Store, policy: Policy) -> None:

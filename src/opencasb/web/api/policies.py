@@ -22,7 +22,7 @@ from opencasb.detect.engine import Observed, PolicyEngine
 from opencasb.detect.policy import Policy
 from opencasb.detect.policy_file import dump_policies, read_policies
 from opencasb.detect.sigma.load import LoadedRule
-from opencasb.detect.stage import store_policy, stored_policies
+from opencasb.detect.stage import store_policy, stored_policies, suppressed_today
 from opencasb.detect.state import EngineState
 from opencasb.detect.templates import load_templates, template
 from opencasb.errors import ConfigError, NotFound
@@ -147,6 +147,10 @@ def list_policies(principal: Reader, ctx: Ctx) -> Response:
     counts = _alert_counts(ctx)
     items = [_policy_json(r, loaded.get(r.id), counts[r.id]) for r in records]
     items += [_sigma_json(r, counts[r.policy.id]) for r in sigma_view(ctx.settings).load.rules]
+    # findings over the daily alert limit today: counted, not raised (no alert shows them)
+    suppressed = suppressed_today(ctx.store, ctx.clock.now())
+    for item in items:
+        item["suppressed_today"] = suppressed.get(item["id"], 0)
     return ok({"items": items})
 
 
