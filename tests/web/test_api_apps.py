@@ -92,6 +92,18 @@ def test_connect_okta_tests_saves_and_never_returns_the_token(web: Web, orgs: Or
     listed = admin.get("/api/v1/apps").json()["items"]
     assert [a["name"] for a in listed] == ["okta"] and "health" in listed[0]
     assert admin.post("/api/v1/apps/okta/test").json()["ok"] is True
+    (tested,) = web.store.portal.list_audit(action="app.test")
+    assert (tested.actor, tested.target, tested.outcome) == ("admin", "okta", "success")
+    assert tested.detail == {"app": "okta", "via": "session"}
+    # the app page's "Test connection" button too
+    form = {"csrf_token": admin.headers["X-CSRF-Token"]}
+    assert admin.post("/apps/okta/test", data=form, headers={"X-CSRF-Token": ""}).status_code == 200
+    page_test = web.store.portal.list_audit(action="app.test")[0]  # newest first
+    assert (page_test.target, page_test.outcome, page_test.detail["via"]) == (
+        "okta",
+        "success",
+        "page",
+    )
     # the name is taken now: refused before any test, with the way to replace it
     again = admin.post("/api/v1/apps", json=okta_body(orgs))
     assert_problem(again, 400, "instance_exists")
@@ -112,6 +124,9 @@ def test_a_failed_test_saves_nothing_and_explains(web: Web, orgs: Orgs) -> None:
         json={"app": "okta", "config": okta_body(orgs)["config"], "secrets": {"token": "bad"}},
     )
     assert draft.status_code == 200 and draft.json()["ok"] is False
+    (tested,) = web.store.portal.list_audit(action="app.test")  # a draft: no target
+    assert (tested.actor, tested.target, tested.outcome) == ("admin", None, "failure")
+    assert tested.detail["app"] == "okta" and tested.detail["error"]
     assert web.store.list_instances() == []
     bad_field = admin.post("/api/v1/apps", json=okta_body(orgs, config={"domain": "not a domain"}))
     assert_problem(bad_field, 400, None)

@@ -64,6 +64,10 @@ def test_throttling_locks_the_account_for_the_window(web: Web) -> None:
     r = c.post("/api/v1/session", json={"username": "ann", "password": PASSWORD})
     assert_problem(r, 429, "signin_throttled")
     assert r.headers["retry-after"] == "900"
+    # the refused attempt is in the audit trail (and does not count as one more failure)
+    (refused,) = web.store.portal.list_audit(action="signin.throttled")
+    assert (refused.actor, refused.target, refused.outcome) == ("-", "ann", "refused")
+    assert len(web.store.portal.list_audit(action="signin.failed")) == 5
     # another account from the same address is not locked (20 failures lock an address)
     web.add_user("bob", "analyst")
     assert (

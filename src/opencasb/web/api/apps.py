@@ -29,6 +29,8 @@ from opencasb.store import InstanceRecord
 from opencasb.web.api.common import Ctx, ok
 from opencasb.web.auth.audit import record
 from opencasb.web.auth.deps import Admin, Reader
+from opencasb.web.auth.roles import Principal
+from opencasb.web.context import WebContext
 from opencasb.web.problems import ApiProblem
 
 __all__ = ["router"]
@@ -166,22 +168,41 @@ def connect(body: ConnectIn, request: Request, principal: Admin, ctx: Ctx) -> Re
 
 
 @router.post("/test")
-def test_draft(body: DraftTest, principal: Admin) -> Response:
+def test_draft(body: DraftTest, request: Request, principal: Admin, ctx: Ctx) -> Response:
     """Test settings and credentials without saving anything (the dialogs' "Test
-    connection")."""
+    connection"); audited as ``app.test`` (an admin's credentials reaching out)."""
     config = load_app(body.app).validate_config(body.config)
-    return ok(_check_json(check_connection(body.app, config, _secrets(body.app, body.secrets))))
+    check = check_connection(body.app, config, _secrets(body.app, body.secrets))
+    _audit_test(ctx, request, principal, None, body.app, check)
+    return ok(_check_json(check))
 
 
 @router.post("/{name}/test")
-def test_instance(name: str, principal: Admin, ctx: Ctx) -> Response:
-    """Test a connected instance's stored settings and credentials."""
+def test_instance(name: str, request: Request, principal: Admin, ctx: Ctx) -> Response:
+    """Test a connected instance's stored settings and credentials (audited: ``app.test``)."""
     rec = ctx.store.get_instance(name)
     connector = connector_for(rec, ctx.store.instance_secrets(rec), http=HttpOptions(max_retries=1))
     try:
-        return ok(_check_json(connector.test()))
+        check = connector.test()
     finally:
         connector.close()
+    _audit_test(ctx, request, principal, rec.name, rec.app, check)
+    return ok(_check_json(check))
+
+
+def _audit_test(
+    ctx: WebContext,
+    request: Request,
+    principal: Principal,
+    name: str | None,
+    app: str,
+    check: ConnectionCheck,
+) -> None:
+    detail: dict[str, Any] = {"app": app}
+    if check.error is not None:
+        detail["error"] = check.error.code
+    outcome = "success" if check.ok else "failure"
+    record(ctx, request, principal, "app.test", target=name, outcome=outcome, detail=detail)
 
 
 @router.patch("/{name}")

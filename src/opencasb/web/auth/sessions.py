@@ -61,7 +61,13 @@ def authenticate(ctx: WebContext, request: Request, username: str, password: str
     """
     name = username.strip().lower()[:64]
     ip = client_ip(request)
-    check_throttle(ctx, name, ip)
+    try:
+        check_throttle(ctx, name, ip)
+    except ApiProblem:
+        # Audited, so that an admin sees an attack go on after the lock; not counted as a
+        # failure (count_failed_signins reads signin.failed), so it does not extend the lock.
+        record(ctx, request, "-", "signin.throttled", target=name, outcome="refused")
+        raise
     try:
         user: UserRecord | None = ctx.store.portal.get_user(name)
     except NotFound:

@@ -232,12 +232,17 @@ def _app_view(
 
 @router.post("/apps/{name}/test", response_class=HTMLResponse)
 async def test_post(request: Request, name: str) -> Response:
-    await form_of(request, "admin")
-    _get(store_of(request), name)
+    viewer, _ = await form_of(request, "admin")
+    rec = _get(store_of(request), name)
     try:
         check = app_ops.test_instance(store_of(request), name)
     except OpenCASBError as exc:
+        audit(request, viewer, "app.test", name, outcome="failure",
+              detail={"app": rec.app, "error": exc.code or type(exc).__name__})  # fmt: skip
         return _app_view(request, name, error=app_ops.problem_of(exc))
+    detail = {"app": rec.app, **({"error": check.error.code} if check.error else {})}
+    audit(request, viewer, "app.test", name, outcome="success" if check.ok else "failure",
+          detail=detail)  # fmt: skip
     return _app_view(request, name, check=check)
 
 
