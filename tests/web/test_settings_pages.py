@@ -165,3 +165,27 @@ def test_sigma_rules_are_read_only_policies_in_the_api_and_the_page(
     page = c.get("/policies").text
     assert "Sigma rules" in page and "token.yml" in page and "Okta API Token Created" in page
     assert "1 rule(s) or file(s) are not evaluated" in page
+
+
+def test_the_api_lists_notifiers_without_secrets_and_the_sigma_folder(
+    web: Web, sigma_dir: Path
+) -> None:
+    seed(web)
+    c = web.signed_in("read_only")
+    r = c.get("/api/v1/notifiers")
+    assert r.status_code == 200 and WEBHOOK_KEY not in r.text
+    (soar,) = r.json()["items"]
+    assert (soar["name"], soar["kind"], soar["sends_to"]) == (
+        "soar",
+        "webhook",
+        "https://soar.example.com/hook",
+    )
+    assert soar["enabled"] is True and soar["queued"] == 0 and soar["dead_letters"] == 0
+    sigma = c.get("/api/v1/sigma").json()
+    assert sigma["folder"] == str(sigma_dir) and sigma["files"] == 2
+    assert [r["file"] for r in sigma["rules"]] == ["token.yml"]
+    (problem,) = sigma["problems"]
+    assert problem["file"] == "keywords.yml" and "keyword" in problem["reason"].lower()
+    web.ctx.settings = web.ctx.settings.model_copy(update={"sigma_rules_dir": None})
+    assert c.get("/api/v1/sigma").json() == {"folder": None, "files": 0, "rules": [],
+                                             "problems": []}  # fmt: skip

@@ -264,14 +264,6 @@ def add_email(
 # -- list, test, enable, disable, remove ----------------------------------------------------
 
 
-def _where(kind: str, config: dict[str, Any]) -> str:
-    if kind == "webhook":
-        return str(config.get("url"))
-    if kind == "syslog":
-        return f"{config.get('protocol')}://{config.get('host')}:{config.get('port')}"
-    return f"{', '.join(config.get('recipients') or [])} via {config.get('host')}"
-
-
 @notifiers.callback()
 def list_notifiers(ctx: typer.Context) -> None:
     """The notifiers: where they send, queued and dead-lettered events, the last error."""
@@ -287,6 +279,8 @@ def list_cmd(ctx: typer.Context) -> None:
 
 
 def _list(state: Ctx) -> None:
+    from opencasb.notify.config import destination
+
     with handle_errors():
         notes = state.store.notifications
         rows = notes.all()
@@ -302,7 +296,7 @@ def _list(state: Ctx) -> None:
             cells = (
                 r.name,
                 r.kind,
-                _where(r.kind, r.config),
+                destination(r.kind, r.config),
                 "yes" if r.enabled else "no",
                 str(r.delivered),
                 str(c["pending"]),

@@ -19,6 +19,7 @@ __all__ = [
     "EmailConfig",
     "SyslogConfig",
     "WebhookConfig",
+    "destination",
     "parse_config",
 ]
 
@@ -116,3 +117,12 @@ def parse_config(kind: str, values: dict[str, Any]) -> Common:
             fix="check the options; 'opencasb notifiers add " + kind + " --help' lists them",
             code="bad_notifier_config",
         ) from None
+
+
+def destination(kind: str, config: dict[str, Any]) -> str:
+    """Where a notifier of ``kind`` with the stored ``config`` sends, in a few words."""
+    if kind == "webhook":
+        return str(config.get("url"))
+    if kind == "syslog":
+        return f"{config.get('protocol')}://{config.get('host')}:{config.get('port')}"
+    return f"{', '.join(config.get('recipients') or [])} via {config.get('host')}"

@@ -16,7 +16,15 @@ __all__ = ["routers"]
 
 def routers() -> list[APIRouter]:
     """Every resource router, in the order the docs list them."""
-    from opencasb.web.api import activities, alerts, apps, inventory, iptags, policies
+    from opencasb.web.api import (
+        activities,
+        alerts,
+        apps,
+        detection_settings,
+        inventory,
+        iptags,
+        policies,
+    )
 
     return [
         apps.router,
@@ -25,4 +33,5 @@ def routers() -> list[APIRouter]:
         policies.router,
         iptags.router,
         inventory.router,
+        detection_settings.router,
     ]

@@ -17,7 +17,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from opencasb.errors import ConfigError, NotFound, OpenCASBError
-from opencasb.notify.config import SEVERITIES
+from opencasb.notify.config import SEVERITIES, destination
 from opencasb.web.auth.accounts import add_user, remove_user, set_role
 from opencasb.web.auth.credentials import digest, new_api_token
 from opencasb.web.auth.deps import get_ctx
@@ -30,15 +30,6 @@ from opencasb.web.sigma_view import sigma_view
 __all__ = ["router", "view"]
 
 router = APIRouter()
-
-
-def _where(kind: str, config: dict[str, Any]) -> str:
-    """Where a notifier sends, in a few words (as `opencasb notifiers` lists it)."""
-    if kind == "webhook":
-        return str(config.get("url"))
-    if kind == "syslog":
-        return f"{config.get('protocol')}://{config.get('host')}:{config.get('port')}"
-    return f"{', '.join(config.get('recipients') or [])} via {config.get('host')}"
 
 
 def view(
@@ -80,7 +71,7 @@ def view(
         tokens=store.portal.list_tokens() if admin else [],
         roles=ROLES,
         notifiers=[
-            (n, counts.get(n.id, {"pending": 0, "dead": 0}), _where(n.kind, n.config))
+            (n, counts.get(n.id, {"pending": 0, "dead": 0}), destination(n.kind, n.config))
             for n in notes.all()
         ],
         severities=SEVERITIES,
