@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 import ssl
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from opencasb.cli.context import Ctx
 from opencasb.cli.serve_cmd import announce_first_admin
 from opencasb.sandbox.server import SandboxServer
 from opencasb.sandbox.tls import ensure_sandbox_tls
+from opencasb.store import open_store
 from opencasb.web.app import create_app
 
 COMMAND = typer.main.get_command(app)
@@ -56,6 +58,19 @@ def test_users_commands(tmp_path: Path) -> None:
     assert _run(data, "users", "remove", "ann").exit_code == 0
     r = _run(data, "users", "set-role", "ann", "admin")
     assert r.exit_code == 1 and "no user 'ann'" in r.output
+    # every change is in the audit trail, by the operating-system user, via the CLI
+    store = open_store(f"sqlite:///{data / 'opencasb.db'}", key=(data / "master.key").read_bytes())
+    try:
+        trail = list(reversed(store.portal.list_audit()))
+    finally:
+        store.close()
+    assert [(e.action, e.target) for e in trail] == [
+        ("user.add", "ann"), ("user.add", "bob"), ("user.set_role", "ann"),
+        ("user.set_password", "ann"), ("user.remove", "ann"),
+    ]  # fmt: skip
+    actor = f"cli:{getpass.getuser()}"
+    assert all(e.actor == actor and e.detail["via"] == "cli" for e in trail)
+    assert generated not in str([e.detail for e in trail])
 
 
 @pytest.mark.parametrize("host", ["0.0.0.0", "192.0.2.1", "::"])

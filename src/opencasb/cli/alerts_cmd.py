@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import orjson
 import typer
 
+from opencasb.cli.audit import record_cli
 from opencasb.cli.context import Ctx, console, err_console, handle_errors, show_problem
 from opencasb.cli.tables import AlertRow, alerts_view
 from opencasb.cli.terminal import markup
@@ -226,6 +227,7 @@ def close(
         full = state.store.detection.close_alert(
             alert_id, resolution, comment, author=cli_author() if comment else None
         )
+        record_cli(state.store, "alert.close", target=full, detail={"resolution": resolution})
         console.print(f"closed {full} as {markup(resolution)}")
 
 
@@ -240,6 +242,7 @@ def comment(
     state: Ctx = ctx.obj
     with handle_errors():
         full = state.store.detection.comment_alert(alert_id, text, author=cli_author())
+        record_cli(state.store, "alert.comment", target=full)
         console.print(f"commented on {full}")
 
 

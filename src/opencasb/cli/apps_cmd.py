@@ -10,6 +10,7 @@ import typer
 
 from opencasb.apps.base import connector_for
 from opencasb.cli import manage_cmd
+from opencasb.cli.audit import record_cli
 from opencasb.cli.context import Ctx, console, handle_errors, show_problem
 from opencasb.cli.tables import AppRow, apps_view
 from opencasb.cli.terminal import markup
@@ -87,6 +88,9 @@ def test(
             check = connector.test()
         finally:
             connector.close()
+        detail = {"app": rec.app, **({"error": check.error.code} if check.error else {})}
+        outcome = "success" if check.ok else "failure"
+        record_cli(store, "app.test", target=rec.name, outcome=outcome, detail=detail)
         if check.ok:
             console.print(f"[green]✓[/] {markup(name)}: {markup(check.summary)}")
             return

@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from opencasb.apps.base import load_app
+from opencasb.cli.audit import record_cli
 from opencasb.cli.context import Ctx, console, handle_errors
 from opencasb.cli.manage_cmd import show_test_failure
 from opencasb.cli.secrets import read_secret
@@ -94,8 +95,12 @@ def _test_and_save(
             interval=interval, skip_test=skip_test, replace=replace, reset=reset,
         )  # fmt: skip
     except ConnectionTestFailed as exc:
+        record_cli(state.store, "app.connect", target=name, outcome="failure",
+                   detail={"app": app, "error": exc.code})  # fmt: skip
         show_test_failure(exc.check)
         raise typer.Exit(1) from None
+    record_cli(state.store, "app.connect", target=done.record.name,
+               detail={"app": app, "replace": replace, "reset": reset})  # fmt: skip
     if done.check is not None:
         console.print(f"[green]✓[/] {markup(done.check.summary)}")
     if done.kept:

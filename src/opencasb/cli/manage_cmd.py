@@ -17,6 +17,7 @@ from typing import Annotated
 import typer
 
 from opencasb.apps.base import AppConnector, ConnectionCheck, load_app
+from opencasb.cli.audit import record_cli
 from opencasb.cli.context import Ctx, console, err_console, handle_errors, show_problem
 from opencasb.cli.secrets import read_secret
 from opencasb.cli.terminal import markup, visible
@@ -169,6 +170,8 @@ def edit(
             interval_seconds=interval,
         )
         store.set_health(rec.id, _ready(rec.health, enabled=rec.enabled))
+        record_cli(store, "app.edit", target=name,
+                   detail={"fields": changed, "interval": interval})  # fmt: skip
         what = ", ".join([*changed, *(["interval"] if interval is not None else [])])
         console.print(
             f"updated [bold]{markup(name)}[/]: {markup(what)}; its cursors and stored "
@@ -188,6 +191,7 @@ def disable(
     with handle_errors():
         rec = state.store.update_instance(name, enabled=False)
         state.store.set_health(rec.id, _ready(rec.health, enabled=False))
+        record_cli(state.store, "app.disable", target=name)
         console.print(
             f"disabled [bold]{markup(name)}[/]: it is not polled until "
             f"`opencasb apps enable {markup(name)}`"
@@ -212,6 +216,7 @@ def enable(
             )
         rec = store.update_instance(name, enabled=True)
         store.set_health(rec.id, _ready(rec.health, enabled=True))
+        record_cli(store, "app.enable", target=name)
         console.print(f"enabled [bold]{markup(name)}[/]: `opencasb sync` polls it again")
 
 
@@ -248,6 +253,7 @@ def remove(
                 err_console.print("nothing was removed")
                 raise typer.Exit(1)
         store.remove_instance(name)
+        record_cli(store, "app.remove", target=name, detail={"activities": count})
         console.print(f"removed [bold]{markup(name)}[/] and its {count:,} activities")
 
 

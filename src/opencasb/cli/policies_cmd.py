@@ -18,6 +18,7 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
+from opencasb.cli.audit import record_cli
 from opencasb.cli.context import Ctx, console, err_console, handle_errors
 from opencasb.cli.terminal import clip, markup
 from opencasb.errors import ConfigError, DocumentError, NotFound
@@ -123,6 +124,7 @@ def enable(
         det = state.store.detection
         if any(r.id == policy_id for r in det.list_policies()):
             det.set_policy_enabled(policy_id, True)
+            record_cli(state.store, "policy.enable", target=policy_id)
             console.print(f"enabled {markup(policy_id)}")
             return
         try:
@@ -135,6 +137,7 @@ def enable(
             store_policy(state.store, dataclasses.replace(policy, enabled=True))
         except DocumentError as exc:
             raise _needs_filling(policy_id, exc) from exc
+        record_cli(state.store, "policy.enable", target=policy_id, detail={"template": policy_id})
         console.print(f"enabled {markup(policy_id)} (from the template)")
 
 
@@ -171,6 +174,7 @@ def disable(
     state: Ctx = ctx.obj
     with handle_errors():
         state.store.detection.set_policy_enabled(policy_id, False, "disabled by a user")
+        record_cli(state.store, "policy.disable", target=policy_id)
         console.print(f"disabled {markup(policy_id)}")
 
 
@@ -190,6 +194,9 @@ def import_policies(
         for p in loaded:
             store_policy(state.store, p)
         enabled = sum(p.enabled for p in loaded)
+        for p in loaded:
+            record_cli(state.store, "policy.import", target=p.id,
+                       detail={"file": str(path), "enabled": p.enabled})  # fmt: skip
         console.print(f"imported {len(loaded)} policies ({enabled} enabled)")
 
 

@@ -8,7 +8,6 @@ random one, printed once). Every change is written to the portal's audit trail a
 
 from __future__ import annotations
 
-import getpass
 import os
 import sys
 from typing import TYPE_CHECKING, Annotated
@@ -17,6 +16,7 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
+from opencasb.cli.audit import record_cli
 from opencasb.cli.context import Ctx, console, handle_errors
 from opencasb.cli.terminal import markup
 from opencasb.errors import ConfigError
@@ -33,13 +33,6 @@ PasswordEnv = Annotated[str, typer.Option(help="Environment variable holding the
 Generate = Annotated[
     bool, typer.Option("--generate", help="Generate a random password and print it once.")
 ]
-
-
-def _actor() -> str:
-    try:
-        return f"cli:{getpass.getuser()}"
-    except (KeyError, OSError):
-        return "cli"
 
 
 def _password(env: str, generate: bool) -> tuple[str, bool]:
@@ -105,7 +98,7 @@ def add(
     with handle_errors():
         password, generated = _password(password_env, generate)
         u = add_user(state.store, _hasher(), username, password, role)
-        state.store.portal.audit(_actor(), "user.add", target=u.username, detail={"role": u.role})
+        record_cli(state.store, "user.add", target=u.username, detail={"role": u.role})
         console.print(f"added [bold]{markup(u.username)}[/] ({u.role})")
         if generated:
             console.print(f"password (shown once): [bold]{markup(password)}[/]")
@@ -126,7 +119,7 @@ def set_password_cmd(
         state.store.portal.get_user(username.strip().lower())
         password, generated = _password(password_env, generate)
         u = set_password(state.store, _hasher(), username, password)
-        state.store.portal.audit(_actor(), "user.set_password", target=u.username)
+        record_cli(state.store, "user.set_password", target=u.username)
         console.print(f"new password set for [bold]{markup(u.username)}[/]")
         if generated:
             console.print(f"password (shown once): [bold]{markup(password)}[/]")
@@ -144,7 +137,7 @@ def set_role_cmd(
     state: Ctx = ctx.obj
     with handle_errors():
         u = set_role(state.store, username, role)
-        state.store.portal.audit(_actor(), "user.set_role", target=u.username,
+        record_cli(state.store, "user.set_role", target=u.username,
                                  detail={"role": u.role})  # fmt: skip
         console.print(f"[bold]{markup(u.username)}[/] is now {u.role}")
 
@@ -157,7 +150,7 @@ def remove(ctx: typer.Context, username: Annotated[str, typer.Argument()]) -> No
     state: Ctx = ctx.obj
     with handle_errors():
         remove_user(state.store, username)
-        state.store.portal.audit(_actor(), "user.remove", target=username.strip().lower())
+        record_cli(state.store, "user.remove", target=username.strip().lower())
         console.print(f"removed [bold]{markup(username)}[/]")
 
 
