@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import replace
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -126,7 +127,13 @@ def stored_enrichments(db: Database, ids: Sequence[int]) -> dict[int, Enrichment
         ).all()
     found = [(int(i), ref, tags) for i, ref, tags in rows if int(i) in wanted]
     docs = _docs(db, {int(ref) for _, ref, _ in found if ref is not None})
-    return {
-        i: _with_tags(docs.get(int(ref)) if ref is not None else None, tags)
-        for i, ref, tags in found
-    }
+    # most activities share their (enrichment, tags) with many others: build each once
+    # (Enrichment is immutable, so they may share the object)
+    made: dict[tuple[Any, str | None], Enrichment | None] = {}
+    out: dict[int, Enrichment | None] = {}
+    for i, ref, tags in found:
+        pair = (ref, tags)
+        if pair not in made:
+            made[pair] = _with_tags(docs.get(int(ref)) if ref is not None else None, tags)
+        out[i] = made[pair]
+    return out

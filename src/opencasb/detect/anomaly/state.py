@@ -20,6 +20,8 @@ import json
 from dataclasses import dataclass, field, fields
 from typing import Any
 
+import orjson
+
 __all__ = [
     "MAX_ALERTED",
     "MAX_COUNTRIES",
@@ -168,7 +170,11 @@ class AnomalyState:
         Raises:
             KeyError: no such user.
         """
-        return json.dumps(_user_data(self.users[key]), sort_keys=True, separators=(",", ":"))
+        user = self.users[key]
+        try:  # orjson writes the dataclasses itself, several times faster
+            return orjson.dumps(user, option=orjson.OPT_SORT_KEYS).decode()
+        except TypeError:  # what only the json module writes (an integer beyond 64 bits)
+            return json.dumps(_user_data(user), sort_keys=True, separators=(",", ":"))
 
     @staticmethod
     def user_from_json(text: str) -> UserState:
