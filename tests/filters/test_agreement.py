@@ -48,7 +48,9 @@ CODES = ["US", "us", "Us", "ß", "SS", "", None]
 IPS = ["10.1.2.3", "10.200.0.1", "::ffff:10.1.2.3", "2001:db8::1", "2001:db9::1", "192.0.2.7"]
 IPS_ALL = [*IPS, "not-an-ip", "", None]
 NETWORKS = ["10.0.0.0/8", "10.1.2.0/24", "2001:db8::/32", "192.0.2.7", "::/0", "0.0.0.0/0"]
-RAW_SCALARS: list[Any] = ["a", "A", "ab", "10.1.2.3", 1, 1.0, 2, True, False, None]
+RAW_SCALARS: list[Any] = ["a", "A", "ab", "10.1.2.3", 1, 1.0, 2, True, False, None,
+                          "SMTP:bob@EXAMPLE.com", "eve@evil.test; ann@example.com"]  # fmt: skip
+ADDRESSES = ["bob@example.com", "smtp:Eve@Evil.test", "x.org", "a@x.org, b@y.org"]
 NUMBERS = [0, 1, 65000, -1.5, 2.25]
 
 _counter = itertools.count()
@@ -104,6 +106,7 @@ TEXT_FIELDS = [
 DYNAMIC_FIELDS = ["raw.a.b", "raw.l", "raw.missing", "details.a.b", "raw.l.b"]
 
 maybe_text = st.sampled_from([*TEXTS, None])
+maybe_address = st.sampled_from([*TEXTS, *ADDRESSES, None])
 
 
 @st.composite
@@ -148,15 +151,15 @@ def activities(draw: st.DrawFn, instance: str) -> list[Activity]:
                 outcome=draw(st.sampled_from(list(Outcome))),
                 outcome_detail=draw(maybe_text),
                 actor=Actor(
-                    id=draw(maybe_text),
-                    name=draw(maybe_text),
+                    id=draw(maybe_address),
+                    name=draw(maybe_address),
                     email=draw(st.sampled_from(EMAILS)),
                     type=draw(maybe_text),
                 ),
                 raw=raw,
                 instance=instance,
                 targets=tuple(
-                    draw(st.lists(st.builds(Target, id=maybe_text, name=maybe_text), max_size=2))
+                    draw(st.lists(st.builds(Target, id=maybe_text, name=maybe_address), max_size=2))
                 ),
                 src_ip=draw(st.sampled_from(IPS_ALL)),
                 geo=geo,
@@ -251,7 +254,13 @@ def _other_condition() -> st.SearchStrategy[Condition]:
     ).map(
         lambda c: Condition(c.field, c.op, (c.value,) if c.op is Op.IN else c.value, c.ignore_case)
     )
-    return st.one_of(cidr, numeric, times, choices, dynamic)
+    external = st.builds(
+        Condition,
+        field=st.sampled_from(["raw.a.b", "raw.l", "details.a.b", "targets.name", "actor.id"]),
+        op=st.just(Op.EXTERNAL_ADDRESS),
+        value=st.booleans(),
+    )
+    return st.one_of(cidr, numeric, times, choices, dynamic, external)
 
 
 def _enrichment_condition() -> st.SearchStrategy[Condition]:
@@ -486,3 +495,56 @@ def test_every_enrichment_condition_agrees_on_a_grid(store: Store) -> None:
         compared += 1
         matched += bool(want) and len(want) < len(acts)
     assert compared > 1000 and matched > 300  # the grid discriminates, not all-or-nothing
+
+
+def test_external_address_agrees_and_discriminates(store: Store) -> None:
+    """external_address has no SQL form: the residual decides, on text columns, targets and
+    vendor data alike, and it tells addresses of the actor's domain from the others
+    (``smtp:`` prefix, case, several addresses in one value, no actor e-mail)."""
+    name = f"inst{next(_counter)}"
+    rec = store.add_instance("okta", name, {}, {})
+    values: list[Any] = [
+        "SMTP:Bob@EXAMPLE.com",  # own domain, other case
+        "smtp:eve@evil.test",
+        "bob@example.com; eve@evil.test",  # one of two outside
+        "example.com",  # not an address
+        ["bob@example.com", "x@y.org"],
+        True,
+        None,
+    ]
+    acts = [
+        Activity(
+            time=T0,
+            app="okta",
+            source_event_id=f"x{i}{j}",
+            activity_type="t",
+            category=Category.LOGON,
+            action="a",
+            outcome=Outcome.SUCCESS,
+            actor=Actor(email=email, name="Ann@Example.com" if email is None else None),
+            raw={"a": {"b": v}},
+            instance=name,
+            description=v if isinstance(v, str) else None,
+            targets=(Target(name=v),) if isinstance(v, str) else (),
+            details={"param.ForwardTo": v} if v is not None else {},
+        )
+        for i, v in enumerate(values)
+        for j, email in enumerate(["ann@example.com", None, "eve@evil.test"])
+    ]
+    save(store, rec.id, acts)
+    q = ActivityQuery(instance=name)
+    fields = ["raw.a.b", "details.param.ForwardTo", "description", "targets.name"]
+    for field in fields:
+        for want in (True, False):
+            flt = check(Condition(field, Op.EXTERNAL_ADDRESS, want))
+            pred = compile_predicate(flt)
+            expected = {a.source_event_id for a in acts if pred(a, None)}
+            got = {a.source_event_id for a in iter_matching(store, flt, q)}
+            assert got == expected, (field, want)
+    pred = compile_predicate(check(Condition("raw.a.b", Op.EXTERNAL_ADDRESS, True)))
+    hits = {a.source_event_id for a in acts if pred(a, None)}
+    # actor at example.com (e-mail, or name when no e-mail): evil.test and y.org are outside
+    assert {"x10", "x11", "x20", "x21", "x40", "x41"} <= hits
+    assert not {"x00", "x01", "x30", "x50", "x60"} & hits
+    # an actor at evil.test: example.com is outside, evil.test is not
+    assert {"x02", "x22", "x42"} <= hits and "x12" not in hits

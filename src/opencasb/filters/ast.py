@@ -44,6 +44,9 @@ class Op(StrEnum):
     GTE = "gte"
     LT = "lt"
     LTE = "lte"
+    # value True: some value is an e-mail address (``smtp:`` prefix allowed) whose domain is
+    # not the actor's own; False: none is. Evaluated in memory only (see .sql).
+    EXTERNAL_ADDRESS = "external_address"
 
 
 NEGATIVE: dict[Op, Op] = {Op.NOT_EQUALS: Op.EQUALS, Op.NOT_IN: Op.IN}
@@ -64,7 +67,8 @@ Value = Scalar | tuple[Scalar, ...]
 class Condition:
     """``field`` ``op`` ``value``: e.g. ``Condition("actor.email", Op.EQUALS, "ann@x.org")``.
 
-    ``value`` is a tuple for ``in``/``not_in``/``cidr``, a bool for ``is_set``, an aware UTC
+    ``value`` is a tuple for ``in``/``not_in``/``cidr``, a bool for ``is_set`` and
+    ``external_address``, an aware UTC
     datetime for time comparisons. ``ignore_case`` folds ASCII letters only (see
     :mod:`opencasb.filters.fields` for why), on both sides, for the string operators.
     """

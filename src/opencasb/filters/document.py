@@ -21,7 +21,9 @@ A document is one node::
 A condition is ``field``, exactly one operator key (:class:`~opencasb.filters.ast.Op`:
 ``equals``, ``not_equals``, ``in``, ``not_in``, ``contains``, ``starts_with``, ``ends_with``,
 ``matches`` (a regular expression), ``is_set: true|false``, ``cidr``, ``gt``, ``gte``,
-``lt``, ``lte``) and optionally ``ignore_case: true`` (not for ``matches``: write ``(?i)``).
+``lt``, ``lte``, ``external_address: true|false``: an e-mail address, ``smtp:`` prefix
+allowed, whose domain is not the actor's own) and optionally ``ignore_case: true`` (not for
+``matches``: write ``(?i)``).
 A list at the top is read as ``all``.
 
 Reading reports every problem, each with its path in the document (``all[2].not.cidr``)
@@ -66,7 +68,7 @@ _COMBINATORS = ("all", "any", "not")
 _SUBSTRING = (Op.CONTAINS, Op.STARTS_WITH, Op.ENDS_WITH)
 _ORDER = (Op.EQUALS, Op.NOT_EQUALS, Op.GT, Op.GTE, Op.LT, Op.LTE)
 _KIND_OPS: dict[Kind, frozenset[Op]] = {
-    Kind.TEXT: STRING_OPS | {Op.IS_SET, Op.MATCHES},
+    Kind.TEXT: STRING_OPS | {Op.IS_SET, Op.MATCHES, Op.EXTERNAL_ADDRESS},
     Kind.IP: STRING_OPS | {Op.IS_SET, Op.CIDR, Op.MATCHES},
     Kind.INT: frozenset({*_ORDER, Op.IN, Op.NOT_IN, Op.IS_SET}),
     Kind.FLOAT: frozenset({*_ORDER, Op.IN, Op.NOT_IN, Op.IS_SET}),
@@ -77,7 +79,8 @@ _KIND_OPS: dict[Kind, frozenset[Op]] = {
 _FIX = (
     "Correct the filter; each problem names its place in the document. A condition is "
     "'field:' plus one operator (equals, not_equals, in, not_in, contains, starts_with, "
-    "ends_with, matches, is_set, cidr, gt, gte, lt, lte); combine with all:, any: and not:."
+    "ends_with, matches, is_set, cidr, gt, gte, lt, lte, external_address); combine with "
+    "all:, any: and not:."
 )
 
 
@@ -179,9 +182,9 @@ def _value(ref: FieldRef, op: Op, value: Any, ignore_case: bool) -> Value:
         raise ValueError(f"{ref.name} ({kind.value}) does not take {op.value}; use {allowed}")
     if ignore_case and op not in STRING_OPS:
         raise ValueError(f"ignore_case applies to text operators, not {op.value}")
-    if op is Op.IS_SET:
+    if op in (Op.IS_SET, Op.EXTERNAL_ADDRESS):
         if not isinstance(value, bool):
-            raise ValueError(f"is_set takes true or false, got {_describe(value)}")
+            raise ValueError(f"{op.value} takes true or false, got {_describe(value)}")
         return value
     if op in (Op.IN, Op.NOT_IN) or (op is Op.CIDR and isinstance(value, list | tuple)):
         if not isinstance(value, list | tuple) or not value:

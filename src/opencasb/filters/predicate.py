@@ -12,6 +12,10 @@ The semantics are those of :mod:`opencasb.filters.fields` (case, several values)
   ``cidr`` at text that is an address.
 * ``matches`` is Python's ``re.search`` of the pattern (anchor it with ``^``/``$``); its flags
   go inside the pattern (``(?i)``).
+* ``external_address: true`` matches when some text value holds an e-mail address
+  (``smtp:`` prefix allowed; several may be separated by ``;``, ``,`` or spaces) whose
+  domain is not the actor's own (the domain of ``actor.email``, else of ``actor.name``);
+  domains compare without regard to case. ``false`` is its negation.
 * ``cidr`` matches an address inside any of the networks. IPv4 addresses are compared in
   their IPv4-mapped IPv6 form, as the store indexes them, so ``::ffff:10.1.2.3`` is inside
   ``10.0.0.0/8``.
@@ -162,6 +166,32 @@ def _value_test(ref: FieldRef, op: Op, value: Value, ignore_case: bool) -> _Test
     return lambda v: _number(v) and any(v == w for w in values)
 
 
+_SEPARATORS = re.compile(r"[;,\s]+")
+
+
+def _domains(text: str) -> list[str]:
+    """The (case-folded) domains of the e-mail addresses in ``text``."""
+    out = []
+    for part in _SEPARATORS.split(text.casefold()):
+        user, at, domain = part.removeprefix("smtp:").rpartition("@")
+        if at and user and domain:
+            out.append(domain.strip("<>[]\"'"))
+    return out
+
+
+def _external(
+    get: Callable[[Activity, Enrichment | None], Any], multi: bool, want: bool
+) -> Predicate:
+    def test(a: Activity, e: Enrichment | None) -> bool:
+        found = get(a, e)
+        values = found if multi else [found]
+        own = _domains(a.actor.email or "") or _domains(a.actor.name or "")
+        hit = any(d not in own for v in values if isinstance(v, str) for d in _domains(v))
+        return hit is want
+
+    return test
+
+
 def _condition(c: Condition) -> Predicate:
     ref = resolve(c.field)
     spec = ref.spec
@@ -180,6 +210,8 @@ def _condition(c: Condition) -> Predicate:
         v = get(a, e)
         return canonical_text(case, v) if case is not Case.EXACT else v
 
+    if op is Op.EXTERNAL_ADDRESS:
+        return _external(get, spec.multi, bool(c.value))
     if op is Op.IS_SET:
         want = bool(c.value)
         if spec.multi:

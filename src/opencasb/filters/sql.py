@@ -220,9 +220,10 @@ def _cidr(value: Value) -> ColumnElement[bool]:
 
 def _positive(ref: FieldRef, op: Op, value: Value, ignore_case: bool) -> ColumnElement[bool] | None:
     """The positive condition in SQL, exact, or None when SQL cannot evaluate it."""
-    if op in (Op.ENDS_WITH, Op.MATCHES):
+    if op in (Op.ENDS_WITH, Op.MATCHES, Op.EXTERNAL_ADDRESS):
         # Left to the residual: the engines' suffix and regex functions differ (SQLite has
-        # no REGEXP), and Sigma rules, their main users, are evaluated in memory anyway.
+        # no REGEXP), and Sigma rules, their main users, are evaluated in memory anyway;
+        # external_address compares with the actor's own domain, which SQL does not parse.
         return None
     spec = ref.spec
     name = spec.name
@@ -298,7 +299,7 @@ def _stored_enrichment(
     ref: FieldRef, op: Op, value: Value, ignore_case: bool
 ) -> ColumnElement[bool] | None:
     """The positive condition on a stored enrichment field, or None (left to the residual)."""
-    if op in (Op.ENDS_WITH, Op.MATCHES, Op.CIDR):
+    if op in (Op.ENDS_WITH, Op.MATCHES, Op.CIDR, Op.EXTERNAL_ADDRESS):
         return None
     spec = ref.spec
     cols = activities.c
@@ -330,8 +331,8 @@ def _stored_enrichment(
 def _not_stored(name: str) -> ConfigError:
     return ConfigError(
         f"the filter field {name!r} cannot be searched with this operator in SQL",
-        meaning="ends_with and matches on enrichment are evaluated on each row's stored "
-        "enrichment after the SQL part.",
+        meaning="ends_with, matches and external_address on enrichment are evaluated on "
+        "each row's stored enrichment after the SQL part.",
         fix="Search with residual_enrichment=True (opencasb.filters.search does).",
         code="filter_field_not_stored",
     )
@@ -384,8 +385,8 @@ def compile_sql(flt: Filter, *, residual_enrichment: bool = False) -> Compiled:
 
     Args:
         residual_enrichment: leave ``enrich.*``/``ip_tags`` conditions SQL cannot evaluate
-            (``ends_with``, ``matches``) to the residual (the caller gives each row its
-            stored enrichment) instead of refusing them.
+            (``ends_with``, ``matches``, ``external_address``) to the residual (the caller
+            gives each row its stored enrichment) instead of refusing them.
 
     Raises:
         ConfigError: (code ``filter_field_not_stored``) such a condition, and
