@@ -215,8 +215,29 @@ def test_every_answer_has_the_security_headers_and_errors_are_problems(web: Web)
         assert "unsafe-inline" not in csp.split("script-src")[1].split(";")[0]
         assert r.headers["x-content-type-options"] == "nosniff"
         assert r.headers["referrer-policy"] == "same-origin"
-    assert_problem(c.get("/api/nope"), 404, None)
-    assert_problem(c.put("/api/v1/session"), 405, None)
+    # FastAPI's own errors have a code too, like every other problem
+    assert_problem(c.get("/api/nope"), 404, "not_found")
+    wrong = c.put("/api/v1/session")
+    assert_problem(wrong, 405, "method_not_allowed")
+    assert "POST" in wrong.headers["allow"]
+    assert_problem(c.get("/api"), 404, "not_found")
+
+
+def test_errors_outside_the_api_are_the_portals_error_page(web: Web) -> None:
+    for c in (web.client(), web.signed_in("read_only")):
+        missing = c.get("/no-such-page/<b>x</b>", follow_redirects=False)
+        assert missing.status_code == 404
+        assert missing.headers["content-type"].startswith("text/html")
+        assert "There is no page at /no-such-page/&lt;b&gt;x&lt;/b&gt;" in missing.text
+        assert "<b>x</b>" not in missing.text and "Not found" in missing.text
+        assert "frame-ancestors 'none'" in missing.headers["content-security-policy"]
+        wrong = c.put("/dashboard", follow_redirects=False)
+        assert wrong.status_code == 405 and wrong.headers["allow"] == "GET"
+        assert wrong.headers["content-type"].startswith("text/html")
+        assert "does not take a PUT request" in wrong.text
+    assert web.client().get("/static/nope.css").headers["content-type"].startswith("text/html")
+    # the signed-in viewer keeps the portal's frame (navigation) on the error page
+    assert 'href="/alerts"' in web.signed_in("read_only").get("/nope").text
     bad = c.post("/api/v1/session", json={"username": "x"})
     assert_problem(bad, 422, "invalid_request")
     assert bad.json()["errors"][0]["loc"] == ["body", "password"]

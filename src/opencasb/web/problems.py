@@ -13,6 +13,8 @@ detail) are problems too, so a client always reads the same shape::
 from __future__ import annotations
 
 import logging
+import re
+from collections.abc import Callable
 from http import HTTPStatus
 from typing import Any
 
@@ -35,6 +37,8 @@ from opencasb.errors import (
 __all__ = [
     "PROBLEM_JSON",
     "ApiProblem",
+    "HtmlErrorPage",
+    "code_for_status",
     "install_problem_handlers",
     "problem_response",
     "status_for",
@@ -124,11 +128,41 @@ async def _api_problem(request: Request, exc: Exception) -> Response:
     )
 
 
+HtmlErrorPage = Callable[[Request, int, str, dict[str, str]], Response]
+"""``(request, status, detail, headers)`` to the portal's error page: set as
+``app.state.html_error_page`` by the pages (:func:`opencasb.web.pages.mount`), so that an
+unknown address or a wrong method outside ``/api/`` is answered with a page, not JSON."""
+
+
+def code_for_status(status: int) -> str:
+    """The problem ``code`` of a bare HTTP error: its reason phrase in snake case
+    (``not_found``, ``method_not_allowed``, ``request_entity_too_large`` ...)."""
+    try:
+        phrase = HTTPStatus(status).phrase
+    except ValueError:
+        return f"http_{status}"
+    return re.sub(r"[^a-z0-9]+", "_", phrase.lower()).strip("_")
+
+
+def _is_api(path: str) -> bool:
+    return path == "/api" or path.startswith("/api/")
+
+
 async def _http_error(request: Request, exc: Exception) -> Response:
+    """FastAPI's and Starlette's own errors (no route: 404, wrong method: 405 ...): a problem
+    with a ``code`` like every other error of the API; the portal's error page elsewhere."""
     assert isinstance(exc, StarletteHTTPException)
     detail = exc.detail if isinstance(exc.detail, str) else HTTPStatus(exc.status_code).phrase
+    headers = dict(exc.headers or {})
+    page: HtmlErrorPage | None = getattr(request.app.state, "html_error_page", None)
+    if page is not None and not _is_api(request.url.path):
+        return page(request, exc.status_code, detail, headers)
     return problem_response(
-        exc.status_code, detail, instance=request.url.path, headers=dict(exc.headers or {})
+        exc.status_code,
+        detail,
+        instance=request.url.path,
+        code=code_for_status(exc.status_code),
+        headers=headers,
     )
 
 

@@ -11,6 +11,8 @@ and script (``web/static``) and Jinja2 templates (``web/templates``).
 
 from __future__ import annotations
 
+from http import HTTPStatus
+
 from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
@@ -120,3 +122,26 @@ def mount(app: FastAPI) -> None:
     async def _missing(request: Request, exc: PageMissing) -> Response:
         error = {"message": str(exc), "fix": exc.fix}
         return render(request, "error.html", 404, title="Not found", error=error, back="")
+
+    app.state.html_error_page = _http_error_page
+
+
+def _http_error_page(
+    request: Request, status: int, detail: str, headers: dict[str, str]
+) -> Response:
+    """The portal's error page for an HTTP error outside the API (an address with no page,
+    a method a page does not take): what happened and what to do, in the portal's frame."""
+    if status == 404:
+        title = "Not found"
+        error = {"message": f"There is no page at {request.url.path}.",
+                 "fix": "Check the address, or start again from the dashboard."}  # fmt: skip
+    elif status == 405:
+        title = "Not allowed here"
+        error = {"message": f"This page does not take a {request.method} request.",
+                 "fix": "Open the page with its link and use its buttons."}  # fmt: skip
+    else:
+        title = HTTPStatus(status).phrase
+        error = {"message": detail, "fix": ""}
+    response = render(request, "error.html", status, title=title, error=error, back="")
+    response.headers.update(headers)  # Allow on a 405
+    return response
