@@ -10,7 +10,6 @@ import pytest
 from tests.detect.helpers import T0, act, observe
 
 from opencasb.clock import FakeClock
-from opencasb.detect.conditions import parse_filter
 from opencasb.detect.engine import Observed, PolicyEngine
 from opencasb.detect.policy import (
     GroupBy,
@@ -20,23 +19,26 @@ from opencasb.detect.policy import (
     Scope,
     Severity,
 )
+from opencasb.detect.shared import SharedFilter
 from opencasb.detect.state import EngineState, partition_key
 from opencasb.enrich import Enrichment
+from opencasb.filters import parse_filter
 from opencasb.model.activity import Activity, Outcome
 
 NOW = FakeClock(T0 + timedelta(hours=1))
 
 
 def _policy(pid: str = "p", repeated: Repeated | None = None, **kw: object) -> Policy:
-    flt, issues = parse_filter(
-        kw.pop(
-            "match",
-            {"activity_type": ["user.session.start", "UserLoginFailed"], "outcome": "failure"},
-        )
+    """A policy whose filter is ``match`` (field: value, or field: [values])."""
+    given = kw.pop(
+        "match", {"activity_type": ["user.session.start", "UserLoginFailed"], "outcome": "failure"}
     )
-    assert flt is not None, issues
+    assert isinstance(given, dict)
+    flt = parse_filter(
+        [{"field": k, "in" if isinstance(v, list) else "equals": v} for k, v in given.items()]
+    )
     return Policy(
-        id=pid, name=pid.title(), match=flt, severity=Severity.MEDIUM,
+        id=pid, name=pid.title(), filter=SharedFilter(flt), severity=Severity.MEDIUM,
         category=PolicyCategory.THREAT_DETECTION, repeated=repeated, **kw,  # type: ignore[arg-type]
     )  # fmt: skip
 
@@ -237,7 +239,9 @@ def test_state_of_another_version_is_refused() -> None:
     assert EngineState.from_json(None) == EngineState()
 
 
-def test_filter_language_and_match_conditions_must_both_hold() -> None:
+def test_filter_and_a_match_of_earlier_versions_must_both_hold() -> None:
+    """A policy of an earlier version with filter: and match: loads, match: read as the
+    filter language (ignoring case, as it did), ANDed with the filter."""
     from opencasb.detect.policy_file import read_policies
 
     (pol,) = read_policies(

@@ -134,7 +134,7 @@ def test_templates_name_the_activity_types_the_normalizers_produce() -> None:
     named = {
         t
         for p in load_templates()
-        for part in (p.filter, p.match)
+        for part in (p.filter,)
         if part is not None
         for t in _activity_types(part.to_data())
     }

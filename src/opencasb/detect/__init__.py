@@ -1,9 +1,8 @@
 """Detection: activity policies (this part), evaluated after the store, never inside ingest.
 
 * :class:`Policy` — the policy model: ``filter`` in the shared filter language
-  (:class:`SharedFilter`) and/or ``match`` conditions (:mod:`opencasb.detect.conditions`),
-  single or repeated activity, labels, scope, daily alert limit; :class:`Predicate` is what
-  either must provide.
+  (:class:`SharedFilter`), single or repeated activity, labels, scope, daily alert limit;
+  :class:`Predicate` is what a filter must provide.
 * :class:`PolicyEngine` — ``evaluate(observed, state) -> (findings, new_state)``, pure;
   :class:`EngineState` serialises to JSON for the stage runner to commit with its cursor.
 * :func:`read_policies` / :func:`load_policies` / :func:`dump_policies` — YAML, with every
@@ -11,7 +10,6 @@
 * :func:`load_templates` — the shipped templates a user can switch on.
 """
 
-from opencasb.detect.conditions import parse_filter
 from opencasb.detect.engine import (
     MAX_MATCHES_PER_BLOCK,
     MAX_MATCHES_PER_DAY,
@@ -55,7 +53,6 @@ __all__ = [
     "dump_policies",
     "load_policies",
     "load_templates",
-    "parse_filter",
     "read_policies",
     "template",
 ]

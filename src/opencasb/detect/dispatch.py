@@ -2,7 +2,7 @@
 
 Most policies name the activity types (``activity_type in [...]``) or the category they are
 about; testing every policy on every activity would cost the engine twice what normalizing
-costs. :func:`allowed` reads, from a policy's filter and match conditions, the set of values
+costs. :func:`allowed` reads, from a policy's filter, the set of values
 of such a field it can possibly match (case-folded), or None when it does not say; the
 :class:`Dispatch` table then hands each activity only the policies that could match it, in
 the policies' own order (so findings come out in the same order either way).
@@ -15,7 +15,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from opencasb.detect import conditions as cond
 from opencasb.detect.policy import Policy, Predicate
 from opencasb.detect.shared import SharedFilter
 from opencasb.filters import AllOf, AnyOf, Condition, Filter, Op
@@ -63,37 +62,16 @@ def _shared(flt: Filter, field: str) -> Types:
     return None  # Not: anything but...
 
 
-def _conditions(flt: cond.Filter, field: str) -> Types:
-    if isinstance(flt, cond.Condition):
-        if flt.field != field:
-            return None
-        if flt.op == "equals":
-            return frozenset({str(flt.value).casefold()})
-        if flt.op == "in":
-            return frozenset(str(v).casefold() for v in flt.value)
-        return None
-    if isinstance(flt, cond.All):
-        out: Types = None
-        for part in flt.parts:
-            out = _both(out, _conditions(part, field))
-        return out
-    if isinstance(flt, cond.AnyOf):
-        return _either([_conditions(part, field) for part in flt.parts])
-    return None
-
-
 def _predicate(p: Predicate | None, field: str) -> Types:
     if isinstance(p, SharedFilter):
         return _shared(p.tree, field)
-    if isinstance(p, cond.Filter):
-        return _conditions(p, field)
     return None
 
 
 def allowed(policy: Policy, field: str) -> Types:
     """The (case-folded) values of ``field`` (``activity_type``, ``category``) that ``policy``
     can match; None: it does not say."""
-    return _both(_predicate(policy.filter, field), _predicate(policy.match, field))
+    return _predicate(policy.filter, field)
 
 
 class Dispatch:

@@ -37,8 +37,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
 from opencasb.clock import Clock
-from opencasb.detect.conditions import getter, text
 from opencasb.detect.dispatch import Dispatch
+from opencasb.detect.distinct import getter, text
 from opencasb.detect.policy import GroupBy, Policy, PolicyCategory, Severity, Tactic
 from opencasb.detect.state import Counters, Disabled, EngineState, Entry
 from opencasb.enrich.enricher import Enrichment

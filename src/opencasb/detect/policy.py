@@ -12,12 +12,9 @@ technique, :class:`Scope` (users, groups, IP tags), a daily alert limit. Everyth
 immutable value; the YAML edge (:mod:`opencasb.detect.policy_file`) builds them, the engine
 (:mod:`opencasb.detect.engine`) evaluates them.
 
-What a policy matches is given by up to two :class:`Predicate` objects, both of which must
-hold: ``filter``, in the shared filter language (:mod:`opencasb.filters`, the language of
-``opencasb activities --filter``; see :class:`opencasb.detect.shared.SharedFilter`), and
-``match``, the policy conditions of :mod:`opencasb.detect.conditions` for what the shared
-language cannot say yet (flattened ``details`` keys with dots, an address outside the actor's
-own domain).
+What a policy matches is its ``filter``, a :class:`Predicate`: from files and the store, the
+shared filter language (:mod:`opencasb.filters`, the language of ``opencasb activities
+--filter``, Sigma mapping and the portal; see :class:`opencasb.detect.shared.SharedFilter`).
 """
 
 from __future__ import annotations
@@ -171,7 +168,7 @@ DEFAULT_DAILY_ALERT_LIMIT = 100
 class Policy:
     """One activity policy.
 
-    An activity matches when ``filter`` and ``match`` both hold (at least one is given).
+    An activity matches when ``filter`` holds (it is required).
     ``repeated`` None means single activity. ``daily_alert_limit`` caps the findings of one
     UTC day (of event time) per policy; the rest are counted, not raised. ``template`` names
     the template the policy was made from, if any; ``note`` is added to the explanation of
@@ -187,7 +184,6 @@ class Policy:
     description: str = ""
     enabled: bool = True
     filter: Predicate | None = None
-    match: Predicate | None = None
     repeated: Repeated | None = None
     scope: Scope = field(default_factory=Scope)
     daily_alert_limit: int = DEFAULT_DAILY_ALERT_LIMIT
@@ -197,14 +193,12 @@ class Policy:
     note: str = ""
 
     def matches(self, activity: Activity, enrichment: Enrichment | None = None) -> bool:
-        """Whether the activity passes the filter and the match conditions (not the scope)."""
-        return (self.filter is None or self.filter.matches(activity, enrichment)) and (
-            self.match is None or self.match.matches(activity, enrichment)
-        )
+        """Whether the activity passes the filter (not the scope)."""
+        return self.filter is not None and self.filter.matches(activity, enrichment)
 
     def __post_init__(self) -> None:
-        if self.filter is None and self.match is None:
-            raise ValueError("a policy needs a filter or match conditions")
+        if self.filter is None:
+            raise ValueError("a policy needs a filter")
         if self.technique is not None and not is_technique(self.technique):
             raise ValueError(f"{self.technique!r} is not an ATT&CK technique id (T1234[.567])")
         if self.daily_alert_limit < 1:

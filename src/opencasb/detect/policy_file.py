@@ -18,8 +18,10 @@ A file holds one policy (a mapping), a list of policies, or ``policies:`` with t
         scope: {exclude_ip_tags: [corporate]}
         daily_alert_limit: 50
 
-``filter:`` is in the shared filter language (:mod:`opencasb.filters`); ``match:`` holds the
-policy conditions of :mod:`opencasb.detect.conditions`; a policy needs one or both.
+``filter:`` is in the shared filter language (:mod:`opencasb.filters`); every policy needs one.
+``match:``, the smaller filter form of earlier versions, is read as the filter language
+(:mod:`opencasb.detect.legacy_match`), ANDed with ``filter:`` when both are given, and a
+warning says to rewrite it; what :func:`dump_policies` writes has ``filter:`` only.
 
 Contract: :func:`load_policies` either returns every policy of the file or raises
 :class:`~opencasb.errors.DocumentError` listing *every* problem found (unknown keys, wrong
@@ -30,6 +32,7 @@ the first one, since nothing after it can be read reliably.
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Callable, Mapping, Sequence
 from datetime import timedelta
@@ -39,7 +42,8 @@ from typing import Annotated, Any
 import yaml
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
-from opencasb.detect.conditions import Filter, Issue, parse_filter
+from opencasb.detect import distinct
+from opencasb.detect.legacy_match import translate_match
 from opencasb.detect.policy import (
     DEFAULT_DAILY_ALERT_LIMIT,
     GroupBy,
@@ -53,9 +57,12 @@ from opencasb.detect.policy import (
 from opencasb.detect.shared import SharedFilter
 from opencasb.enrich.iptags import normalize_tag
 from opencasb.errors import ConfigError, DocumentError, Problem
+from opencasb.filters import AllOf
 from opencasb.filters import parse_filter as parse_filter_document
 
 __all__ = ["dump_policies", "format_duration", "load_policies", "parse_duration", "read_policies"]
+
+log = logging.getLogger(__name__)
 
 _DURATION = re.compile(r"(\d+)\s*(s|sec|seconds?|m|min|minutes?|h|hours?|d|days?)")
 _UNIT = {"s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -261,7 +268,7 @@ def read_policies(text: str, source: str = "<text>") -> list[Policy]:
             seen[pid] = base
     policies: list[Policy] = []
     for n, (base, item) in enumerate(items):
-        policy = _policy(item, base, located, report)
+        policy = _policy(item, base, located, report, source)
         if policy is not None and n not in reused:
             policies.append(policy)
     if problems:
@@ -312,7 +319,7 @@ def _placeholders(data: Any, path: Path_) -> list[tuple[Path_, str]]:
 
 
 def _policy(
-    item: Any, base: Path_, located: _Located, report: Callable[..., None]
+    item: Any, base: Path_, located: _Located, report: Callable[..., None], source: str
 ) -> Policy | None:
     if not isinstance(item, dict):
         report(base, "a policy is a mapping of keys (id, name, severity, filter...)")
@@ -332,23 +339,33 @@ def _policy(
             else:
                 report((*base, *loc), _message(err["msg"]))
     shared: SharedFilter | None = None
-    match: Filter | None = None
     if "filter" in item:
         shared = _shared(item["filter"], (*base, "filter"), located, report)
         ok = ok and shared is not None
     if "match" in item:
-        match, issues = parse_filter(item["match"], (*base, "match"))
-        for issue in issues:
-            _report_issue(issue, report)
-        ok = ok and match is not None
+        legacy = _legacy(item["match"], (*base, "match"), report)
+        ok = ok and legacy is not None
+        if legacy is not None and ok:
+            line, col = located.at((*base, "match"), key=True)
+            log.warning(
+                "%s:%d:%d: %s: match: is no longer part of policies; it is read as the "
+                "filter language, with the same meaning. Rewrite it as filter: (exporting "
+                "the policy writes it so).",
+                source,
+                line,
+                col,
+                _dotted((*base, "match")),
+            )
+            tree = legacy.tree if shared is None else AllOf((shared.tree, legacy.tree))
+            shared = SharedFilter(tree)
     if "filter" not in item and "match" not in item:
-        report(base, "a policy needs filter: (the filter language) or match: (conditions)")
+        report(base, "a policy needs filter: (the filter language)")
         ok = False
     repeated = item.get("repeated")
     if isinstance(repeated, dict) and isinstance(repeated.get("distinct"), str):
-        _, issues = parse_filter({repeated["distinct"]: {"is_set": True}}, (*base, "repeated"))
-        for issue in issues:
-            report((*base, "repeated", "distinct"), issue.message)
+        why = distinct.problem(repeated["distinct"])
+        if why is not None:
+            report((*base, "repeated", "distinct"), why)
             ok = False
     if item.get("enabled", True) is True:
         for path, text in _placeholders(item, base):
@@ -356,11 +373,26 @@ def _policy(
             ok = False
     if not ok or model is None:
         return None
-    return _to_policy(model, shared, match)
+    return _to_policy(model, shared)
 
 
-def _report_issue(issue: Issue, report: Callable[..., None]) -> None:
-    report(issue.path, issue.message, key=issue.on_key)
+def _legacy(data: Any, path: Path_, report: Callable[..., None]) -> SharedFilter | None:
+    """``match:`` at ``path`` as the filter language; its problems reported in place."""
+    doc, issues = translate_match(data, path)
+    for where, message, on_key in issues:
+        report(where, message, key=on_key)
+    if doc is None:
+        return None
+    try:
+        return SharedFilter(parse_filter_document(doc))
+    except DocumentError as e:
+        for problem in e.problems:
+            report(
+                path,
+                f"{problem.message} (read as the filter language: {problem.path}); "
+                "rewrite it as filter:",
+            )
+        return None
 
 
 def _message(msg: str) -> str:
@@ -387,7 +419,7 @@ def report_at(report: Callable[..., None], path: Path_, problem: Problem) -> Non
     report(path, problem.message, place=(problem.path, problem.line, problem.column))
 
 
-def _to_policy(m: _PolicyModel, shared: SharedFilter | None, match: Filter | None) -> Policy:
+def _to_policy(m: _PolicyModel, shared: SharedFilter | None) -> Policy:
     s = m.scope
     return Policy(
         id=m.id,
@@ -400,7 +432,6 @@ def _to_policy(m: _PolicyModel, shared: SharedFilter | None, match: Filter | Non
         tactic=m.tactic,
         technique=m.technique,
         filter=shared,
-        match=match,
         repeated=(
             Repeated(
                 threshold=m.repeated.threshold,
@@ -440,8 +471,6 @@ def policy_to_data(policy: Policy) -> dict[str, Any]:
         out["technique"] = policy.technique
     if policy.filter is not None:
         out["filter"] = policy.filter.to_data()
-    if policy.match is not None:
-        out["match"] = policy.match.to_data()
     rep = policy.repeated
     if rep is not None:
         r: dict[str, Any] = {

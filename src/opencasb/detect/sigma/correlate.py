@@ -22,7 +22,7 @@ from sigma.correlations import (
     SigmaCorrelationType,
 )
 
-from opencasb.detect.conditions import getter
+from opencasb.detect.distinct import getter
 from opencasb.detect.policy import GroupBy, Policy, Repeated
 from opencasb.detect.sigma.build import make_policy
 from opencasb.detect.sigma.fields import UNKNOWN_PREFIX, m365_field, okta_field
