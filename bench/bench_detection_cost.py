@@ -20,7 +20,9 @@ pipeline enriches it (the enrichment is ingest's cost); an ingest *pass* is
 so that both see the same machine. Prints the best round of each in records per second, and
 the ratio (acceptance: ingest with detection at least 0.7 x ingest alone, i.e. detection
 costs at most 30%). ``--profile`` writes a pyinstrument profile of one detection round (text for a
-``.txt`` file, else HTML).
+``.txt`` file, else HTML). Each round also shows the processor time it used, and the report
+the ratio of those: on a machine shared with other work, wall-clock rounds vary with the
+load, processor time much less.
 """
 
 from __future__ import annotations
@@ -85,8 +87,9 @@ def _round(
     directory: Path,
     enricher: Enricher,
     profile: Path | None = None,
-) -> tuple[float, float, int]:
-    """(seconds in all, seconds of them in detection, alerts) of one round."""
+) -> tuple[float, float, int, float]:
+    """(seconds in all, seconds of them in detection, alerts, CPU seconds in all) of one
+    round."""
     clock = FakeClock(NOW)
     store = open_store(f"sqlite:///{directory / 'store.db'}", key=generate_key(), clock=clock)
     try:
@@ -106,7 +109,7 @@ def _round(
             profiler = Profiler()
         in_detection = 0.0
         alerts = 0
-        began = time.perf_counter()
+        began, cpu_began = time.perf_counter(), time.process_time()
         for start in range(0, len(pages), pass_pages):
             for n, (app, normalize, raws) in enumerate(pages[start : start + pass_pages]):
                 acts = [normalize(r) for r in raws]
@@ -121,13 +124,13 @@ def _round(
                 if profiler is not None:
                     profiler.stop()
                 in_detection += time.perf_counter() - t0
-        total = time.perf_counter() - began
+        total, cpu = time.perf_counter() - began, time.process_time() - cpu_began
         if profiler is not None and profile is not None:
             text = profile.suffix == ".txt"
             profile.write_text(
                 profiler.output_text(show_all=False) if text else profiler.output_html()
             )
-        return total, in_detection, alerts
+        return total, in_detection, alerts, cpu
     finally:
         store.close()
 
@@ -153,21 +156,30 @@ def main() -> None:
     print(f"records: {count:,} ({len(okta):,} Okta, {len(o365):,} Office 365) in "
           f"{len(pages)} pages of {args.page:,}, a pass every {args.pass_pages} pages")  # fmt: skip
     best = {False: float("inf"), True: float("inf")}
+    best_cpu = {False: float("inf"), True: float("inf")}
     detection_share = 0.0
     alerts = 0
     for r in range(args.rounds):
         for detect in (False, True):
             with tempfile.TemporaryDirectory(prefix="opencasb-detcost-") as tmp:
-                total, in_det, n = _round(pages, args.pass_pages, detect, Path(tmp), enricher)
+                total, in_det, n, cpu = _round(pages, args.pass_pages, detect, Path(tmp), enricher)
             label = "ingest + detection" if detect else "ingest"
             print(f"  round {r + 1} {label}: {count / total:,.0f} records/s ({total:.1f} s"
-                  + (f", detection {in_det:.1f} s, {n} alerts)" if detect else ")"))  # fmt: skip
+                  + (f", detection {in_det:.1f} s, {n} alerts" if detect else "")
+                  + f"; CPU {cpu:.1f} s)")  # fmt: skip
+            best_cpu[detect] = min(best_cpu[detect], cpu)
             if total < best[detect]:
                 best[detect] = total
                 if detect:
                     detection_share, alerts = in_det / total, n
     if args.rounds:
         _report(count, best, args.rounds, detection_share, alerts)
+        # the wall-clock ratio is the acceptance; on a machine shared with other work the
+        # processor time this process used is the steadier measure of the same thing
+        cpu_ratio = best_cpu[False] / best_cpu[True]
+        print(f"CPU-time ratio: {cpu_ratio:.2f} (ingest {best_cpu[False]:.1f} s, "
+              f"ingest + detection {best_cpu[True]:.1f} s of processor time, "
+              f"best of {args.rounds})")  # fmt: skip
     if args.profile is not None:
         with tempfile.TemporaryDirectory(prefix="opencasb-detcost-") as tmp:
             _round(pages, args.pass_pages, True, Path(tmp), enricher, profile=args.profile)

@@ -119,10 +119,11 @@ def test_a_body_the_typed_decoder_refuses_reads_as_before() -> None:
     fields = orjson.loads(good.split(b"\n", 1)[0])
     fields[19] = [{"id": 5, "type": "User", "name": None, "alternate_id": None}]
     head = orjson.dumps(fields)[:-2] + b',"huge":1e400}]'
-    typed, raw = codec._fields_of(head + b"\n{}")
-    assert typed[19] == [Target(id=5, type="User")]  # type: ignore[arg-type]
+    typed, targets, raw = codec._fields_of(head + b"\n{}")
+    assert targets == (Target(id=5, type="User"),)  # type: ignore[arg-type]
     assert typed[20]["huge"] == float("inf") and raw == b"{}"
-    fast, raw = codec._fields_of(good)
+    fast, fast_targets, raw = codec._fields_of(good)
     slow, slow_raw = codec.split_body(good)
     assert isinstance(fast, tuple) and raw == slow_raw
-    assert list(fast) == [*slow[:19], [Target(**t) for t in slow[19]], slow[20]]
+    assert [*fast[:19], fast[20]] == [*slow[:19], slow[20]]
+    assert fast_targets == tuple(Target(**t) for t in slow[19])

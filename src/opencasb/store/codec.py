@@ -410,8 +410,9 @@ _FieldList = tuple[
 _DECODE_FIELDS = msgspec.json.Decoder(_FieldList).decode
 
 
-def _fields_of(data: bytes) -> tuple[Sequence[Any], bytes]:
-    """:func:`split_body`, with the targets already :class:`Target` objects."""
+def _fields_of(data: bytes) -> tuple[Sequence[Any], tuple[Target, ...], bytes]:
+    """:func:`split_body`, and the targets as :class:`Target` objects (the field list's own
+    targets entry is left as it was decoded)."""
     cut = data.find(b"\n")
     if cut >= 0:
         try:
@@ -420,11 +421,10 @@ def _fields_of(data: bytes) -> tuple[Sequence[Any], bytes]:
             pass
         else:
             if typed[0] == _BODY_LAYOUT:
-                targets = [Target(t.id, t.type, t.name, t.alternate_id) for t in typed[19]]
-                return (*typed[:19], targets, typed[20]), data[cut + 1 :]
+                targets = tuple(Target(t.id, t.type, t.name, t.alternate_id) for t in typed[19])
+                return typed, targets, data[cut + 1 :]
     fields, raw_text = split_body(data)
-    fields[_TARGETS] = [Target(**t) for t in fields[_TARGETS]]
-    return fields, raw_text
+    return fields, tuple(Target(**t) for t in fields[_TARGETS]), raw_text
 
 
 def activity_from_row(
@@ -456,7 +456,7 @@ def activity_from_row(
     ) = row
     what = f"activities row {row_id}"
     try:
-        fields, raw_text = _fields_of(_body.decompress(bytes(body)))
+        fields, targets, raw_text = _fields_of(_body.decompress(bytes(body)))
         (
             _layout,
             category,
@@ -477,7 +477,7 @@ def activity_from_row(
             device,
             severity,
             description,
-            target_list,
+            _target_list,
             details,
         ) = fields
         parsed_raw: Mapping[str, Any] = (
@@ -510,7 +510,7 @@ def activity_from_row(
         instance=instance_names.get(instance_id, ""),
         outcome_detail=outcome_detail,
         outcome_reason=outcome_reason,
-        targets=tuple(target_list),
+        targets=targets,
         src_ip=src_ip,
         geo=Geo(country, country_code, region, city, lat, lon) if has_geo else None,
         asn=asn,

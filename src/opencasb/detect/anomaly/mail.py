@@ -11,6 +11,7 @@ History, Deleted Items), is a suspicious rule; with a forward it is both, in one
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
 from opencasb.detect.anomaly.base import Applies, Context
@@ -38,6 +39,7 @@ def _param(details: Any, name: str) -> str:
     return "" if value is None else str(value)
 
 
+@lru_cache(maxsize=4096)  # learn_domain asks it for every activity's actor
 def _domain(address: str) -> str:
     return address.rpartition("@")[2].strip().strip(">").casefold()
 
