@@ -154,3 +154,13 @@ def test_a_policy_stored_by_an_earlier_version_with_match_still_runs() -> None:
     assert isinstance(p, Policy) and p.enabled
     assert p.matches(act("new-inboxrule", details={"param.ForwardTo": "smtp:x@evil.test"}))
     assert not p.matches(act("New-InboxRule", details={"param.ForwardTo": "bob@example.com"}))
+
+
+def test_distinct_names_a_filter_language_field_but_not_the_enrichment() -> None:
+    base = HEAD + "filter: {field: app, equals: okta}\nrepeated: {threshold: 2, timeframe: 5m, "
+    (p,) = read_policies(base + "distinct: details.param.ForwardTo}\n")
+    assert p.repeated is not None and p.repeated.distinct == "details.param.ForwardTo"
+    with pytest.raises(DocumentError) as info:
+        read_policies(base + "distinct: enrich.country}\n")
+    (problem,) = info.value.problems
+    assert problem.path == "repeated.distinct" and "enrichment" in problem.message
