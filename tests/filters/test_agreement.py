@@ -11,7 +11,8 @@ of event ids; it also checks the predicate on the activities as read back from t
 
 Activities are enriched at ingest (IP ranges tag the pool's addresses; places come from the
 drawn geo) and filters read ``enrich.*`` and ``ip_tags`` too: SQL reads the stored
-enrichment, the predicate gets the enrichment computed from the activity.
+enrichment, and the current tags of the ranges stored in the store's ``ip_tags`` table (the
+same ranges); the predicate gets the enrichment computed from the activity.
 """
 
 from __future__ import annotations
@@ -55,18 +56,22 @@ NUMBERS = [0, 1, 65000, -1.5, 2.25]
 
 _counter = itertools.count()
 
-ENRICHER = Enricher(
-    ip_ranges=[
-        parse_ip_range(network, tag)
-        for network, tag in [
-            ("10.0.0.0/8", "corporate"),
-            ("10.1.2.0/24", "vpn"),
-            ("2001:db8::/32", "anonymous_proxy"),
-            ("192.0.2.7", "tor"),
-            ("192.0.2.0/24", "threat_intel"),
-        ]
+RANGES = [
+    parse_ip_range(network, tag)
+    for network, tag in [
+        ("10.0.0.0/8", "corporate"),
+        ("10.1.2.0/24", "vpn"),
+        ("2001:db8::/32", "anonymous_proxy"),
+        ("192.0.2.7", "tor"),
+        ("192.0.2.0/24", "threat_intel"),
     ]
-)
+]
+ENRICHER = Enricher(ip_ranges=RANGES)
+
+
+def _store_ranges(store: Store) -> None:
+    """The ENRICHER's ranges in the store too (SQL reads the live ranges); idempotent."""
+    store.ip_tags.import_ranges("file:agreement.csv", RANGES, created_by="test")
 ENRICH_TEXT_FIELDS = [
     "enrich.country_code",
     "enrich.country",
@@ -375,6 +380,7 @@ def _agree(store: Store, data: st.DataObject, strategy: st.SearchStrategy[Filter
     rec = store.add_instance("okta", name, {}, {})
     acts = data.draw(activities(name), label="activities")
     flt = data.draw(strategy, label="filter")
+    _store_ranges(store)
     if acts:
         store.save_pages([PageWrite.of(rec.id, "logs", acts, None, enricher=ENRICHER)])
     predicate = compile_predicate(flt)
@@ -464,6 +470,7 @@ def test_every_enrichment_condition_agrees_on_a_grid(store: Store) -> None:
         )
         for i, (ip, geo, ua) in enumerate(itertools.product(IPS_ALL, geos, [None, CHROME, "a"]))
     ]
+    _store_ranges(store)
     store.save_pages([PageWrite.of(rec.id, "logs", acts, None, enricher=ENRICHER)])
     enriched = [(a, ENRICHER.enrich(a)) for a in acts]
     assert {t for _, e in enriched for t in e.ip_tags} == {

@@ -125,19 +125,33 @@ def test_search_pages_through_a_residual_without_losing_or_repeating_rows(store:
     assert user == [f"evt-{i:06d}" for i in range(38, -1, -2) if i % 7 == 1]
 
 
-def test_search_filters_on_the_ip_tags_stored_at_ingest(store: Store) -> None:
+def test_search_filters_on_the_ip_tags_of_the_ranges_stored_now(store: Store) -> None:
+    """Tags are live: a range tagged after the activities were stored (and enriched with
+    other ranges, or not at all) finds them at once, without re-enrichment, in SQL and in
+    the residual; removing it makes them stop matching."""
     iid = store.add_instance("okta", "acme", {}, {}).id
-    ranges: list[IpRange] = [parse_ip_range("198.51.100.2-198.51.100.3", "tor")]
-    enricher = Enricher(ip_ranges=ranges)
+    old = Enricher(ip_ranges=[parse_ip_range("198.51.100.0/24", "corporate")])
     acts = [make_activity(i) for i in range(6)]  # 198.51.100.<i>
-    store.save_pages([PageWrite.of(iid, "logs", acts[:4], None, enricher=enricher)])
+    store.save_pages([PageWrite.of(iid, "logs", acts[:4], None, enricher=old)])
     store.save_pages([PageWrite.of(iid, "logs", acts[4:], None)])  # stored not enriched
-    flt = parse_filter({"field": "ip_tags", "equals": "tor"})
-    assert [a.source_event_id for a in iter_matching(store, flt)] == ["evt-000003", "evt-000002"]
-    assert [a.source_event_id for a in search(store, flt).items] == ["evt-000003", "evt-000002"]
-    # a residual on enrichment reads the stored one; rows stored without it are enriched by
-    # the enricher given (evt-000004 and 5 are not tagged by it either)
-    suffix = parse_filter({"field": "ip_tags", "ends_with": "or"})
-    wider = Enricher(ip_ranges=[parse_ip_range("198.51.100.0/24", "tor")])
-    got = [a.source_event_id for a in iter_matching(store, suffix, enricher=wider)]
-    assert got == ["evt-000005", "evt-000004", "evt-000003", "evt-000002"]
+    flt = parse_filter({"field": "ip_tags", "equals": "vpn"})
+    regex = parse_filter({"field": "ip_tags", "matches": "^v.n$"})
+    suffix = parse_filter({"field": "ip_tags", "ends_with": "pn"})
+    stale = parse_filter({"field": "ip_tags", "equals": "corporate"})
+    assert list(iter_matching(store, flt)) == []
+    assert list(iter_matching(store, stale)) == []  # stored at ingest, but no range now
+
+    r = store.ip_tags.add("198.51.100.3-198.51.100.4", "vpn", source="cli", created_by="t")
+    want = ["evt-000004", "evt-000003"]
+    for f in (flt, regex, suffix):
+        assert [a.source_event_id for a in iter_matching(store, f)] == want, f
+        assert [a.source_event_id for a in search(store, f).items] == want, f
+    tagged = parse_filter({"field": "ip_tags", "is_set": True})
+    assert [a.source_event_id for a in iter_matching(store, tagged)] == want
+    negated = parse_filter({"field": "ip_tags", "not_equals": "vpn"})
+    assert len(list(iter_matching(store, negated))) == 4
+
+    store.ip_tags.remove(r.id)
+    for f in (flt, regex, suffix, tagged):
+        assert list(iter_matching(store, f)) == [], f
+        assert search(store, f).items == [], f

@@ -7,9 +7,12 @@ The filter's SQL part joins the query's own filters (AND). When the filter has a
 SQL are read in chunks, newest first, and the residual keeps or drops each; a page is full
 when ``limit`` rows matched, however many were read for it.
 
-A residual that reads enrichment (``ends_with``/``matches`` on ``enrich.*`` or ``ip_tags``;
-everything else about enrichment is SQL) gets each row's enrichment as stored at ingest,
-read once per chunk; a row stored without one is enriched by the ``enricher`` if given.
+A residual that reads enrichment (``ends_with``/``matches`` on ``enrich.*``, ``matches`` on
+``ip_tags``; everything else about enrichment is SQL) gets each row's enrichment as stored
+at ingest, read once per chunk; a row stored without one is enriched by the ``enricher`` if
+given. Its ``ip_tags`` are replaced by the CURRENT tags of the stored ranges, as the SQL
+part reads them (:mod:`opencasb.filters.sql`): a search reflects a range tagged a moment
+ago without ``opencasb enrich --all``.
 
 Paging with a residual: ``next_after`` points just past the page's last row, so the next
 page continues there. It is set whenever the page is full, so the last page may come back
@@ -27,6 +30,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import and_
 
+from opencasb.enrich.enricher import Enrichment
 from opencasb.filters.ast import Filter
 from opencasb.filters.sql import Compiled, compile_sql
 from opencasb.model.activity import Activity
@@ -61,11 +65,18 @@ def _keep(
     if not c.needs_enrichment:
         return [residual(a, None) for a in items]
     stored = store.enrichments_of_events([(a.instance, a.source_event_id) for a in items])
+    current: dict[str | None, tuple[str, ...]] = {}
     out = []
     for a in items:
         e = stored.get((a.instance, a.source_event_id))
         if e is None and enricher is not None:
             e = enricher.enrich(a)
+        if c.live_tags:
+            # the tags of the ranges stored now, as the SQL part reads them (one indexed
+            # lookup per distinct address of the chunk)
+            if a.src_ip not in current:
+                current[a.src_ip] = store.ip_tags.tags_of(a.src_ip)
+            e = dataclasses.replace(e or Enrichment(), ip_tags=current[a.src_ip])
         out.append(residual(a, e))
     return out
 

@@ -30,12 +30,19 @@ column into the compressed body falls back to the residual by itself.
 Enrichment is read as stored at ingest (see :mod:`opencasb.store.enrich_codec`):
 ``enrich.country_code`` is the indexed ``enrich_cc`` column; the other ``enrich.*`` fields
 are columns of the interned ``enrichments`` rows (``enrich_ref IN (SELECT id FROM
-enrichments WHERE ...)``); ``ip_tags`` is the ``",tag,tag,"`` column, where a tag equals
-``t`` when ``",t,"`` occurs in it, starts with ``t`` when ``",t"`` does, and contains ``t``
-when ``t`` does (a value holding a comma matches no tag, as tags are ``[a-z0-9_]``). The
-tags are those of the last enrichment (at ingest, or ``opencasb enrich --all`` after the
-ranges changed); an activity stored without enrichment has none of these fields set, as
-the predicate has with no enrichment.
+enrichments WHERE ...)``); an activity stored without enrichment has none of these fields
+set, as the predicate has with no enrichment.
+
+``ip_tags`` is LIVE, not stored: a condition on it is ``EXISTS`` over the ``ip_tags`` table
+of the ranges that hold the activity's ``ip_key`` (:func:`opencasb.store.iptags.holds`, the
+matcher's rule) with a matching tag, so a search reflects the ranges as they are when it
+runs, with no ``enrich --all`` after the user changes them (the ``activities.ip_tags``
+column, written at ingest, is not read by searches). Stored tags are lower-case
+``[a-z0-9_]``, so ``ignore_case`` folds the value only, and ``ends_with`` is an escaped
+LIKE; ``matches`` is left to the residual, which :mod:`opencasb.filters.search` gives the
+current tags too. The predicate agrees when its enrichment's ``ip_tags`` come from the same
+ranges (detection's enricher reloads them when the tag-set version moves). Cost: one probe
+of the ``(first_key, last_key)`` index per row that reaches the condition.
 """
 
 from __future__ import annotations
@@ -51,7 +58,9 @@ from sqlalchemy import (
     LargeBinary,
     Text,
     and_,
+    exists,
     false,
+    literal,
     not_,
     or_,
     select,
@@ -67,8 +76,9 @@ from opencasb.filters.ast import NEGATIVE, AllOf, AnyOf, Condition, Filter, Not,
 from opencasb.filters.fields import Case, FieldRef, Kind, ascii_fold, canonical_text, resolve
 from opencasb.filters.predicate import Predicate, compile_predicate, needs_enrichment
 from opencasb.store.ipkey import ip_range
+from opencasb.store.iptags import holds
 from opencasb.store.micros import to_micros
-from opencasb.store.schema import activities, actors, enrichments, instances
+from opencasb.store.schema import activities, actors, enrichments, instances, ip_tags
 
 __all__ = ["Compiled", "compile_sql"]
 
@@ -77,12 +87,15 @@ __all__ = ["Compiled", "compile_sql"]
 class Compiled:
     """A filter for the store: rows satisfying ``where`` and then ``residual`` (if any).
 
-    ``needs_enrichment``: ``residual`` reads the enrichment (give it one per activity).
+    ``needs_enrichment``: ``residual`` reads the enrichment (give it one per activity);
+    ``live_tags``: it reads ``ip_tags`` too, which must be the current ones (from the stored
+    ranges, not the stored enrichment), as SQL's are.
     """
 
     where: ColumnElement[bool]
     residual: Predicate | None
     needs_enrichment: bool = False
+    live_tags: bool = False
 
 
 class _AsciiLower(FunctionElement[str]):
@@ -263,30 +276,39 @@ def _positive(ref: FieldRef, op: Op, value: Value, ignore_case: bool) -> ColumnE
     return None
 
 
-def _tags(
-    col: ColumnElement[Any], op: Op, value: Value, ignore_case: bool
-) -> ColumnElement[bool] | None:
-    """The positive ``op`` on the ``ip_tags`` column (see the module docstring)."""
+_TAG_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789_")
+
+
+def _tags(op: Op, value: Value, ignore_case: bool) -> ColumnElement[bool] | None:
+    """The positive ``op`` on the activity's CURRENT tags: a stored range holds its address
+    and has a tag that satisfies ``op`` (see the module docstring); None for ``matches``."""
+    if op is Op.MATCHES:
+        return None
+    key = activities.c.ip_key
+    ranges = select(ip_tags.c.id).where(holds(key))
     if op is Op.IS_SET:
-        return col.isnot(None)
+        return exists(ranges)
     fold = ascii_fold if ignore_case else str
+    tag = ip_tags.c.tag
     parts: list[ColumnElement[bool]] = []
     for given in value if isinstance(value, tuple) else (value,):
         t = fold(str(given))
-        if "," in t:
-            continue  # no tag holds a comma
         if op in (Op.EQUALS, Op.IN):
-            needle = f",{t},"
+            parts.append(tag == t)
         elif op is Op.CONTAINS:
-            needle = t
+            parts.append(_StrPos(tag, t) > 0)
         elif op is Op.STARTS_WITH:
-            needle = f",{t}"
+            parts.append(_StrPos(tag, t) == 1)
+        elif op is Op.ENDS_WITH:
+            if not set(t) <= _TAG_CHARS:
+                continue  # no tag holds another character (nor upper case)
+            # LIKE ignores ASCII case on SQLite: harmless, both sides are lower-case here
+            parts.append(tag.like(literal("%") + t.replace("_", "\\_"), escape="\\"))
         else:
             return None
-        parts.append(_StrPos(col, needle) > 0)
     if not parts:
         return false()
-    return and_(col.isnot(None), or_(*parts))
+    return exists(ranges.where(or_(*parts)))
 
 
 def _bools(value: Value) -> list[bool]:
@@ -299,12 +321,12 @@ def _stored_enrichment(
     ref: FieldRef, op: Op, value: Value, ignore_case: bool
 ) -> ColumnElement[bool] | None:
     """The positive condition on a stored enrichment field, or None (left to the residual)."""
-    if op in (Op.ENDS_WITH, Op.MATCHES, Op.CIDR, Op.EXTERNAL_ADDRESS):
-        return None
     spec = ref.spec
     cols = activities.c
     if spec.name == "ip_tags":
-        return _tags(cols.ip_tags, op, value, ignore_case) if "ip_tags" in cols else None
+        return _tags(op, value, ignore_case) if "ip_key" in cols else None
+    if op in (Op.ENDS_WITH, Op.MATCHES, Op.CIDR, Op.EXTERNAL_ADDRESS):
+        return None
     field = spec.name.removeprefix("enrich.")
     if field == "country_code" and "enrich_cc" in cols:
         col = cols.enrich_cc
@@ -394,4 +416,13 @@ def compile_sql(flt: Filter, *, residual_enrichment: bool = False) -> Compiled:
     """
     b = _bounds(flt, residual_enrichment)
     residual = None if b.exact else compile_predicate(flt)
-    return Compiled(b.upper, residual, residual is not None and needs_enrichment(flt))
+    enriched = residual is not None and needs_enrichment(flt)
+    return Compiled(b.upper, residual, enriched, enriched and _reads_tags(flt))
+
+
+def _reads_tags(flt: Filter) -> bool:
+    if isinstance(flt, Condition):
+        return resolve(flt.field).spec.name == "ip_tags"
+    if isinstance(flt, Not):
+        return _reads_tags(flt.item)
+    return any(_reads_tags(f) for f in flt.items)

@@ -68,6 +68,7 @@ __all__ = [
     "remove_ranges",
     "tag_counts",
     "tag_set_version",
+    "tags_of",
 ]
 
 SOURCE_CLI = "cli"
@@ -275,6 +276,15 @@ def lookup(db: Database, address: str) -> list[IpTagRecord]:
         return [_record(r) for r in conn.execute(q)]
 
 
+def tags_of(db: Database, address: str | None) -> tuple[str, ...]:
+    """The tags the stored ranges give ``address`` now (sorted, distinct; () for None or
+    text that is not an address): what searches and the activity record show, whatever
+    the activity's stored enrichment says."""
+    if not address or parse_ip(address) is None:
+        return ()
+    return tuple(sorted({r.tag for r in lookup(db, address)}))
+
+
 MAX_NAME = 200
 """Characters of a range's name (a label, not a document)."""
 
@@ -468,6 +478,9 @@ class IpTagStore:
 
     def lookup(self, address: str) -> list[IpTagRecord]:
         return lookup(self._db, address)
+
+    def tags_of(self, address: str | None) -> tuple[str, ...]:
+        return tags_of(self._db, address)
 
     def add(
         self, network: str, tag: str, *, name: str = "", source: str, created_by: str

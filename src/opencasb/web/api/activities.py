@@ -108,11 +108,14 @@ def activity_json(
     ctx: WebContext, a: Activity, stored: Mapping[tuple[str, str], Enrichment | None]
 ) -> dict[str, Any]:
     """An activity as the API shows it: every field, the raw record and the enrichment
-    stored with it at ingest (computed now for a row stored before enrichment was kept).
-    ``stored``: :func:`stored_of` of the activities shown."""
+    stored with it at ingest (computed now for a row stored before enrichment was kept),
+    with ``ip_tags`` those of the ranges stored NOW (as searches match them), not those of
+    the last enrichment. ``stored``: :func:`stored_of` of the activities shown."""
     out = {f.name: getattr(a, f.name) for f in dataclasses.fields(a)}
     e = stored.get((a.instance, a.source_event_id))
-    out["enrichment"] = (e if e is not None else ctx.get_enricher().enrich(a)).to_dict()
+    e = e if e is not None else ctx.get_enricher().enrich(a)
+    e = dataclasses.replace(e, ip_tags=ctx.store.ip_tags.tags_of(a.src_ip))
+    out["enrichment"] = e.to_dict()
     return out
 
 

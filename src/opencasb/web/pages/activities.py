@@ -14,7 +14,7 @@ import csv
 import io
 import json
 from collections.abc import Iterator
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from datetime import timedelta
 from typing import Any
 from urllib.parse import urlencode
@@ -90,6 +90,8 @@ def _drawer(request: Request, s: Search) -> dict[str, Any] | None:
         store_of(request).enrichments_of_events([(instance, event_id)]).get((instance, event_id))
     )
     enriched = stored if stored is not None else enricher_of(request).enrich(a)
+    # the tags of the ranges stored now, as the search matched them (not the last enrichment's)
+    enriched = replace(enriched, ip_tags=store_of(request).ip_tags.tags_of(a.src_ip))
     enrichment = {k: v for k, v in asdict(enriched).items() if v not in (None, (), False)}
     close = {k: v for k, v in request.query_params.items() if k not in ("open", "open_instance")}
     return {
