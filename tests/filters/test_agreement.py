@@ -72,6 +72,8 @@ ENRICHER = Enricher(ip_ranges=RANGES)
 def _store_ranges(store: Store) -> None:
     """The ENRICHER's ranges in the store too (SQL reads the live ranges); idempotent."""
     store.ip_tags.import_ranges("file:agreement.csv", RANGES, created_by="test")
+
+
 ENRICH_TEXT_FIELDS = [
     "enrich.country_code",
     "enrich.country",

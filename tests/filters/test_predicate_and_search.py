@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from opencasb.enrich import Enricher, Enrichment, IpRange, parse_ip_range
+from opencasb.enrich import Enricher, Enrichment, parse_ip_range
 from opencasb.errors import ConfigError
 from opencasb.filters import (
     AllOf,
