@@ -63,8 +63,9 @@ def seed(web: Web, n: int = 120) -> Seeded:
             raw={"uuid": "hostile", "displayMessage": HOSTILE},
         )
     )
-    # Enriched at ingest with a range the store's own enricher lacks: the API and pages
-    # show the stored enrichment, so the hostile activity's address shows as "corporate".
+    # Enriched at ingest with a range the store lacks: the stored enrichment says the hostile
+    # activity's address is "corporate", but the API and pages show the tags of the ranges
+    # stored now (none), as searches match them.
     tagged = Enricher(ip_ranges=[parse_ip_range("203.0.113.9", "corporate")])
     store.save_pages(
         [

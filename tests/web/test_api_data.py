@@ -79,10 +79,22 @@ def test_one_record_with_raw_enrichment_and_hostile_text_as_data(web: Web) -> No
     assert "<script>" not in r.text.split('"actor"')[0]  # JSON escapes nothing of HTML ...
     assert "\\u001b" in r.text  # ... but control characters are escaped
     assert a["enrichment"]["country_code"] == "US" and "device_type" in a["enrichment"]
-    # the enrichment stored at ingest (the store's own enricher has no ranges)
-    assert a["enrichment"]["ip_tags"] == ["corporate"]
+    # the enrichment stored at ingest, but the tags of the ranges stored NOW: the seed's
+    # range tagged the address "corporate" at ingest, and no stored range holds it
+    assert a["enrichment"]["ip_tags"] == []
     other = c.get("/api/v1/activities/okta/evt-000001").json()
     assert other["enrichment"]["ip_tags"] == []
+    # a range tagged now shows at once, in the record and in a search by the tag ...
+    r = web.store.ip_tags.add("203.0.113.0/24", "vpn", source="cli", created_by="t")
+    assert c.get("/api/v1/activities/okta/evt-000120").json()["enrichment"]["ip_tags"] == ["vpn"]
+    doc = {"field": "ip_tags", "equals": "vpn"}
+    found = c.post("/api/v1/activities/search", json={"filter": doc}).json()["items"]
+    assert [x["source_event_id"] for x in found] == ["evt-000120"]
+    assert found[0]["enrichment"]["ip_tags"] == ["vpn"]
+    # ... and is gone once removed
+    web.store.ip_tags.remove(r.id)
+    assert c.get("/api/v1/activities/okta/evt-000120").json()["enrichment"]["ip_tags"] == []
+    assert c.post("/api/v1/activities/search", json={"filter": doc}).json()["items"] == []
     assert_problem(c.get("/api/v1/activities/okta/nope"), 404, "activity_not_found")
 
 

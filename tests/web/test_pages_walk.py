@@ -126,6 +126,13 @@ def test_hostile_text_shows_escaped_on_the_pages(web: Web) -> None:
     assert "<script>alert(1)</script>" not in page
     assert "&lt;script&gt;alert(1)&lt;/script&gt;\\x1b[2J\\u202e" in page
     assert "\x1b" not in page and "\u202e" not in page
-    # the drawer shows the enrichment stored at ingest: the seed's own range tagged the
-    # address "corporate", which the store's enricher (no ranges) would not
-    assert "<dt>ip_tags</dt><dd>corporate</dd>" in page
+    # the drawer shows the enrichment stored at ingest but the CURRENT tags: the seed's own
+    # range tagged the address "corporate" at ingest, but no stored range holds it ...
+    assert "<dt>ip_tags</dt>" not in page
+    # ... until one does (no re-enrichment), and not after it is removed
+    r = web.store.ip_tags.add("203.0.113.0/24", "vpn", source="cli", created_by="t")
+    page = client.get("/activities", params={"user": "mallory@example.com", **where}).text
+    assert "<dt>ip_tags</dt><dd>vpn</dd>" in page
+    web.store.ip_tags.remove(r.id)
+    page = client.get("/activities", params={"user": "mallory@example.com", **where}).text
+    assert "<dt>ip_tags</dt>" not in page
