@@ -29,7 +29,7 @@ def enrich(
     where it stopped; run again when nothing changed, it has nothing to do. Only the
     enrichment columns are written, never the activities. Detection does not wait for it:
     it enriches an activity stored without enrichment as it reads it, and always takes the
-    IP tags from the current ranges.
+    IP tags from the current ranges; so do searches by ``ip_tags`` and the activity record.
     """
     state: Ctx = ctx.obj
     with handle_errors():

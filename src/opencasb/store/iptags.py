@@ -8,7 +8,9 @@ Contract:
     * Every transaction that changes the rows raises the tag-set version by one in the same
       transaction (:func:`tag_set_version`); one that changes nothing leaves it alone. A
       process holding the ranges in memory reloads them when the number differs, and stored
-      enrichment computed under an older number is stale.
+      enrichment computed under an older number is stale (searches and the activity
+      record never read stored tags: they match these rows live, see :func:`holds`,
+      :func:`tags_of` and :mod:`opencasb.filters.sql`).
     * :func:`import_ranges` makes a source's rows exactly the given ranges, atomically: a
       file imported again replaces what it brought last time, rows it still lists keep their
       id and creation time, and a failure changes nothing.
