@@ -289,7 +289,10 @@ def _tags(op: Op, value: Value, ignore_case: bool) -> ColumnElement[bool] | None
     if op is Op.IS_SET:
         return exists(ranges)
     fold = ascii_fold if ignore_case else str
-    tag = ip_tags.c.tag
+    # ``tag || ''``, not ``tag``: a bare column lets SQLite pick the (tag, id) index and then
+    # read every range of the tag for each activity (a 10,000-address Tor feed never
+    # finished); the expression leaves it the range index on (first_key, last_key).
+    tag = ip_tags.c.tag + literal("")
     parts: list[ColumnElement[bool]] = []
     for given in value if isinstance(value, tuple) else (value,):
         t = fold(str(given))
