@@ -132,5 +132,10 @@ def test_activities_filter_and_sync_detection_use_the_stored_tags(synced: Cli) -
     synced.ok("policies", "import", str(policy))
     synced.ok("sync", "--once")
     alerts = [json.loads(x) for x in synced.ok("alerts", "--format", "json").stdout.splitlines()]
-    evidence = {i for a in alerts if a["policy_id"] == "ti" for i in a["evidence"]}
+    shown = [
+        json.loads(synced.ok("alerts", "show", a["id"], "--format", "json").stdout)
+        for a in alerts
+        if a["policy_id"] == "ti"
+    ]
+    evidence = {i for a in shown for i in a["evidence_ids"]}
     assert len(evidence) == len(expected)

@@ -35,7 +35,7 @@ def test_sync_runs_detection_and_alerts_have_a_lifecycle(synced: Cli, tmp_path: 
     assert "detection:" in out and "alerts raised" in out
     rows = [json.loads(x) for x in synced.ok("alerts", "--format", "json").stdout.splitlines()]
     assert rows and {r["policy_id"] for r in rows} == {"failed-okta-sign-in"}
-    assert all(r["status"] == "open" and len(r["evidence"]) == 1 for r in rows)
+    assert all(r["status"] == "open" and r["evidence_count"] == 1 for r in rows)
     first = rows[0]
     shown = flat(synced.ok("alerts", "show", first["id"][:12]).stdout)
     assert first["id"] in shown and "user.session.start" in shown and "evidence: 1" in shown
@@ -43,6 +43,7 @@ def test_sync_runs_detection_and_alerts_have_a_lifecycle(synced: Cli, tmp_path: 
     synced.ok("alerts", "close", first["id"], "--resolution", "benign", "--comment", "typo")
     closed = json.loads(synced.ok("alerts", "show", first["id"], "--format", "json").stdout)
     assert closed["status"] == "closed" and closed["resolution"] == "benign"
+    assert closed["evidence_ids"] and closed["evidence_count"] == 1
     assert [c["text"] for c in closed["comments"]] == ["looking at it", "typo"]
     # the operating-system user wrote them (the one running these tests)
     assert [c["author"] for c in closed["comments"]] == [getpass.getuser()] * 2

@@ -8,9 +8,12 @@ import csv
 import io
 import json
 
-from tests.web.conftest import T0, Web
+from tests.web.conftest import KEY, T0, Web
 from tests.web.helpers import assert_problem
 from tests.web.seed import HOSTILE, seed
+from typer.testing import CliRunner
+
+from opencasb.cli import app
 
 
 def test_activities_filters_and_keyset_paging(web: Web) -> None:
@@ -147,6 +150,34 @@ def test_alerts_read_close_comment(web: Web) -> None:
         seeded.alert_id,
         "benign",
     )
+
+
+def test_cli_json_is_the_api_shape_of_an_alert(web: Web, store_url: str) -> None:
+    """``opencasb alerts --format json`` writes each alert as the API lists it, and
+    ``alerts show --format json`` as the API reads it (less the portal's evidence
+    activities and timeline): one shape, times with a ``Z``."""
+    seeded = seed(web)
+    analyst = web.signed_in("analyst")
+    analyst.post(f"/api/v1/alerts/{seeded.alert_id}/comments", json={"text": "looking"})
+    env = {
+        "OPENCASB_DATABASE_URL": store_url,
+        "OPENCASB_SECRET_KEY": KEY.decode(),
+        "OPENCASB_CONFIG": None,
+        "OPENCASB_DATA_DIR": str(web.ctx.settings.data_dir),
+    }
+
+    def cli(*args: str) -> list[dict[str, object]]:
+        result = CliRunner().invoke(app, list(args), env=env)
+        assert result.exit_code == 0, result.output
+        return [json.loads(line) for line in result.stdout.splitlines()]
+
+    assert cli("alerts", "--format", "json") == analyst.get("/api/v1/alerts").json()["items"]
+    api = analyst.get(f"/api/v1/alerts/{seeded.alert_id}").json()
+    for portal_only in ("evidence", "evidence_missing", "timeline"):
+        del api[portal_only]
+    (shown,) = cli("alerts", "show", seeded.alert_id, "--format", "json")
+    assert shown == api and shown["evidence_ids"] and shown["comments"][0]["text"] == "looking"
+    assert str(shown["created_at"]).endswith("Z")
 
 
 def test_alert_paging(web: Web) -> None:

@@ -2,7 +2,8 @@
 
 Alert text quotes audit data (user names, addresses, file names chosen by whoever acted), so
 every terminal view goes through :mod:`opencasb.cli.terminal`; ``--format json`` gives the
-exact values.
+exact values, in the API's shape (:func:`opencasb.store.alerts.alert_json`: the list's
+alerts, and :func:`~opencasb.store.alerts.alert_detail_json`: one alert).
 """
 
 from __future__ import annotations
@@ -27,7 +28,6 @@ if TYPE_CHECKING:
     from opencasb.enrich import Enricher
     from opencasb.enrich.stored import EnricherSource
     from opencasb.store import Store
-    from opencasb.store.detection import AlertRecord
 
 __all__ = ["cli_author", "register", "run_detection"]
 
@@ -83,28 +83,9 @@ def run_detection(
         return 0
 
 
-def _as_json(a: AlertRecord) -> dict[str, Any]:
-    return {
-        "id": a.id,
-        "policy_id": a.policy_id,
-        "title": a.title,
-        "severity": a.severity,
-        "category": a.category,
-        "tactic": a.tactic,
-        "entity": a.entity,
-        "explanation": a.explanation,
-        "evidence": list(a.evidence),
-        "first_time": a.first_time.isoformat(),
-        "last_time": a.last_time.isoformat(),
-        "historical": a.historical,
-        "status": a.status,
-        "resolution": a.resolution,
-        "created_at": a.created_at.isoformat(),
-        "updated_at": a.updated_at.isoformat(),
-        "comments": [
-            {"text": c.text, "author": c.author, "at": c.created_at.isoformat()} for c in a.comments
-        ],
-    }
+def _write_json(value: dict[str, Any]) -> None:
+    """One JSON line, times as ISO 8601 UTC with a ``Z`` (as the API writes them)."""
+    sys.stdout.write(orjson.dumps(value, option=orjson.OPT_UTC_Z).decode() + "\n")
 
 
 _Status = Annotated[str | None, typer.Option(help="open or closed.")]
@@ -141,6 +122,8 @@ def list_alerts(
 
 def _list(state: Ctx, status: str | None, severity: str | None, limit: int, fmt: str) -> None:
     """The listing shared by ``opencasb alerts`` and ``opencasb alerts list``."""
+    from opencasb.store.alerts import alert_json
+
     with handle_errors():
         if fmt not in ("table", "json"):
             raise ConfigError(f"unknown format {fmt!r}", fix="use table or json")
@@ -152,7 +135,7 @@ def _list(state: Ctx, status: str | None, severity: str | None, limit: int, fmt:
         rows = state.store.detection.list_alerts(status=status, severity=severity, limit=limit)
         if fmt == "json":
             for a in rows:
-                sys.stdout.write(orjson.dumps(_as_json(a)).decode() + "\n")
+                _write_json(alert_json(a))
             return
         if not rows:
             console.print("no alerts")
@@ -178,13 +161,14 @@ def show(
 ) -> None:
     """One alert: what, who, when, the explanation, comments and the evidence activities."""
     from opencasb.cli.tables import activities_view
+    from opencasb.store.alerts import alert_detail_json
 
     state: Ctx = ctx.obj
     with handle_errors():
         det = state.store.detection
         a = det.get_alert(alert_id)
         if fmt == "json":
-            sys.stdout.write(orjson.dumps(_as_json(a)).decode() + "\n")
+            _write_json(alert_detail_json(a))
             return
         if fmt != "text":
             raise ConfigError(f"unknown format {fmt!r}", fix="use text or json")

@@ -33,6 +33,8 @@ __all__ = [
     "AlertPage",
     "AlertRecord",
     "Comment",
+    "alert_detail_json",
+    "alert_json",
     "close_alert",
     "comment_alert",
     "count_alerts",
@@ -75,6 +77,43 @@ class AlertRecord:
     created_at: datetime
     updated_at: datetime
     comments: tuple[Comment, ...] = ()
+
+
+def alert_json(a: AlertRecord) -> dict[str, Any]:
+    """An alert as the API lists it and ``opencasb alerts --format json`` writes it: the one
+    shape of an alert in JSON. Times stay datetimes, for the writer to put as ISO 8601 UTC
+    (both write them with orjson's ``Z``); the evidence is its count (the ids come with
+    :func:`alert_detail_json`)."""
+    return {
+        "id": a.id,
+        "policy_id": a.policy_id,
+        "title": a.title,
+        "severity": a.severity,
+        "category": a.category,
+        "tactic": a.tactic,
+        "entity": a.entity,
+        "explanation": a.explanation,
+        "evidence_count": len(a.evidence),
+        "first_time": a.first_time,
+        "last_time": a.last_time,
+        "historical": a.historical,
+        "status": a.status,
+        "resolution": a.resolution,
+        "created_at": a.created_at,
+        "updated_at": a.updated_at,
+    }
+
+
+def alert_detail_json(a: AlertRecord) -> dict[str, Any]:
+    """One alert as the API reads it and ``opencasb alerts show --format json`` writes it:
+    :func:`alert_json` with the evidence activity ids (oldest first) and the comments (each
+    with its author: None for one written before authors were kept)."""
+    out = alert_json(a)
+    out["evidence_ids"] = list(a.evidence)
+    out["comments"] = [
+        {"text": c.text, "author": c.author, "created_at": c.created_at} for c in a.comments
+    ]
+    return out
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
-from opencasb.store.alerts import RESOLUTIONS, AlertRecord
+from opencasb.store.alerts import RESOLUTIONS, alert_detail_json, alert_json
 from opencasb.web.api.activities import activity_json, stored_of
 from opencasb.web.api.common import Ctx, ok
 from opencasb.web.auth.audit import record
@@ -44,27 +44,6 @@ def author_of(ctx: WebContext, principal: Principal) -> str:
         token = ctx.store.portal.get_token(principal.token_id)
         return f"{token.created_by} (token {token.name})"
     return principal.name
-
-
-def alert_json(a: AlertRecord) -> dict[str, Any]:
-    return {
-        "id": a.id,
-        "policy_id": a.policy_id,
-        "title": a.title,
-        "severity": a.severity,
-        "category": a.category,
-        "tactic": a.tactic,
-        "entity": a.entity,
-        "explanation": a.explanation,
-        "evidence_count": len(a.evidence),
-        "first_time": a.first_time,
-        "last_time": a.last_time,
-        "historical": a.historical,
-        "status": a.status,
-        "resolution": a.resolution,
-        "created_at": a.created_at,
-        "updated_at": a.updated_at,
-    }
 
 
 @router.get("")
@@ -112,14 +91,10 @@ def get_alert(alert_id: str, principal: Reader, ctx: Ctx) -> Response:
     if a.status == "closed":
         timeline.append({"time": a.updated_at, "event": "closed", "resolution": a.resolution})
     timeline.sort(key=lambda e: e["time"])
-    out = alert_json(a)
+    out = alert_detail_json(a)
     out.update(
-        evidence_ids=list(a.evidence),
         evidence=evidence,
         evidence_missing=len([i for i in a.evidence[:_EVIDENCE_SHOWN] if i not in found]),
-        comments=[
-            {"text": c.text, "author": c.author, "created_at": c.created_at} for c in a.comments
-        ],
         timeline=timeline,
     )
     return ok(out)
