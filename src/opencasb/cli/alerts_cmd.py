@@ -18,6 +18,7 @@ import typer
 
 from opencasb.cli.audit import record_cli
 from opencasb.cli.context import Ctx, console, err_console, handle_errors, show_problem
+from opencasb.cli.formats import LinesFormat, TextFormat, check_format
 from opencasb.cli.tables import AlertRow, alerts_view
 from opencasb.cli.terminal import markup
 from opencasb.errors import ConfigError, OpenCASBError
@@ -91,7 +92,6 @@ def _write_json(value: dict[str, Any]) -> None:
 _Status = Annotated[str | None, typer.Option(help="open or closed.")]
 _Severity = Annotated[str | None, typer.Option(help="informational, low, medium or high.")]
 _Limit = Annotated[int, typer.Option(help="At most this many.")]
-_Format = Annotated[str, typer.Option("--format", help="table, or json (lines).")]
 
 
 @alerts.callback()
@@ -100,7 +100,7 @@ def alerts_default(
     status: _Status = None,
     severity: _Severity = None,
     limit: _Limit = 100,
-    fmt: _Format = "table",
+    fmt: LinesFormat = "table",
 ) -> None:
     """List alerts, newest evidence first (the same as ``opencasb alerts list``)."""
     if ctx.invoked_subcommand is not None:
@@ -114,7 +114,7 @@ def list_alerts(
     status: _Status = None,
     severity: _Severity = None,
     limit: _Limit = 100,
-    fmt: _Format = "table",
+    fmt: LinesFormat = "table",
 ) -> None:
     """List alerts, newest evidence first."""
     _list(ctx.obj, status, severity, limit, fmt)
@@ -125,8 +125,7 @@ def _list(state: Ctx, status: str | None, severity: str | None, limit: int, fmt:
     from opencasb.store.alerts import alert_json
 
     with handle_errors():
-        if fmt not in ("table", "json"):
-            raise ConfigError(f"unknown format {fmt!r}", fix="use table or json")
+        check_format(fmt)
         if status not in (None, "open", "closed"):
             raise ConfigError(f"unknown status {status!r}", fix="use open or closed")
         severities = ("informational", "low", "medium", "high")
@@ -157,7 +156,7 @@ def show(
     ctx: typer.Context,
     alert_id: Annotated[str, typer.Argument(metavar="ID", help="Id (or its prefix).")],
     evidence: Annotated[int, typer.Option(help="Show at most this many evidence activities.")] = 50,
-    fmt: Annotated[str, typer.Option("--format", help="text, or json.")] = "text",
+    fmt: TextFormat = "text",
 ) -> None:
     """One alert: what, who, when, the explanation, comments and the evidence activities."""
     from opencasb.cli.tables import activities_view
@@ -165,13 +164,12 @@ def show(
 
     state: Ctx = ctx.obj
     with handle_errors():
+        check_format(fmt, ("text", "json"))
         det = state.store.detection
         a = det.get_alert(alert_id)
         if fmt == "json":
             _write_json(alert_detail_json(a))
             return
-        if fmt != "text":
-            raise ConfigError(f"unknown format {fmt!r}", fix="use text or json")
         console.print(f"[bold]{markup(a.title)}[/]")
         console.print(f"id:          {a.id}")
         console.print(f"policy:      {markup(a.policy_id)}")

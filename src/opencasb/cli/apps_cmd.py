@@ -12,9 +12,9 @@ from opencasb.apps.base import connector_for
 from opencasb.cli import manage_cmd
 from opencasb.cli.audit import record_cli
 from opencasb.cli.context import Ctx, console, handle_errors, show_problem
+from opencasb.cli.formats import check_format
 from opencasb.cli.tables import AppRow, apps_view
 from opencasb.cli.terminal import markup
-from opencasb.errors import ConfigError
 from opencasb.http.options import HttpOptions
 from opencasb.ingest.runner import SERVICES_STATE
 from opencasb.store import InstanceRecord
@@ -60,8 +60,7 @@ def apps(
         return
     state: Ctx = ctx.obj
     with handle_errors():
-        if fmt not in ("table", "json"):
-            raise ConfigError(f"unknown format {fmt!r}", fix="use table or json")
+        check_format(fmt)
         recs = state.store.list_instances()
         rows = [(rec, _services(state, rec)) for rec in recs]
         if fmt == "json":

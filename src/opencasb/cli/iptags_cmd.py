@@ -20,9 +20,9 @@ from rich.table import Table
 from rich.text import Text
 
 from opencasb.cli.context import Ctx, console, err_console, handle_errors
+from opencasb.cli.formats import LinesFormat, TableFormat, check_format
 from opencasb.cli.terminal import clip, markup
 from opencasb.enrich.iptags import KNOWN_TAGS, IpTagFileError
-from opencasb.errors import ConfigError
 
 if TYPE_CHECKING:
     from opencasb.store.iptags import IpTagRecord
@@ -44,11 +44,6 @@ def _who() -> str:
         return f"cli:{getpass.getuser()}"
     except (OSError, KeyError):  # no login name in a bare container
         return "cli"
-
-
-def _format(fmt: str) -> None:
-    if fmt not in ("table", "json"):
-        raise ConfigError(f"unknown format {fmt!r}", fix="use table or json")
 
 
 def _as_json(r: IpTagRecord) -> dict[str, Any]:
@@ -89,12 +84,12 @@ def _by_tag(records: list[IpTagRecord]) -> list[IpTagRecord]:
 def list_ranges(
     ctx: typer.Context,
     tag: Annotated[str | None, typer.Option(help="Only this tag.")] = None,
-    fmt: Annotated[str, typer.Option("--format", help="table, or json (lines).")] = "table",
+    fmt: LinesFormat = "table",
 ) -> None:
     """The stored ranges, by tag and address: id, network, name, where each came from."""
     state: Ctx = ctx.obj
     with handle_errors():
-        _format(fmt)
+        check_format(fmt)
         records = _by_tag(state.store.ip_tags.records(tag=tag))
         if fmt == "json":
             for r in records:
@@ -211,12 +206,12 @@ def export(
 def lookup(
     ctx: typer.Context,
     address: Annotated[str, typer.Argument(metavar="IP", help="An IPv4 or IPv6 address.")],
-    fmt: Annotated[str, typer.Option("--format", help="table, or json.")] = "table",
+    fmt: TableFormat = "table",
 ) -> None:
     """Which tags an address carries, and the stored ranges that give them."""
     state: Ctx = ctx.obj
     with handle_errors():
-        _format(fmt)
+        check_format(fmt)
         records = _by_tag(state.store.ip_tags.lookup(address))
         tags = sorted({r.tag for r in records})
         if fmt == "json":

@@ -20,6 +20,7 @@ from rich.text import Text
 
 from opencasb.cli.audit import record_cli
 from opencasb.cli.context import Ctx, console, err_console, handle_errors
+from opencasb.cli.formats import LinesFormat, check_format
 from opencasb.cli.terminal import clip, markup
 from opencasb.errors import ConfigError, DocumentError, NotFound
 
@@ -28,15 +29,10 @@ __all__ = ["register"]
 policies = typer.Typer(help="Activity policies: list, templates, enable, disable, import, export.")
 
 
-def _format(fmt: str) -> None:
-    if fmt not in ("table", "json"):
-        raise ConfigError(f"unknown format {fmt!r}", fix="use table or json")
-
-
 @policies.command("list")
 def list_policies(
     ctx: typer.Context,
-    fmt: Annotated[str, typer.Option("--format", help="table, or json (lines).")] = "table",
+    fmt: LinesFormat = "table",
 ) -> None:
     """The stored policies: id, name, severity, enabled, and why one is disabled."""
     from opencasb.clock import SystemClock
@@ -44,7 +40,7 @@ def list_policies(
 
     state: Ctx = ctx.obj
     with handle_errors():
-        _format(fmt)
+        check_format(fmt)
         records = state.store.detection.list_policies()
         by_id = {p.id: p for p in stored_policies(records)}
         suppressed = suppressed_today(state.store, SystemClock().now())

@@ -12,6 +12,7 @@ import typer
 from rich.markup import escape
 
 from opencasb.cli.context import Ctx, console, err_console, handle_errors
+from opencasb.cli.formats import check_format
 from opencasb.cli.tables import activities_view
 from opencasb.cli.terminal import markup
 from opencasb.clock import utc
@@ -68,8 +69,7 @@ def activities(
 
     state: Ctx = ctx.obj
     with handle_errors():
-        if fmt not in ("table", "json", "csv"):
-            raise ConfigError(f"unknown format {fmt!r}", fix="use table, json or csv")
+        check_format(fmt, ("table", "json", "csv"))
         query = ActivityQuery(
             app=app,
             instance=instance,

@@ -17,8 +17,9 @@ from rich.table import Table
 from rich.text import Text
 
 from opencasb.cli.context import Ctx, console, err_console, handle_errors
+from opencasb.cli.formats import LinesFormat, TextFormat, check_format
 from opencasb.cli.terminal import clip, markup, visible
-from opencasb.errors import ConfigError, InstanceBusy
+from opencasb.errors import InstanceBusy
 
 if TYPE_CHECKING:
     from opencasb.store import RejectedRecord
@@ -54,15 +55,14 @@ def list_rejected(
     instance: Annotated[str | None, typer.Option(help="Only this instance.")] = None,
     feed: Annotated[str | None, typer.Option(help="Only this feed (e.g. import:x.json).")] = None,
     limit: Annotated[int, typer.Option(help="At most this many (0: all).")] = 50,
-    fmt: Annotated[str, typer.Option("--format", help="table, or json (lines).")] = "table",
+    fmt: LinesFormat = "table",
 ) -> None:
     """List quarantined records, newest first: id, instance, feed, reason, time."""
     if ctx.invoked_subcommand is not None:
         return
     state: Ctx = ctx.obj
     with handle_errors():
-        if fmt not in ("table", "json"):
-            raise ConfigError(f"unknown format {fmt!r}", fix="use table or json")
+        check_format(fmt)
         store = state.store
         instance_id = store.get_instance(instance).id if instance else None
         rows = store.list_rejected(instance_id=instance_id, feed=feed, limit=limit or None)
@@ -90,17 +90,16 @@ def list_rejected(
 def show(
     ctx: typer.Context,
     record_id: Annotated[int, typer.Argument(metavar="ID", help="Id from the list.")],
-    fmt: Annotated[str, typer.Option("--format", help="text, or json.")] = "text",
+    fmt: TextFormat = "text",
 ) -> None:
     """Show one quarantined record: where it came from, why, and the record as kept."""
     state: Ctx = ctx.obj
     with handle_errors():
+        check_format(fmt, ("text", "json"))
         r = state.store.get_rejected(record_id)
         if fmt == "json":
             sys.stdout.write(orjson.dumps(_as_json(r, raw=True)).decode() + "\n")
             return
-        if fmt != "text":
-            raise ConfigError(f"unknown format {fmt!r}", fix="use text or json")
         console.print(f"[bold]rejected record #{r.id}[/]")
         console.print(f"instance: {markup(r.instance)}")
         console.print(f"feed:     {markup(r.feed)}")

@@ -18,6 +18,7 @@ from rich.table import Table
 from rich.text import Text
 
 from opencasb.cli.context import Ctx, console, err_console, handle_errors
+from opencasb.cli.formats import LinesFormat, check_format
 from opencasb.cli.terminal import clip, markup
 from opencasb.errors import ConfigError
 
@@ -34,8 +35,7 @@ _DIR_HELP = "Folder of Sigma rules (default: the sigma_rules_dir setting)."
 def _load(ctx: typer.Context, folder: Path | None, fmt: str) -> SigmaLoad:
     from opencasb.detect.sigma import load_rules
 
-    if fmt not in ("table", "json"):
-        raise ConfigError(f"unknown format {fmt!r}", fix="use table or json")
+    check_format(fmt)
     state: Ctx = ctx.obj
     folder = folder if folder is not None else state.settings.sigma_rules_dir
     if folder is None:
@@ -50,7 +50,7 @@ def _load(ctx: typer.Context, folder: Path | None, fmt: str) -> SigmaLoad:
 def list_rules(
     ctx: typer.Context,
     folder: Annotated[Path | None, typer.Argument(metavar="[DIR]", help=_DIR_HELP)] = None,
-    fmt: Annotated[str, typer.Option("--format", help="table, or json (lines).")] = "table",
+    fmt: LinesFormat = "table",
 ) -> None:
     """The rules that evaluate: policy id, level, logsource, file and title."""
     with handle_errors():
@@ -95,7 +95,7 @@ def list_rules(
 def check_rules(
     ctx: typer.Context,
     folder: Annotated[Path | None, typer.Argument(metavar="[DIR]", help=_DIR_HELP)] = None,
-    fmt: Annotated[str, typer.Option("--format", help="table, or json (lines).")] = "table",
+    fmt: LinesFormat = "table",
 ) -> None:
     """Every rule that cannot be evaluated, with its reason; exit status 1 if there is one."""
     with handle_errors():
