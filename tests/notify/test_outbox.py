@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
+from tests.conftest import KEY, T0
 from tests.notify.conftest import alert, raise_alerts
 
 from opencasb.clock import FakeClock
-from opencasb.store import Store
+from opencasb.store import Store, open_store
 
 
 def _events(store: Store) -> list[tuple[str, str]]:
@@ -140,3 +142,26 @@ def test_the_stage_prunes_the_outbox_at_most_once_per_interval(
     clock.advance(30 * 60)  # an hour since: due again
     assert stage.run_once().pruned == 1 and len(deletes) == 3
     assert store.notifications.events_after(0, 10) == []
+
+
+@pytest.mark.parametrize("lowest", [None, 5])
+def test_pruning_reads_old_events_and_their_deliveries_by_index(
+    tmp_path: Path, lowest: int | None
+) -> None:
+    """EXPLAIN QUERY PLAN on SQLite: the prune finds the old events by ``created_at`` and
+    each one's deliveries by ``event_id``; it scans neither table (the events kept, the dead
+    letters)."""
+    from opencasb.store.outbox import prune_statement
+
+    store = open_store(f"sqlite:///{tmp_path / 'plan.db'}", key=KEY)
+    try:
+        compiled = prune_statement(T0, lowest).compile(store.engine)
+        params = tuple(compiled.params[k] for k in compiled.positiontup or ())
+        with store.engine.connect() as conn:
+            plan = [r[3] for r in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {compiled}", params)]
+    finally:
+        store.close()
+    text = "\n".join(plan)
+    assert "SEARCH alert_events USING COVERING INDEX ix_alert_events_created_at" in text, text
+    assert "SEARCH deliveries USING COVERING INDEX ix_deliveries_event_id" in text, text
+    assert not any(step.startswith("SCAN") for step in plan), text

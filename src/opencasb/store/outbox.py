@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, delete, func, insert, select, text
+from sqlalchemy import Connection, Delete, delete, func, insert, select, text
 
 from opencasb.store._db import Database
 from opencasb.store.codec import dumps, loads
@@ -41,6 +41,7 @@ __all__ = [
     "last_event_id",
     "lock_outbox",
     "prune_events",
+    "prune_statement",
 ]
 
 EVENT_KINDS = ("opened", "extended", "closed", "commented")
@@ -171,17 +172,25 @@ def prune_events(db: Database, before: datetime) -> int:
     """Delete events written before ``before`` that no notifier needs any more: every
     notifier's cursor is past them and no delivery (pending or dead) refers to them.
     Returns how many."""
-    from opencasb.store.schema import deliveries, notifiers
+    from opencasb.store.schema import notifiers
 
     with db.write() as conn:
         lowest = conn.execute(select(func.min(notifiers.c.cursor))).scalar()
-        stmt = delete(alert_events).where(
-            alert_events.c.created_at < before,
-            ~select(deliveries.c.id).where(deliveries.c.event_id == alert_events.c.id).exists(),
-        )
-        if lowest is not None:
-            stmt = stmt.where(alert_events.c.id <= int(lowest))
+        stmt = prune_statement(before, None if lowest is None else int(lowest))
         return int(conn.execute(stmt).rowcount)
+
+
+def prune_statement(before: datetime, lowest: int | None) -> Delete:
+    """The delete of :func:`prune_events`: events before ``before``, at or below the lowest
+    notifier cursor ``lowest`` (None: no notifier), that no delivery refers to. It reads
+    ``alert_events`` by its ``created_at`` index (the events kept are not scanned)."""
+    from opencasb.store.schema import deliveries
+
+    stmt = delete(alert_events).where(
+        alert_events.c.created_at < before,
+        ~select(deliveries.c.id).where(deliveries.c.event_id == alert_events.c.id).exists(),
+    )
+    return stmt if lowest is None else stmt.where(alert_events.c.id <= lowest)
 
 
 def last_event_id(db: Database) -> int:

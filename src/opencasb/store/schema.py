@@ -458,6 +458,8 @@ alert_events = Table(
     Column("kind", Text, nullable=False),  # opened | extended | closed | commented
     Column("alert", Text, nullable=False),  # JSON snapshot of the alert
     Column("created_at", UtcMicros, nullable=False),
+    # the outbox's pruning deletes by age: the old events, not a scan of all that are kept
+    Index(None, "created_at"),
 )
 
 # Where alerts are sent (see store.notifiers): webhook, syslog (CEF) or e-mail. ``cursor`` is
@@ -501,6 +503,9 @@ deliveries = Table(
     Column("updated_at", UtcMicros, nullable=False),
     UniqueConstraint("notifier_id", "event_id"),
     Index(None, "notifier_id", "state", "event_id"),
+    # the outbox's pruning keeps an event a delivery refers to, and deleting an event
+    # cascades to its deliveries: both look deliveries up by event
+    Index(None, "event_id"),
 )
 
 
