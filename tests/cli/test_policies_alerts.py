@@ -187,3 +187,32 @@ def test_policies_list_shows_the_findings_suppressed_today(cli: Cli) -> None:
     ]
     assert row["id"] == "capped" and row["suppressed_today"] == 3
     assert "3 suppressed today (daily alert limit)" in flat(cli.ok("policies", "list").stdout)
+
+
+def test_a_stored_policy_with_a_placeholder_is_not_enabled(cli: Cli, tmp_path: Path) -> None:
+    """The break-glass template stored disabled, its placeholder left in: ``enable`` refuses,
+    naming the field and the commands that fill it in; doing what it says enables it."""
+    shipped = cli.ok("policies", "templates", "--yaml", "break-glass-account-used").stdout
+    file = tmp_path / "glass.yaml"
+    file.write_text(shipped.replace("enabled: true", "enabled: false"), encoding="utf-8")
+    assert "(0 enabled)" in flat(cli.ok("policies", "import", str(file)).stdout)
+    refused = cli("policies", "enable", "break-glass-account-used")
+    said = flat(refused.output)
+    assert refused.exit_code == 1, said
+    assert "scope.include_users[0] (<break-glass account e-mail>)" in said
+    assert "opencasb policies export > policies.yaml" in said
+    assert "opencasb policies enable break-glass-account-used" in said
+
+    def enabled() -> bool:
+        rows = cli.ok("policies", "list", "--format", "json").stdout.splitlines()
+        return bool(json.loads(rows[0])["enabled"])
+
+    assert not enabled()
+    exported = tmp_path / "policies.yaml"
+    exported.write_text(
+        cli.ok("policies", "export").stdout.replace("<break-glass account e-mail>", "bg@x.org"),
+        encoding="utf-8",
+    )
+    cli.ok("policies", "import", str(exported))
+    cli.ok("policies", "enable", "break-glass-account-used")
+    assert enabled()

@@ -257,6 +257,28 @@ def test_policies_templates_create_edit_enable_preview(web: Web) -> None:
             "policy.remove"} <= actions  # fmt: skip
 
 
+def test_a_stored_policy_with_a_placeholder_is_not_enabled(web: Web) -> None:
+    """The break-glass template stored disabled, its placeholder left in: the API and the
+    portal refuse to enable it and name the field; filled in, it is enabled."""
+    analyst = web.signed_in("analyst")
+    glass = "break-glass-account-used"
+    r = analyst.post("/api/v1/policies", json={"template_id": glass, "enabled": False})
+    assert r.status_code == 201 and r.json()["enabled"] is False
+    refused = analyst.post(f"/api/v1/policies/{glass}/enable")
+    assert_problem(refused, 400, "policy_needs_values")
+    body = refused.json()
+    assert "scope.include_users[0] (<break-glass account e-mail>)" in body["detail"]
+    assert f"PUT /api/v1/policies/{glass}" in body["fix"]
+    page = analyst.post(f"/policies/{glass}/enable",
+                        data={"csrf_token": analyst.headers["X-CSRF-Token"]})  # fmt: skip
+    assert page.status_code == 422 and "scope.include_users[0]" in page.text
+    assert not web.store.detection.list_policies()[0].enabled
+    definition = analyst.get(f"/api/v1/policies/{glass}").json()["definition"]
+    filled = definition.replace("<break-glass account e-mail>", "bg@example.com")
+    analyst.put(f"/api/v1/policies/{glass}", json={"definition": filled})
+    assert analyst.post(f"/api/v1/policies/{glass}/enable").json()["enabled"] is True
+
+
 def test_policies_list_shows_the_findings_suppressed_today(web: Web) -> None:
     from opencasb.detect.stage import DetectionStage
 

@@ -112,13 +112,21 @@ def enable(
     policy_id: Annotated[str, typer.Argument(metavar="ID", help="A stored policy or a template.")],
 ) -> None:
     """Enable a stored policy, or store an enabled copy of the template ID."""
+    from opencasb.detect.policy_file import refuse_placeholders
     from opencasb.detect.stage import store_policy
     from opencasb.detect.templates import template
 
     state: Ctx = ctx.obj
     with handle_errors():
         det = state.store.detection
-        if any(r.id == policy_id for r in det.list_policies()):
+        stored = next((r for r in det.list_policies() if r.id == policy_id), None)
+        if stored is not None:
+            fix = (
+                f"opencasb policies export > policies.yaml, replace each <placeholder> of "
+                f"{policy_id} in policies.yaml (the fields above), then opencasb policies "
+                f"import policies.yaml and opencasb policies enable {policy_id}"
+            )
+            refuse_placeholders(policy_id, stored.definition, fix)
             det.set_policy_enabled(policy_id, True)
             record_cli(state.store, "policy.enable", target=policy_id)
             console.print(f"enabled {markup(policy_id)}")

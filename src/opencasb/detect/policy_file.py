@@ -60,7 +60,15 @@ from opencasb.errors import ConfigError, DocumentError, Problem
 from opencasb.filters import AllOf
 from opencasb.filters import parse_filter as parse_filter_document
 
-__all__ = ["dump_policies", "format_duration", "load_policies", "parse_duration", "read_policies"]
+__all__ = [
+    "dump_policies",
+    "format_duration",
+    "load_policies",
+    "parse_duration",
+    "placeholders_left",
+    "read_policies",
+    "refuse_placeholders",
+]
 
 log = logging.getLogger(__name__)
 
@@ -316,6 +324,40 @@ def _placeholders(data: Any, path: Path_) -> list[tuple[Path_, str]]:
     if isinstance(data, list):
         return [p for i, v in enumerate(data) for p in _placeholders(v, (*path, i))]
     return []
+
+
+def placeholders_left(definition: str) -> list[tuple[str, str]]:
+    """The ``<placeholder>``s left in the policies of the YAML ``definition``, enabled or
+    not: (place, placeholder) each, in document order, the place without a one-policy
+    file's ``policies[0].`` (``scope.include_users[0]``). None for text that is not YAML
+    (reading the definition reports that)."""
+    try:
+        data = yaml.safe_load(definition)
+    except yaml.YAMLError:
+        return []
+    found = [(re.sub(r"^policies\[0\]\.", "", _dotted(path)), text)
+             for path, text in _placeholders(data, ())]  # fmt: skip
+    return found
+
+
+def refuse_placeholders(policy_id: str, definition: str, fix: str) -> None:
+    """Nothing when the stored policy ``policy_id`` (its YAML ``definition``) has no
+    ``<placeholder>`` left, e.g. a copy of a template stored disabled and never filled in.
+
+    Raises:
+        ConfigError: (code ``policy_needs_values``) naming each field to fill in, with
+            ``fix``: how to do it in the caller's front end.
+    """
+    left = placeholders_left(definition)
+    if left:
+        fields = ", ".join(f"{place} ({text})" for place, text in left)
+        raise ConfigError(
+            f"policy {policy_id!r} cannot be enabled: fill in "
+            f"{'its placeholder' if len(left) == 1 else 'its placeholders'} first: {fields}",
+            meaning="A policy with a <placeholder> left would never match what was meant.",
+            fix=fix,
+            code="policy_needs_values",
+        )
 
 
 def _policy(

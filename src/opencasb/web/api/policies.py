@@ -20,7 +20,7 @@ from pydantic import BaseModel, Field
 
 from opencasb.detect.engine import Observed, PolicyEngine
 from opencasb.detect.policy import Policy
-from opencasb.detect.policy_file import dump_policies, read_policies
+from opencasb.detect.policy_file import dump_policies, read_policies, refuse_placeholders
 from opencasb.detect.sigma.load import LoadedRule
 from opencasb.detect.stage import store_policy, stored_policies, suppressed_today
 from opencasb.detect.state import EngineState
@@ -230,8 +230,16 @@ def replace_policy(
 
 @router.post("/{policy_id}/enable")
 def enable(policy_id: str, request: Request, principal: Analyst, ctx: Ctx) -> Response:
-    """Enable a stored policy, or store an enabled copy of the template of that id."""
-    if any(r.id == policy_id for r in ctx.store.detection.list_policies()):
+    """Enable a stored policy, or store an enabled copy of the template of that id. A stored
+    policy with a ``<placeholder>`` left (a template copy stored disabled) is refused: 400
+    ``policy_needs_values``, naming the fields."""
+    stored = next((r for r in ctx.store.detection.list_policies() if r.id == policy_id), None)
+    if stored is not None:
+        fix = (
+            f"replace each <placeholder> in the definition (the fields above) with PUT "
+            f"/api/v1/policies/{policy_id}, with enabled true"
+        )
+        refuse_placeholders(policy_id, stored.definition, fix)
         ctx.store.detection.set_policy_enabled(policy_id, True)
     else:
         _save(ctx, template(policy_id), True)

@@ -15,6 +15,7 @@ from urllib.parse import quote
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from opencasb.detect.policy_file import refuse_placeholders
 from opencasb.detect.stage import store_policy, stored_policies
 from opencasb.detect.templates import load_templates, template
 from opencasb.errors import NotFound, OpenCASBError
@@ -152,6 +153,9 @@ async def save_post(request: Request) -> Response:
     return RedirectResponse(f"/policies/{quote(policy.id)}", status_code=303)
 
 
+_FILL_IN = "replace each <placeholder> below (the fields named), set enabled: true and save"
+
+
 @router.post("/policies/{policy_id}/{action}", response_class=HTMLResponse)
 async def action_post(request: Request, policy_id: str, action: str) -> Response:
     viewer, _ = await form_of(request, "analyst")
@@ -167,8 +171,14 @@ async def action_post(request: Request, policy_id: str, action: str) -> Response
                 request, policy_ops.as_yaml(template(policy_id)), error=problem_of(exc), code=422
             )
     else:
-        _find(request, policy_id)
+        rec = _find(request, policy_id)
         if action == "enable":
+            try:  # a template copy stored disabled, its <placeholder> never filled in
+                refuse_placeholders(policy_id, rec.definition, _FILL_IN)
+            except OpenCASBError as exc:
+                return _editor(
+                    request, rec.definition, existing=rec, error=problem_of(exc), code=422
+                )
             store.detection.set_policy_enabled(policy_id, True)
         elif action == "disable":
             store.detection.set_policy_enabled(policy_id, False, f"disabled by {viewer.name}")
