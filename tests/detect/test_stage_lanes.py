@@ -5,21 +5,20 @@ activity are historical; a crash at any commit loses nothing and raises nothing 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
 import orjson
 import pytest
-from tests.store.conftest import KEY, T0, make_activity, save_page
+from tests.store.conftest import T0, failed_sign_in, make_activity, okta_instance, save_page
 
 from opencasb.clock import FakeClock
 from opencasb.detect import read_policies
 from opencasb.detect.stage import ANOMALY_STAGE, STAGE, DetectionStage, store_policy
 from opencasb.errors import StoreError
-from opencasb.model.activity import Actor, Outcome
+from opencasb.model.activity import Actor
 from opencasb.model.inventory import Account
-from opencasb.store import Store, open_store
+from opencasb.store import Store
 from opencasb.store import detection as det_module
 from opencasb.store.detection import StageState, StageWrite
 
@@ -28,16 +27,8 @@ NOW = T0 + timedelta(days=3)
 
 @pytest.fixture
 def clock() -> FakeClock:
+    """The clock of the root conftest's ``store`` (both engines), later than its ``T0``."""
     return FakeClock(NOW)
-
-
-@pytest.fixture
-def store(store_url: str, clock: FakeClock) -> Iterator[Store]:
-    s = open_store(store_url, key=KEY, clock=clock)
-    try:
-        yield s
-    finally:
-        s.close()
 
 
 def _policy(store: Store, pid: str, user: str | None = None, limit: int = 1000) -> None:
@@ -59,22 +50,6 @@ policies:
     store_policy(store, policy)
 
 
-def _failure(n: int, user: str = "mallory", at: timedelta | None = None) -> Any:
-    when = at if at is not None else timedelta(seconds=n)
-    return make_activity(
-        n,
-        time=T0 + when,
-        source_event_id=f"fail-{user}-{n}",
-        outcome=Outcome.FAILURE,
-        actor=Actor(id=user, email=f"{user}@example.com", type="User"),
-        src_ip="203.0.113.7",
-    )
-
-
-def _instance(store: Store) -> int:
-    return store.add_instance("okta", "acme", {}, {}).id
-
-
 def _by_policy(store: Store) -> dict[str, list[Any]]:
     out: dict[str, list[Any]] = {}
     for a in store.detection.list_alerts(limit=100_000):
@@ -85,9 +60,9 @@ def _by_policy(store: Store) -> dict[str, list[Any]]:
 def test_each_engine_has_its_own_row_and_a_policy_enabled_later_sees_the_history(
     store: Store, clock: FakeClock
 ) -> None:
-    iid = _instance(store)
+    iid = okta_instance(store)
     _policy(store, "early", user="eve@example.com")
-    save_page(store, iid, "logs", [_failure(i) for i in range(12)], {"n": 1})
+    save_page(store, iid, "logs", [failed_sign_in(i) for i in range(12)], {"n": 1})
     stage = DetectionStage(store, clock)
     assert stage.run_until_caught_up().committed
     assert "late" not in _by_policy(store)
@@ -102,7 +77,7 @@ def test_each_engine_has_its_own_row_and_a_policy_enabled_later_sees_the_history
     # evaluates the new failure for both policies; findings about three-day-old activity
     # are historical
     _policy(store, "late")
-    save_page(store, iid, "logs", [_failure(20, at=timedelta(days=3))], {"n": 2})
+    save_page(store, iid, "logs", [failed_sign_in(20, at=timedelta(days=3))], {"n": 2})
     r = DetectionStage(store, clock).run_once()
     assert (r.read, r.alerts, r.committed) == (13, 13, True)  # each activity once per policy
     late = _by_policy(store)["late"]
@@ -112,7 +87,7 @@ def test_each_engine_has_its_own_row_and_a_policy_enabled_later_sees_the_history
     assert sorted(progress["joined"]) == ["early", "late"] and progress["catchup"] == {}
     assert progress["cursors"] == {str(iid): 13}
     assert not DetectionStage(store, clock).run_once().committed
-    save_page(store, iid, "logs", [_failure(21, at=timedelta(days=3))], {"n": 3})
+    save_page(store, iid, "logs", [failed_sign_in(21, at=timedelta(days=3))], {"n": 3})
     assert DetectionStage(store, clock).run_until_caught_up().alerts == 1
 
 
@@ -122,12 +97,12 @@ def test_catch_up_in_small_batches_with_crashes_at_every_other_commit_misses_not
     """The catch-up reads up to the main cursors in batches while the main pass goes on;
     crashing every other commit (a SIGKILL between evaluation and commit) changes nothing:
     every failure gives exactly one alert per policy, none twice, none lost."""
-    iid = _instance(store)
+    iid = okta_instance(store)
     _policy(store, "main")
-    save_page(store, iid, "logs", [_failure(i) for i in range(10)], {"n": 1})
+    save_page(store, iid, "logs", [failed_sign_in(i) for i in range(10)], {"n": 1})
     DetectionStage(store, clock).run_until_caught_up(batch=3)
     _policy(store, "later")
-    save_page(store, iid, "logs", [_failure(i) for i in range(10, 17)], {"n": 2})
+    save_page(store, iid, "logs", [failed_sign_in(i) for i in range(10, 17)], {"n": 2})
     real = det_module.commit_stages
     calls = [0]
 
@@ -186,7 +161,7 @@ def _zed(i: int, at: timedelta) -> Any:
 def test_anomaly_detections_switched_on_later_read_the_history_and_mark_it_historical(
     store: Store, clock: FakeClock
 ) -> None:
-    iid = _instance(store)
+    iid = okta_instance(store)
     store.replace_inventory(
         iid, [Account(id="00uzed", email="zed@example.com", name=None, status="SUSPENDED")], []
     )
@@ -209,12 +184,12 @@ def test_anomaly_detections_switched_on_later_read_the_history_and_mark_it_histo
 def test_policy_enabled_again_by_the_user_catches_up_without_doubling_its_alerts(
     store: Store, clock: FakeClock
 ) -> None:
-    iid = _instance(store)
+    iid = okta_instance(store)
     _policy(store, "p")
-    save_page(store, iid, "logs", [_failure(i) for i in range(5)], {"n": 1})
+    save_page(store, iid, "logs", [failed_sign_in(i) for i in range(5)], {"n": 1})
     DetectionStage(store, clock).run_until_caught_up()
     store.detection.set_policy_enabled("p", False)
-    save_page(store, iid, "logs", [_failure(i) for i in range(5, 8)], {"n": 2})
+    save_page(store, iid, "logs", [failed_sign_in(i) for i in range(5, 8)], {"n": 2})
     DetectionStage(store, clock).run_until_caught_up()
     assert len(_by_policy(store)["p"]) == 5
     store.detection.set_policy_enabled("p", True)
@@ -228,9 +203,9 @@ def test_legacy_combined_row_splits_into_two_rows_without_reading_again(
 ) -> None:
     """A stage row written before the split (one cursor, policy and anomaly state together)
     goes on from where it was, for both engines."""
-    iid = _instance(store)
+    iid = okta_instance(store)
     _policy(store, "p")
-    save_page(store, iid, "logs", [_failure(i) for i in range(3)], {"n": 1})
+    save_page(store, iid, "logs", [failed_sign_in(i) for i in range(3)], {"n": 1})
     old = orjson.dumps(
         {
             "cursors": {str(iid): 3},
@@ -245,7 +220,7 @@ def test_legacy_combined_row_splits_into_two_rows_without_reading_again(
         STAGE, expected=None, cursor=3, state=old, new_alerts=[], disabled={}
     )
     assert not DetectionStage(store, clock).run_once().committed  # nothing new for either
-    save_page(store, iid, "logs", [_failure(9)], {"n": 2})
+    save_page(store, iid, "logs", [failed_sign_in(9)], {"n": 2})
     r = DetectionStage(store, clock).run_once()
     assert (r.read, r.alerts, r.committed) == (1, 1, True)
     anomaly_row = store.detection.get_stage(ANOMALY_STAGE)
@@ -265,13 +240,13 @@ def test_a_pass_runs_without_the_cyclic_collector_and_restores_it(store: Store) 
             return super().now()
 
     clock = Watching(NOW)
-    iid = _instance(store)
-    save_page(store, iid, "logs", [_failure(i) for i in range(3)], {"n": 1})
+    iid = okta_instance(store)
+    save_page(store, iid, "logs", [failed_sign_in(i) for i in range(3)], {"n": 1})
     assert gc.isenabled()
     seen.clear()
     assert DetectionStage(store, clock).run_once().committed
     assert seen and not any(seen) and gc.isenabled()
-    save_page(store, iid, "logs", [_failure(i) for i in range(3, 5)], {"n": 2})
+    save_page(store, iid, "logs", [failed_sign_in(i) for i in range(3, 5)], {"n": 2})
     gc.disable()
     try:
         assert DetectionStage(store, clock).run_once().committed
@@ -285,16 +260,18 @@ def test_findings_over_the_daily_alert_limit_are_logged_once_and_counted_for_tod
 ) -> None:
     from opencasb.detect.stage import suppressed_today
 
-    iid = _instance(store)
+    iid = okta_instance(store)
     _policy(store, "capped", limit=2)
     _policy(store, "roomy")
     # five failures today (the clock's day) for the capped policy's limit of two
     today = NOW - T0 - timedelta(hours=1)
-    save_page(store, iid, "logs", [_failure(i, at=today + timedelta(seconds=i)) for i in range(5)],
-              {"n": 1})  # fmt: skip
+    first = [failed_sign_in(i, at=today + timedelta(seconds=i)) for i in range(5)]
+    save_page(store, iid, "logs", first, {"n": 1})
     with caplog.at_level("WARNING", logger="opencasb.detect.engine"):
         assert DetectionStage(store, clock).run_until_caught_up().committed
-        save_page(store, iid, "logs", [_failure(9, at=today + timedelta(seconds=9))], {"n": 2})
+        save_page(
+            store, iid, "logs", [failed_sign_in(9, at=today + timedelta(seconds=9))], {"n": 2}
+        )
         assert DetectionStage(store, clock).run_until_caught_up().committed
     assert len(_by_policy(store)["capped"]) == 2 and len(_by_policy(store)["roomy"]) == 6
     assert suppressed_today(store, NOW) == {"capped": 4}

@@ -5,7 +5,6 @@ commit."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
@@ -26,16 +25,8 @@ NOW = T0 + timedelta(days=3)
 
 @pytest.fixture
 def clock() -> FakeClock:
+    """The clock of the root conftest's ``store`` (both engines), later than its ``T0``."""
     return FakeClock(NOW)
-
-
-@pytest.fixture
-def store(store_url: str, clock: FakeClock) -> Iterator[Store]:
-    s = open_store(store_url, key=KEY, clock=clock)
-    try:
-        yield s
-    finally:
-        s.close()
 
 
 def _act(n: int, user: str, outcome: Outcome = Outcome.FAILURE) -> Any:

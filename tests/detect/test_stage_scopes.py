@@ -3,12 +3,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
 import pytest
-from tests.store.conftest import KEY, T0, make_activity, save_page
+from tests.store.conftest import T0, make_activity, save_page
 
 from opencasb.clock import FakeClock
 from opencasb.detect import read_policies
@@ -18,21 +17,13 @@ from opencasb.enrich import Enricher
 from opencasb.enrich.iptags import parse_ip_range
 from opencasb.model.activity import Actor, Outcome
 from opencasb.model.inventory import Account, Group
-from opencasb.store import Store, open_store
+from opencasb.store import Store
 
 
 @pytest.fixture
 def clock() -> FakeClock:
+    """The clock of the root conftest's ``store`` (both engines), later than its ``T0``."""
     return FakeClock(T0 + timedelta(minutes=5))
-
-
-@pytest.fixture
-def store(store_url: str, clock: FakeClock) -> Iterator[Store]:
-    s = open_store(store_url, key=KEY, clock=clock)
-    try:
-        yield s
-    finally:
-        s.close()
 
 
 def _failure(n: int, app: str, actor_id: str, email: str, ip: str = "203.0.113.7") -> Any:

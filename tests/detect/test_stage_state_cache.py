@@ -9,23 +9,15 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import orjson
 import pytest
-from tests.sandbox.o365_conftest_helpers import signing_key
+from tests.sandbox.served import demo_enricher, served
 from tests.store.conftest import KEY
 
-from opencasb.apps.office365.normalize import normalize as normalize_o365
-from opencasb.apps.okta.normalize import normalize as normalize_okta
 from opencasb.clock import FakeClock
 from opencasb.detect import stage as stage_module
 from opencasb.detect.anomaly import AnomalySettings
 from opencasb.detect.stage import ANOMALY_STAGE, DetectionStage
-from opencasb.enrich import Enricher, load_ip_ranges
 from opencasb.model.activity import Activity
-from opencasb.sandbox.demo_lists import DEMO_LISTS, demo_list_path
-from opencasb.sandbox.office365_sandbox import build_o365_sandbox
-from opencasb.sandbox.okta import generate_rsa_keypair
-from opencasb.sandbox.okta_sandbox import build_okta_sandbox
 from opencasb.sandbox.scenarios import sandbox_plan
 from opencasb.store import open_store
 from opencasb.store.activities import PageWrite
@@ -37,26 +29,14 @@ SEED, SIZE, DAYS = 7, 50, 8
 @pytest.fixture(scope="module")
 def activities() -> tuple[list[Activity], list[Activity]]:
     plan = sandbox_plan(SEED, SIZE, ANCHOR, DAYS)
-    okta = build_okta_sandbox(
-        seed=SEED, size=SIZE, days=DAYS, clock=FakeClock(ANCHOR), anchor=ANCHOR,
-        oauth_key_pem=generate_rsa_keypair(), scenarios=plan,
-    )  # fmt: skip
-    o365 = build_o365_sandbox(
-        seed=SEED, size=SIZE, days=DAYS, clock=FakeClock(ANCHOR), anchor=ANCHOR,
-        signing_key=signing_key(), scenarios=plan,
-    )  # fmt: skip
-    okta_acts = [normalize_okta(orjson.loads(b)) for b in okta.state.log.iter_blobs()]
-    records = (orjson.loads(r) for b in o365.state.blobs.all_blobs() for r in b.records)
-    o365_acts = list({a.source_event_id: a for a in map(normalize_o365, records)}.values())
-    return okta_acts, o365_acts
+    got = served(SEED, SIZE, ANCHOR, DAYS, plan)
+    return got.okta, got.o365
 
 
 def _run(tmp: Path, acts: tuple[list[Activity], list[Activity]], restart: bool) -> Any:
     clock = FakeClock(ANCHOR)
     store = open_store(f"sqlite:///{tmp / 'store.db'}", key=KEY, clock=clock)
-    enricher = Enricher(
-        ip_ranges=[r for n in DEMO_LISTS for r in load_ip_ranges(demo_list_path(n))]
-    )
+    enricher = demo_enricher()
     settings = AnomalySettings(learning=timedelta(days=1))
     try:
         okta = store.add_instance("okta", "acme", {}, {}).id

@@ -8,10 +8,9 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
-import orjson
 import pytest
 from tests.detect.helpers import act, observe
-from tests.sandbox.o365_conftest_helpers import signing_key
+from tests.sandbox.served import served
 
 from opencasb.apps.office365.normalize import normalize as normalize_o365
 from opencasb.apps.office365.operations import OPERATIONS
@@ -25,9 +24,6 @@ from opencasb.detect.templates import load_templates, template
 from opencasb.enrich import Enrichment, IpTagMatcher, load_ip_ranges, parse_ip
 from opencasb.errors import NotFound
 from opencasb.model.activity import Activity, Category, Target
-from opencasb.sandbox.office365_sandbox import build_o365_sandbox
-from opencasb.sandbox.okta import generate_rsa_keypair
-from opencasb.sandbox.okta_sandbox import build_okta_sandbox
 from opencasb.sandbox.scenarios import ScenarioPlan, sandbox_plan
 
 ANCHOR = datetime(2026, 10, 27, 12, 0, tzinfo=UTC)
@@ -200,18 +196,8 @@ def test_templates_without_a_scenario_match_their_example() -> None:
 @pytest.fixture(scope="module")
 def everyday(plan: ScenarioPlan) -> list[Activity]:
     """All 8 days the sandbox serves, everyday activity and scenarios together (~6 s)."""
-    okta = build_okta_sandbox(
-        seed=SEED, size=SIZE, days=DAYS, clock=FakeClock(ANCHOR), anchor=ANCHOR,
-        oauth_key_pem=generate_rsa_keypair(), scenarios=plan,
-    )  # fmt: skip
-    o365 = build_o365_sandbox(
-        seed=SEED, size=SIZE, days=DAYS, clock=FakeClock(ANCHOR), anchor=ANCHOR,
-        signing_key=signing_key(), scenarios=plan,
-    )  # fmt: skip
-    out = [normalize_okta(orjson.loads(b)) for b in okta.state.log.iter_blobs()]
-    records = (orjson.loads(r) for b in o365.state.blobs.all_blobs() for r in b.records)
-    unique = {a.source_event_id: a for a in (normalize_o365(r) for r in records)}
-    return out + list(unique.values())
+    got = served(SEED, SIZE, ANCHOR, DAYS, plan)
+    return got.okta + got.o365
 
 
 def test_templates_stay_quiet_on_everyday_activity(

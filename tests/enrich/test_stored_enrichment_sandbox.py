@@ -8,19 +8,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
-import orjson
-from tests.sandbox.o365_conftest_helpers import signing_key
+from tests.sandbox.served import demo_enricher, served
 
-from opencasb.apps.office365.normalize import normalize as normalize_o365
 from opencasb.apps.okta.normalize import normalize as normalize_okta
-from opencasb.clock import FakeClock
 from opencasb.crypto import generate_key
-from opencasb.enrich import Enricher, load_ip_ranges
 from opencasb.ingest.pipeline import IngestPipeline
-from opencasb.sandbox.demo_lists import DEMO_LISTS, demo_list_path
-from opencasb.sandbox.office365_sandbox import build_o365_sandbox
-from opencasb.sandbox.okta import generate_rsa_keypair
-from opencasb.sandbox.okta_sandbox import build_okta_sandbox
 from opencasb.sandbox.scenarios import sandbox_plan
 from opencasb.store import PageWrite, open_store
 
@@ -30,20 +22,9 @@ SEED, SIZE, DAYS = 7, 50, 4
 
 def test_stored_enrichment_equals_the_computed_one(tmp_path: Path) -> None:
     plan = sandbox_plan(SEED, SIZE, ANCHOR, DAYS)
-    okta = build_okta_sandbox(
-        seed=SEED, size=SIZE, days=DAYS, clock=FakeClock(ANCHOR), anchor=ANCHOR,
-        oauth_key_pem=generate_rsa_keypair(), scenarios=plan,
-    )  # fmt: skip
-    o365 = build_o365_sandbox(
-        seed=SEED, size=SIZE, days=DAYS, clock=FakeClock(ANCHOR), anchor=ANCHOR,
-        signing_key=signing_key(), scenarios=plan,
-    )  # fmt: skip
-    okta_records = [orjson.loads(b) for b in okta.state.log.iter_blobs()]
-    records = (orjson.loads(r) for b in o365.state.blobs.all_blobs() for r in b.records)
-    o365_acts = list({a.source_event_id: a for a in map(normalize_o365, records)}.values())
-    enricher = Enricher(
-        ip_ranges=[r for n in DEMO_LISTS for r in load_ip_ranges(demo_list_path(n))]
-    )
+    got = served(SEED, SIZE, ANCHOR, DAYS, plan)
+    okta_records, o365_acts = got.okta_records, got.o365
+    enricher = demo_enricher()
     store = open_store(f"sqlite:///{tmp_path / 'opencasb.db'}", key=generate_key())
     try:
         store.enricher = enricher

@@ -339,18 +339,24 @@ enrichment_filters: st.SearchStrategy[Filter] = st.recursive(
 )
 
 
+def _examples(n: int) -> settings:
+    """The agreement tests' Hypothesis settings: ``n`` derandomized examples (the same ones
+    every run), no deadline or example database, and the store fixture shared by examples."""
+    return settings(
+        max_examples=n,
+        derandomize=True,
+        deadline=None,
+        database=None,
+        suppress_health_check=[
+            HealthCheck.function_scoped_fixture,
+            HealthCheck.too_slow,
+            HealthCheck.filter_too_much,
+        ],
+    )
+
+
 @pytest.mark.parametrize("ignored", [None])
-@settings(
-    max_examples=60,
-    derandomize=True,
-    deadline=None,
-    database=None,
-    suppress_health_check=[
-        HealthCheck.function_scoped_fixture,
-        HealthCheck.too_slow,
-        HealthCheck.filter_too_much,
-    ],
-)
+@_examples(60)
 @given(data=st.data())
 def test_sql_and_predicate_select_the_same_activities(
     store: Store, data: st.DataObject, ignored: None
@@ -359,17 +365,7 @@ def test_sql_and_predicate_select_the_same_activities(
 
 
 @pytest.mark.parametrize("ignored", [None])
-@settings(
-    max_examples=40,
-    derandomize=True,
-    deadline=None,
-    database=None,
-    suppress_health_check=[
-        HealthCheck.function_scoped_fixture,
-        HealthCheck.too_slow,
-        HealthCheck.filter_too_much,
-    ],
-)
+@_examples(40)
 @given(data=st.data())
 def test_sql_and_predicate_agree_on_stored_enrichment(
     store: Store, data: st.DataObject, ignored: None

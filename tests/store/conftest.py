@@ -15,7 +15,7 @@ from tests.conftest import KEY, T0
 from opencasb.model.activity import Activity, Actor, Category, Geo, Outcome, Target
 from opencasb.store import PageWrite, SaveResult, Store
 
-__all__ = ["KEY", "T0", "make_activity", "save_page"]
+__all__ = ["KEY", "T0", "failed_sign_in", "make_activity", "okta_instance", "save_page"]
 
 
 def make_activity(i: int, **over: Any) -> Activity:
@@ -43,6 +43,25 @@ def make_activity(i: int, **over: Any) -> Activity:
     }
     fields.update(over)
     return Activity(**fields)
+
+
+def failed_sign_in(n: int, user: str = "mallory", at: timedelta | float | None = None) -> Activity:
+    """Activity ``n``: a failed sign-in of ``user`` (``user@example.com``) from 203.0.113.7,
+    at ``T0 + at`` (a timedelta, or seconds; default ``n`` seconds)."""
+    offset = timedelta(seconds=n if at is None else at) if not isinstance(at, timedelta) else at
+    return make_activity(
+        n,
+        time=T0 + offset,
+        source_event_id=f"fail-{user}-{n}",
+        outcome=Outcome.FAILURE,
+        actor=Actor(id=user, email=f"{user}@example.com", type="User"),
+        src_ip="203.0.113.7",
+    )
+
+
+def okta_instance(store: Store) -> int:
+    """A new Okta instance ``acme`` (no settings, no secrets); its id."""
+    return store.add_instance("okta", "acme", {}, {}).id
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from typing import Any
 
 import orjson
 import pytest
-from tests.store.conftest import T0, make_activity, save_page
+from tests.store.conftest import T0, failed_sign_in, make_activity, okta_instance, save_page
 
 from opencasb.clock import FakeClock
 from opencasb.detect.stage import (
@@ -22,26 +22,11 @@ from opencasb.detect.stage import (
 )
 from opencasb.detect.templates import template
 from opencasb.errors import ConfigError, NotFound, StoreError
-from opencasb.model.activity import Actor, Outcome
+from opencasb.model.activity import Actor
 from opencasb.model.inventory import Account
 from opencasb.store import Store
 from opencasb.store import detection as det_module
 from opencasb.store.detection import AlertWrite
-
-
-def _failure(i: int, user: str = "mallory", at: float | None = None) -> Any:
-    return make_activity(
-        i,
-        time=T0 + timedelta(seconds=i if at is None else at),
-        source_event_id=f"fail-{user}-{i}",
-        outcome=Outcome.FAILURE,
-        actor=Actor(id=user, email=f"{user}@example.com", type="User"),
-        src_ip="203.0.113.7",
-    )
-
-
-def _instance(store: Store) -> int:
-    return store.add_instance("okta", "acme", {}, {}).id
 
 
 def _enable(store: Store, template_id: str) -> None:
@@ -115,10 +100,10 @@ def test_commit_is_conditional_on_the_cursor_and_state_and_extends_alerts(
 def test_cursors_are_per_instance(store: Store, clock: FakeClock) -> None:
     """A lower id committed after a higher one of another instance (two syncs on PostgreSQL)
     is still read: each instance has its own cursor."""
-    a = _instance(store)
+    a = okta_instance(store)
     b = store.add_instance("okta", "other", {}, {}).id
-    save_page(store, a, "logs", [_failure(i) for i in range(6)], {"n": 1})
-    save_page(store, b, "logs", [_failure(i, "bo") for i in range(6)], {"n": 1})
+    save_page(store, a, "logs", [failed_sign_in(i) for i in range(6)], {"n": 1})
+    save_page(store, b, "logs", [failed_sign_in(i, "bo") for i in range(6)], {"n": 1})
     det = store.detection
     ids_a = [i for i, iid, _ in det.activities_after({}, 100) if iid == a]
     ids_b = [i for i, iid, _ in det.activities_after({}, 100) if iid == b]
@@ -152,11 +137,11 @@ def test_close_and_comment(store: Store) -> None:
 def test_stage_raises_one_alert_per_episode_and_reads_only_new_activities(
     store: Store, clock: FakeClock
 ) -> None:
-    iid = _instance(store)
+    iid = okta_instance(store)
     _enable(store, "failed-sign-ins")
     stage = DetectionStage(store, clock)
-    save_page(store, iid, "logs", [_failure(i) for i in range(11)], {"n": 1})
-    save_page(store, iid, "logs", [_failure(i, "ana") for i in range(5)], {"n": 2})
+    save_page(store, iid, "logs", [failed_sign_in(i) for i in range(11)], {"n": 1})
+    save_page(store, iid, "logs", [failed_sign_in(i, "ana") for i in range(5)], {"n": 2})
     r = stage.run_once()
     assert (r.read, r.alerts, r.committed) == (16, 1, True)
     (alert,) = store.detection.list_alerts()
@@ -165,7 +150,7 @@ def test_stage_raises_one_alert_per_episode_and_reads_only_new_activities(
     assert "11 failed sign-ins" in alert.explanation
     assert stage.run_once().read == 0  # nothing new: nothing read, nothing written
     # the attack goes on: the same alert is extended
-    save_page(store, iid, "logs", [_failure(i) for i in range(20, 31)], {"n": 3})
+    save_page(store, iid, "logs", [failed_sign_in(i) for i in range(20, 31)], {"n": 3})
     assert stage.run_once().alerts == 1
     (alert,) = store.detection.list_alerts()
     assert len(alert.evidence) == 22
@@ -174,22 +159,22 @@ def test_stage_raises_one_alert_per_episode_and_reads_only_new_activities(
 def test_stage_late_activity_meets_its_neighbours_in_event_time(
     store: Store, clock: FakeClock
 ) -> None:
-    iid = _instance(store)
+    iid = okta_instance(store)
     _enable(store, "failed-sign-ins")
     stage = DetectionStage(store, clock)
-    save_page(store, iid, "logs", [_failure(i, at=i) for i in range(10)], {"n": 1})
+    save_page(store, iid, "logs", [failed_sign_in(i, at=i) for i in range(10)], {"n": 1})
     assert stage.run_once().alerts == 0
     # a late failure: newer id, event time in the middle of the others
-    save_page(store, iid, "logs", [_failure(99, at=4.5)], {"n": 2})
+    save_page(store, iid, "logs", [failed_sign_in(99, at=4.5)], {"n": 2})
     assert stage.run_once().alerts == 1
 
 
 def test_stage_crash_before_commit_raises_the_same_alerts_once(
     store: Store, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    iid = _instance(store)
+    iid = okta_instance(store)
     _enable(store, "failed-sign-ins")
-    save_page(store, iid, "logs", [_failure(i) for i in range(11)], {"n": 1})
+    save_page(store, iid, "logs", [failed_sign_in(i) for i in range(11)], {"n": 1})
     real = det_module.commit_stages
 
     def crash(*args: Any, **kwargs: Any) -> bool:
@@ -200,7 +185,7 @@ def test_stage_crash_before_commit_raises_the_same_alerts_once(
         DetectionStage(store, clock).run_once()
     assert store.detection.list_alerts() == [] and store.detection.get_stage(STAGE) is None
     monkeypatch.setattr(det_module, "commit_stages", real)
-    save_page(store, iid, "logs", [_failure(i) for i in range(11, 13)], {"n": 2})
+    save_page(store, iid, "logs", [failed_sign_in(i) for i in range(11, 13)], {"n": 2})
     assert DetectionStage(store, clock).run_once().committed
     assert DetectionStage(store, clock).run_once().read == 0
     (alert,) = store.detection.list_alerts()
@@ -212,9 +197,9 @@ def test_stage_crash_before_commit_raises_the_same_alerts_once(
 def test_crash_inside_the_transaction_rolls_everything_back(
     store: Store, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    iid = _instance(store)
+    iid = okta_instance(store)
     _enable(store, "failed-sign-ins")
-    save_page(store, iid, "logs", [_failure(i) for i in range(11)], {"n": 1})
+    save_page(store, iid, "logs", [failed_sign_in(i) for i in range(11)], {"n": 1})
     real = det_module._write_alert
 
     def write_then_crash(*args: Any) -> None:
@@ -234,9 +219,9 @@ def test_crash_inside_the_transaction_rolls_everything_back(
 def test_auto_disabled_policy_is_saved_disabled_with_its_reason_and_can_come_back(
     store: Store, clock: FakeClock
 ) -> None:
-    iid = _instance(store)
+    iid = okta_instance(store)
     _enable(store, "failed-sign-ins")
-    save_page(store, iid, "logs", [_failure(i) for i in range(30)], {"n": 1})
+    save_page(store, iid, "logs", [failed_sign_in(i) for i in range(30)], {"n": 1})
     stage = DetectionStage(store, clock, max_matches_per_day=20)
     r = stage.run_once()
     assert r.disabled == ("failed-sign-ins",)
@@ -246,7 +231,9 @@ def test_auto_disabled_policy_is_saved_disabled_with_its_reason_and_can_come_bac
     )
     # enabled again by the user: the engine forgets the disable and evaluates it again
     store.detection.set_policy_enabled(rec.id, True)
-    save_page(store, iid, "logs", [_failure(i, "eve", at=40_000 + i) for i in range(11)], {"n": 2})
+    save_page(
+        store, iid, "logs", [failed_sign_in(i, "eve", at=40_000 + i) for i in range(11)], {"n": 2}
+    )
     DetectionStage(store, clock).run_once()
     assert store.detection.list_policies()[0].enabled
     assert any(a.entity == "eve@example.com" for a in store.detection.list_alerts())
@@ -255,7 +242,7 @@ def test_auto_disabled_policy_is_saved_disabled_with_its_reason_and_can_come_bac
 def test_stage_respects_the_daily_alert_limit(store: Store, clock: FakeClock) -> None:
     from opencasb.detect import read_policies
 
-    iid = _instance(store)
+    iid = okta_instance(store)
     (policy,) = read_policies(
         """
 policies:
@@ -268,7 +255,7 @@ policies:
 """
     )
     store_policy(store, policy)
-    save_page(store, iid, "logs", [_failure(i, f"u{i}") for i in range(5)], {"n": 1})
+    save_page(store, iid, "logs", [failed_sign_in(i, f"u{i}") for i in range(5)], {"n": 1})
     DetectionStage(store, clock).run_once()
     assert len(store.detection.list_alerts()) == 2  # the other three are counted, not raised
     state = store.detection.get_stage(STAGE)
@@ -286,11 +273,11 @@ def test_crash_inside_the_combined_commit_rolls_back_policy_and_anomaly_alerts(
 ) -> None:
     """Policy and anomaly findings, both states and the cursor commit together: a crash
     after the first alert is written leaves nothing; the rerun raises each alert once."""
-    iid = _instance(store)
+    iid = okta_instance(store)
     suspended = Account(id="00uzed", email="Zed@example.com", name="Zed", status="SUSPENDED")
     store.replace_inventory(iid, [suspended], [])
     _enable(store, "failed-sign-ins")
-    save_page(store, iid, "logs", [*(_failure(i) for i in range(11)), _zed_signs_in(50)], {})
+    save_page(store, iid, "logs", [*(failed_sign_in(i) for i in range(11)), _zed_signs_in(50)], {})
     real = det_module._write_alert
     written: list[str] = []
 
@@ -328,7 +315,7 @@ def test_crash_inside_the_combined_commit_rolls_back_policy_and_anomaly_alerts(
 def test_stage_without_policies_runs_anomalies_unless_switched_off(
     store: Store, clock: FakeClock
 ) -> None:
-    iid = _instance(store)
+    iid = okta_instance(store)
     store.replace_inventory(
         iid, [Account(id="00uzed", email="zed@example.com", name=None, status="DEPROVISIONED")], []
     )

@@ -10,21 +10,13 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-import orjson
 import pytest
-from tests.sandbox.o365_conftest_helpers import signing_key
+from tests.sandbox.served import demo_enricher, served
 
-from opencasb.apps.office365.normalize import normalize as normalize_o365
-from opencasb.apps.okta.normalize import normalize as normalize_okta
 from opencasb.clock import FakeClock
 from opencasb.detect.anomaly import AnomalyEngine, AnomalySettings, AnomalyState, Sensitivity
 from opencasb.detect.engine import Finding, Observed
-from opencasb.enrich import Enricher, Enrichment, load_ip_ranges
-from opencasb.model.activity import Activity
-from opencasb.sandbox.demo_lists import DEMO_LISTS, demo_list_path
-from opencasb.sandbox.office365_sandbox import build_o365_sandbox
-from opencasb.sandbox.okta import generate_rsa_keypair
-from opencasb.sandbox.okta_sandbox import build_okta_sandbox
+from opencasb.enrich import Enrichment
 from opencasb.sandbox.scenarios import ScenarioPlan, sandbox_plan
 
 ANCHOR = datetime(2026, 10, 27, 12, 0, tzinfo=UTC)
@@ -55,21 +47,9 @@ def plan() -> ScenarioPlan:
 
 @pytest.fixture(scope="module")
 def items(plan: ScenarioPlan) -> list[tuple[Observed, Enrichment]]:
-    okta = build_okta_sandbox(
-        seed=SEED, size=SIZE, days=DAYS, clock=FakeClock(ANCHOR), anchor=ANCHOR,
-        oauth_key_pem=generate_rsa_keypair(), scenarios=plan,
-    )  # fmt: skip
-    o365 = build_o365_sandbox(
-        seed=SEED, size=SIZE, days=DAYS, clock=FakeClock(ANCHOR), anchor=ANCHOR,
-        signing_key=signing_key(), scenarios=plan,
-    )  # fmt: skip
-    acts: list[Activity] = [normalize_okta(orjson.loads(b)) for b in okta.state.log.iter_blobs()]
-    records = (orjson.loads(r) for b in o365.state.blobs.all_blobs() for r in b.records)
-    acts += list({a.source_event_id: a for a in (normalize_o365(r) for r in records)}.values())
-    acts.sort(key=lambda a: (a.time, a.source_event_id))
-    enricher = Enricher(
-        ip_ranges=[r for n in DEMO_LISTS for r in load_ip_ranges(demo_list_path(n))]
-    )
+    got = served(SEED, SIZE, ANCHOR, DAYS, plan)
+    acts = sorted(got.okta + got.o365, key=lambda a: (a.time, a.source_event_id))
+    enricher = demo_enricher()
     return [(Observed(i, a), enricher.enrich(a)) for i, a in enumerate(acts)]
 
 
