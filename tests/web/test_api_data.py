@@ -155,7 +155,7 @@ def test_alerts_read_close_comment(web: Web) -> None:
 def test_cli_json_is_the_api_shape_of_an_alert(web: Web, store_url: str) -> None:
     """``opencasb alerts --format json`` writes each alert as the API lists it, and
     ``alerts show --format json`` as the API reads it (less the portal's evidence
-    activities and timeline): one shape, times with a ``Z``."""
+    activities, their paging and timeline): one shape, times with a ``Z``."""
     seeded = seed(web)
     analyst = web.signed_in("analyst")
     analyst.post(f"/api/v1/alerts/{seeded.alert_id}/comments", json={"text": "looking"})
@@ -173,7 +173,7 @@ def test_cli_json_is_the_api_shape_of_an_alert(web: Web, store_url: str) -> None
 
     assert cli("alerts", "--format", "json") == analyst.get("/api/v1/alerts").json()["items"]
     api = analyst.get(f"/api/v1/alerts/{seeded.alert_id}").json()
-    for portal_only in ("evidence", "evidence_missing", "timeline"):
+    for portal_only in ("evidence", "evidence_missing", "evidence_next", "timeline"):
         del api[portal_only]
     (shown,) = cli("alerts", "show", seeded.alert_id, "--format", "json")
     assert shown == api and shown["evidence_ids"] and shown["comments"][0]["text"] == "looking"

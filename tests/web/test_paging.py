@@ -19,6 +19,7 @@ from opencasb.model.inventory import Account, Group
 from opencasb.store.detection import AlertWrite
 from opencasb.web.pages import accounts as accounts_page
 from opencasb.web.pages import alerts as alerts_page
+from opencasb.web.paging import encode_key
 
 N_ALERTS = 130
 N_OKTA = 160
@@ -197,3 +198,87 @@ def test_the_alerts_and_accounts_pages_follow_their_next_link(
     person = c.get("/accounts/person", params={"key": "person7@example.com"})
     assert person.status_code == 200 and "guid-0007" in person.text and "00u0007" in person.text
     assert c.get("/accounts/person", params={"key": "nobody"}).status_code == 404
+
+
+def _raise(web: Web, writes: list[AlertWrite]) -> None:
+    web.store.detection.commit_stage(
+        "paging-more", expected=None, cursor=1, state="{}", new_alerts=writes, disabled={}
+    )
+
+
+def test_an_alerts_evidence_pages_through_the_api_and_its_page(
+    web: Web, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """More evidence than a page (some no longer stored): the API's detail gives the first
+    page and ``evidence_next``, the evidence route pages on, the alert's page links on; each
+    evidence activity once, in the alert's order page by page."""
+    seed(web)
+    stored = [i for i, _, _ in web.store.detection.activities_after({}, 10_000)]
+    gone = list(range(max(stored) + 1, max(stored) + 330))  # pruned by retention, say
+    evidence = tuple(stored + gone)
+    assert len(evidence) > 2 * 200
+    _raise(web, [AlertWrite("many", "p", "many", "low", "c", None, "ann@example.com", "x",
+                            evidence, T0, T0, False)])  # fmt: skip
+    c = web.signed_in("read_only")
+    one = c.get("/api/v1/alerts/many").json()
+    assert len(one["evidence"]) + one["evidence_missing"] == 200 and one["evidence_next"]
+    assert one["evidence_ids"] == list(evidence)
+    seen = [e["id"] for e in one["evidence"]]
+    missing = one["evidence_missing"]
+    items, pages = _follow(c, one["evidence_next"].replace("after=", "limit=70&after="))
+    seen += [int(str(e["id"])) for e in items]
+    assert sorted(seen) == stored and pages == -(-(len(evidence) - 200) // 70)
+    everything, _ = _follow(c, "/api/v1/alerts/many/evidence?limit=33")
+    assert [e["id"] for e in everything] == stored  # the stored ones come first here
+    counted = c.get("/api/v1/alerts/many/evidence", params={"limit": 1000}).json()
+    assert counted["missing"] == len(gone) and counted["next"] is None and missing == 200 - 121
+    bad = c.get("/api/v1/alerts/many/evidence", params={"after": encode_key([10**9])})
+    assert_problem(bad, 400, "bad_page_token")
+    assert_problem(c.get("/api/v1/alerts/many/evidence", params={"after": "@@"}), 400,
+                   "bad_page_token")  # fmt: skip
+
+    monkeypatch.setattr(alerts_page, "EVIDENCE_SHOWN", 50)
+    rows: list[str] = []
+    url: str | None = "/alerts/many"
+    pages = 0
+    while url:
+        html = c.get(url).text
+        rows += re.findall(r"open=(evt-\d{6})", html)
+        rows += re.findall(r"activity (\d+) is no longer stored", html)
+        nxt = _links(html, "/alerts/many")
+        url = nxt[0] if nxt else None
+        pages += 1
+    assert len(rows) == len(set(rows)) == len(evidence) and pages == -(-len(evidence) // 50)
+
+
+def test_a_persons_alerts_page_through_the_api_and_the_person_page(
+    web: Web, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A person with more alerts than a page (naming an e-mail of their accounts, or
+    an account id): ``/api/v1/alerts?person=`` and the person page's Older link give each
+    once, newest first; other people's alerts are not among them."""
+    _fill(web)
+    mine = ["PERSON7@Example.com", "person7@example.com", "00u0007", "guid-0007"]
+    _raise(web, [AlertWrite(f"p7-{i:03d}", "p", f"about 7 #{i}", "low", "c", None,
+                            mine[i % 4], "x", (1,), T0 + timedelta(seconds=i),
+                            T0 + timedelta(seconds=i % 5), False)
+                 for i in range(45)])  # fmt: skip
+    c = web.signed_in("read_only")
+    got, pages = _follow(c, "/api/v1/alerts?person=person7%40example.com&limit=10")
+    assert sorted(str(a["id"]) for a in got) == [f"p7-{i:03d}" for i in range(45)]
+    assert pages == 5 and all(str(a["entity"]) in mine for a in got)
+    order = [(str(a["last_time"]), str(a["id"])) for a in got]
+    assert order == sorted(order, key=lambda t: (-int(t[0][17:19]), t[1]))
+    assert_problem(c.get("/api/v1/alerts", params={"person": "nobody"}), 404, None)
+
+    monkeypatch.setattr(accounts_page, "ALERTS_SHOWN", 20)
+    seen: list[str] = []
+    url: str | None = "/accounts/person?key=person7%40example.com"
+    pages = 0
+    while url:
+        html = c.get(url).text
+        seen += re.findall(r'<a href="/alerts/(p7-\d{3}|pg-\d{4})">', html)
+        nxt = _links(html, "/accounts/person")
+        url = nxt[0] if nxt else None
+        pages += 1
+    assert sorted(seen) == [f"p7-{i:03d}" for i in range(45)] and pages == 3

@@ -32,6 +32,7 @@ __all__ = [
     "encode_time_key",
     "next_link",
     "page",
+    "page_of_ids",
 ]
 
 
@@ -89,6 +90,26 @@ def decode_key(token: str, shape: Sequence[type]) -> tuple[Any, ...]:
         if isinstance(part, int) and not -(2**63) <= part < 2**63:
             raise _bad_token()
     return tuple(value)
+
+
+def page_of_ids(ids: Sequence[int], token: str | None, limit: int) -> tuple[list[int], str | None]:
+    """Keyset paging over a stored list of distinct ids (an alert's evidence, in its own
+    order): the first ``limit`` ids after the one ``token`` names (from the start when None),
+    and the token of the last of them when more follow (else None).
+
+    Raises:
+        ConfigError: (400 ``bad_page_token``) a token that names no id of ``ids``.
+    """
+    start = 0
+    if token:
+        (last,) = decode_key(token, (int,))
+        try:
+            start = list(ids).index(last) + 1
+        except ValueError:
+            raise _bad_token() from None
+    chunk = list(ids[start : start + limit])
+    more = start + limit < len(ids)
+    return chunk, encode_key([chunk[-1]]) if more and chunk else None
 
 
 def encode_time_key(time: datetime, key: str) -> str:

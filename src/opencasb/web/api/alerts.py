@@ -1,10 +1,13 @@
-"""``/api/v1/alerts``: list by status, severity and policy (newest evidence first, keyset
-paging), read one with its evidence activities and comments, close with a resolution,
+"""``/api/v1/alerts``: list by status, severity, policy and person (newest evidence first,
+keyset paging), read one with its evidence activities (the first page; ``evidence_next``
+pages on through ``/api/v1/alerts/{id}/evidence``) and comments, close with a resolution,
 comment. Closing and commenting need the analyst role and are audited."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Annotated, Any, Literal
+from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
@@ -17,7 +20,7 @@ from opencasb.web.auth.audit import record
 from opencasb.web.auth.deps import Analyst, Reader
 from opencasb.web.auth.roles import Principal
 from opencasb.web.context import WebContext
-from opencasb.web.paging import decode_time_key, encode_time_key, next_link
+from opencasb.web.paging import decode_time_key, encode_time_key, next_link, page_of_ids
 
 __all__ = ["router"]
 
@@ -54,14 +57,20 @@ def list_alerts(
     status: Annotated[Literal["open", "closed"] | None, Query()] = None,
     severity: Annotated[Literal["informational", "low", "medium", "high"] | None, Query()] = None,
     policy_id: str | None = None,
+    person: Annotated[
+        str | None, Query(description="Only alerts about this person (a key of /api/v1/people).")
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 50,
     after: str | None = None,
 ) -> Response:
-    """Alerts, newest last evidence first (then by id); follow ``next`` for more."""
+    """Alerts, newest last evidence first (then by id); follow ``next`` for more. An
+    unknown ``person`` is a 404."""
+    entities = ctx.store.inventory.get_person(person).alert_entities() if person else None
     found = ctx.store.detection.page_alerts(
         status=status,
         severity=severity,
         policy_id=policy_id or None,
+        entities=entities,
         limit=limit,
         after=decode_time_key(after) if after else None,
     )
@@ -69,20 +78,32 @@ def list_alerts(
     return ok({"items": [alert_json(a) for a in found.items], "next": next_link(request, token)})
 
 
-@router.get("/{alert_id}")
-def get_alert(alert_id: str, principal: Reader, ctx: Ctx) -> Response:
-    """One alert with its explanation, evidence activities (the first 200, oldest first),
-    comments (each with its author: null for one written before authors were kept) and
-    timeline."""
-    a = ctx.store.detection.get_alert(alert_id)
-    found = ctx.store.detection.activities_by_id(a.evidence[:_EVIDENCE_SHOWN])
+def _evidence(ctx: WebContext, ids: Sequence[int]) -> tuple[list[dict[str, Any]], int]:
+    """The stored activities of ``ids``, oldest first, each with its ``id``; and how many
+    of ``ids`` are no longer stored."""
+    found = ctx.store.detection.activities_by_id(ids)
     stored = stored_of(ctx, list(found.values()))
-    evidence = [
-        {"id": i, **activity_json(ctx, found[i], stored)}
-        for i in a.evidence[:_EVIDENCE_SHOWN]
-        if i in found
-    ]
-    evidence.sort(key=lambda e: e["time"])
+    items = [{"id": i, **activity_json(ctx, found[i], stored)} for i in ids if i in found]
+    items.sort(key=lambda e: e["time"])
+    return items, len([i for i in ids if i not in found])
+
+
+def _evidence_link(request: Request, alert_id: str, token: str | None) -> str | None:
+    """The URL of the evidence page after ``token`` of the alert, or None."""
+    if token is None:
+        return None
+    path = f"/api/v1/alerts/{quote(alert_id, safe='')}/evidence"
+    return str(request.url.replace(path=path, query=urlencode({"after": token})))
+
+
+@router.get("/{alert_id}")
+def get_alert(alert_id: str, request: Request, principal: Reader, ctx: Ctx) -> Response:
+    """One alert with its explanation, evidence activities (the first 200, each page sorted
+    oldest first; ``evidence_next``, when not null, is the next page's URL), comments (each
+    with its author: null for one written before authors were kept) and timeline."""
+    a = ctx.store.detection.get_alert(alert_id)
+    shown, token = page_of_ids(a.evidence, None, _EVIDENCE_SHOWN)
+    evidence, missing = _evidence(ctx, shown)
     timeline: list[dict[str, Any]] = [{"time": a.created_at, "event": "raised"}]
     timeline += [
         {"time": c.created_at, "event": "comment", "text": c.text, "author": c.author}
@@ -94,10 +115,29 @@ def get_alert(alert_id: str, principal: Reader, ctx: Ctx) -> Response:
     out = alert_detail_json(a)
     out.update(
         evidence=evidence,
-        evidence_missing=len([i for i in a.evidence[:_EVIDENCE_SHOWN] if i not in found]),
+        evidence_missing=missing,
+        evidence_next=_evidence_link(request, a.id, token),
         timeline=timeline,
     )
     return ok(out)
+
+
+@router.get("/{alert_id}/evidence")
+def get_evidence(
+    alert_id: str,
+    request: Request,
+    principal: Reader,
+    ctx: Ctx,
+    limit: Annotated[int, Query(ge=1, le=1000)] = _EVIDENCE_SHOWN,
+    after: str | None = None,
+) -> Response:
+    """An alert's evidence activities, page by page in the alert's order (each page sorted
+    oldest first); follow ``next`` for more. ``missing`` counts the page's activities no
+    longer stored."""
+    a = ctx.store.detection.get_alert(alert_id)
+    ids, token = page_of_ids(a.evidence, after, limit)
+    items, missing = _evidence(ctx, ids)
+    return ok({"items": items, "missing": missing, "next": next_link(request, token)})
 
 
 @router.post("/{alert_id}/close")

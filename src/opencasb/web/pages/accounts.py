@@ -1,9 +1,10 @@
 """Accounts: people across apps (the Okta and Office 365 accounts of one e-mail address,
 any case, are one person), with status, admin roles, groups and last sign-in, keyset-paged
-by person key; one person's page adds their alerts and newest activities.
+by person key; one person's page adds their alerts (keyset-paged, newest first) and newest
+activities.
 
 URLs: ``/accounts?q=&admins=1&after=<token>`` and ``/accounts/person?key=<e-mail or
-instance:id>``.
+instance:id>&after=<token of their alerts>``.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from opencasb.store import ActivityQuery
 from opencasb.store.inventory_pages import AccountEntry, PersonEntry
 from opencasb.web.pages.deps import missing, store_of, viewer_of
 from opencasb.web.pages.render import render
-from opencasb.web.paging import decode_key, encode_key
+from opencasb.web.paging import decode_key, decode_time_key, encode_key, encode_time_key
 
 __all__ = ["Person", "router"]
 
@@ -81,17 +82,18 @@ def accounts_page(request: Request, q: str = "", admins: str = "", after: str = 
 
 
 @router.get("/accounts/person", response_class=HTMLResponse)
-def person_page(request: Request, key: str) -> Response:
+def person_page(request: Request, key: str, after: str = "") -> Response:
     viewer_of(request)
     store = store_of(request)
     try:
         person = Person(store.inventory.get_person(key))
     except NotFound as exc:
         raise missing(exc) from None
-    # An alert's entity is the actor's e-mail or id as the app wrote it: any case of either.
-    who = {f(v) for e in person.accounts for v in (e.account.email, e.account.id) if v
-           for f in (str, str.lower, str.casefold)}  # fmt: skip
-    alerts = store.detection.page_alerts(entities=sorted(who), limit=ALERTS_SHOWN).items
+    found = store.detection.page_alerts(
+        entities=person.entry.alert_entities(),
+        limit=ALERTS_SHOWN,
+        after=decode_time_key(after) if after else None,
+    )
     user = person.email or person.accounts[0].account.id
     recent = store.query_activities(ActivityQuery(user=user, limit=20)).items
     return render(
@@ -99,7 +101,9 @@ def person_page(request: Request, key: str) -> Response:
         "person.html",
         title=person.name or person.key,
         person=person,
-        alerts=alerts,
+        alerts=found.items,
+        after=after,
+        next_after=encode_time_key(*found.next) if found.next else None,
         activities=recent,
         user=user,
     )

@@ -3,7 +3,8 @@ entities, evidence (each linked to its record in the activity log), timeline and
 analysts close an alert as true positive, benign or false positive, and comment.
 
 URLs: ``/alerts?status=open&severity=high&after=<token>`` (keyset-paged, newest first;
-``status=all`` for every status), ``/alerts/{id}``, and the posts ``/alerts/{id}/close`` and
+``status=all`` for every status), ``/alerts/{id}?evidence_after=<token>`` (its evidence
+keyset-paged in the alert's order), and the posts ``/alerts/{id}/close`` and
 ``/alerts/{id}/comment``.
 """
 
@@ -21,7 +22,7 @@ from opencasb.store.alerts import RESOLUTIONS, AlertRecord
 from opencasb.web.pages.app_ops import problem_of
 from opencasb.web.pages.deps import audit, form_of, missing, store_of, viewer_of
 from opencasb.web.pages.render import render
-from opencasb.web.paging import decode_time_key, encode_time_key
+from opencasb.web.paging import decode_time_key, encode_time_key, page_of_ids
 
 __all__ = ["RESOLUTION_LABELS", "router"]
 
@@ -80,14 +81,20 @@ def _timeline(alert: AlertRecord) -> list[tuple[Any, str]]:
     return sorted(events, key=lambda e: e[0])
 
 
-def _alert_view(request: Request, alert_id: str, error: object = None, code: int = 200) -> Response:
+def _alert_view(
+    request: Request,
+    alert_id: str,
+    error: object = None,
+    code: int = 200,
+    evidence_after: str = "",
+) -> Response:
     viewer_of(request)
     store = store_of(request)
     try:
         alert = store.detection.get_alert(alert_id)
     except NotFound as exc:
         raise missing(exc) from None
-    shown = alert.evidence[:EVIDENCE_SHOWN]
+    shown, next_evidence = page_of_ids(alert.evidence, evidence_after or None, EVIDENCE_SHOWN)
     found = store.detection.activities_by_id(shown)
     evidence = []
     for i in shown:
@@ -107,7 +114,9 @@ def _alert_view(request: Request, alert_id: str, error: object = None, code: int
         title=alert.title,
         alert=alert,
         evidence=evidence,
-        more=len(alert.evidence) - len(shown),
+        evidence_after=evidence_after,
+        next_evidence=next_evidence,
+        more=len(alert.evidence) - alert.evidence.index(shown[-1]) - 1 if shown else 0,
         users=users,
         ips=ips,
         timeline=_timeline(alert),
@@ -118,8 +127,8 @@ def _alert_view(request: Request, alert_id: str, error: object = None, code: int
 
 
 @router.get("/alerts/{alert_id}", response_class=HTMLResponse)
-def alert_page(request: Request, alert_id: str) -> Response:
-    return _alert_view(request, alert_id)
+def alert_page(request: Request, alert_id: str, evidence_after: str = "") -> Response:
+    return _alert_view(request, alert_id, evidence_after=evidence_after)
 
 
 @router.post("/alerts/{alert_id}/close", response_class=HTMLResponse)
