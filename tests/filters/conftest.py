@@ -1,33 +1,18 @@
-"""Fixtures for the filter tests: a real store on SQLite and on PostgreSQL.
-
-The same pattern as tests/store/conftest.py: each PostgreSQL test gets a fresh schema on the
-local server (skipped when it is unreachable, unless ``CI`` is set).
-"""
+"""Helpers of the filter tests: Okta-like activities and a one-page save. The ``store``
+fixture (SQLite and PostgreSQL) and ``T0`` are the root conftest's."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from datetime import UTC, datetime, timedelta
+from collections.abc import Sequence
+from datetime import timedelta
 from typing import Any
 
-import pytest
+from tests.conftest import T0
 
-from opencasb.clock import FakeClock
-from opencasb.crypto import generate_key
 from opencasb.model.activity import Activity, Actor, Category, Geo, Outcome, Target
-from opencasb.store import PageWrite, Store, open_store
+from opencasb.store import PageWrite, Store
 
-KEY = generate_key()
-T0 = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def store(store_url: str) -> Iterator[Store]:
-    s = open_store(store_url, key=KEY, clock=FakeClock(T0))
-    try:
-        yield s
-    finally:
-        s.close()
+__all__ = ["T0", "make_activity", "save"]
 
 
 def make_activity(i: int, **over: Any) -> Activity:
