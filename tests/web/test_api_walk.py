@@ -8,7 +8,7 @@ import re
 from typing import Any
 
 from tests.web.conftest import KEY, PASSWORD, Web
-from tests.web.seed import seed
+from tests.web.seed import Seeded, seed
 
 from opencasb.web.app import create_app
 
@@ -50,15 +50,11 @@ def api_routes(web: Web) -> list[tuple[str, str]]:
     return out
 
 
-def fill(path: str, values: dict[str, str]) -> str:
-    return re.sub(r"\{(\w+)\}", lambda m: values.get(m.group(1), "nothing"), path)
-
-
-def test_every_route_with_every_role(web: Web) -> None:
-    seeded = seed(web)
-    clients = {role: web.signed_in(role) for role in RANK}
+def path_values(web: Web, seeded: Seeded, *, username: str, token_id: str) -> dict[str, str]:
+    """What fills the routes' path parameters: the seeded records, a tagged range (added
+    here), and the user and token given."""
     tagged = web.store.ip_tags.add("192.0.2.0/24", "tor", source="cli", created_by="t")
-    values = {
+    return {
         "range_id": str(tagged.id),
         "ip": "192.0.2.1",
         "name": "okta",
@@ -66,10 +62,20 @@ def test_every_route_with_every_role(web: Web) -> None:
         "source_event_id": "evt-000001",
         "alert_id": seeded.alert_id,
         "policy_id": "failed-sign-ins",
-        "username": "nobody",
-        "token_id": "999",
+        "username": username,
+        "token_id": token_id,
         "record_id": "1",
     }
+
+
+def fill(path: str, values: dict[str, str]) -> str:
+    return re.sub(r"\{(\w+)\}", lambda m: values.get(m.group(1), "nothing"), path)
+
+
+def test_every_route_with_every_role(web: Web) -> None:
+    seeded = seed(web)
+    clients = {role: web.signed_in(role) for role in RANK}
+    values = path_values(web, seeded, username="nobody", token_id="999")
     bad: list[str] = []
     for method, template in api_routes(web):
         path = fill(template, values)
@@ -170,19 +176,7 @@ def test_no_answer_holds_a_stored_secret(web: Web) -> None:
     )
     secrets += db_secrets
     assert seeded.secrets[0] in secrets and len(secrets) >= 8
-    tagged = web.store.ip_tags.add("192.0.2.0/24", "tor", source="cli", created_by="t")
-    values = {
-        "range_id": str(tagged.id),
-        "ip": "192.0.2.1",
-        "name": "okta",
-        "instance": "okta",
-        "source_event_id": "evt-000001",
-        "alert_id": seeded.alert_id,
-        "policy_id": "failed-sign-ins",
-        "username": "admin",
-        "token_id": str(made["id"]),
-        "record_id": "1",
-    }
+    values = path_values(web, seeded, username="admin", token_id=str(made["id"]))
     seen = 0
     for method, template in api_routes(web):
         if method != "GET":
