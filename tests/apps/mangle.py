@@ -1,6 +1,7 @@
-"""Mangled vendor records for the normalizers' property tests: a real record (the
-third-party samples of an app, when present) with random fields at any depth deleted, set
-to null, or replaced by arbitrary JSON values."""
+"""The third-party sample records of an app (``shared/samples/<app>/*.jsonl``, beside the
+repository; absent is allowed), and mangled records for the normalizers' property tests: a
+real record with random fields at any depth deleted, set to null, or replaced by arbitrary
+JSON values."""
 
 from __future__ import annotations
 
@@ -12,20 +13,25 @@ from typing import Any
 import orjson
 from hypothesis import strategies as st
 
-__all__ = ["json_values", "mangled_records", "sample_records"]
+__all__ = ["SAMPLES", "json_values", "labelled_samples", "mangled_records", "sample_records"]
 
 SAMPLES = Path(__file__).resolve().parents[2].parent / "shared" / "samples"
 
 
-def sample_records(app: str) -> list[dict[str, Any]]:
-    """Every record of the app's third-party samples (``shared/samples/<app>/*.jsonl``);
-    none when they are absent."""
+def labelled_samples(app: str) -> list[tuple[str, dict[str, Any]]]:
+    """Every record of the app's samples with its place (``file-stem:line``), in file and
+    line order; none when they are absent."""
     return [
-        orjson.loads(line)
+        (f"{path.stem}:{n}", orjson.loads(line))
         for path in sorted((SAMPLES / app).glob("*.jsonl"))
-        for line in path.read_bytes().splitlines()
+        for n, line in enumerate(path.read_bytes().splitlines(), start=1)
         if line.strip()
     ]
+
+
+def sample_records(app: str) -> list[dict[str, Any]]:
+    """Every record of the app's samples; none when they are absent."""
+    return [record for _, record in labelled_samples(app)]
 
 
 def json_values(tricky: Sequence[str]) -> st.SearchStrategy[Any]:

@@ -7,30 +7,19 @@ Each check reads the record's own raw fields, so a new sample file is covered wi
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
-import orjson
 import pytest
+from tests.apps.mangle import SAMPLES, labelled_samples
 
 from opencasb.apps.office365.ip import parse_client_ip
 from opencasb.apps.office365.normalize import normalize
 from opencasb.model import Activity, Outcome
 
-SAMPLES = Path(__file__).resolve().parents[3].parent / "shared" / "samples" / "office365"
-
-
-def _load() -> list[tuple[str, dict[str, Any]]]:
-    records = []
-    for path in sorted(SAMPLES.glob("*.jsonl")):
-        for line_no, line in enumerate(path.read_bytes().splitlines(), start=1):
-            if line.strip():
-                records.append((f"{path.stem}:{line_no}", orjson.loads(line)))
-    return records
-
-
-RECORDS = _load()
-pytestmark = pytest.mark.skipif(not RECORDS, reason=f"no Office 365 samples under {SAMPLES}")
+RECORDS = labelled_samples("office365")
+pytestmark = pytest.mark.skipif(
+    not RECORDS, reason=f"no Office 365 samples under {SAMPLES / 'office365'}"
+)
 
 
 def _present(value: Any) -> bool:

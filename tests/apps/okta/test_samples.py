@@ -8,30 +8,17 @@ the raw one is present and non-empty, so a new sample file is covered without ne
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
-import orjson
 import pytest
+from tests.apps.mangle import SAMPLES, labelled_samples
 
 from opencasb.apps.okta.event_types import EVENT_TYPES
 from opencasb.apps.okta.normalize import normalize
 from opencasb.model import Activity, Outcome
 
-SAMPLES = Path(__file__).resolve().parents[3].parent / "shared" / "samples" / "okta"
-
-
-def _load() -> list[tuple[str, dict[str, Any]]]:
-    records = []
-    for path in sorted(SAMPLES.glob("*.jsonl")):
-        for line_no, line in enumerate(path.read_bytes().splitlines(), start=1):
-            if line.strip():
-                records.append((f"{path.stem}:{line_no}", orjson.loads(line)))
-    return records
-
-
-RECORDS = _load()
-pytestmark = pytest.mark.skipif(not RECORDS, reason=f"no Okta samples under {SAMPLES}")
+RECORDS = labelled_samples("okta")
+pytestmark = pytest.mark.skipif(not RECORDS, reason=f"no Okta samples under {SAMPLES / 'okta'}")
 
 
 def _present(value: Any) -> bool:
