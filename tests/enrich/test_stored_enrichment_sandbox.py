@@ -42,6 +42,10 @@ def test_stored_enrichment_equals_the_computed_one(tmp_path: Path) -> None:
         stored = store.stored_enrichments([i for i, _, _ in rows])
         computed = {i: enricher.enrich(a) for i, _, a in rows}
         assert [i for i, _, _ in rows if stored[i] != computed[i]] == []
+        # the detection stage's read (activities and enrichment in one query) agrees
+        observed = store.detection.observed_after({}, 10_000_000)
+        assert [(i, iid, a) for i, iid, a, _ in observed] == rows
+        assert {i: e for i, _, _, e in observed} == stored
         # the sandbox's places, networks and tags are all there
         values = [e for e in stored.values() if e is not None]
         assert {e.geo_source for e in values} >= {"app", "builtin"}

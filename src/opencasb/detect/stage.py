@@ -426,13 +426,12 @@ class _Reader:
         )
         done = self._reads.get(key)
         if done is None:
-            rows = self._det.activities_after(cursors, self._batch, upto)
-            stored = self._store.stored_enrichments([i for i, _, _ in rows])
-            observed = [Observed(i, a, self._enrichment(a, stored.get(i))) for i, _, a in rows]
+            rows = self._det.observed_after(cursors, self._batch, upto)
+            observed = [Observed(i, a, self._enrichment(a, e)) for i, _, a, e in rows]
             after = dict(cursors)
-            for i, iid, _ in rows:
+            for i, iid, _, _ in rows:
                 after[iid] = max(after.get(iid, 0), i)
-            self._seen.update(i for i, _, _ in rows)
+            self._seen.update(i for i, _, _, _ in rows)
             done = self._reads[key] = (observed, after)
         return done
 

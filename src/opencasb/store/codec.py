@@ -430,7 +430,8 @@ def _fields_of(data: bytes) -> tuple[Sequence[Any], tuple[Target, ...], bytes]:
 def activity_from_row(
     row: Sequence[Any], instance_names: Mapping[int, str], *, lazy_raw: bool = False
 ) -> Activity:
-    """Rebuild an Activity from a row in :data:`ACTIVITY_READ_COLUMNS` order.
+    """Rebuild an Activity from a row in :data:`ACTIVITY_READ_COLUMNS` order (columns after
+    those are ignored).
 
     With ``lazy_raw``, ``raw`` is a :class:`~opencasb.store.lazy.LazyRecord`: the vendor
     record's JSON text, parsed on first use (the detection stage's reads: few activities
@@ -453,6 +454,7 @@ def activity_from_row(
         country,
         country_code,
         body,
+        *_more,  # columns a caller read beyond these (observed_after: the enrichment's)
     ) = row
     what = f"activities row {row_id}"
     try:

@@ -2,7 +2,8 @@
 
 Contract:
     * :func:`activities_after` reads stored activities after a cursor per instance, in id
-      order (the stage's input: an instance's ids commit in order, so "after" is "new").
+      order (the stage's input: an instance's ids commit in order, so "after" is "new");
+      :func:`observed_after` also gives each one's stored enrichment, in the same query.
     * :func:`commit_stages` writes one pass of one or more stages in ONE transaction: the
       alerts (new ones inserted; an alert that exists is extended, its evidence the union of
       both, so writing the same pass twice changes nothing), policies the stages disabled
@@ -28,12 +29,14 @@ from typing import Any
 
 from sqlalchemy import BigInteger, Connection, delete, insert, select, type_coerce, update
 
+from opencasb.enrich.enricher import Enrichment
 from opencasb.errors import NotFound
 from opencasb.model.activity import Activity
 from opencasb.store import alerts as _alerts
 from opencasb.store._db import Database
 from opencasb.store.alerts import RESOLUTIONS, AlertPage, AlertRecord, Comment
 from opencasb.store.codec import ACTIVITY_READ_COLUMNS, activity_from_row, dumps, loads
+from opencasb.store.enrichment import enrichments_of_rows
 from opencasb.store.instances import instance_names
 from opencasb.store.outbox import append_event, lock_outbox
 from opencasb.store.schema import activities, alerts, policies, stage_partitions, stage_state
@@ -56,6 +59,7 @@ __all__ = [
     "get_partitions",
     "get_stage",
     "list_policies",
+    "observed_after",
     "save_policy",
     "set_policy_enabled",
 ]
@@ -123,6 +127,11 @@ def _activity_cols() -> list[Any]:
     return cols
 
 
+# What observed_after reads: the activity's columns, then its stored enrichment's two.
+_OBSERVED_COLS = [*_activity_cols(), activities.c.enrich_ref, activities.c.ip_tags]
+_REF, _TAGS = len(ACTIVITY_READ_COLUMNS), len(ACTIVITY_READ_COLUMNS) + 1
+
+
 def activities_after(
     db: Database,
     cursors: Mapping[int, int],
@@ -141,12 +150,24 @@ def activities_after(
 
     Each activity's ``raw`` is a :class:`~opencasb.store.lazy.LazyRecord`: parsed on first
     use, when a damaged one raises the :class:`~opencasb.errors.StoreError` naming its row."""
+    return [(i, iid, a) for i, iid, a, _ in observed_after(db, cursors, limit, upto)]
+
+
+def observed_after(
+    db: Database,
+    cursors: Mapping[int, int],
+    limit: int,
+    upto: Mapping[int, int] | None = None,
+) -> list[tuple[int, int, Activity, Enrichment | None]]:
+    """:func:`activities_after`, each activity with the enrichment stored with it (None:
+    not enriched), read in the same query (the row's ``enrich_ref`` and ``ip_tags``; the
+    interned enrichment from the process's cache, read only when not parsed yet)."""
     names = instance_names(db)
     rows: list[Any] = []
     with db.read() as conn:
         for iid in sorted(names):
             after = cursors.get(iid, 0)
-            stmt = select(*_activity_cols()).where(
+            stmt = select(*_OBSERVED_COLS).where(
                 activities.c.instance_id == iid, activities.c.id > after
             )
             if upto is not None:
@@ -154,12 +175,18 @@ def activities_after(
                     continue
                 stmt = stmt.where(activities.c.id <= upto[iid])
             rows += conn.execute(stmt.order_by(activities.c.id).limit(limit)).all()
-    rows.sort(key=lambda r: int(r.id))
+    rows.sort(key=_row_id)
+    del rows[limit:]
+    enriched = enrichments_of_rows(db, [(r[_REF], r[_TAGS]) for r in rows])
     # raw parsed on first use: the engines look into few activities' raw records
     return [
-        (int(r.id), int(r.instance_id), activity_from_row(r, names, lazy_raw=True))
-        for r in rows[:limit]
+        (int(r[0]), int(r[1]), activity_from_row(r, names, lazy_raw=True), e)
+        for r, e in zip(rows, enriched, strict=True)
     ]
+
+
+def _row_id(r: Any) -> int:
+    return int(r[0])
 
 
 def activities_by_id(db: Database, ids: Sequence[int]) -> dict[int, Activity]:
@@ -419,6 +446,11 @@ class DetectionStore:
         self, cursors: Mapping[int, int], limit: int, upto: Mapping[int, int] | None = None
     ) -> list[tuple[int, int, Activity]]:
         return activities_after(self._db, cursors, limit, upto)
+
+    def observed_after(
+        self, cursors: Mapping[int, int], limit: int, upto: Mapping[int, int] | None = None
+    ) -> list[tuple[int, int, Activity, Enrichment | None]]:
+        return observed_after(self._db, cursors, limit, upto)
 
     def activities_by_id(self, ids: Sequence[int]) -> dict[int, Activity]:
         return activities_by_id(self._db, ids)

@@ -6,8 +6,9 @@
   are cached per process in :attr:`Database.enrich_refs`; ``enrichments`` rows are never
   deleted, so a cached id stays valid.
 * :func:`stored_enrichments` reads the stored enrichment of activities by id (None for a
-  row stored before enrichment was kept, or by a writer without an enricher). Each
-  interned row is parsed once per process (:attr:`Database.enrich_docs`).
+  row stored before enrichment was kept, or by a writer without an enricher);
+  :func:`enrichments_of_rows` builds it from the two columns a reader fetched with the
+  activities. Each interned row is parsed once per process (:attr:`Database.enrich_docs`).
 """
 
 from __future__ import annotations
@@ -26,7 +27,12 @@ from opencasb.store._db import Database
 from opencasb.store.enrich_codec import enrichment_from_key, enrichment_values, tags_from_text
 from opencasb.store.schema import activities, enrichments, instances
 
-__all__ = ["enrichments_of_events", "resolve_enrichments", "stored_enrichments"]
+__all__ = [
+    "enrichments_of_events",
+    "enrichments_of_rows",
+    "resolve_enrichments",
+    "stored_enrichments",
+]
 
 _CACHE_LIMIT = 200_000
 """Cached keys (and parsed rows) before the cache starts over: distinct enrichments are
@@ -126,14 +132,24 @@ def stored_enrichments(db: Database, ids: Sequence[int]) -> dict[int, Enrichment
             )
         ).all()
     found = [(int(i), ref, tags) for i, ref, tags in rows if int(i) in wanted]
-    docs = _docs(db, {int(ref) for _, ref, _ in found if ref is not None})
+    made = enrichments_of_rows(db, [(ref, tags) for _, ref, tags in found])
+    return {i: e for (i, _, _), e in zip(found, made, strict=True)}
+
+
+def enrichments_of_rows(
+    db: Database, columns: Sequence[tuple[int | None, str | None]]
+) -> list[Enrichment | None]:
+    """The stored enrichment of activities given their ``(enrich_ref, ip_tags)`` columns,
+    in order (None: not enriched). The interned rows come from the process's cache; only
+    those not parsed yet are read (one query per 500)."""
+    docs = _docs(db, {int(ref) for ref, _ in columns if ref is not None})
     # most activities share their (enrichment, tags) with many others: build each once
     # (Enrichment is immutable, so they may share the object)
     made: dict[tuple[Any, str | None], Enrichment | None] = {}
-    out: dict[int, Enrichment | None] = {}
-    for i, ref, tags in found:
-        pair = (ref, tags)
+    out: list[Enrichment | None] = []
+    for pair in columns:
         if pair not in made:
+            ref, tags = pair
             made[pair] = _with_tags(docs.get(int(ref)) if ref is not None else None, tags)
-        out[i] = made[pair]
+        out.append(made[pair])
     return out
