@@ -22,6 +22,7 @@ This module knows rows, not the policy model: the detection stage
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -162,6 +163,24 @@ def observed_after(
     """:func:`activities_after`, each activity with the enrichment stored with it (None:
     not enriched), read in the same query (the row's ``enrich_ref`` and ``ip_tags``; the
     interned enrichment from the process's cache, read only when not parsed yet)."""
+    # The batch's rows and activities form no reference cycles, but allocating them makes
+    # the cyclic collector run again and again over everything the process holds (the
+    # engines' state): measured as much as the decoding itself. It runs after the batch.
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        return _observed_after(db, cursors, limit, upto)
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def _observed_after(
+    db: Database,
+    cursors: Mapping[int, int],
+    limit: int,
+    upto: Mapping[int, int] | None,
+) -> list[tuple[int, int, Activity, Enrichment | None]]:
     names = instance_names(db)
     rows: list[Any] = []
     with db.read() as conn:
