@@ -58,7 +58,6 @@ from sqlalchemy import (
     LargeBinary,
     Text,
     and_,
-    exists,
     false,
     literal,
     not_,
@@ -76,9 +75,9 @@ from opencasb.filters.ast import NEGATIVE, AllOf, AnyOf, Condition, Filter, Not,
 from opencasb.filters.fields import Case, FieldRef, Kind, ascii_fold, canonical_text, resolve
 from opencasb.filters.predicate import Predicate, compile_predicate, needs_enrichment
 from opencasb.store.ipkey import ip_range
-from opencasb.store.iptags import holds
+from opencasb.store.iptag_spans import LiveTags, fallback, probe
 from opencasb.store.micros import to_micros
-from opencasb.store.schema import activities, actors, enrichments, instances, ip_tags
+from opencasb.store.schema import activities, actors, enrichments, instances
 
 __all__ = ["Compiled", "compile_sql"]
 
@@ -280,38 +279,46 @@ _TAG_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789_")
 
 
 def _tags(op: Op, value: Value, ignore_case: bool) -> ColumnElement[bool] | None:
-    """The positive ``op`` on the activity's CURRENT tags: a stored range holds its address
-    and has a tag that satisfies ``op`` (see the module docstring); None for ``matches``."""
+    """The positive ``op`` on the activity's CURRENT tags: a span of a tag that satisfies
+    ``op`` holds its address (see the module docstring); None for ``matches``."""
     if op is Op.MATCHES:
         return None
-    key = activities.c.ip_key
-    ranges = select(ip_tags.c.id).where(holds(key))
     if op is Op.IS_SET:
-        return exists(ranges)
+        return LiveTags(fallback(lambda tag: true()), lambda tag: True)
     fold = ascii_fold if ignore_case else str
-    # ``tag || ''``, not ``tag``: a bare column lets SQLite pick the (tag, id) index and then
-    # read every range of the tag for each activity (a 10,000-address Tor feed never
-    # finished); the expression leaves it the range index on (first_key, last_key).
-    tag = ip_tags.c.tag + literal("")
-    parts: list[ColumnElement[bool]] = []
-    for given in value if isinstance(value, tuple) else (value,):
-        t = fold(str(given))
-        if op in (Op.EQUALS, Op.IN):
-            parts.append(tag == t)
-        elif op is Op.CONTAINS:
-            parts.append(_StrPos(tag, t) > 0)
-        elif op is Op.STARTS_WITH:
-            parts.append(_StrPos(tag, t) == 1)
-        elif op is Op.ENDS_WITH:
-            if not set(t) <= _TAG_CHARS:
-                continue  # no tag holds another character (nor upper case)
-            # LIKE ignores ASCII case on SQLite: harmless, both sides are lower-case here
-            parts.append(tag.like(literal("%") + t.replace("_", "\\_"), escape="\\"))
-        else:
-            return None
-    if not parts:
+    given = [fold(str(v)) for v in (value if isinstance(value, tuple) else (value,))]
+    if op is Op.ENDS_WITH:
+        given = [t for t in given if set(t) <= _TAG_CHARS]  # no tag holds another character
+    if not given:
         return false()
-    return exists(ranges.where(or_(*parts)))
+    # Stored tags are lower-case [a-z0-9_], so the Python test and the SQL agree exactly.
+    if op in (Op.EQUALS, Op.IN):
+        return LiveTags(or_(*(probe(t) for t in given)), lambda tag: tag in given)
+    if op not in (Op.CONTAINS, Op.STARTS_WITH, Op.ENDS_WITH):
+        return None
+    return LiveTags(
+        fallback(lambda col: or_(*(_tag_sql(op, col, t) for t in given))),
+        lambda tag: any(_tag_test(op, tag, t) for t in given),
+    )
+
+
+def _tag_sql(op: Op, col: ColumnElement[str], t: str) -> ColumnElement[bool]:
+    """SQL: the stored tag ``col`` satisfies ``op`` with the value ``t``."""
+    if op is Op.CONTAINS:
+        return _StrPos(col, t) > 0
+    if op is Op.STARTS_WITH:
+        return _StrPos(col, t) == 1
+    # LIKE ignores ASCII case on SQLite: harmless, both sides are lower-case here
+    return col.like(literal("%") + t.replace("_", "\\_"), escape="\\")
+
+
+def _tag_test(op: Op, tag: str, t: str) -> bool:
+    """:func:`_tag_sql` in Python."""
+    if op is Op.CONTAINS:
+        return t in tag
+    if op is Op.STARTS_WITH:
+        return tag.startswith(t)
+    return tag.endswith(t)
 
 
 def _bools(value: Value) -> list[bool]:

@@ -9,8 +9,10 @@ Contract:
       transaction (:func:`tag_set_version`); one that changes nothing leaves it alone. A
       process holding the ranges in memory reloads them when the number differs, and stored
       enrichment computed under an older number is stale (searches and the activity
-      record never read stored tags: they match these rows live, see :func:`holds`,
-      :func:`tags_of` and :mod:`opencasb.filters.sql`).
+      record never read stored tags: they match these rows live, see :func:`tags_of`,
+      :mod:`opencasb.filters.sql` and :mod:`opencasb.store.iptag_spans`).
+    * The same transaction rewrites the merged spans of every tag it changed
+      (:func:`~opencasb.store.iptag_spans.respan`), which searches by tag read.
     * :func:`import_ranges` makes a source's rows exactly the given ranges, atomically: a
       file imported again replaces what it brought last time, rows it still lists keep their
       id and creation time, and a failure changes nothing.
@@ -50,6 +52,7 @@ from opencasb.enrich.iptags import IpRange, normalize_tag, parse_ip_range
 from opencasb.errors import ConfigError, NotFound
 from opencasb.store._db import Database
 from opencasb.store.export import _cell as csv_cell
+from opencasb.store.iptag_spans import respan
 from opencasb.store.schema import ip_tag_version, ip_tags
 
 __all__ = [
@@ -333,6 +336,7 @@ def add_range(
         row_id = conn.execute(
             insert(ip_tags).values(**_values(r, source, created_by, now)).returning(ip_tags.c.id)
         ).scalar_one()
+        respan(conn, [r.tag])
         _bump(conn, now)
         row = conn.execute(select(ip_tags).where(ip_tags.c.id == row_id)).one()
     return _record(row)
@@ -362,6 +366,7 @@ def remove_ranges(db: Database, spec: str | int, *, tag: str | None = None) -> l
         rows = [_record(r) for r in found]
         if rows:
             conn.execute(delete(ip_tags).where(ip_tags.c.id.in_([r.id for r in rows])))
+            respan(conn, {r.tag for r in rows})
             _bump(conn, now)
     if not rows:
         which = f" tagged {canonical}" if canonical else ""
@@ -401,6 +406,7 @@ def import_ranges(
         if tags:
             cond = or_(cond, ip_tags.c.tag.in_(sorted(tags)))
         stale: list[int] = []
+        touched: set[str] = set()  # tags whose spans change
         renamed: list[tuple[int, str]] = []
         kept: set[tuple[str, str]] = set()
         for row in conn.execute(select(ip_tags).where(cond)):
@@ -408,6 +414,7 @@ def import_ranges(
             new = wanted.get(key) if row.source == source else None
             if new is None:
                 stale.append(int(row.id))
+                touched.add(row.tag)
                 continue
             kept.add(key)
             if (row.name or "") != new.name:
@@ -419,6 +426,7 @@ def import_ranges(
             conn.execute(update(ip_tags).where(ip_tags.c.id == row_id).values(name=name or None))
         for i in range(0, len(fresh), 1000):
             conn.execute(insert(ip_tags), fresh[i : i + 1000])
+        respan(conn, touched | {v["tag"] for v in fresh})
         changed = bool(stale or renamed or fresh)
         version = _bump(conn, now) if changed else _current(conn)
     return ImportResult(len(fresh), len(stale), len(kept), version)

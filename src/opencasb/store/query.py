@@ -20,6 +20,11 @@ filters are read newest first in chunks and matched here until a page is full. C
 is as it was with LIKE/ILIKE: ASCII letters only on SQLite, Unicode lower case on
 PostgreSQL. The raw record already holds everything else a user would search for (actor, IP,
 place, user agent), so no separate search copy is written at ingest.
+
+A filter's ``ip_tags`` conditions (:class:`~opencasb.store.iptag_spans.LiveTags` in
+``where``) are resolved on the query's connection just before it runs: none of the tags is
+stored, nothing; few activities carry them, those activities' ids; many, a span probe per
+row read from the time index (:func:`~opencasb.store.iptag_spans.resolve_live_tags`).
 """
 
 from __future__ import annotations
@@ -51,6 +56,7 @@ from opencasb.store._db import Database
 from opencasb.store.codec import ACTIVITY_READ_COLUMNS, activity_from_row
 from opencasb.store.instances import instance_names
 from opencasb.store.ipkey import ip_range
+from opencasb.store.iptag_spans import resolve_live_tags
 from opencasb.store.schema import activities, actors, enrichments, to_micros
 from opencasb.store.textmatch import SQLITE_FUNCTION, text_match
 
@@ -357,6 +363,10 @@ def query_activities(db: Database, q: ActivityQuery) -> ActivityPage:
             instance_id = next((i for i, n in names.items() if n == q.instance), None)
             refs = matching_actors(conn, q.user, instance_id)
         dense = dense_ip_range(conn, q)
+        if q.where is not None:
+            # a filter's ip_tags conditions, in the form that is fastest for the tags and
+            # activities stored now (store.iptag_spans)
+            q = replace(q, where=resolve_live_tags(conn, q.where))
         # one extra row tells whether a next page exists
         if q.text and not db.is_sqlite:
             rows = _scan_text(conn, q, names, refs, dense)

@@ -75,6 +75,7 @@ __all__ = [
     "group_members",
     "groups",
     "instances",
+    "ip_tag_spans",
     "ip_tag_version",
     "ip_tags",
     "leases",
@@ -529,6 +530,18 @@ ip_tags = Table(
     UniqueConstraint("source", "network", "tag"),
     Index(None, "tag", "id"),
     Index(None, "first_key", "last_key"),
+)
+
+# Each tag's ranges merged (see store.iptag_spans): disjoint inclusive [lo, hi] spans of
+# 16-byte keys, rewritten with every change of ``ip_tags``; a search probes them by
+# (tag, lo), one index seek per address.
+ip_tag_spans = Table(
+    "ip_tag_spans",
+    metadata,
+    Column("tag", Text, primary_key=True),
+    Column("lo", LargeBinary, primary_key=True),
+    Column("hi", LargeBinary, nullable=False),
+    sqlite_with_rowid=False,
 )
 
 # The version of the set of tagged ranges: one row (id 1), its number raised by every
