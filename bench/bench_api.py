@@ -12,7 +12,9 @@ bearer token's check, the query, enrichment, JSON) with FastAPI's TestClient; th
 the client's, request to parsed answer. Queries take turns, run by run, so that load from
 other processes falls on all alike. ``--keep DIR`` keeps (and reuses) the SQLite file,
 ``--keep-pg SCHEMA`` the PostgreSQL schema.
-Target: p95 under 300 ms for every filter. Output: one table per engine.
+The last cases filter by IP tag (``tag_ranges``: a dense tag, a sparse one and a feed of
+10,000 addresses that matches nothing). Target: p95 under 300 ms for every filter. Output:
+one table per engine.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from fastapi.testclient import TestClient
 from bench_store import USERS, batches, save_new
 from opencasb.config import Settings
 from opencasb.crypto import generate_key
+from opencasb.enrich import parse_ip_range
 from opencasb.store import Store, open_store
 from opencasb.web.app import create_app
 from opencasb.web.auth.credentials import digest, new_api_token
@@ -52,7 +55,28 @@ QUERIES: list[tuple[str, dict[str, str]]] = [
     ("time range (1 h)", {"since": "2026-01-01T05:00:00Z", "until": "2026-01-01T06:00:00Z"}),
     ("user + time range", {"user": "user7@example.com", "since": "2026-01-01T05:00:00Z"}),
     ("type matching nothing", {"activity_type": "no.such.type"}),
+    ("ip tag corporate", {"filter": '{"field": "ip_tags", "equals": "corporate"}'}),
+    ("ip tag vpn", {"filter": '{"field": "ip_tags", "equals": "vpn"}'}),
+    ("ip tag tor", {"filter": '{"field": "ip_tags", "equals": "tor"}'}),
 ]
+
+
+def tor_addresses(n: int = 10_000) -> list[str]:
+    """``n`` single addresses spread over the activities' first octets (20-219), none of
+    them an activity's (second octets 100-149; bench_store's are below 16 up to 1,000,000
+    activities) nor next to another: ``n`` spans, a feed like Tor's exit list."""
+    return [f"{20 + i % 200}.{100 + i // 200 % 50}.{i * 7 % 256}.1" for i in range(n)]
+
+
+def tag_ranges(store: Store) -> None:
+    """The bench's IP tags (idempotent): ``corporate`` = 20.0.0.0/8 (user0's and a 200th of
+    the others' addresses: many activities) from two overlapping sources, ``vpn`` =
+    120.3.7.0/24 (few) and ``tor`` = 10,000 single addresses no activity has."""
+    ranges = [parse_ip_range("20.0.0.0/8", "corporate"), parse_ip_range("120.3.7.0/24", "vpn")]
+    ranges += [parse_ip_range(a, "tor") for a in tor_addresses()]
+    store.ip_tags.import_ranges("file:bench.csv", ranges, created_by="bench")
+    office = [parse_ip_range("20.1.0.0/16", "corporate")]  # overlaps the /8
+    store.ip_tags.import_ranges("file:office.csv", office, created_by="bench")
 
 
 def fill(store: Store, n: int) -> float:
@@ -143,12 +167,14 @@ def main() -> None:
                 keyfile.write_bytes(key)
             store = open_store(f"sqlite:///{folder / 'bench-api.db'}", key=key)
             spent = fill(store, args.n)
+            tag_ranges(store)
             print(f"sqlite_fill: {args.n:,} activities in {spent:.0f} s")
             table("SQLite", store.count_activities(), measure(store, args.runs))
             store.close()
     if not args.no_pg:
         with pg_store(args.pg, key, args.keep_pg) as store:
             spent = fill(store, args.n)
+            tag_ranges(store)
             print(f"postgres_fill: {args.n:,} activities in {spent:.0f} s")
             table("PostgreSQL", store.count_activities(), measure(store, args.runs))
 

@@ -16,11 +16,20 @@ from collections.abc import Iterator
 import pytest
 
 from opencasb.enrich import Enricher, parse_ip_range
-from opencasb.filters import AllOf, AnyOf, Condition, Filter, Not, Op, check, compile_predicate
-from opencasb.filters import iter_matching, search
+from opencasb.filters import (
+    AllOf,
+    AnyOf,
+    Condition,
+    Filter,
+    Not,
+    Op,
+    check,
+    compile_predicate,
+    iter_matching,
+    search,
+)
 from opencasb.model.activity import Activity
-from opencasb.store import ActivityQuery, Store
-from opencasb.store import iptag_spans
+from opencasb.store import ActivityQuery, Store, iptag_spans
 from opencasb.store import query as store_query
 
 from .conftest import make_activity, save
@@ -109,6 +118,8 @@ def test_every_tag_condition_agrees_with_the_predicate(store: Store, mode: str) 
     enricher = Enricher(ip_ranges=ranges)
     enriched = [(a, enricher.enrich(a)) for a in acts]
     assert {t for _, e in enriched for t in e.ip_tags} == {"corporate", "vpn", "anywhere6", "tor"}
+    for a, e in enriched:  # the tags the API and the portal show, from the spans
+        assert store.ip_tags.tags_of(a.src_ip) == tuple(sorted(e.ip_tags)), a.src_ip
     q = ActivityQuery(instance=name)
     compared = discriminating = 0
     for c in _conditions():

@@ -28,6 +28,7 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from sqlalchemy import (
+    CTE,
     Boolean,
     ColumnElement,
     Connection,
@@ -147,13 +148,41 @@ def fallback(tag_cond: Callable[[ColumnElement[str]], ColumnElement[bool]]) -> C
     return exists(select(s.c.tag).where(tag_cond(s.c.tag), s.c.lo <= key, s.c.hi >= key))
 
 
-def _tag_sizes(conn: Connection) -> dict[str, int]:
+def _tag_names() -> CTE:
+    """The stored tags, one index seek each (a loose scan of the (tag, lo) key: a feed of
+    100,000 spans is not read to list its one tag)."""
     s = ip_tag_spans.c
-    return {str(t): int(n) for t, n in conn.execute(select(s.tag, func.count()).group_by(s.tag))}
+    names = select(func.min(s.tag).label("tag")).cte("tag_names", recursive=True)
+    following = select(func.min(s.tag)).where(s.tag > names.c.tag).scalar_subquery()
+    return names.union_all(select(following).where(names.c.tag.isnot(None)))
 
 
-def _resolve(conn: Connection, cond: LiveTags, sizes: dict[str, int]) -> ColumnElement[bool]:
-    tags = sorted(t for t in sizes if cond.test(t))
+def stored_tags(conn: Connection) -> list[str]:
+    """Every tag with a stored range, sorted."""
+    names = _tag_names()
+    q = select(names.c.tag).where(names.c.tag.isnot(None))
+    return sorted(str(t) for t in conn.execute(q).scalars())
+
+
+def tags_holding(conn: Connection, key: bytes) -> list[str]:
+    """The tags with a range holding the address ``key`` (16 bytes), sorted: one span
+    probe per stored tag."""
+    names = _tag_names()
+    s = ip_tag_spans.alias()
+    k = literal(key, LargeBinary())
+    hi = (
+        select(s.c.hi)
+        .where(s.c.tag == names.c.tag, s.c.lo <= k)
+        .order_by(s.c.lo.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+    q = select(names.c.tag).where(names.c.tag.isnot(None), func.coalesce(hi, _EMPTY) >= k)
+    return sorted(str(t) for t in conn.execute(q).scalars())
+
+
+def _resolve(conn: Connection, cond: LiveTags, stored: list[str]) -> ColumnElement[bool]:
+    tags = [t for t in stored if cond.test(t)]
     if not tags:
         return false()
     # The activities these tags hold, read from the spans through the IP index, stopping
@@ -168,10 +197,11 @@ def _resolve(conn: Connection, cond: LiveTags, sizes: dict[str, int]) -> ColumnE
         .where(s.c.tag.in_(tags))
         .limit(DENSE_TAG_ROWS)
     )
-    rows = conn.execute(held).scalars().all()
-    if len(rows) < DENSE_TAG_ROWS:  # all of them (counted with repeats: tags may overlap)
-        return activities.c.id.in_(sorted({int(i) for i in rows})) if rows else false()
-    return or_(*(probe(t) for t in tags))
+    count = select(func.count()).select_from(held.subquery())
+    if int(conn.execute(count).scalar_one()) >= DENSE_TAG_ROWS:  # repeats counted: no matter
+        return or_(*(probe(t) for t in tags))
+    ids = sorted({int(i) for i in conn.execute(held).scalars()})  # all of them
+    return activities.c.id.in_(ids) if ids else false()
 
 
 def resolve_live_tags(conn: Connection, where: ColumnElement[bool]) -> ColumnElement[bool]:
@@ -181,11 +211,11 @@ def resolve_live_tags(conn: Connection, where: ColumnElement[bool]) -> ColumnEle
     found = list(_live(where))
     if not found:
         return where
-    sizes = _tag_sizes(conn)
+    stored = stored_tags(conn)
 
     def replace(element: Any, **kw: Any) -> Any:
         if isinstance(element, LiveTags):
-            return Grouping(_resolve(conn, element, sizes))
+            return Grouping(_resolve(conn, element, stored))
         return None
 
     opts: dict[str, Any] = {}

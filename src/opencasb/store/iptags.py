@@ -52,7 +52,7 @@ from opencasb.enrich.iptags import IpRange, normalize_tag, parse_ip_range
 from opencasb.errors import ConfigError, NotFound
 from opencasb.store._db import Database
 from opencasb.store.export import _cell as csv_cell
-from opencasb.store.iptag_spans import respan
+from opencasb.store.iptag_spans import respan, tags_holding
 from opencasb.store.schema import ip_tag_version, ip_tags
 
 __all__ = [
@@ -285,9 +285,12 @@ def tags_of(db: Database, address: str | None) -> tuple[str, ...]:
     """The tags the stored ranges give ``address`` now (sorted, distinct; () for None or
     text that is not an address): what searches and the activity record show, whatever
     the activity's stored enrichment says."""
-    if not address or parse_ip(address) is None:
+    ip = parse_ip(address) if address else None
+    if ip is None:
         return ()
-    return tuple(sorted({r.tag for r in lookup(db, address)}))
+    key = (_V4_PREFIX if ip[0] == 4 else b"") + ip[1].to_bytes(4 if ip[0] == 4 else 16, "big")
+    with db.read() as conn:
+        return tuple(tags_holding(conn, key))  # the merged spans: one seek per tag
 
 
 MAX_NAME = 200
