@@ -94,15 +94,13 @@ def _capped(store: Store, seconds: float) -> Iterator[Connection]:
             deadline = [0.0]
             raw.set_progress_handler(lambda: int(time.perf_counter() > deadline[0]), 10_000)
             conn.info["deadline"] = deadline
-        else:
-            conn.exec_driver_sql(f"SET statement_timeout = {int(seconds * 1000)}")
+        else:  # for this transaction only, which the block ends
+            conn.exec_driver_sql(f"SET LOCAL statement_timeout = {int(seconds * 1000)}")
         try:
             yield conn
         finally:
             if store.engine.dialect.name == "sqlite":
                 raw.set_progress_handler(None, 0)
-            else:
-                conn.exec_driver_sql("RESET statement_timeout")
             conn.rollback()
 
 

@@ -151,16 +151,19 @@ def test_a_change_of_the_ranges_is_seen_by_the_next_search(store: Store, mode: s
         return {a.src_ip for a in search(store, f, q).items}
 
     assert found() == set()
+    assert store.ip_tags.tags_of("192.0.2.8") == ()  # the spans now in memory
     store.ip_tags.add("192.0.2.0/30", "lab", source="cli", created_by="test")
     assert found() == set()  # 192.0.2.0-3: no activity there
     store.ip_tags.add("192.0.2.8/30", "lab", source="cli", created_by="test")
     assert found() == {"192.0.2.8", "192.0.2.9"}
+    assert store.ip_tags.tags_of("192.0.2.8") == ("lab",)  # not the spans held before
     store.ip_tags.import_ranges("file:lab.csv", [parse_ip_range("10.1.2.3", "lab")],
                                 created_by="test")  # fmt: skip
     mapped = "::ffff:10.1.2.3"  # the same address
     assert found() == {"192.0.2.8", "192.0.2.9", "10.1.2.3", mapped}
     assert "10.1.2.3" not in found(not_lab) and "10.200.0.1" in found(not_lab)
     store.ip_tags.remove("192.0.2.8/30", tag="lab")
+    assert store.ip_tags.tags_of("192.0.2.8") == ()
     assert found() == {"10.1.2.3", mapped}
     store.ip_tags.import_ranges("file:lab.csv", [], created_by="test")
     assert found() == set()

@@ -24,7 +24,9 @@ the key; among disjoint spans it does, which makes a probe one index seek
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import (
@@ -50,7 +52,16 @@ from sqlalchemy.sql.visitors import InternalTraversal, replacement_traverse
 
 from opencasb.store.schema import activities, ip_tag_spans, ip_tags
 
-__all__ = ["DENSE_TAG_ROWS", "LiveTags", "merge_spans", "resolve_live_tags", "respan"]
+__all__ = [
+    "DENSE_TAG_ROWS",
+    "LiveTags",
+    "SpanIndex",
+    "load_spans",
+    "merge_spans",
+    "resolve_live_tags",
+    "respan",
+    "tags_holding",
+]
 
 _V4_LOW = (0xFFFF << 32) | 0
 _V4_HIGH = (0xFFFF << 32) | 0xFFFFFFFF
@@ -179,6 +190,38 @@ def tags_holding(conn: Connection, key: bytes) -> list[str]:
     )
     q = select(names.c.tag).where(names.c.tag.isnot(None), func.coalesce(hi, _EMPTY) >= k)
     return sorted(str(t) for t in conn.execute(q).scalars())
+
+
+@dataclass(frozen=True, slots=True)
+class SpanIndex:
+    """Every tag's spans in memory, as of the tag-set version ``version``: what a caller
+    asking the tags of many addresses one at a time (a page of activities) keeps while the
+    version stays."""
+
+    version: int
+    spans: dict[str, tuple[list[bytes], list[bytes]]]  # tag -> (los, his), sorted
+
+    def tags(self, key: bytes) -> tuple[str, ...]:
+        """The tags holding the address ``key`` (16 bytes), sorted."""
+        out = []
+        for tag, (los, his) in self.spans.items():
+            i = bisect.bisect_right(los, key) - 1
+            if i >= 0 and his[i] >= key:
+                out.append(tag)
+        return tuple(sorted(out))
+
+
+def load_spans(conn: Connection, version: int) -> SpanIndex:
+    """Every stored span; ``version`` = the tag-set version read BEFORE, on ``conn`` (a
+    change committed in between is then newer than the number: reloaded once more, never
+    kept as if it were older)."""
+    s = ip_tag_spans.c
+    spans: dict[str, tuple[list[bytes], list[bytes]]] = {}
+    for tag, lo, hi in conn.execute(select(s.tag, s.lo, s.hi).order_by(s.tag, s.lo)):
+        los, his = spans.setdefault(str(tag), ([], []))
+        los.append(bytes(lo))
+        his.append(bytes(hi))
+    return SpanIndex(version, spans)
 
 
 def _resolve(conn: Connection, cond: LiveTags, stored: list[str]) -> ColumnElement[bool]:

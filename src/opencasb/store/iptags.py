@@ -28,6 +28,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+import weakref
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -36,6 +37,7 @@ from typing import Any
 from sqlalchemy import (
     ColumnElement,
     Connection,
+    Engine,
     LargeBinary,
     and_,
     delete,
@@ -52,7 +54,7 @@ from opencasb.enrich.iptags import IpRange, normalize_tag, parse_ip_range
 from opencasb.errors import ConfigError, NotFound
 from opencasb.store._db import Database
 from opencasb.store.export import _cell as csv_cell
-from opencasb.store.iptag_spans import respan, tags_holding
+from opencasb.store.iptag_spans import SpanIndex, load_spans, respan, tags_holding
 from opencasb.store.schema import ip_tag_version, ip_tags
 
 __all__ = [
@@ -285,12 +287,18 @@ def tags_of(db: Database, address: str | None) -> tuple[str, ...]:
     """The tags the stored ranges give ``address`` now (sorted, distinct; () for None or
     text that is not an address): what searches and the activity record show, whatever
     the activity's stored enrichment says."""
-    ip = parse_ip(address) if address else None
-    if ip is None:
+    key = _address_key(address)
+    if key is None:
         return ()
-    key = (_V4_PREFIX if ip[0] == 4 else b"") + ip[1].to_bytes(4 if ip[0] == 4 else 16, "big")
     with db.read() as conn:
         return tuple(tags_holding(conn, key))  # the merged spans: one seek per tag
+
+
+def _address_key(address: str | None) -> bytes | None:
+    ip = parse_ip(address) if address else None
+    if ip is None:
+        return None
+    return (_V4_PREFIX if ip[0] == 4 else b"") + ip[1].to_bytes(4 if ip[0] == 4 else 16, "big")
 
 
 MAX_NAME = 200
@@ -466,6 +474,10 @@ def _no_comment(name: str) -> str:
     return re.sub(r"(\s)#+", r"\1", name) if "#" in name else name
 
 
+# The spans in memory per database (its engine: a store makes a new IpTagStore per use).
+_SPANS: weakref.WeakKeyDictionary[Engine, SpanIndex] = weakref.WeakKeyDictionary()
+
+
 class IpTagStore:
     """The ranges bound to one database: ``store.ip_tags`` (see the module functions)."""
 
@@ -493,7 +505,17 @@ class IpTagStore:
         return lookup(self._db, address)
 
     def tags_of(self, address: str | None) -> tuple[str, ...]:
-        return tags_of(self._db, address)
+        """As :func:`tags_of`, from the spans held in memory while the tag-set version
+        stays (one read of the number per call: a page shows 50 addresses)."""
+        key = _address_key(address)
+        if key is None:
+            return ()
+        with self._db.read() as conn, conn.begin():
+            version = _current(conn)
+            index = _SPANS.get(self._db.engine)
+            if index is None or index.version != version:
+                index = _SPANS[self._db.engine] = load_spans(conn, version)
+        return index.tags(key)
 
     def add(
         self, network: str, tag: str, *, name: str = "", source: str, created_by: str
