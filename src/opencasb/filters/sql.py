@@ -33,16 +33,21 @@ are columns of the interned ``enrichments`` rows (``enrich_ref IN (SELECT id FRO
 enrichments WHERE ...)``); an activity stored without enrichment has none of these fields
 set, as the predicate has with no enrichment.
 
-``ip_tags`` is LIVE, not stored: a condition on it is ``EXISTS`` over the ``ip_tags`` table
-of the ranges that hold the activity's ``ip_key`` (:func:`opencasb.store.iptags.holds`, the
-matcher's rule) with a matching tag, so a search reflects the ranges as they are when it
-runs, with no ``enrich --all`` after the user changes them (the ``activities.ip_tags``
-column, written at ingest, is not read by searches). Stored tags are lower-case
-``[a-z0-9_]``, so ``ignore_case`` folds the value only, and ``ends_with`` is an escaped
-LIKE; ``matches`` is left to the residual, which :mod:`opencasb.filters.search` gives the
-current tags too. The predicate agrees when its enrichment's ``ip_tags`` come from the same
-ranges (detection's enricher reloads them when the tag-set version moves). Cost: one probe
-of the ``(first_key, last_key)`` index per row that reaches the condition.
+``ip_tags`` is LIVE, not stored: a condition on it is a
+:class:`~opencasb.store.iptag_spans.LiveTags`, "a tag satisfying the condition has a merged
+span (``ip_tag_spans``, rewritten with every change of the ranges) holding the activity's
+``ip_key``", so a search reflects the ranges as they are when it runs, with no ``enrich
+--all`` after the user changes them (the ``activities.ip_tags`` column, the enrichment as
+computed at ingest, is not read by searches: it goes stale when the ranges change). The
+activity query resolves it on its connection just before running (no tag: FALSE; a sparse
+tag: the ids of its activities; a dense one: a one-seek span probe per row); unresolved,
+it renders a probe per tag for ``equals``/``in`` and a scan of the matching tags' spans
+below the address otherwise. Stored tags are lower-case ``[a-z0-9_]``, so ``ignore_case``
+folds the value only, ``ends_with`` is an escaped LIKE, and the Python test the resolver
+applies to tag names agrees with the SQL; ``matches`` is left to the residual, which
+:mod:`opencasb.filters.search` gives the current tags too. The predicate agrees when its
+enrichment's ``ip_tags`` come from the same ranges (detection's enricher reloads them when
+the tag-set version moves).
 """
 
 from __future__ import annotations
