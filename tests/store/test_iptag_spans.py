@@ -1,5 +1,5 @@
 """Each tag's merged spans (store.iptag_spans): the merge, their upkeep by every change of
-the ranges, and migration 0013, which computes them for ranges stored before it."""
+the ranges, and migration 0014, which computes them for ranges stored before it."""
 
 from __future__ import annotations
 
@@ -112,7 +112,7 @@ def test_migration_computes_the_spans_of_ranges_stored_before_it(store_url: str)
     assert len(want["corporate"]) == 1 and len(want["v6"]) == 2
     engine = store.engine
     with engine.begin() as conn:
-        command.downgrade(migration_config(conn), "0012")
+        command.downgrade(migration_config(conn), "0013")
     with engine.connect() as conn:
         assert "ip_tag_spans" not in sa.inspect(conn).get_table_names()
     store.close()

@@ -9,7 +9,7 @@ Contract:
       ``key``".
     * :func:`respan` rewrites the spans of the given tags from their ranges; every change
       of ``ip_tags`` (:mod:`opencasb.store.iptags`) calls it in its own transaction, so a
-      search never sees ranges and spans disagree. Migration 0013 fills the table for the
+      search never sees ranges and spans disagree. Migration 0014 fills the table for the
       ranges stored before it.
     * :class:`LiveTags` is a filter's condition on the activity's CURRENT tags (built by
       :mod:`opencasb.filters.sql`). As it is, it renders a correct but per-row condition;

@@ -1,7 +1,7 @@
 """Each tag's stored ranges merged into disjoint spans, for searches by IP tag.
 
-Revision ID: 0013
-Revises: 0012
+Revision ID: 0014
+Revises: 0013
 Create Date: 2026-12-06
 
 ``ip_tag_spans`` holds, per tag, the union of the tag's ``ip_tags`` ranges as disjoint
@@ -19,8 +19,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0013"
-down_revision: str | None = "0012"
+revision: str = "0014"
+down_revision: str | None = "0013"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
