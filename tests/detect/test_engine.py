@@ -4,7 +4,7 @@ that survives JSON and any batch split."""
 from __future__ import annotations
 
 import dataclasses
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from tests.detect.helpers import T0, act, observe
@@ -23,9 +23,11 @@ from opencasb.detect.shared import SharedFilter
 from opencasb.detect.state import EngineState, partition_key
 from opencasb.enrich import Enrichment
 from opencasb.filters import parse_filter
-from opencasb.model.activity import Activity, Outcome
+from opencasb.model.activity import Activity, Category, Outcome
 
 NOW = FakeClock(T0 + timedelta(hours=1))
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+FILE = Category.FILE
 
 
 def _policy(pid: str = "p", repeated: Repeated | None = None, **kw: object) -> Policy:
@@ -224,6 +226,17 @@ def test_too_late_for_the_lateness_allowance_is_not_counted_with_pruned_neighbou
         observe(*(_fail(i * 10) for i in range(10)), act(at=3000)), EngineState()
     )
     assert st.windows == {}  # pruned: watermark 3000 s, window 5 min + 1 min
+    assert engine.evaluate(observe(_fail(45), first_id=50), st)[0] == []
+
+
+def test_an_activity_no_policy_can_match_still_moves_the_watermark() -> None:
+    # the engine evaluates only the activities some policy could match (by type); the
+    # newest of the batch is a file access, which none can, and still prunes the window
+    engine = PolicyEngine([_policy(repeated=FAILED)], clock=NOW, lateness=timedelta(minutes=1))
+    batch = [*(_fail(i * 10) for i in range(10)), act("FileAccessed", at=3000, category=FILE)]
+    _, st = engine.evaluate(observe(*batch), EngineState())
+    assert st.watermark == (T0 - EPOCH + timedelta(seconds=3000)) // timedelta(microseconds=1)
+    assert st.windows == {}
     assert engine.evaluate(observe(_fail(45), first_id=50), st)[0] == []
 
 

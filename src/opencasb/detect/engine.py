@@ -31,7 +31,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from bisect import bisect_left, bisect_right, insort
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
@@ -39,7 +39,8 @@ from typing import Protocol
 from opencasb.clock import Clock
 from opencasb.detect.dispatch import Dispatch
 from opencasb.detect.distinct import getter, text
-from opencasb.detect.policy import GroupBy, Policy, PolicyCategory, Severity, Tactic
+from opencasb.detect.policy import GroupBy, Policy, PolicyCategory, Scope, Severity, Tactic
+from opencasb.detect.shared import SharedFilter
 from opencasb.detect.state import Counters, Disabled, EngineState, Entry
 from opencasb.enrich.enricher import Enrichment
 from opencasb.model.activity import Activity
@@ -64,6 +65,7 @@ _US = 1_000_000
 _DAY = 86_400 * _US
 _BLOCK = 3 * 3_600 * _US
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MEMO_LIMIT = 4096  # activity types come from vendor data: bound the table
 
 
 def _micros(dt: datetime) -> int:
@@ -175,11 +177,25 @@ class PolicyEngine:
         self._max_day = max_matches_per_day
         self._max_block = max_matches_per_block
         self._dispatch = Dispatch([p for p in self.policies if p.enabled])
+        self._compiled = {p.id: (p, _predicate(p), p.scope != _EVERYONE) for p in self.policies}
+        self._plans: dict[tuple[str, str], tuple[_Compiled, ...]] = {}
         self._distinct_of = {
             p.id: getter(p.repeated.distinct)
             for p in self.policies
             if p.repeated is not None and p.repeated.distinct
         }
+
+    def _candidates(self, activity_type: str, category: str) -> tuple[_Compiled, ...]:
+        """The policies that could match an activity of this type and category
+        (:class:`Dispatch`), compiled, in the policies' order."""
+        key = (activity_type, category)
+        plan = self._plans.get(key)
+        if plan is None:
+            found = self._dispatch.candidates(activity_type, category)
+            plan = tuple(self._compiled[p.id] for p in found)
+            if len(self._plans) < _MEMO_LIMIT:
+                self._plans[key] = plan
+        return plan
 
     def reset_policy(self, state: EngineState, policy_id: str) -> EngineState:
         """A copy of ``state`` that forgets ``policy_id`` (its windows, counters and
@@ -203,25 +219,45 @@ class PolicyEngine:
                 del table[pid]
         now = self._clock.now()
         findings: list[Finding] = []
-        for item in sorted(observed, key=lambda o: o.activity.time):
-            t = _micros(item.activity.time)
-            st.watermark = max(st.watermark, t)
-            groups: frozenset[str] | None = None
-            tags = item.ip_tags
+        # Only the activities some policy could match are evaluated (most are not): sorted
+        # alone, they keep the order they have in the whole batch sorted (stable sort).
+        # The watermark is the newest time of the whole batch (nothing reads it before the
+        # end).
+        plans = self._plans
+        todo: list[tuple[Observed, tuple[_Compiled, ...]]] = []
+        newest: datetime | None = None
+        for item in observed:
             a = item.activity
-            for policy in self._dispatch.candidates(a.activity_type, a.category):
-                if policy.id in st.disabled:
+            if newest is None or a.time > newest:
+                newest = a.time
+            found_for = plans.get((a.activity_type, a.category))
+            if found_for is None:
+                found_for = self._candidates(a.activity_type, a.category)
+            if found_for:
+                todo.append((item, found_for))
+        if newest is not None:
+            st.watermark = max(st.watermark, _micros(newest))
+        todo.sort(key=_time_of)
+        disabled = st.disabled
+        for item, policies in todo:
+            a = item.activity
+            e = item.enrichment
+            t = -1
+            groups: frozenset[str] | None = None
+            for policy, matches, scoped in policies:
+                if policy.id in disabled or not matches(a, e):
                     continue
-                if not policy.matches(item.activity, item.enrichment):
-                    continue
-                if policy.scope.needs_groups and groups is None:
-                    groups = (
-                        self._directory.groups_of(item.activity)
-                        if self._directory is not None
-                        else frozenset()
-                    )
-                if not self._in_scope(policy, item.activity, tags, groups or frozenset()):
-                    continue
+                if scoped:
+                    if policy.scope.needs_groups and groups is None:
+                        groups = (
+                            self._directory.groups_of(a)
+                            if self._directory is not None
+                            else frozenset()
+                        )
+                    if not self._in_scope(policy, a, item.ip_tags, groups or frozenset()):
+                        continue
+                if t < 0:
+                    t = _micros(a.time)
                 if not self._count_match(policy, st, t):
                     continue
                 found = (
@@ -448,6 +484,22 @@ class PolicyEngine:
                 del episodes[key]
             if not episodes:
                 del st.episodes[policy.id]
+
+
+_Compiled = tuple[Policy, Callable[[Activity, Enrichment | None], bool], bool]
+"""A policy, its filter as a function, and whether its scope leaves anyone out."""
+_EVERYONE = Scope()
+
+
+def _predicate(policy: Policy) -> Callable[[Activity, Enrichment | None], bool]:
+    """The policy's filter as one function (the compiled filter itself when it has one)."""
+    if isinstance(policy.filter, SharedFilter):
+        return policy.filter.predicate
+    return policy.matches
+
+
+def _time_of(pair: tuple[Observed, object]) -> datetime:
+    return pair[0].activity.time
 
 
 def _us(span: timedelta) -> int:

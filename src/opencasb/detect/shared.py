@@ -23,6 +23,12 @@ class SharedFilter:
     def __post_init__(self) -> None:
         object.__setattr__(self, "_compiled", compile_predicate(self.tree))
 
+    @property
+    def predicate(self) -> CompiledPredicate:
+        """The compiled filter itself: ``predicate(activity, enrichment_or_None)``, what
+        :meth:`matches` calls (the policy engine calls it directly)."""
+        return self._compiled
+
     def matches(self, activity: Activity, enrichment: Enrichment | None = None) -> bool:
         return self._compiled(activity, enrichment)
 

@@ -133,6 +133,17 @@ def _attr(attr: str) -> Getter:
     return lambda a, e: getattr(a, attr)
 
 
+def _enum(attr: str, enum: type[Category] | type[Outcome]) -> Getter:
+    """The value of an enum attribute (``enum(value).value``, without the enum's call when
+    it already is a member: a filter asks for the outcome of every activity it meets)."""
+
+    def get(a: Activity, e: Enrichment | None) -> Any:
+        v = getattr(a, attr)
+        return v._value_ if v.__class__ is enum else enum(v).value
+
+    return get
+
+
 def _enrich(attr: str) -> Getter:
     return lambda a, e: getattr(e, attr) if e is not None else None
 
@@ -147,14 +158,14 @@ def _specs() -> dict[str, FieldSpec]:
         FieldSpec(
             "category",
             text,
-            lambda a, e: Category(a.category).value,
+            _enum("category", Category),
             choices=tuple(c.value for c in Category),
         ),
         FieldSpec("action", text, _attr("action")),
         FieldSpec(
             "outcome",
             text,
-            lambda a, e: Outcome(a.outcome).value,
+            _enum("outcome", Outcome),
             choices=tuple(o.value for o in Outcome),
         ),
         FieldSpec("outcome_detail", text, _attr("outcome_detail")),
@@ -221,25 +232,30 @@ def _walk(value: Any, path: tuple[str, ...], out: list[Any]) -> None:
         _walk(value.get(path[0]), path[1:], out)
 
 
-def _walk_flat(value: Any, path: tuple[str, ...], out: list[Any]) -> None:
-    # ``details`` is a flat map whose keys hold dots (``param.ForwardTo``,
-    # ``security.is_proxy``): the longest key made of the path's first parts wins, then the
-    # rest of the path is walked below it as usual (a value may itself be an object).
-    if isinstance(value, Mapping):
-        for cut in range(len(path), 1, -1):
-            key = ".".join(path[:cut])
-            if key in value:
-                _walk(value[key], path[cut:], out)
-                return
-    _walk(value, path, out)
-
-
 def _dynamic_getter(root: str, path: tuple[str, ...]) -> Getter:
-    walk = _walk_flat if root == "details" else _walk
+    if root == "details":
+        # ``details`` is a flat map whose keys hold dots (``param.ForwardTo``,
+        # ``security.is_proxy``): the longest key made of the path's first parts wins, then
+        # the rest of the path is walked below it as usual (a value may itself be an
+        # object). The keys to try, longest first, are made once.
+        cuts = [(".".join(path[:cut]), path[cut:]) for cut in range(len(path), 1, -1)]
+
+        def flat(a: Activity, e: Enrichment | None) -> list[Any]:
+            out: list[Any] = []
+            value = a.details
+            if isinstance(value, Mapping):
+                for key, rest in cuts:
+                    if key in value:
+                        _walk(value[key], rest, out)
+                        return out
+            _walk(value, path, out)
+            return out
+
+        return flat
 
     def get(a: Activity, e: Enrichment | None) -> list[Any]:
         out: list[Any] = []
-        walk(getattr(a, root), path, out)
+        _walk(getattr(a, root), path, out)
         return out
 
     return get

@@ -10,8 +10,10 @@ grants and failed attempts do not count.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from opencasb.detect.anomaly.settings import AnomalySettings
 from opencasb.detect.anomaly.state import AnomalyState, UserState
@@ -25,8 +27,10 @@ __all__ = [
     "EVERYTHING",
     "FAILED_SIGNIN_TYPES",
     "INTERACTIVE_SIGNIN_TYPES",
+    "UNSET",
     "Applies",
     "Context",
+    "Gate",
     "actor_key",
     "is_failed_signin",
     "is_interactive_signin",
@@ -43,6 +47,9 @@ _US = 1_000_000
 EPISODE_GAP_US = 24 * 3_600 * _US
 """A user's findings of one detector no more than this apart are one episode (one alert)."""
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_ONE_US = timedelta(microseconds=1)
+UNSET: Any = object()
+"""The value of :attr:`Context.place` before anyone asked for it."""
 
 
 def micros(dt: datetime) -> int:
@@ -83,16 +90,23 @@ def place_name(city: str | None, country: str) -> str:
     return f"{city}, {country}" if city else country
 
 
+Gate = Callable[[UserState | None, str | None], bool]
+"""A cheap test of the activity's user (None: no actor) and inventory status."""
+
+
 @dataclass(frozen=True, slots=True)
 class Applies:
     """The activities a detector (or a baseline learner) can act on: those of a type in
-    ``types`` or of a category in ``categories``, or all with ``everything``. The engine
-    hands a detector only those (most activities concern no detector), so this must be a
-    superset of what the detector finds or learns from: the detector still decides."""
+    ``types`` or of a category in ``categories``, or all with ``everything``; with a
+    ``gate``, only those whose user state and status pass it. The engine hands a detector
+    only those (most activities concern no detector), so this must be a superset of what
+    the detector finds or learns from (a gate is false only when the detector would find
+    nothing and change nothing): the detector still decides."""
 
     types: frozenset[str] = frozenset()
     categories: frozenset[Category] = frozenset()
     everything: bool = False
+    gate: Gate | None = None
 
     def __call__(self, activity_type: str, category: Category) -> bool:
         return self.everything or activity_type in self.types or category in self.categories
@@ -121,6 +135,9 @@ class Context:
     now: datetime
     status: str | None = None
     """The user's status in the inventory (``ACTIVE``, ``SUSPENDED``...), when known."""
+    place: Any = UNSET
+    """The activity's place (:func:`~.travel` computes it once for the detectors and the
+    learner of one activity); :data:`UNSET` until then."""
 
     @property
     def tags(self) -> frozenset[str]:
@@ -128,7 +145,7 @@ class Context:
 
     def learned(self, first: int) -> bool:
         """Has a baseline that started at ``first`` finished its learning period?"""
-        return first > 0 and self.t - first >= self.settings.learning // timedelta(microseconds=1)
+        return first > 0 and self.t - first >= self.settings.learning // _ONE_US
 
     def finding(
         self,

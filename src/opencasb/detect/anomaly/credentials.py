@@ -62,8 +62,11 @@ PUSHES = Applies(types=frozenset({_PUSH_SENT, _PUSH_DENIED, _MFA}) | INTERACTIVE
 """What :func:`mfa_fatigue` acts on: push prompts, factor checks and sign-ins."""
 
 
+_ONE_US = timedelta(microseconds=1)
+
+
 def _us(value: timedelta) -> int:
-    return value // timedelta(microseconds=1)
+    return value // _ONE_US
 
 
 def _minutes(us: int) -> str:
@@ -132,7 +135,6 @@ def mfa_fatigue(ctx: Context) -> list[Finding]:
     u, a = ctx.user, ctx.activity
     if u is None:
         return []
-    window = _us(ctx.settings.mfa_window)
     kind = -1
     if a.activity_type == _PUSH_SENT:
         kind = 0
@@ -140,6 +142,7 @@ def mfa_fatigue(ctx: Context) -> list[Finding]:
         a.activity_type == _MFA and a.outcome is Outcome.FAILURE
     ):
         kind = 1
+    window = _us(ctx.settings.mfa_window)
     if kind >= 0:
         u.pushes = [p for p in u.pushes if ctx.t - p[0] < window][-(MAX_PUSHES - 1) :]
         u.pushes.append([ctx.t, ctx.activity_id, kind])

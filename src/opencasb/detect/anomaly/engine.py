@@ -24,7 +24,7 @@ from datetime import datetime
 from typing import Any
 
 from opencasb.clock import Clock
-from opencasb.detect.anomaly.base import EVERYTHING, Applies, Context, actor_key, micros
+from opencasb.detect.anomaly.base import Applies, Context, Gate, micros
 from opencasb.detect.anomaly.credentials import (
     FAILED_SIGNINS,
     FAILURES,
@@ -48,6 +48,7 @@ from opencasb.detect.anomaly.files import (
     ransomware,
 )
 from opencasb.detect.anomaly.lifecycle import (
+    DISABLED,
     DISABLED_USER,
     ENROLMENTS,
     LIFECYCLE,
@@ -118,19 +119,18 @@ APPLIES: dict[_Step, Applies] = {
     failed_signins: FAILURES,
     file_volume: FILE_VOLUME,
     ransomware: RENAMES,
-    disabled_user: EVERYTHING,
+    disabled_user: DISABLED,
     mfa_reenrolment: ENROLMENTS,
     suspicious_forwarding: FORWARDING,
     learn_place: SIGNINS,
     track_lifecycle: LIFECYCLE,
-    learn_domain: EVERYTHING,
 }
 """What each detector and learner acts on (see :class:`~.base.Applies`)."""
 
-_LEARNERS: tuple[_Step, ...] = (learn_place, track_lifecycle, learn_domain)
+_LEARNERS: tuple[_Step, ...] = (learn_place, track_lifecycle)
 """The baseline learners, run after the detectors (a sign-in is judged against the history
-before it)."""
-_Steps = tuple[tuple[_Step, ...], tuple[_Step, ...]]
+before it); then :func:`~.mail.learn_domain`, the organisation's learner, on every activity."""
+_Steps = tuple[tuple[tuple[_Step, Gate | None], ...], tuple[_Step, ...]]
 _MEMO_LIMIT = 4096  # activity types come from vendor data: bound the table
 _HOUR_US = 3_600_000_000
 
@@ -166,7 +166,9 @@ class AnomalyEngine:
         if hit is not None:
             return hit
         steps = (
-            tuple(f for f in self._active if APPLIES[f](activity_type, category)),
+            tuple(
+                (f, APPLIES[f].gate) for f in self._active if APPLIES[f](activity_type, category)
+            ),
             tuple(f for f in _LEARNERS if APPLIES[f](activity_type, category)),
         )
         if len(self._steps) < _MEMO_LIMIT:
@@ -206,13 +208,19 @@ class AnomalyEngine:
         caller read it once for a batch."""
         a = observed.activity
         t = micros(a.time)
-        if t // _HOUR_US > state.watermark // _HOUR_US:
-            prune_org(state, t, self.settings)
-        state.watermark = max(state.watermark, t)
-        if state.org.first == 0 or t < state.org.first:
-            state.org.first = t
-        key = actor_key(a)
+        watermark = state.watermark
+        if t > watermark:
+            if t // _HOUR_US > watermark // _HOUR_US:
+                prune_org(state, t, self.settings)
+            state.watermark = t
+        org = state.org
+        if org.first == 0 or t < org.first:
+            org.first = t
+        actor = a.actor
+        # the user key (base.actor_key, inline: once per activity)
+        key = (actor.email or "").casefold() or actor.id or actor.name or ""
         user: UserState | None = None
+        status: str | None = None
         if key:
             user = state.users.get(key)
             if user is None:
@@ -220,9 +228,38 @@ class AnomalyEngine:
             elif t < user.first:
                 user.first = t
             state.changed.add(key)  # the detectors may change it
-        ctx = Context(
+            status = self._status.get(key)
+        out: list[Finding] = []
+        detectors, learners = self._steps_for(a.activity_type, a.category)
+        if detectors or learners:  # most activities concern no detector: no context
+            ctx: Context | None = None
+            for detector, gate in detectors:
+                if gate is not None and not gate(user, status):
+                    continue
+                if ctx is None:
+                    ctx = self._context(observed, enrichment, state, key, user, t, status, now)
+                out += detector(ctx)
+            for learn in learners:
+                if ctx is None:
+                    ctx = self._context(observed, enrichment, state, key, user, t, status, now)
+                learn(ctx)
+        learn_domain(a, org)
+        return out
+
+    def _context(
+        self,
+        observed: Observed,
+        enrichment: Enrichment,
+        state: AnomalyState,
+        key: str,
+        user: UserState | None,
+        t: int,
+        status: str | None,
+        now: datetime | None,
+    ) -> Context:
+        return Context(
             activity_id=observed.id,
-            activity=a,
+            activity=observed.activity,
             enrichment=enrichment,
             state=state,
             user_key=key,
@@ -230,12 +267,5 @@ class AnomalyEngine:
             t=t,
             settings=self.settings,
             now=self._clock.now() if now is None else now,
-            status=self._status.get(key) if key else None,
+            status=status,
         )
-        detectors, learners = self._steps_for(a.activity_type, a.category)
-        out: list[Finding] = []
-        for detector in detectors:
-            out.extend(detector(ctx))
-        for learn in learners:
-            learn(ctx)
-        return out

@@ -26,6 +26,7 @@ from opencasb.detect.policy import Severity, Tactic
 from opencasb.model.activity import Outcome
 
 __all__ = [
+    "DISABLED",
     "DISABLED_STATUSES",
     "DISABLED_USER",
     "ENROLMENTS",
@@ -53,7 +54,17 @@ _RESETS = frozenset({"user.mfa.factor.reset_all", "user.mfa.factor.deactivate"})
 _ENROLS = frozenset({"user.mfa.factor.activate"})
 _RISKY_TAGS = frozenset({"tor", "anonymous_proxy", "threat_intel"})
 LIFECYCLE = Applies(types=frozenset(_DISABLE) | _ENABLE | _RESETS)
-"""What :func:`track_lifecycle` acts on (:func:`disabled_user` acts on anything)."""
+"""What :func:`track_lifecycle` acts on."""
+
+
+def _may_be_disabled(user: UserState | None, status: str | None) -> bool:
+    # what disabled_user needs before it finds (or changes) anything: a suspension in
+    # force, or a disabled status in the inventory
+    return user is not None and (bool(user.disabled) or (status or "").lower() in DISABLED_STATUSES)
+
+
+DISABLED = Applies(everything=True, gate=_may_be_disabled)
+"""What :func:`disabled_user` acts on: anything its user does, while suspended or disabled."""
 ENROLMENTS = Applies(types=_ENROLS)
 """What :func:`mfa_reenrolment` acts on."""
 

@@ -15,10 +15,10 @@ from functools import lru_cache
 from typing import Any
 
 from opencasb.detect.anomaly.base import Applies, Context
-from opencasb.detect.anomaly.state import MAX_DOMAINS
+from opencasb.detect.anomaly.state import MAX_DOMAINS, OrgState
 from opencasb.detect.engine import Finding
 from opencasb.detect.policy import PolicyCategory, Severity, Tactic
-from opencasb.model.activity import Outcome
+from opencasb.model.activity import Activity, Outcome
 
 __all__ = ["FORWARDING", "SUSPICIOUS_FORWARDING", "learn_domain", "suspicious_forwarding"]
 
@@ -29,7 +29,7 @@ _RULE_FORWARD = ("ForwardTo", "RedirectTo", "ForwardAsAttachmentTo")
 _HIDDEN = frozenset({"rss feeds", "rss subscriptions", "archive", "conversation history",
                      "deleted items"})  # fmt: skip
 FORWARDING = Applies(types=frozenset({"Set-Mailbox"}) | _RULES)
-"""What :func:`suspicious_forwarding` acts on (:func:`learn_domain` acts on anything)."""
+"""What :func:`suspicious_forwarding` acts on."""
 
 
 def _param(details: Any, name: str) -> str:
@@ -44,12 +44,14 @@ def _domain(address: str) -> str:
     return address.rpartition("@")[2].strip().strip(">").casefold()
 
 
-def learn_domain(ctx: Context) -> None:
-    """Count the actor's mail domain as one of the organisation's (bounded)."""
-    email = ctx.activity.actor.email or ""
+def learn_domain(activity: Activity, org: OrgState) -> None:
+    """Count the actor's mail domain as one of the organisation's (bounded). An
+    organisation learner: it sees every activity, after the detectors and the other
+    learners, and needs no :class:`~.base.Context`."""
+    email = activity.actor.email or ""
     if "@" not in email:
         return
-    domains = ctx.state.org.domains
+    domains = org.domains
     d = _domain(email)
     if d in domains or len(domains) < MAX_DOMAINS:
         domains[d] = domains.get(d, 0) + 1

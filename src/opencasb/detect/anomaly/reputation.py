@@ -43,7 +43,10 @@ def _where(ctx: Context) -> str:
 
 def anonymous_ip(ctx: Context) -> list[Finding]:
     """A successful interactive sign-in through Tor or an anonymising proxy."""
-    kinds = [v for k, v in _ANONYMOUS.items() if k in ctx.tags]
+    if not ctx.enrichment.ip_tags:  # most sign-ins: no tags, nothing to find
+        return []
+    tags = ctx.tags
+    kinds = [v for k, v in _ANONYMOUS.items() if k in tags]
     if ctx.user is None or not kinds or not is_interactive_signin(ctx.activity):
         return []
     ip = ctx.activity.src_ip or ""
@@ -65,7 +68,7 @@ def anonymous_ip(ctx: Context) -> list[Finding]:
 
 def suspicious_ip(ctx: Context) -> list[Finding]:
     """A successful interactive sign-in from an address tagged ``threat_intel``."""
-    if ctx.user is None or "threat_intel" not in ctx.tags:
+    if ctx.user is None or "threat_intel" not in ctx.enrichment.ip_tags:
         return []
     if not is_interactive_signin(ctx.activity):
         return []

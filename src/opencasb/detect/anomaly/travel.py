@@ -22,6 +22,7 @@ import dataclasses
 
 from opencasb.detect.anomaly.base import (
     INTERACTIVE_SIGNIN_TYPES,
+    UNSET,
     Applies,
     Context,
     is_interactive_signin,
@@ -53,6 +54,15 @@ SIGNINS = Applies(types=INTERACTIVE_SIGNIN_TYPES)
 
 
 def _place(ctx: Context) -> Place | None:
+    """The sign-in's place, computed once per activity (the detectors only read it; the
+    learner then keeps it)."""
+    if ctx.place is UNSET:
+        ctx.place = _new_place(ctx)
+    place: Place | None = ctx.place
+    return place
+
+
+def _new_place(ctx: Context) -> Place | None:
     e = ctx.enrichment
     if not e.country_code or e.lat is None or e.lon is None:
         return None
@@ -245,7 +255,10 @@ def learn_place(ctx: Context) -> None:
                 users.append(ctx.user_key)
     cur = _place(ctx)
     if cur is not None:
-        places = sorted([*u.places, cur], key=lambda p: (p.t, p.activity_id))[-MAX_PLACES:]
+        places = [*u.places, cur]
+        if len(places) > 1 and (places[-2].t, places[-2].activity_id) > (cur.t, cur.activity_id):
+            places.sort(key=lambda p: (p.t, p.activity_id))  # a late one (places are sorted)
+        places = places[-MAX_PLACES:]
         # a late record is at most hours late: older places than a day before the newest
         # only matter as the one before it
         newest = places[-1].t
