@@ -5,6 +5,7 @@ commit."""
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import timedelta
 from typing import Any
 
@@ -95,6 +96,28 @@ def test_a_pass_writes_the_users_it_changed_and_a_restart_reads_back_what_was_wr
     assert row is not None and orjson.loads(row.state)["anomaly"]["users"] == {}
     _, state = stage_module._load_anomaly(store.detection, row, {}, "")
     assert set(state.users) == {f"{u}@example.com" for u in "abcd"}
+
+
+def test_a_user_whose_activity_no_detector_acts_on_is_not_rewritten(
+    store: Store, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    iid = store.add_instance("okta", "acme", {}, {}).id
+    writes = _writes(monkeypatch)
+    save_page(store, iid, "logs", [_act(1, "a"), _act(2, "b")], {"n": 1})
+    assert DetectionStage(store, clock).run_once().committed
+    a_before = store.detection.get_partitions(ANOMALY_STAGE)["a@example.com"]
+    # later: a signs on to an app (no detector or learner acts on that while a is not
+    # suspended), b fails to sign in again, e signs on for the first time (new: written)
+    reads = [
+        dataclasses.replace(_act(n, u, Outcome.SUCCESS), activity_type="user.authentication.sso")
+        for n, u in ((10, "a"), (12, "e"))
+    ]
+    save_page(store, iid, "logs", [reads[0], _act(11, "b"), reads[1]], {"n": 2})
+    assert DetectionStage(store, clock).run_once().committed
+    assert [sorted(w) for w in writes[1:]] == [["b@example.com", "e@example.com"]]
+    assert store.detection.get_partitions(ANOMALY_STAGE)["a@example.com"] == a_before
+    _, kept_cursors, kept = stage_module._STATES[store]
+    assert _full_state(store) == _text(kept_cursors, kept)  # nothing unwritten
 
 
 def test_a_pass_that_does_not_commit_writes_no_partition(

@@ -13,6 +13,7 @@ import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
 from opencasb.detect.anomaly.settings import AnomalySettings
@@ -36,6 +37,7 @@ __all__ = [
     "is_interactive_signin",
     "micros",
     "place_name",
+    "utc_day",
 ]
 
 INTERACTIVE_SIGNIN_TYPES = frozenset({"user.session.start", "UserLoggedIn"})
@@ -44,6 +46,7 @@ _FAILED_TYPES = frozenset({"UserLoginFailed"})
 FAILED_SIGNIN_TYPES = INTERACTIVE_SIGNIN_TYPES | _FAILED_TYPES
 """``activity_type`` values :func:`is_failed_signin` can be true for."""
 _US = 1_000_000
+_DAY_US = 86_400 * _US
 EPISODE_GAP_US = 24 * 3_600 * _US
 """A user's findings of one detector no more than this apart are one episode (one alert)."""
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -60,6 +63,17 @@ def micros(dt: datetime) -> int:
 
 def to_time(us: int) -> datetime:
     return _EPOCH + timedelta(microseconds=us)
+
+
+def utc_day(us: int) -> str:
+    """The UTC date of ``us`` (µs since the epoch), ``YYYY-MM-DD``:
+    ``to_time(us).date().isoformat()``, made once per day."""
+    return _day_text(us // _DAY_US)
+
+
+@lru_cache(maxsize=64)
+def _day_text(day: int) -> str:
+    return (_EPOCH + timedelta(days=day)).date().isoformat()
 
 
 def actor_key(activity: Activity) -> str:

@@ -23,7 +23,7 @@ from opencasb.detect.anomaly.base import (
     Context,
     is_failed_signin,
     is_interactive_signin,
-    to_time,
+    utc_day,
 )
 from opencasb.detect.anomaly.settings import AnomalySettings
 from opencasb.detect.anomaly.state import (
@@ -142,14 +142,17 @@ def mfa_fatigue(ctx: Context) -> list[Finding]:
         a.activity_type == _MFA and a.outcome is Outcome.FAILURE
     ):
         kind = 1
-    window = _us(ctx.settings.mfa_window)
     if kind >= 0:
+        window = _us(ctx.settings.mfa_window)
         u.pushes = [p for p in u.pushes if ctx.t - p[0] < window][-(MAX_PUSHES - 1) :]
         u.pushes.append([ctx.t, ctx.activity_id, kind])
+        return []
+    if not u.pushes:  # no prompt to answer (most sign-ins): nothing to find or forget
         return []
     success = (a.activity_type == _MFA and a.outcome is Outcome.SUCCESS) or is_interactive_signin(a)
     if not success:
         return []
+    window = _us(ctx.settings.mfa_window)
     recent = [p for p in u.pushes if 0 <= ctx.t - p[0] < window]
     sent = sum(1 for p in recent if p[2] == 0)
     refused = len(recent) - sent
@@ -185,11 +188,12 @@ def failed_signins(ctx: Context) -> list[Finding]:
     u.failures = [f for f in u.failures if ctx.t - f[0] < _HOUR_US][-(MAX_FAILURES - 1) :]
     u.failures.append([ctx.t, ctx.activity_id])
     count = len(u.failures)
-    day = to_time(ctx.t).date().isoformat()
+    day = utc_day(ctx.t)
     baseline = max((v for d, v in u.peak.items() if d < day), default=0)
     u.peak[day] = max(u.peak.get(day, 0), count)
-    for d in sorted(u.peak)[:-MAX_PEAK_DAYS]:
-        del u.peak[d]
+    if len(u.peak) > MAX_PEAK_DAYS:
+        for d in sorted(u.peak)[:-MAX_PEAK_DAYS]:
+            del u.peak[d]
     th = ctx.settings.thresholds
     need = max(th.failed_floor, int(baseline * th.failed_factor) + 1)
     if count < need or not ctx.learned(u.first):

@@ -20,11 +20,11 @@ and just after it in event time (the last :data:`~.state.MAX_PLACES` are kept), 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from opencasb.clock import Clock
-from opencasb.detect.anomaly.base import Applies, Context, Gate, micros
+from opencasb.detect.anomaly.base import Applies, Context, Gate
 from opencasb.detect.anomaly.credentials import (
     FAILED_SIGNINS,
     FAILURES,
@@ -133,6 +133,7 @@ before it); then :func:`~.mail.learn_domain`, the organisation's learner, on eve
 _Steps = tuple[tuple[tuple[_Step, Gate | None], ...], tuple[_Step, ...]]
 _MEMO_LIMIT = 4096  # activity types come from vendor data: bound the table
 _HOUR_US = 3_600_000_000
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 class AnomalyEngine:
@@ -207,7 +208,8 @@ class AnomalyEngine:
         order; :meth:`evaluate` is the pure form). ``now``: the clock's time, when the
         caller read it once for a batch."""
         a = observed.activity
-        t = micros(a.time)
+        d = a.time - _EPOCH  # base.micros, inline: once per activity
+        t = (d.days * 86_400 + d.seconds) * 1_000_000 + d.microseconds
         watermark = state.watermark
         if t > watermark:
             if t // _HOUR_US > watermark // _HOUR_US:
@@ -217,32 +219,39 @@ class AnomalyEngine:
         if org.first == 0 or t < org.first:
             org.first = t
         actor = a.actor
-        # the user key (base.actor_key, inline: once per activity)
-        key = (actor.email or "").casefold() or actor.id or actor.name or ""
+        key = (actor.email or "").casefold() or actor.id or actor.name or ""  # actor_key
         user: UserState | None = None
         status: str | None = None
+        moved = False  # whether the user's state changed here (else the steps' doing)
         if key:
             user = state.users.get(key)
             if user is None:
                 user = state.users[key] = UserState(first=t)
+                moved = True
             elif t < user.first:
                 user.first = t
-            state.changed.add(key)  # the detectors may change it
+                moved = True
             status = self._status.get(key)
         out: list[Finding] = []
-        detectors, learners = self._steps_for(a.activity_type, a.category)
-        if detectors or learners:  # most activities concern no detector: no context
-            ctx: Context | None = None
-            for detector, gate in detectors:
-                if gate is not None and not gate(user, status):
-                    continue
-                if ctx is None:
-                    ctx = self._context(observed, enrichment, state, key, user, t, status, now)
-                out += detector(ctx)
-            for learn in learners:
-                if ctx is None:
-                    ctx = self._context(observed, enrichment, state, key, user, t, status, now)
-                learn(ctx)
+        steps = self._steps.get((a.activity_type, a.category))
+        if steps is None:
+            steps = self._steps_for(a.activity_type, a.category)
+        detectors, learners = steps
+        ctx: Context | None = None  # made for the first step that runs (most: none)
+        for detector, gate in detectors:
+            if gate is not None and not gate(user, status):
+                continue
+            if ctx is None:
+                ctx = self._context(observed, enrichment, state, key, user, t, status, now)
+            out += detector(ctx)
+        for learn in learners:
+            if ctx is None:
+                ctx = self._context(observed, enrichment, state, key, user, t, status, now)
+            learn(ctx)
+        if key and (moved or ctx is not None):
+            # only the steps (handed a context) and the lines above change a user's state:
+            # a user none of them touched need not be stored again
+            state.changed.add(key)
         learn_domain(a, org)
         return out
 

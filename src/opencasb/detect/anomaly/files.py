@@ -16,7 +16,7 @@ ransomware (many files renamed or uploaded to an extension the user never used).
 
 from __future__ import annotations
 
-from opencasb.detect.anomaly.base import Applies, Context, to_time
+from opencasb.detect.anomaly.base import Applies, Context, utc_day
 from opencasb.detect.anomaly.settings import Sensitivity
 from opencasb.detect.anomaly.state import MAX_EXTENSIONS, MAX_FILE_EVENTS, MAX_PEAK_DAYS
 from opencasb.detect.engine import Finding
@@ -120,19 +120,18 @@ def file_volume(ctx: Context) -> list[Finding]:
     events = [*events[-(MAX_FILE_EVENTS - 1) :], [ctx.t, ctx.activity_id, ""]]
     u.files[kind] = events
     count = len(events)
-    day = to_time(ctx.t).date().isoformat()
-    baseline = max(
-        (
-            v
-            for k, v in u.file_peak.items()
-            if k.startswith(kind + ":") and k[len(kind) + 1 :] < day
-        ),
-        default=0,
-    )
-    key = f"{kind}:{day}"
+    day = utc_day(ctx.t)
+    prefix = kind + ":"
+    mine = [k for k in u.file_peak if k.startswith(prefix)]  # this kind's days
+    cut = len(prefix)
+    baseline = max((u.file_peak[k] for k in mine if k[cut:] < day), default=0)
+    key = prefix + day
+    if key not in u.file_peak:
+        mine.append(key)
     u.file_peak[key] = max(u.file_peak.get(key, 0), count)
-    for old in sorted(k for k in u.file_peak if k.startswith(kind + ":"))[:-MAX_PEAK_DAYS]:
-        del u.file_peak[old]
+    if len(mine) > MAX_PEAK_DAYS:
+        for old in sorted(mine)[:-MAX_PEAK_DAYS]:
+            del u.file_peak[old]
     need = max(floor, int(baseline * ctx.settings.thresholds.failed_factor) + 1)
     if count < need or not ctx.learned(u.first):
         return []

@@ -142,7 +142,8 @@ class AnomalyState:
     watermark: int = 0
     changed: set[str] = field(default_factory=set, compare=False, repr=False)
     """Keys of the users whose state may have changed since the caller last cleared this
-    (the engine adds each user it hands to the detectors): what a runner that stores each
+    (the engine adds each user it hands to a detector or learner, or first sees, or sees
+    earlier than before): what a runner that stores each
     user's state apart (:meth:`user_json`) must write again. Not part of the state."""
 
     def copy(self) -> AnomalyState:

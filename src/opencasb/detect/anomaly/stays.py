@@ -51,7 +51,9 @@ def remember_stay(user: UserState, p: Place) -> None:
         row = [p.t, p.activity_id, p.t, p.activity_id, p.country, p.city, p.lat, p.lon]
         stays.append([*row, int(p.coarse), p.app])
     horizon = p.t - STAY_DAYS * _DAY_US
-    user.stays = [s for s in stays if s[2] >= horizon][-MAX_STAYS:]
+    if stays[0][2] < horizon or len(stays) > MAX_STAYS:  # else nothing to forget
+        # (the last times only grow along the list: the ones to forget come first)
+        user.stays = [s for s in stays if s[2] >= horizon][-MAX_STAYS:]
 
 
 def stay_places(user: UserState) -> list[Place]:
