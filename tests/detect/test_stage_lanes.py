@@ -279,3 +279,33 @@ def test_findings_over_the_daily_alert_limit_are_logged_once_and_counted_for_tod
     hits = [r.getMessage() for r in caplog.records if "daily alert limit" in r.getMessage()]
     assert len(hits) == 1, hits
     assert hits[0].startswith("policy capped reached its daily alert limit of 2 on ")
+
+
+def test_catching_up_stops_after_a_pass_that_read_all_there_was(
+    store: Store, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A pass whose every read came back short of its batch read all there was: no pass
+    more (it would read nothing); a full read is followed by another pass."""
+    iid = okta_instance(store)
+    _policy(store, "main")
+    passes: list[int] = []
+    real = DetectionStage.run_once
+
+    def counted(self: DetectionStage, batch: int = 5000) -> Any:
+        result = real(self, batch)
+        passes.append(result.read)
+        return result
+
+    monkeypatch.setattr(DetectionStage, "run_once", counted)
+    save_page(store, iid, "logs", [failed_sign_in(i) for i in range(5)], {"n": 1})
+    done = DetectionStage(store, clock).run_until_caught_up(batch=3)
+    assert passes == [3, 2] and done.read == 5 and done.alerts == 5
+    passes.clear()
+    save_page(store, iid, "logs", [failed_sign_in(i) for i in range(5, 11)], {"n": 2})
+    done = DetectionStage(store, clock).run_until_caught_up(batch=3)
+    assert passes == [3, 3, 0] and done.read == 6  # the last full read: one pass more
+    # and a policy enabled now catches up over all eleven in as few passes
+    _policy(store, "later")
+    passes.clear()
+    DetectionStage(store, clock).run_until_caught_up(batch=4)
+    assert len(passes) == 3 and len(_by_policy(store)["later"]) == 11

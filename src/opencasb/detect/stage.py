@@ -106,6 +106,9 @@ class StageResult:
     alerts: int
     disabled: tuple[str, ...]
     committed: bool
+    more: bool = True
+    """Whether a lane read a whole batch, so that more may be waiting; False: every lane
+    read all there was (a next pass would find only what was stored since)."""
 
 
 def anomaly_settings(settings: Settings) -> AnomalySettings | None:
@@ -285,7 +288,7 @@ class DetectionStage:
         progress = PolicyProgress.from_json(p_saved.state if p_saved is not None else None)
         legacy = (dict(progress.cursors), progress.legacy_anomaly)
         progress.reconcile(enabled, sticky)
-        reader = _Reader(self._store, self._enricher, batch)
+        reader = _Batches(_Reader(self._store, self._enricher, batch), batch)
         findings: list[Finding] = []
         disabled: dict[str, str] = {}
         writes: list[StageWrite] = []
@@ -342,13 +345,15 @@ class DetectionStage:
         if disabled and committed:
             for pid, reason in disabled.items():
                 log.warning("policy %s disabled: %s", pid, reason)
-        return StageResult(reader.count, len(alerts), tuple(sorted(disabled)), committed)
+        return StageResult(
+            reader.count, len(alerts), tuple(sorted(disabled)), committed, reader.full
+        )
 
     def _catch_up(
         self,
         progress: PolicyProgress,
         policies: dict[str, Policy],
-        reader: _Reader,
+        reader: _Batches,
         findings: list[Finding],
         disabled: dict[str, str],
     ) -> bool:
@@ -387,7 +392,31 @@ class DetectionStage:
                 break
             read, alerts, committed = read + r.read, alerts + r.alerts, True
             disabled += r.disabled
-        return StageResult(read, alerts, tuple(disabled), committed)
+            if not r.more:  # every lane read all there was: a pass more would read nothing
+                break
+        return StageResult(read, alerts, tuple(disabled), committed, more=False)
+
+
+class _Batches:
+    """A pass's reader that notes whether any read filled its batch (``full``): a read of
+    fewer than ``batch`` activities had all there was after its cursors."""
+
+    def __init__(self, reader: _Reader, batch: int) -> None:
+        self._reader = reader
+        self._batch = batch
+        self.full = False
+
+    @property
+    def count(self) -> int:
+        return self._reader.count
+
+    def read(
+        self, cursors: dict[int, int], upto: dict[int, int] | None = None
+    ) -> tuple[list[Observed], dict[int, int]]:
+        observed, after = self._reader.read(cursors, upto)
+        if len(observed) >= self._batch:
+            self.full = True
+        return observed, after
 
 
 class _Reader:
