@@ -252,7 +252,7 @@ class AnomalyEngine:
             # only the steps (handed a context) and the lines above change a user's state:
             # a user none of them touched need not be stored again
             state.changed.add(key)
-        learn_domain(a, org)
+        learn_domain(actor.email, org)
         return out
 
     def _context(

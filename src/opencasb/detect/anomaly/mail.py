@@ -18,7 +18,7 @@ from opencasb.detect.anomaly.base import Applies, Context
 from opencasb.detect.anomaly.state import MAX_DOMAINS, OrgState
 from opencasb.detect.engine import Finding
 from opencasb.detect.policy import PolicyCategory, Severity, Tactic
-from opencasb.model.activity import Activity, Outcome
+from opencasb.model.activity import Outcome
 
 __all__ = ["FORWARDING", "SUSPICIOUS_FORWARDING", "learn_domain", "suspicious_forwarding"]
 
@@ -44,12 +44,11 @@ def _domain(address: str) -> str:
     return address.rpartition("@")[2].strip().strip(">").casefold()
 
 
-def learn_domain(activity: Activity, org: OrgState) -> None:
-    """Count the actor's mail domain as one of the organisation's (bounded). An
-    organisation learner: it sees every activity, after the detectors and the other
-    learners, and needs no :class:`~.base.Context`."""
-    email = activity.actor.email or ""
-    if "@" not in email:
+def learn_domain(email: str | None, org: OrgState) -> None:
+    """Count the domain of the actor's mail address ``email`` as one of the organisation's
+    (bounded). An organisation learner: it sees every activity, after the detectors and
+    the other learners, and needs no :class:`~.base.Context`."""
+    if not email or "@" not in email:
         return
     domains = org.domains
     d = _domain(email)
