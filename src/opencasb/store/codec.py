@@ -421,7 +421,12 @@ def _fields_of(data: bytes) -> tuple[Sequence[Any], tuple[Target, ...], bytes]:
             pass
         else:
             if typed[0] == _BODY_LAYOUT:
-                targets = tuple(Target(t.id, t.type, t.name, t.alternate_id) for t in typed[19])
+                rows = typed[19]
+                targets = (
+                    tuple([Target(t.id, t.type, t.name, t.alternate_id) for t in rows])
+                    if rows
+                    else ()
+                )
                 return typed, targets, data[cut + 1 :]
     fields, raw_text = split_body(data)
     return fields, tuple(Target(**t) for t in fields[_TARGETS]), raw_text
@@ -499,29 +504,30 @@ def activity_from_row(
         or lat is not None
         or lon is not None
     )
+    # positional, in field order: keyword arguments cost more per call, and this is per row
     return Activity(
-        time=from_micros(time),
-        app=app,
-        source_event_id=source_event_id,
-        activity_type=activity_type,
-        category=parsed_category,
-        action=action,
-        outcome=parsed_outcome,
-        actor=Actor(id=actor_id, name=actor_name, email=actor_email, type=actor_type),
-        raw=parsed_raw,
-        instance=instance_names.get(instance_id, ""),
-        outcome_detail=outcome_detail,
-        outcome_reason=outcome_reason,
-        targets=targets,
-        src_ip=src_ip,
-        geo=Geo(country, country_code, region, city, lat, lon) if has_geo else None,
-        asn=asn,
-        isp=isp,
-        user_agent=user_agent,
-        device=device,
-        severity=severity,
-        description=description,
-        details=details,
+        from_micros(time),
+        app,
+        source_event_id,
+        activity_type,
+        parsed_category,
+        action,
+        parsed_outcome,
+        Actor(actor_id, actor_name, actor_email, actor_type),
+        parsed_raw,
+        instance_names.get(instance_id, ""),
+        outcome_detail,
+        outcome_reason,
+        targets,
+        src_ip,
+        Geo(country, country_code, region, city, lat, lon) if has_geo else None,
+        asn,
+        isp,
+        user_agent,
+        device,
+        severity,
+        description,
+        details,
     )
 
 
