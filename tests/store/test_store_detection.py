@@ -10,7 +10,14 @@ from typing import Any
 
 import orjson
 import pytest
-from tests.store.conftest import T0, failed_sign_in, make_activity, okta_instance, save_page
+from tests.store.conftest import (
+    KEY,
+    T0,
+    failed_sign_in,
+    make_activity,
+    okta_instance,
+    save_page,
+)
 
 from opencasb.clock import FakeClock
 from opencasb.detect.stage import (
@@ -24,7 +31,7 @@ from opencasb.detect.templates import template
 from opencasb.errors import ConfigError, NotFound, StoreError
 from opencasb.model.activity import Actor
 from opencasb.model.inventory import Account
-from opencasb.store import Store
+from opencasb.store import Store, open_store
 from opencasb.store import detection as det_module
 from opencasb.store.detection import AlertWrite
 
@@ -326,3 +333,23 @@ def test_stage_without_policies_runs_anomalies_unless_switched_off(
     assert (on.read, on.alerts, on.committed) == (1, 1, True)
     (alert,) = store.detection.list_alerts()
     assert alert.policy_id == "anomaly.disabled_user_activity"
+
+
+@pytest.mark.parametrize("last", [None, 900])
+def test_the_stage_read_only_touches_new_rows(tmp_path: Any, last: int | None) -> None:
+    """EXPLAIN QUERY PLAN on SQLite: an instance's activities after a cursor are found by
+    the index (instance_id, id), in order (no sort): never by reading every row of the
+    instance (the plan with (instance_id, time, id) did, and sorted them)."""
+    store = open_store(f"sqlite:///{tmp_path / 'plan.db'}", key=KEY)
+    try:
+        compiled = det_module.after_statement(1, 500, last, 5000).compile(store.engine)
+        params = tuple(compiled.params[k] for k in compiled.positiontup or ())
+        with store.engine.connect() as conn:
+            plan = [r[3] for r in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {compiled}", params)]
+    finally:
+        store.close()
+    text_plan = "\n".join(plan)
+    assert "ix_activities_instance_id_id (instance_id=? AND id>? AND id<?)" in text_plan or (
+        last is None and "ix_activities_instance_id_id (instance_id=? AND id>?)" in text_plan
+    ), text_plan
+    assert "TEMP B-TREE" not in text_plan, text_plan

@@ -28,7 +28,16 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Connection, delete, insert, select, type_coerce, update
+from sqlalchemy import (
+    BigInteger,
+    Connection,
+    Select,
+    delete,
+    insert,
+    select,
+    type_coerce,
+    update,
+)
 
 from opencasb.enrich.enricher import Enrichment
 from opencasb.errors import NotFound
@@ -54,6 +63,7 @@ __all__ = [
     "StageWrite",
     "activities_after",
     "activities_by_id",
+    "after_statement",
     "commit_stage",
     "commit_stages",
     "delete_policy",
@@ -186,14 +196,10 @@ def _observed_after(
     with db.read() as conn:
         for iid in sorted(names):
             after = cursors.get(iid, 0)
-            stmt = select(*_OBSERVED_COLS).where(
-                activities.c.instance_id == iid, activities.c.id > after
-            )
-            if upto is not None:
-                if upto.get(iid, 0) <= after:
-                    continue
-                stmt = stmt.where(activities.c.id <= upto[iid])
-            rows += conn.execute(stmt.order_by(activities.c.id).limit(limit)).all()
+            last = None if upto is None else upto.get(iid, 0)
+            if last is not None and last <= after:
+                continue
+            rows += conn.execute(after_statement(iid, after, last, limit)).all()
     rows.sort(key=_row_id)
     del rows[limit:]
     enriched = enrichments_of_rows(db, [(r[_REF], r[_TAGS]) for r in rows])
@@ -202,6 +208,17 @@ def _observed_after(
         (int(r[0]), int(r[1]), activity_from_row(r, names, lazy_raw=True), e)
         for r, e in zip(rows, enriched, strict=True)
     ]
+
+
+def after_statement(instance_id: int, after: int, last: int | None, limit: int) -> Select[Any]:
+    """The query of :func:`observed_after` for one instance: at most ``limit`` of its rows
+    with ids after ``after`` (and up to ``last``), in id order; served by the index
+    ``(instance_id, id)``, so that it reads only those rows, never the instance's older ones."""
+    cols = activities.c
+    stmt = select(*_OBSERVED_COLS).where(cols.instance_id == instance_id, cols.id > after)
+    if last is not None:
+        stmt = stmt.where(cols.id <= last)
+    return stmt.order_by(cols.id).limit(limit)
 
 
 def _row_id(r: Any) -> int:

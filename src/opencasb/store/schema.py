@@ -197,6 +197,8 @@ activities = Table(
     Index(None, "time", "id"),
     Index(None, "enrich_cc", "time", "id"),
     Index(None, "instance_id", "time", "id"),
+    # the detection stage's read: an instance's activities after its cursor, in id order
+    Index(None, "instance_id", "id"),
     Index(None, "actor_ref", "time", "id"),
     Index(None, "ip_key", "time", "id"),
 )
