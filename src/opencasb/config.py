@@ -61,6 +61,8 @@ class Settings(BaseSettings):
     anomaly_detection: bool = True
     anomaly_sensitivity: Literal["low", "medium", "high"] = "medium"
     anomaly_learning_days: int = Field(default=7, ge=0)
+    # New alerts per anomaly detector and UTC day; the new findings over it are counted.
+    anomaly_daily_alert_limit: int = Field(default=100, ge=1)
     # Activities per detection pass: each pass is one transaction (alerts, state, cursor).
     detection_batch: int = Field(default=5000, ge=1)
     # A folder of Sigma rules (Okta and Microsoft 365) the detection stage evaluates too.

@@ -189,6 +189,55 @@ def test_policies_list_shows_the_findings_suppressed_today(cli: Cli) -> None:
     assert "3 suppressed today (daily alert limit)" in flat(cli.ok("policies", "list").stdout)
 
 
+def test_policies_list_shows_the_anomaly_detections_suppressed_today(cli: Cli) -> None:
+    """A built-in detector over its daily alert limit today gets a row of its own."""
+    from datetime import UTC, datetime
+
+    from tests.store.conftest import make_activity, save_page
+
+    from opencasb.clock import SystemClock
+    from opencasb.detect.anomaly import AnomalySettings
+    from opencasb.detect.stage import DetectionStage
+    from opencasb.model.activity import Actor
+    from opencasb.model.inventory import Account
+
+    cli.ok("policies", "list")  # creates the store
+    store = cli.open_store()
+    try:
+        iid = store.add_instance("okta", "acme", {}, {}).id
+        users = ["zed0", "zed1", "zed2"]
+        store.replace_inventory(
+            iid,
+            [Account(id=u, email=f"{u}@example.com", name=None, status="SUSPENDED") for u in users],
+            [],
+        )
+        now = datetime.now(UTC)
+        midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
+        at = midnight + (now - midnight) / 2  # today, whatever the time of day
+        acts = [
+            make_activity(
+                n,
+                time=at,
+                source_event_id=f"{u}-{n}",
+                actor=Actor(id=u, email=f"{u}@example.com", type="User"),
+            )
+            for n, u in enumerate(users)
+        ]
+        save_page(store, iid, "logs", acts, {"n": 1})
+        capped = AnomalySettings(daily_alert_limit=1)
+        stage = DetectionStage(store, SystemClock(), anomaly=capped)
+        assert stage.run_until_caught_up().committed
+    finally:
+        store.close()
+    (row,) = [
+        json.loads(x) for x in cli.ok("policies", "list", "--format", "json").stdout.splitlines()
+    ]
+    assert row["id"] == "anomaly.disabled_user_activity" and row["suppressed_today"] == 2
+    table = flat(cli.ok("policies", "list").stdout)
+    assert "2 suppressed today (daily alert limit)" in table
+    assert "no policies" not in table
+
+
 def test_a_stored_policy_with_a_placeholder_is_not_enabled(cli: Cli, tmp_path: Path) -> None:
     """The break-glass template stored disabled, its placeholder left in: ``enable`` refuses,
     naming the field and the commands that fill it in; doing what it says enables it."""

@@ -22,8 +22,10 @@ def test_sensitivity_and_learning_are_read_and_detection_can_be_off(
 ) -> None:
     monkeypatch.setenv("OPENCASB_ANOMALY_SENSITIVITY", "HIGH")
     monkeypatch.setenv("OPENCASB_ANOMALY_LEARNING_DAYS", "2")
+    monkeypatch.setenv("OPENCASB_ANOMALY_DAILY_ALERT_LIMIT", "7")
     got = anomaly_settings(Settings(data_dir=tmp_path))
     assert got is not None
     assert (got.sensitivity, got.learning) == (Sensitivity.HIGH, timedelta(days=2))
+    assert got.daily_alert_limit == 7
     monkeypatch.setenv("OPENCASB_ANOMALY_DETECTION", "false")
     assert anomaly_settings(Settings(data_dir=tmp_path)) is None

@@ -301,6 +301,38 @@ def test_policies_list_shows_the_findings_suppressed_today(web: Web) -> None:
     assert items["pw-change"]["suppressed_today"] == 0
 
 
+def test_policies_list_shows_the_anomaly_detections_suppressed_today(web: Web) -> None:
+    """The built-in detectors are not policies: theirs come apart, by detector id."""
+    from tests.store.conftest import make_activity, save_page
+
+    from opencasb.detect.anomaly import AnomalySettings
+    from opencasb.detect.stage import DetectionStage
+    from opencasb.model.activity import Actor
+    from opencasb.model.inventory import Account
+
+    store = web.store
+    iid = store.add_instance("okta", "caps", {}, {}).id
+    users = ["zed0", "zed1", "zed2"]
+    accounts = [
+        Account(id=u, email=f"{u}@example.com", name=None, status="SUSPENDED") for u in users
+    ]
+    store.replace_inventory(iid, accounts, [])
+    acts = [
+        make_activity(
+            n,
+            time=web.clock.now(),
+            source_event_id=f"{u}-{n}",
+            actor=Actor(id=u, email=f"{u}@example.com", type="User"),
+        )
+        for n, u in enumerate(users)
+    ]
+    save_page(store, iid, "logs", acts, {"n": 1})
+    capped = AnomalySettings(daily_alert_limit=1)
+    assert DetectionStage(store, web.clock, anomaly=capped).run_until_caught_up().committed
+    body = web.signed_in("analyst").get("/api/v1/policies").json()
+    assert body["anomaly_suppressed_today"] == {"anomaly.disabled_user_activity": 2}
+
+
 def test_inventory_quarantine_settings(web: Web) -> None:
     seed(web)
     c = web.signed_in("read_only")

@@ -34,7 +34,8 @@ def list_policies(
     ctx: typer.Context,
     fmt: LinesFormat = "table",
 ) -> None:
-    """The stored policies: id, name, severity, enabled, and why one is disabled."""
+    """The stored policies: id, name, severity, enabled, and why one is disabled; then the
+    built-in anomaly detectors that went over their daily alert limit today."""
     from opencasb.clock import SystemClock
     from opencasb.detect.stage import stored_policies, suppressed_today
 
@@ -44,6 +45,8 @@ def list_policies(
         records = state.store.detection.list_policies()
         by_id = {p.id: p for p in stored_policies(records)}
         suppressed = suppressed_today(state.store, SystemClock().now())
+        # the anomaly detectors over their daily alert limit today (they are not stored)
+        anomalies = sorted((k, v) for k, v in suppressed.items() if k.startswith("anomaly."))
         if fmt == "json":
             for r in records:
                 p = by_id.get(r.id)
@@ -57,8 +60,12 @@ def list_policies(
                     "updated_at": r.updated_at.isoformat(),
                 }
                 sys.stdout.write(orjson.dumps(row).decode() + "\n")
+            for pid, over in anomalies:
+                row = {"id": pid, "name": "built-in anomaly detection", "enabled": True}
+                row["suppressed_today"] = over
+                sys.stdout.write(orjson.dumps(row).decode() + "\n")
             return
-        if not records:
+        if not records and not anomalies:
             console.print("no policies; 'opencasb policies templates' lists what can be enabled")
             return
         table = Table()
@@ -74,6 +81,10 @@ def list_policies(
             if r.disabled_reason:
                 note.append(f"disabled because: {clip(r.disabled_reason, 400)}")
             table.add_row(*(Text(c) for c in cells), Text("; ".join(note)))
+        for pid, over in anomalies:  # a built-in detector shows once it has gone over
+            over_text = f"{over:,} suppressed today (daily alert limit)"
+            row_cells = (pid, "built-in anomaly detection", "", "yes", over_text)
+            table.add_row(*(Text(c) for c in row_cells))
         console.print(table)
 
 

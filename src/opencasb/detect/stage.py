@@ -51,6 +51,7 @@ import orjson
 from opencasb.clock import Clock
 from opencasb.config import Settings
 from opencasb.detect.anomaly import AnomalyEngine, AnomalySettings, AnomalyState, Sensitivity
+from opencasb.detect.anomaly.limit import suppressed_on
 from opencasb.detect.directory import InventoryDirectory
 from opencasb.detect.engine import (
     MAX_MATCHES_PER_BLOCK,
@@ -121,25 +122,30 @@ def anomaly_settings(settings: Settings) -> AnomalySettings | None:
     return AnomalySettings(
         sensitivity=Sensitivity(settings.anomaly_sensitivity),
         learning=timedelta(days=settings.anomaly_learning_days),
+        daily_alert_limit=settings.anomaly_daily_alert_limit,
     )
 
 
 def suppressed_today(store: Store, now: datetime) -> dict[str, int]:
-    """Per policy id, the findings counted over its daily alert limit (and not raised) on
-    ``now``'s UTC day, from the policy stage's stored state; policies with none are left
-    out. The engine counts by event time: a day of old activities caught up today counts
-    on its own day, not today."""
-    saved = store.detection.get_stage(STAGE)
-    if saved is None:
-        return {}
-    progress = PolicyProgress.from_json(saved.state)
-    midnight = datetime(now.year, now.month, now.day, tzinfo=UTC)
-    day = int((midnight - datetime(1970, 1, 1, tzinfo=UTC)).total_seconds()) * 1_000_000
+    """Per policy id, and per anomaly detector id (``anomaly.*``), the findings counted over
+    its daily alert limit (and not raised) on ``now``'s UTC day, from the stages' stored
+    state; those with none are left out. The engines count by event time: a day of old
+    activities caught up today counts on its own day, not today."""
     out: dict[str, int] = {}
-    for state in (progress.state, *(c.state for c in progress.catchup.values())):
-        for pid, c in state.counters.items():
-            if c.day == day and c.suppressed_day:
-                out[pid] = out.get(pid, 0) + c.suppressed_day
+    saved = store.detection.get_stage(STAGE)
+    if saved is not None:
+        progress = PolicyProgress.from_json(saved.state)
+        midnight = datetime(now.year, now.month, now.day, tzinfo=UTC)
+        day = int((midnight - datetime(1970, 1, 1, tzinfo=UTC)).total_seconds()) * 1_000_000
+        for engine_state in (progress.state, *(c.state for c in progress.catchup.values())):
+            for pid, c in engine_state.counters.items():
+                if c.day == day and c.suppressed_day:
+                    out[pid] = out.get(pid, 0) + c.suppressed_day
+    a_saved = store.detection.get_stage(ANOMALY_STAGE)
+    if a_saved is not None:
+        # the organisation's part only (the counts are there): the users' rows are not read
+        org = orjson.loads(a_saved.state).get("anomaly", {}).get("org", {})
+        out.update(suppressed_on(AnomalyState.from_json(orjson.dumps({"org": org}).decode()), now))
     return out
 
 

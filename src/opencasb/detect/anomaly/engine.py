@@ -57,6 +57,7 @@ from opencasb.detect.anomaly.lifecycle import (
     mfa_reenrolment,
     track_lifecycle,
 )
+from opencasb.detect.anomaly.limit import apply_limit
 from opencasb.detect.anomaly.mail import (
     FORWARDING,
     SUSPICIOUS_FORWARDING,
@@ -253,6 +254,8 @@ class AnomalyEngine:
             # a user none of them touched need not be stored again
             state.changed.add(key)
         learn_domain(actor.email, org)
+        if out:
+            out = apply_limit(out, t, self.settings.daily_alert_limit, state, user)
         return out
 
     def _context(

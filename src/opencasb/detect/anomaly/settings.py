@@ -13,7 +13,16 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from enum import StrEnum
 
-__all__ = ["AnomalySettings", "Sensitivity", "Thresholds", "thresholds"]
+__all__ = [
+    "DEFAULT_DAILY_ALERT_LIMIT",
+    "AnomalySettings",
+    "Sensitivity",
+    "Thresholds",
+    "thresholds",
+]
+
+DEFAULT_DAILY_ALERT_LIMIT = 100
+"""New alerts per anomaly detector and UTC day, by default."""
 
 
 class Sensitivity(StrEnum):
@@ -88,6 +97,13 @@ class AnomalySettings:
     historical_after: timedelta = timedelta(hours=24)
     disabled: frozenset[str] = field(default_factory=frozenset)
     """Detector ids (``anomaly.impossible_travel``...) switched off."""
+    daily_alert_limit: int = DEFAULT_DAILY_ALERT_LIMIT
+    """New alerts per detector and UTC day (event time); the new findings over it are
+    counted, not raised (:mod:`.limit`)."""
+
+    def __post_init__(self) -> None:
+        if self.daily_alert_limit < 1:
+            raise ValueError("daily_alert_limit must be at least 1")
 
     @property
     def thresholds(self) -> Thresholds:

@@ -131,6 +131,9 @@ class OrgState:
     """Source address -> ``[time of last finding, episode id]``."""
     domains: dict[str, int] = field(default_factory=dict)
     """The organisation's mail domains (from actors' e-mail addresses), with counts."""
+    limits: dict[str, list[int]] = field(default_factory=dict)
+    """Detector -> ``[day, new alerts, suppressed]``: its daily alert limit's counts for the
+    UTC day (of event time) starting at ``day`` µs (see :mod:`.limit`)."""
 
 
 @dataclass(slots=True)
@@ -197,6 +200,7 @@ class AnomalyState:
             spray={k: [list(x) for x in v] for k, v in o.get("spray", {}).items()},
             spray_episode={k: list(v) for k, v in o.get("spray_episode", {}).items()},
             domains=dict(o.get("domains", {})),
+            limits={k: list(v) for k, v in o.get("limits", {}).items()},
         )
         return cls(org=org, users=users, watermark=data.get("watermark", 0))
 

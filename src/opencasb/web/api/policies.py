@@ -141,7 +141,8 @@ def _json_of(ctx: WebContext, policy_id: str) -> dict[str, Any]:
 def list_policies(principal: Reader, ctx: Ctx) -> Response:
     """Every stored policy (enabled or why disabled, severity, its number of alerts), then
     every rule of the Sigma folder that evaluates (``source`` sigma, ``read_only``, with its
-    ``file``: change it by editing the file)."""
+    ``file``: change it by editing the file); ``anomaly_suppressed_today``: per built-in
+    anomaly detector over its daily alert limit today, the new findings counted, not raised."""
     records = ctx.store.detection.list_policies()
     loaded = {p.id: p for p in stored_policies(records)}
     counts = _alert_counts(ctx)
@@ -151,7 +152,9 @@ def list_policies(principal: Reader, ctx: Ctx) -> Response:
     suppressed = suppressed_today(ctx.store, ctx.clock.now())
     for item in items:
         item["suppressed_today"] = suppressed.get(item["id"], 0)
-    return ok({"items": items})
+    # the built-in anomaly detectors are not policies: theirs apart, by detector id
+    anomaly = {k: v for k, v in sorted(suppressed.items()) if k.startswith("anomaly.")}
+    return ok({"items": items, "anomaly_suppressed_today": anomaly})
 
 
 @router.get("/templates")
