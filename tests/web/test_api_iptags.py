@@ -7,10 +7,12 @@ from __future__ import annotations
 import json
 
 import pytest
-from tests.web.conftest import Web
+from tests.web.conftest import KEY, Web
 from tests.web.helpers import assert_problem
 from tests.web.seed import seed
+from typer.testing import CliRunner
 
+from opencasb.cli import app
 from opencasb.web.api import iptags as api_module
 
 
@@ -63,6 +65,36 @@ def test_create_list_page_read_lookup_export_delete(web: Web) -> None:
     actions = [(a.action, a.actor, a.target) for a in web.store.portal.list_audit(limit=100)]
     assert ("iptag.remove", "analyst", "10.0.0.0/16 corporate") in actions
     assert sum(a == "iptag.add" for a, _, _ in actions) == 6
+
+
+def test_cli_json_is_the_api_shape_of_a_range(web: Web, store_url: str) -> None:
+    """``opencasb iptags list|lookup --format json`` writes each range as the API answers
+    it: one shape (``store.iptags.iptag_json``), times with a ``Z``."""
+    c = web.signed_in("analyst")
+    for body in (
+        {"network": "10.9.0.0/16", "tag": "corporate", "name": "HQ"},
+        {"network": "10.9.8.0/24", "tag": "vpn"},
+    ):
+        assert c.post("/api/v1/iptags", json=body).status_code == 201
+    env = {
+        "OPENCASB_DATABASE_URL": store_url,
+        "OPENCASB_SECRET_KEY": KEY.decode(),
+        "OPENCASB_CONFIG": None,
+        "OPENCASB_DATA_DIR": str(web.ctx.settings.data_dir),
+    }
+
+    def cli(*args: str) -> list[dict[str, object]]:
+        result = CliRunner().invoke(app, list(args), env=env)
+        assert result.exit_code == 0, result.output
+        return [json.loads(line) for line in result.stdout.splitlines()]
+
+    listed = sorted(cli("iptags", "list", "--format", "json"), key=lambda r: str(r["id"]))
+    api = sorted(c.get("/api/v1/iptags").json()["items"], key=lambda r: str(r["id"]))
+    assert listed == api and len(listed) == 2
+    assert all(str(r["created_at"]).endswith("Z") for r in listed)
+    (found,) = cli("iptags", "lookup", "10.9.8.7", "--format", "json")
+    by_api = c.get("/api/v1/iptags/lookup/10.9.8.7").json()
+    assert found["ranges"] == by_api["ranges"] and found["tags"] == by_api["tags"]
 
 
 def test_import_lists_every_bad_line_and_stores_nothing(web: Web) -> None:

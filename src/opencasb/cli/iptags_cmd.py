@@ -46,16 +46,9 @@ def _who() -> str:
         return "cli"
 
 
-def _as_json(r: IpTagRecord) -> dict[str, Any]:
-    return {
-        "id": r.id,
-        "network": r.network,
-        "tag": r.tag,
-        "name": r.name,
-        "source": r.source,
-        "created_at": r.created_at.isoformat(),
-        "created_by": r.created_by,
-    }
+def _write_json(value: Any) -> None:
+    """One JSON line, in the API's shape (times ISO 8601 UTC with ``Z``)."""
+    sys.stdout.write(orjson.dumps(value, option=orjson.OPT_UTC_Z).decode() + "\n")
 
 
 def _table(records: list[IpTagRecord]) -> Table:
@@ -87,13 +80,15 @@ def list_ranges(
     fmt: LinesFormat = "table",
 ) -> None:
     """The stored ranges, by tag and address: id, network, name, where each came from."""
+    from opencasb.store.iptags import iptag_json
+
     state: Ctx = ctx.obj
     with handle_errors():
         check_format(fmt)
         records = _by_tag(state.store.ip_tags.records(tag=tag))
         if fmt == "json":
             for r in records:
-                sys.stdout.write(orjson.dumps(_as_json(r)).decode() + "\n")
+                _write_json(iptag_json(r))
             return
         if not records:
             which = f" tagged {markup(tag)}" if tag else ""
@@ -209,14 +204,17 @@ def lookup(
     fmt: TableFormat = "table",
 ) -> None:
     """Which tags an address carries, and the stored ranges that give them."""
+    from opencasb.store.iptags import iptag_json
+
     state: Ctx = ctx.obj
     with handle_errors():
         check_format(fmt)
         records = _by_tag(state.store.ip_tags.lookup(address))
         tags = sorted({r.tag for r in records})
         if fmt == "json":
-            body = {"ip": address.strip(), "tags": tags, "ranges": [_as_json(r) for r in records]}
-            sys.stdout.write(orjson.dumps(body).decode() + "\n")
+            _write_json(
+                {"ip": address.strip(), "tags": tags, "ranges": [iptag_json(r) for r in records]}
+            )
             return
         if not records:
             console.print(f"{markup(address.strip())}: no tag")

@@ -70,6 +70,7 @@ __all__ = [
     "get_range",
     "holds",
     "import_ranges",
+    "iptag_json",
     "list_ranges",
     "lookup",
     "remove_ranges",
@@ -114,6 +115,21 @@ class IpTagRecord:
     @property
     def name(self) -> str:
         return self.range.name
+
+
+def iptag_json(r: IpTagRecord) -> dict[str, Any]:
+    """A stored range as the API answers it and ``opencasb iptags --format json`` writes it:
+    the one JSON shape of an IP tag range. ``created_at`` stays a datetime, for the writer
+    to put as ISO 8601 UTC (both write it with orjson's ``Z``)."""
+    return {
+        "id": r.id,
+        "network": r.network,
+        "tag": r.tag,
+        "name": r.name,
+        "source": r.source,
+        "created_at": r.created_at,
+        "created_by": r.created_by,
+    }
 
 
 @dataclass(frozen=True, slots=True)

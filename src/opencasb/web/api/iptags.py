@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import base64
 import binascii
-from typing import Annotated, Any
+from typing import Annotated
 
 import orjson
 from fastapi import APIRouter, Query, Request
@@ -25,14 +25,14 @@ from pydantic import BaseModel, Field
 
 from opencasb.enrich.iptags import KNOWN_TAGS, IpTagFileError, normalize_tag, parse_ip_ranges
 from opencasb.errors import ConfigError
-from opencasb.store.iptags import IpTagRecord, file_source
+from opencasb.store.iptags import file_source, iptag_json
 from opencasb.web.api.common import Ctx, ok
 from opencasb.web.auth.audit import record
 from opencasb.web.auth.deps import Analyst, Reader
 from opencasb.web.paging import next_link
 from opencasb.web.problems import ApiProblem
 
-__all__ = ["MAX_IMPORT_BYTES", "iptag_json", "router"]
+__all__ = ["MAX_IMPORT_BYTES", "router"]
 
 router = APIRouter(prefix="/api/v1/iptags", tags=["ip tags"])
 
@@ -48,18 +48,6 @@ class IpTagIn(BaseModel):
     )
     tag: str = Field(max_length=64, description=_TAG_DOC)
     name: str = Field(default="", max_length=200, description="What the range is.")
-
-
-def iptag_json(r: IpTagRecord) -> dict[str, Any]:
-    return {
-        "id": r.id,
-        "network": r.network,
-        "tag": r.tag,
-        "name": r.name,
-        "source": r.source,
-        "created_at": r.created_at,
-        "created_by": r.created_by,
-    }
 
 
 def _encode(row_id: int) -> str:
