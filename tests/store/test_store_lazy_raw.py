@@ -13,7 +13,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from opencasb.errors import StoreError
-from opencasb.model.activity import Target
+from opencasb.model.activity import Geo, Target
 from opencasb.store import Store, codec
 from opencasb.store.lazy import LazyRecord
 
@@ -127,3 +127,18 @@ def test_a_body_the_typed_decoder_refuses_reads_as_before() -> None:
     assert isinstance(fast, tuple) and raw == slow_raw
     assert [*fast[:19], fast[20]] == [*slow[:19], slow[20]]
     assert fast_targets == tuple(Target(**t) for t in slow[19])
+
+
+def test_a_detection_batch_shares_equal_actors_and_places_only(store: Store) -> None:
+    """``observed_after`` builds each distinct actor and place once per batch, and every
+    activity still reads as the eager read gives it."""
+    inst = store.add_instance("okta", "acme", {}, {}).id
+    elsewhere = Geo("Germany", "DE", "Berlin", "Berlin", 52.52, 13.4)
+    acts = [make_activity(i) for i in (7, 14, 1)] + [make_activity(21, geo=elsewhere)]
+    save_page(store, inst, "logs", acts, {"page": 1})
+    lazy, eager = _rows(store)
+    read = [lazy[i] for i in sorted(lazy)]
+    assert read == [eager[i] for i in sorted(eager)]
+    assert read[0].actor is read[1].actor and read[0].actor is not read[2].actor
+    assert read[0].geo is read[1].geo is read[2].geo
+    assert read[3].geo == elsewhere and read[3].geo is not read[0].geo

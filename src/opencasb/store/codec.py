@@ -433,7 +433,11 @@ def _fields_of(data: bytes) -> tuple[Sequence[Any], tuple[Target, ...], bytes]:
 
 
 def activity_from_row(
-    row: Sequence[Any], instance_names: Mapping[int, str], *, lazy_raw: bool = False
+    row: Sequence[Any],
+    instance_names: Mapping[int, str],
+    *,
+    lazy_raw: bool = False,
+    shared: dict[tuple[Any, ...], Any] | None = None,
 ) -> Activity:
     """Rebuild an Activity from a row in :data:`ACTIVITY_READ_COLUMNS` order (columns after
     those are ignored).
@@ -442,6 +446,10 @@ def activity_from_row(
     record's JSON text, parsed on first use (the detection stage's reads: few activities
     ever have their ``raw`` looked at, and parsing it was a third of reading a row); damage
     in it then raises the same :class:`StoreError` at that first use.
+
+    ``shared``: a dict the caller keeps over a batch of rows, in which equal actors and
+    places are built once and shared (they are immutable; a batch holds few distinct ones,
+    so this saves building, freeing and holding most of them).
 
     Raises:
         StoreError: the row holds a damaged body, invalid JSON or an unknown enum value; the
@@ -504,6 +512,23 @@ def activity_from_row(
         or lat is not None
         or lon is not None
     )
+    actor: Actor | None = None
+    geo: Geo | None = None
+    if shared is not None:
+        actor_key = (actor_id, actor_name, actor_email, actor_type)
+        actor = shared.get(actor_key)
+        if actor is None:
+            actor = shared[actor_key] = Actor(actor_id, actor_name, actor_email, actor_type)
+        if has_geo:
+            # type-tagged: 1 and 1.0 are equal keys, but a read gives back what was stored
+            geo_key = (country, country_code, region, city, lat, lon, type(lat), type(lon))
+            geo = shared.get(geo_key)
+            if geo is None:
+                geo = shared[geo_key] = Geo(country, country_code, region, city, lat, lon)
+    else:
+        actor = Actor(actor_id, actor_name, actor_email, actor_type)
+        if has_geo:
+            geo = Geo(country, country_code, region, city, lat, lon)
     # positional, in field order: keyword arguments cost more per call, and this is per row
     return Activity(
         from_micros(time),
@@ -513,14 +538,14 @@ def activity_from_row(
         parsed_category,
         action,
         parsed_outcome,
-        Actor(actor_id, actor_name, actor_email, actor_type),
+        actor,
         parsed_raw,
         instance_names.get(instance_id, ""),
         outcome_detail,
         outcome_reason,
         targets,
         src_ip,
-        Geo(country, country_code, region, city, lat, lon) if has_geo else None,
+        geo,
         asn,
         isp,
         user_agent,

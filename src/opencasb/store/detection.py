@@ -203,9 +203,11 @@ def _observed_after(
     rows.sort(key=_row_id)
     del rows[limit:]
     enriched = enrichments_of_rows(db, [(r[_REF], r[_TAGS]) for r in rows])
-    # raw parsed on first use: the engines look into few activities' raw records
+    # raw parsed on first use: the engines look into few activities' raw records; equal
+    # actors and places built once for the batch
+    shared: dict[tuple[Any, ...], Any] = {}
     return [
-        (int(r[0]), int(r[1]), activity_from_row(r, names, lazy_raw=True), e)
+        (int(r[0]), int(r[1]), activity_from_row(r, names, lazy_raw=True, shared=shared), e)
         for r, e in zip(rows, enriched, strict=True)
     ]
 
