@@ -295,6 +295,9 @@ def test_policies_list_shows_the_findings_suppressed_today(web: Web) -> None:
     assert items["pw-change"]["alerts"] == 1
     assert items["pw-change"]["suppressed_today"] == 39  # the other 39: counted, not raised
     assert items["failed-sign-ins"]["suppressed_today"] == 0
+    page = web.signed_in("read_only").get("/policies").text
+    assert "39 suppressed today (daily alert limit)" in page
+    assert page.count("suppressed today") == 1 and 'id="anomaly-suppressed"' not in page
     web.clock.advance(86_400)  # the next day: nothing suppressed yet
     analyst = web.signed_in("analyst")  # the session of yesterday has expired
     items = {i["id"]: i for i in analyst.get("/api/v1/policies").json()["items"]}
@@ -331,6 +334,9 @@ def test_policies_list_shows_the_anomaly_detections_suppressed_today(web: Web) -
     assert DetectionStage(store, web.clock, anomaly=capped).run_until_caught_up().committed
     body = web.signed_in("analyst").get("/api/v1/policies").json()
     assert body["anomaly_suppressed_today"] == {"anomaly.disabled_user_activity": 2}
+    page = web.signed_in("read_only").get("/policies").text
+    assert 'id="anomaly-suppressed"' in page
+    assert '<span class="mono">anomaly.disabled_user_activity</span> 2.' in page
 
 
 def test_inventory_quarantine_settings(web: Web) -> None:

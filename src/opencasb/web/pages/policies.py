@@ -1,5 +1,6 @@
-"""Policies: the stored policies with their enabled state and alert counts, the shipped
-templates, and the editor (one policy's YAML, with the filter in the filter language) with
+"""Policies: the stored policies with their enabled state and alert counts (and the
+findings over a daily alert limit today, theirs and the built-in anomaly detectors'), the
+shipped templates, and the editor (one policy's YAML, with the filter in the filter language) with
 a preview of what it would have matched.
 
 URLs: ``/policies``, ``/policies/new`` (``?template=ID`` or ``?filter=YAML`` from the
@@ -16,7 +17,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from opencasb.detect.policy_file import refuse_placeholders
-from opencasb.detect.stage import store_policy, stored_policies
+from opencasb.detect.stage import store_policy, stored_policies, suppressed_today
 from opencasb.detect.templates import load_templates, template
 from opencasb.errors import NotFound, OpenCASBError
 from opencasb.store.detection import PolicyRecord
@@ -40,11 +41,18 @@ def policies_page(request: Request, notice: str = "") -> Response:
     loaded = {p.id: p for p in stored_policies(records)}
     counts = policy_ops.alert_counts(store)
     stored = {r.id for r in records}
+    suppressed = suppressed_today(store, get_ctx(request).clock.now())
+    rows = [
+        {"rec": r, "p": loaded.get(r.id), "alerts": counts[r.id], "over": suppressed.get(r.id, 0)}
+        for r in records
+    ]
     return render(
         request,
         "policies.html",
         title="Policies",
-        rows=[{"rec": r, "p": loaded.get(r.id), "alerts": counts[r.id]} for r in records],
+        rows=rows,
+        # the built-in anomaly detectors are not policies: theirs apart, by detector id
+        anomaly_over=sorted((k, v) for k, v in suppressed.items() if k.startswith("anomaly.")),
         templates=[t for t in load_templates() if t.id not in stored],
         sigma=sigma_view(get_ctx(request).settings),
         counts=counts,
