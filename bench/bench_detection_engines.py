@@ -1,7 +1,7 @@
 """Cost of the detection engines alone (no store, no read), and their exact output.
 
 Run: ``.venv/bin/python bench/bench_detection_engines.py [--seed 7] [--size 300] [--days 8]
-[--batch 5000] [--rounds 5] [--out findings.json] [--profile out.txt]``.
+[--batch 5000] [--rounds 5] [--out findings.json] [--profile out.txt] [--needs]``.
 
 Builds what ``bench_detection_cost.py`` detects on (the sandbox's organisation, stored in a
 SQLite store with the demo's IP lists, read back as the detection stage reads it), then
@@ -11,6 +11,11 @@ stage evaluates them: ``PolicyEngine.evaluate`` per batch) and the anomaly engin
 in processor time, with the cyclic collector off as in the stage. ``--out`` writes every
 finding and both final states as JSON: two versions of the engines that write the same file
 find the same things.
+
+``--needs`` prints instead which activities need their body decoded at all: those some
+policy could match, those with an anomaly step other than the disabled-user detector (which
+is gated on the user's status alone), and how many need neither, knowing their category, and
+when only the columns (no category) are known: the room a read that skips the body has.
 """
 
 from __future__ import annotations
@@ -34,6 +39,7 @@ from opencasb.detect.engine import Finding, Observed, PolicyEngine
 from opencasb.detect.stage import _Reader, stored_policies
 from opencasb.detect.state import EngineState
 from opencasb.enrich import Enricher, Enrichment, load_ip_ranges
+from opencasb.model.activity import Category
 from opencasb.sandbox.demo_lists import DEMO_LISTS, demo_list_path
 from opencasb.store import open_store
 from opencasb.store.activities import PageWrite
@@ -95,6 +101,33 @@ def _anomaly_round(
     return findings, state
 
 
+def _needs(pol: PolicyEngine, anom: AnomalyEngine, observed: list[Observed]) -> None:
+    """Print how many activities need their body (see the module docstring)."""
+
+    def thin(activity_type: str, category: Category) -> tuple[bool, bool]:
+        detectors, learners = anom._steps_for(activity_type, category)
+        only_gated = not learners and all(d.__name__ == "disabled_user" for d, _ in detectors)
+        return not pol._candidates(activity_type, category), only_gated
+
+    no_policy = only_gated = neither = 0
+    by_type: dict[str, bool] = {}
+    by_columns = 0
+    for o in observed:
+        a = o.activity
+        p, g = thin(a.activity_type, a.category)
+        no_policy += p
+        only_gated += g
+        neither += p and g
+        if a.activity_type not in by_type:
+            by_type[a.activity_type] = all(all(thin(a.activity_type, c)) for c in Category)
+        by_columns += by_type[a.activity_type]
+    n = len(observed)
+    print(f"  some policy could match: {n - no_policy:,} of {n:,}")
+    print(f"  only the gated disabled-user detector: {only_gated:,}")
+    print(f"  need no body, knowing the category: {neither:,} ({neither / n:.1%})")
+    print(f"  need no body, from the columns alone: {by_columns:,} ({by_columns / n:.1%})")
+
+
 def _finding(f: Finding) -> dict[str, Any]:
     return {k: str(v) for k, v in dataclasses.asdict(f).items()}
 
@@ -108,6 +141,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--out", type=Path, default=None)
     parser.add_argument("--profile", type=Path, default=None)
+    parser.add_argument("--needs", action="store_true")
     args = parser.parse_args()
     cache = Path(tempfile.gettempdir()) / (
         f"opencasb-engines-{args.seed}-{args.size}-{args.days}.pickle"
@@ -118,6 +152,9 @@ def main() -> None:
     pol = PolicyEngine(policies, clock=clock)
     anom = AnomalyEngine(AnomalySettings(), clock=clock)
     print(f"activities: {len(observed):,}, policies: {len(policies)}, batch {args.batch:,}")
+    if args.needs:
+        _needs(pol, anom, observed)
+        return
     best = {"policies": float("inf"), "anomaly": float("inf")}
     p_out: tuple[list[Finding], EngineState] = ([], EngineState())
     a_out: tuple[list[Finding], AnomalyState] = ([], AnomalyState())
