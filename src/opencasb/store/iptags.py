@@ -118,7 +118,7 @@ class IpTagRecord:
 
 
 def iptag_json(r: IpTagRecord) -> dict[str, Any]:
-    """A stored range as the API answers it and ``opencasb iptags --format json`` writes it:
+    """A stored range as the API answers it and ``opencasb iptags list --format json`` writes it:
     the one JSON shape of an IP tag range. ``created_at`` stays a datetime, for the writer
     to put as ISO 8601 UTC (both write it with orjson's ``Z``)."""
     return {
