@@ -18,7 +18,8 @@ from opencasb.cli.terminal import markup
 from opencasb.http.options import HttpOptions
 from opencasb.ingest.runner import SERVICES_STATE
 from opencasb.store import InstanceRecord
-from opencasb.store.codec import dumps, health_to_json, loads
+from opencasb.store.codec import dumps, loads
+from opencasb.store.health_codec import health_to_json
 
 __all__ = ["register"]
 

@@ -13,15 +13,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from datetime import datetime
 from typing import Any
 
 import msgspec
 import orjson
 
-from opencasb.errors import ErrorInfo, StoreError
+from opencasb.errors import StoreError
 from opencasb.model.activity import Activity, Actor, Category, Geo, Outcome, Target
-from opencasb.model.health import Health, HealthState
 from opencasb.store import body as _body
 from opencasb.store.ipkey import ip_key
 from opencasb.store.lazy import LazyRecord
@@ -30,6 +28,7 @@ from opencasb.store.micros import from_micros, to_micros
 __all__ = [
     "ACTIVITY_READ_COLUMNS",
     "ACTIVITY_WRITE_COLUMNS",
+    "CORRUPT_FIX",
     "ActorKey",
     "activity_body",
     "activity_from_row",
@@ -40,8 +39,6 @@ __all__ = [
     "body_plaintext_of",
     "decode_body",
     "dumps",
-    "health_from_json",
-    "health_to_json",
     "loads",
     "loads_object",
     "raw_json",
@@ -150,13 +147,13 @@ def loads_object(text: str | None, what: str) -> dict[str, Any]:
     try:
         value = loads(text)
     except ValueError as exc:
-        raise StoreError(f"{what} holds invalid JSON: {exc}", fix=_CORRUPT_FIX) from exc
+        raise StoreError(f"{what} holds invalid JSON: {exc}", fix=CORRUPT_FIX) from exc
     if not isinstance(value, dict):
-        raise StoreError(f"{what} holds JSON that is not an object", fix=_CORRUPT_FIX)
+        raise StoreError(f"{what} holds JSON that is not an object", fix=CORRUPT_FIX)
     return value
 
 
-_CORRUPT_FIX = (
+CORRUPT_FIX = (
     "The row was damaged outside OpenCASB. Restore the database from a backup, or delete "
     "the row and re-ingest the period it covers."
 )
@@ -496,14 +493,14 @@ def activity_from_row(
             details,
         ) = fields
         parsed_raw: Mapping[str, Any] = (
-            LazyRecord(raw_text, what, _CORRUPT_FIX, loads) if lazy_raw else loads(raw_text)
+            LazyRecord(raw_text, what, CORRUPT_FIX, loads) if lazy_raw else loads(raw_text)
         )
         parsed_category: Category = _member(_CATEGORY_BY_VALUE, category, "Category")
         parsed_outcome: Outcome = _member(_OUTCOME_BY_VALUE, outcome, "Outcome")
         if not isinstance(details, dict):
             raise ValueError("details are not a JSON object")
     except (TypeError, ValueError) as exc:
-        raise StoreError(f"{what} cannot be read: {exc}", fix=_CORRUPT_FIX) from exc
+        raise StoreError(f"{what} cannot be read: {exc}", fix=CORRUPT_FIX) from exc
     has_geo = (
         country is not None
         or country_code is not None
@@ -554,68 +551,3 @@ def activity_from_row(
         description,
         details,
     )
-
-
-def _iso(value: datetime | None) -> str | None:
-    return value.isoformat() if value is not None else None
-
-
-def _dt(value: Any) -> datetime | None:
-    return datetime.fromisoformat(value) if isinstance(value, str) else None
-
-
-def health_to_json(h: Health) -> str:
-    """Health as JSON text (times in ISO-8601, the error as its catalogue entry)."""
-    err = h.last_error
-    return dumps(
-        {
-            "state": h.state.value,
-            "progress": h.progress,
-            "last_success": _iso(h.last_success),
-            "last_attempt": _iso(h.last_attempt),
-            "newest_event": _iso(h.newest_event),
-            "lag_seconds": h.lag_seconds,
-            "events_stored": h.events_stored,
-            "duplicates_dropped": h.duplicates_dropped,
-            "rejected": h.rejected,
-            "consecutive_failures": h.consecutive_failures,
-            "last_error": None
-            if err is None
-            else {
-                "code": err.code,
-                "meaning": err.meaning,
-                "fix": err.fix,
-                "transient": err.transient,
-            },
-            "last_error_at": _iso(h.last_error_at),
-            "counts": h.counts,
-        }
-    )
-
-
-def health_from_json(text: str | None, what: str) -> Health:
-    """Parse :func:`health_to_json` output; ``None`` (never set) is the default Health."""
-    if text is None:
-        return Health()
-    d = loads_object(text, what)
-    try:
-        err = d.get("last_error")
-        return Health(
-            state=HealthState(d.get("state", HealthState.CONNECTING)),
-            progress=d.get("progress"),
-            last_success=_dt(d.get("last_success")),
-            last_attempt=_dt(d.get("last_attempt")),
-            newest_event=_dt(d.get("newest_event")),
-            lag_seconds=d.get("lag_seconds"),
-            events_stored=int(d.get("events_stored", 0)),
-            duplicates_dropped=int(d.get("duplicates_dropped", 0)),
-            rejected=int(d.get("rejected", 0)),
-            consecutive_failures=int(d.get("consecutive_failures", 0)),
-            last_error=None if err is None else ErrorInfo(**err),
-            last_error_at=_dt(d.get("last_error_at")),
-            counts={str(k): int(v) for k, v in d.get("counts", {}).items()},
-        )
-    except (TypeError, ValueError) as exc:
-        raise StoreError(
-            f"{what} holds an unreadable health record: {exc}", fix=_CORRUPT_FIX
-        ) from exc

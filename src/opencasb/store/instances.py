@@ -16,7 +16,8 @@ from opencasb.model.health import Health, HealthState
 from opencasb.model.instance import InstanceRecord
 from opencasb.store._db import Database
 from opencasb.store._secrets import open_secrets, seal_secrets
-from opencasb.store.codec import dumps, health_from_json, health_to_json, loads_object
+from opencasb.store.codec import dumps, loads_object
+from opencasb.store.health_codec import health_from_json, health_to_json
 from opencasb.store.schema import instances
 
 __all__ = [
