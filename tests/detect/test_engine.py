@@ -12,6 +12,7 @@ from tests.detect.helpers import T0, act, observe
 from opencasb.clock import FakeClock
 from opencasb.detect.engine import Observed, PolicyEngine
 from opencasb.detect.policy import (
+    SINGLE_EPISODE_GAP,
     GroupBy,
     Policy,
     PolicyCategory,
@@ -129,13 +130,51 @@ def test_scope_users_groups_and_ip_tags() -> None:
 def test_daily_alert_limit_counts_and_resets_next_day() -> None:
     pol = _policy(match={"app": "okta"}, daily_alert_limit=3)
     engine = PolicyEngine([pol], clock=NOW)
-    day1 = observe(*(act(at=i) for i in range(5)))
-    day2 = observe(*(act(at=86_400 + i) for i in range(2)), first_id=10)
+    # five users: each finding is an episode of its own (one user's would be one)
+    day1 = observe(*(act(at=i, email=f"u{i}@example.com") for i in range(5)))
+    day2 = observe(*(act(at=86_400 + i, email=f"u{i}@example.com") for i in range(2)), first_id=10)
     found, st = engine.evaluate([*day1, *day2], EngineState())
     assert [f.activity_ids for f in found] == [(1,), (2,), (3,), (10,), (11,)]
     assert st.counters["p"].findings_day == 2 and st.counters["p"].suppressed_day == 0
     _, st1 = engine.evaluate(day1, EngineState())
     assert st1.counters["p"].suppressed_day == 2
+
+
+def test_single_activity_findings_of_one_user_within_the_gap_are_one_episode() -> None:
+    """Three matches of one user an hour or less apart extend one alert (continuations,
+    not counted against the daily limit); a match after a longer quiet starts another; each
+    user has episodes of their own."""
+    gap = int(SINGLE_EPISODE_GAP.total_seconds())
+    pol = _policy(match={"app": "okta"}, daily_alert_limit=2)
+    engine = PolicyEngine([pol], clock=NOW)
+    items = observe(
+        act(at=0),
+        act(at=600),
+        act(at=600 + gap),  # exactly the gap after the last: still the same episode
+        act(at=601, email="eve@example.com"),
+        act(at=3 * gap),  # quiet for longer than the gap: a new episode, over the limit
+    )
+    found, st = engine.evaluate(items, EngineState())
+    assert [(f.activity_ids, f.continues) for f in found] == [
+        ((1,), False),
+        ((2,), True),
+        ((4,), False),
+        ((3,), True),
+    ]
+    assert len({found[0].episode, found[1].episode, found[3].episode}) == 1
+    assert found[2].episode != found[0].episode
+    assert st.counters["p"].suppressed_day == 1  # the fifth: a new episode beyond 2 a day
+    # a suppressed finding leaves no episode: the user's next match is not a continuation
+    # of an alert never raised (it is a new episode, suppressed in turn)
+    later, st2 = engine.evaluate(observe(act(at=3 * gap + 60), first_id=9), st)
+    assert later == [] and st2.counters["p"].suppressed_day == 2
+    # a late match of a later batch within the gap of a raised episode continues it ...
+    late = observe(act(at=600 + gap + 1_800), first_id=30)
+    (cont,), st3 = engine.evaluate(late, st2)
+    assert cont.continues and cont.episode == found[0].episode
+    # ... and episodes quiet for longer than the gap are pruned
+    _, st4 = engine.evaluate(observe(act(at=30 * gap, email="x@example.com"), first_id=40), st3)
+    assert list(st4.episodes["p"]) == ["okta\nx@example.com"]
 
 
 def test_a_policy_matching_absurdly_often_is_disabled_with_a_reason() -> None:

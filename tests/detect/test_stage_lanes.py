@@ -32,7 +32,8 @@ def clock() -> FakeClock:
 
 
 def _policy(store: Store, pid: str, user: str | None = None, limit: int = 1000) -> None:
-    """A single-activity policy: every failed sign-in (of ``user``, if given)."""
+    """A single-activity policy: every failed sign-in (of ``user``, if given), each an alert
+    of its own (``episode_gap: 0``: these tests count alerts per activity)."""
     cond = "{field: outcome, equals: failure}"
     if user:
         cond = f"{{all: [{cond}, {{field: actor.email, equals: {user}}}]}}"
@@ -44,6 +45,7 @@ policies:
     severity: low
     category: threat_detection
     daily_alert_limit: {limit}
+    episode_gap: 0
     filter: {cond}
 """
     )

@@ -286,7 +286,7 @@ def test_policies_list_shows_the_findings_suppressed_today(web: Web) -> None:
     analyst = web.signed_in("analyst")
     capped = (
         "id: pw-change\nname: Password changed\nseverity: low\ncategory: threat_detection\n"
-        "daily_alert_limit: 1\n"
+        "daily_alert_limit: 1\nepisode_gap: 0\n"  # an alert per change: the limit bites
         "filter: {field: activity_type, equals: user.account.update_password}\n"
     )
     assert analyst.post("/api/v1/policies", json={"definition": capped}).status_code == 201

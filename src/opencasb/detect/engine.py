@@ -10,6 +10,10 @@ after a crash it re-reads the same activities with the old state and gets the sa
 Semantics:
 
 * **Single activity**: each activity that passes the filter and the scope is a finding.
+  Findings of one user (in one instance) no more than the policy's ``episode_gap`` apart
+  (default :data:`~.policy.SINGLE_EPISODE_GAP`, an hour) are one **episode**, as below:
+  three MFA resets of one account in ten minutes are one alert with three activities, not
+  three alerts. A gap of zero gives an alert per activity.
 * **Repeated activity**: matches are kept per group (:class:`~.policy.GroupBy`) in a window.
   When an activity arrives, the densest span of ``timeframe`` that contains it is counted
   (matches, or distinct values of ``distinct``); above ``threshold`` it is a finding whose
@@ -39,9 +43,17 @@ from typing import Protocol
 from opencasb.clock import Clock
 from opencasb.detect.dispatch import Dispatch
 from opencasb.detect.distinct import getter, text
-from opencasb.detect.policy import GroupBy, Policy, PolicyCategory, Scope, Severity, Tactic
+from opencasb.detect.policy import (
+    GroupBy,
+    Policy,
+    PolicyCategory,
+    Scope,
+    Severity,
+    Tactic,
+)
 from opencasb.detect.shared import SharedFilter
 from opencasb.detect.state import Counters, Disabled, EngineState, Entry
+from opencasb.detect.wording import duration_text, from_text, names_text
 from opencasb.enrich.enricher import Enrichment
 from opencasb.model.activity import Activity
 
@@ -261,11 +273,11 @@ class PolicyEngine:
                 if not self._count_match(policy, st, t):
                     continue
                 found = (
-                    self._single(policy, item, t, now)
+                    self._single(policy, item, st, t, now)
                     if policy.repeated is None
                     else self._repeated(policy, item, st, t, now)
                 )
-                if found is not None and (found.continues or self._within_limit(policy, st)):
+                if found is not None:  # within the daily limit, or continuing an episode
                     findings.append(found)
         self._prune(st)
         return findings, st
@@ -382,11 +394,17 @@ class PolicyEngine:
             episode=digest[:32],
         )
 
-    def _single(self, policy: Policy, item: Observed, t: int, now: datetime) -> Finding:
+    def _single(
+        self, policy: Policy, item: Observed, st: EngineState, t: int, now: datetime
+    ) -> Finding | None:
         a = item.activity
         actor = _actor(a)
         entry: Entry = (t, item.id, actor, a.src_ip or "", "", a.app)
-        return self._finding(policy, "user", actor or "unknown", [entry], 1, _describe(item), now)
+        found = self._finding(policy, "user", actor or "unknown", [entry], 1, _describe(item), now)
+        if not actor or not policy.episode_gap:  # an alert of its own
+            return found if self._within_limit(policy, st) else None
+        key = f"{a.instance or a.app}\n{actor}"
+        return self._episode(st, policy, key, found, [entry], _us(policy.episode_gap))
 
     def _repeated(
         self, policy: Policy, item: Observed, st: EngineState, t: int, now: datetime
@@ -425,23 +443,31 @@ class PolicyEngine:
         if get is not None:
             counted += f" ({len(evidence)} activities)"
         by_ip = rep.group_by is GroupBy.SOURCE_IP
-        who = "" if by_ip else f" by {_names(_distinct(e[2] for e in evidence))}"
+        who = "" if by_ip else f" by {names_text(_distinct(e[2] for e in evidence))}"
         span = _time(evidence[-1][0]) - _time(evidence[0][0])
         ips = _distinct(e[3] for e in evidence)
         explanation = (
-            f"{counted}{who} in {_duration(span)}{_from(ips)}, threshold {rep.threshold} "
-            f"in {_duration(rep.timeframe)}"
+            f"{counted}{who} in {duration_text(span)}{from_text(ips)}, threshold {rep.threshold} "
+            f"in {duration_text(rep.timeframe)}"
         )
         kind, entity = ("ip", key) if by_ip else ("user", actor)
         found = self._finding(policy, kind, entity, evidence, count, explanation, now)
-        return self._episode(st, policy.id, key, found, evidence, tf)
+        return self._episode(st, policy, key, found, evidence, tf)
 
-    @staticmethod
     def _episode(
-        st: EngineState, policy_id: str, key: str, found: Finding, evidence: list[Entry], tf: int
-    ) -> Finding:
+        self,
+        st: EngineState,
+        policy: Policy,
+        key: str,
+        found: Finding,
+        evidence: list[Entry],
+        tf: int,
+    ) -> Finding | None:
         """Join ``found`` to the group's episode when the episode's last evidence is no more
-        than ``tf`` before it (or after: a late batch), else start one."""
+        than ``tf`` before it (or after: a late batch), else start one if the policy's daily
+        alert limit allows: over it, None, and no episode is kept (else the group's next
+        finding would continue an alert that was never raised, past the limit)."""
+        policy_id = policy.id
         episodes = st.episodes.setdefault(policy_id, {})
         first, last = evidence[0][0], evidence[-1][0]
         open_ = episodes.get(key)
@@ -450,6 +476,10 @@ class PolicyEngine:
             episodes[key] = (start, max(open_[1], last))
             episode = hashlib.sha256(f"{policy_id}\n{key}\n{open_[0]}".encode()).hexdigest()
             return replace(found, episode=episode[:32], continues=True)
+        if not self._within_limit(policy, st):
+            if not episodes:
+                del st.episodes[policy_id]
+            return None
         episodes[key] = (first, last)
         episode = hashlib.sha256(f"{policy_id}\n{key}\n{first}".encode()).hexdigest()
         return replace(found, episode=episode[:32])
@@ -476,10 +506,8 @@ class PolicyEngine:
             episodes = st.episodes.get(policy.id)
             if not episodes:
                 continue
-            if rep is None:
-                del st.episodes[policy.id]
-                continue
-            horizon = st.watermark - _us(rep.timeframe) - self._lateness
+            gap = policy.episode_gap if rep is None else rep.timeframe
+            horizon = st.watermark - _us(gap) - self._lateness
             for key in [k for k, (_, last) in episodes.items() if last < horizon]:
                 del episodes[key]
             if not episodes:
@@ -529,34 +557,6 @@ def _densest(entries: list[Entry], t: int, tf: int, distinct: bool) -> tuple[int
         if n > best[2]:
             best = (lo, hi, n)
     return best
-
-
-def _names(names: Sequence[str]) -> str:
-    shown = ", ".join(names[:3])
-    return shown + (f" and {len(names) - 3} more" if len(names) > 3 else "")
-
-
-def _from(ips: Sequence[str]) -> str:
-    if not ips:
-        return ""
-    more = f" and {len(ips) - 3} more addresses" if len(ips) > 3 else ""
-    return f" from {', '.join(ips[:3])}{more}"
-
-
-def _duration(span: timedelta) -> str:
-    """``5 minutes``, ``1 hour``, ``4 min 25 s``, ``40 s``: the way a person says it."""
-    total = int(span.total_seconds())
-    if total < 60:
-        return f"{total} s" if total != 1 else "1 second"
-    h, rest = divmod(total, 3600)
-    m, s = divmod(rest, 60)
-    if h and not m and not s:
-        return f"{h} hour{'s' if h != 1 else ''}"
-    if not h and not s:
-        return f"{m} minute{'s' if m != 1 else ''}"
-    if h:
-        return f"{h} h {m} min" if m else f"{h} h {s} s"
-    return f"{m} min {s} s"
 
 
 def _describe(item: Observed) -> str:

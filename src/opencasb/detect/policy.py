@@ -29,6 +29,7 @@ from opencasb.enrich.enricher import Enrichment
 from opencasb.model.activity import Activity
 
 __all__ = [
+    "SINGLE_EPISODE_GAP",
     "GroupBy",
     "Policy",
     "PolicyCategory",
@@ -163,6 +164,10 @@ class Scope:
 
 DEFAULT_DAILY_ALERT_LIMIT = 100
 
+SINGLE_EPISODE_GAP = timedelta(hours=1)
+"""A single-activity policy's default ``episode_gap``: one user's findings no more than this
+apart extend one alert (three MFA resets of one account in ten minutes are one alert)."""
+
 
 @dataclass(frozen=True, slots=True)
 class Policy:
@@ -170,9 +175,11 @@ class Policy:
 
     An activity matches when ``filter`` holds (it is required).
     ``repeated`` None means single activity. ``daily_alert_limit`` caps the findings of one
-    UTC day (of event time) per policy; the rest are counted, not raised. ``template`` names
-    the template the policy was made from, if any; ``note`` is added to the explanation of
-    each of its findings.
+    UTC day (of event time) per policy; the rest are counted, not raised. ``episode_gap``
+    (single activity only): one user's findings no more than this apart extend one alert;
+    zero: an alert per activity (a repeated policy's episodes follow its timeframe).
+    ``template`` names the template the policy was made from, if any; ``note`` is added to
+    the explanation of each of its findings.
     """
 
     id: str
@@ -187,6 +194,7 @@ class Policy:
     repeated: Repeated | None = None
     scope: Scope = field(default_factory=Scope)
     daily_alert_limit: int = DEFAULT_DAILY_ALERT_LIMIT
+    episode_gap: timedelta = SINGLE_EPISODE_GAP
     template: str | None = None
     # Appended to every finding's explanation: where a policy that is not stored comes from
     # (a Sigma rule's id, file, description and references). Not part of a policy file.
@@ -203,3 +211,10 @@ class Policy:
             raise ValueError(f"{self.technique!r} is not an ATT&CK technique id (T1234[.567])")
         if self.daily_alert_limit < 1:
             raise ValueError("daily_alert_limit must be at least 1")
+        if self.episode_gap < timedelta(0):
+            raise ValueError("episode_gap cannot be negative")
+        if self.repeated is not None and self.episode_gap != SINGLE_EPISODE_GAP:
+            raise ValueError(
+                "episode_gap applies to single-activity policies: a repeated one's alerts "
+                "follow its timeframe"
+            )

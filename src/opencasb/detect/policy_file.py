@@ -18,6 +18,10 @@ A file holds one policy (a mapping), a list of policies, or ``policies:`` with t
         scope: {exclude_ip_tags: [corporate]}
         daily_alert_limit: 50
 
+A single-activity policy (no ``repeated:``) extends one alert with each match of the same
+user no more than ``episode_gap`` (default 1h) after the last; ``episode_gap: 0`` raises an
+alert per matching activity.
+
 ``filter:`` is in the shared filter language (:mod:`opencasb.filters`); every policy needs one.
 ``match:``, the smaller filter form of earlier versions, is read as the filter language
 (:mod:`opencasb.detect.legacy_match`), ANDed with ``filter:`` when both are given, and a
@@ -46,6 +50,7 @@ from opencasb.detect import distinct
 from opencasb.detect.legacy_match import translate_match
 from opencasb.detect.policy import (
     DEFAULT_DAILY_ALERT_LIMIT,
+    SINGLE_EPISODE_GAP,
     GroupBy,
     Policy,
     PolicyCategory,
@@ -120,6 +125,16 @@ def _tag_list(values: Any) -> Any:
 
 _Tags = Annotated[list[str], BeforeValidator(_tag_list)]
 _Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
+
+
+def _parse_gap(value: Any) -> timedelta:
+    """:func:`parse_duration`, or zero (``0``, ``0s``): an episode gap of none."""
+    if not isinstance(value, bool) and str(value).strip().lower() in ("0", "0s", "0m", "0h", "0d"):
+        return timedelta(0)
+    return parse_duration(value)
+
+
+_Gap = Annotated[timedelta, BeforeValidator(_parse_gap)]
 _STRICT = ConfigDict(extra="forbid", frozen=True)
 
 
@@ -158,6 +173,7 @@ class _PolicyModel(BaseModel):
     repeated: _RepeatedModel | None = None
     scope: _ScopeModel = _ScopeModel()
     daily_alert_limit: int = Field(default=DEFAULT_DAILY_ALERT_LIMIT, ge=1)
+    episode_gap: _Gap | None = None
 
 
 Path_ = tuple[str | int, ...]
@@ -404,6 +420,14 @@ def _policy(
         report(base, "a policy needs filter: (the filter language)")
         ok = False
     repeated = item.get("repeated")
+    if repeated is not None and "episode_gap" in item:
+        report(
+            (*base, "episode_gap"),
+            "episode_gap is for single-activity policies: a repeated one's alerts follow "
+            "its timeframe (remove one of the two)",
+            key=True,
+        )
+        ok = False
     if isinstance(repeated, dict) and isinstance(repeated.get("distinct"), str):
         why = distinct.problem(repeated["distinct"])
         if why is not None:
@@ -494,6 +518,7 @@ def _to_policy(m: _PolicyModel, shared: SharedFilter | None) -> Policy:
             exclude_ip_tags=frozenset(s.exclude_ip_tags),
         ),
         daily_alert_limit=m.daily_alert_limit,
+        episode_gap=SINGLE_EPISODE_GAP if m.episode_gap is None else m.episode_gap,
     )
 
 
@@ -533,6 +558,8 @@ def policy_to_data(policy: Policy) -> dict[str, Any]:
         out["scope"] = scope
     if policy.daily_alert_limit != DEFAULT_DAILY_ALERT_LIMIT:
         out["daily_alert_limit"] = policy.daily_alert_limit
+    if policy.episode_gap != SINGLE_EPISODE_GAP:
+        out["episode_gap"] = format_duration(policy.episode_gap) if policy.episode_gap else "0s"
     return out
 
 
