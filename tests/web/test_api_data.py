@@ -9,11 +9,8 @@ import io
 import json
 
 from tests.web.conftest import KEY, T0, Web
-from tests.web.helpers import assert_problem
+from tests.web.helpers import assert_problem, cli_json
 from tests.web.seed import HOSTILE, seed
-from typer.testing import CliRunner
-
-from opencasb.cli import app
 
 
 def test_activities_filters_and_keyset_paging(web: Web) -> None:
@@ -159,17 +156,7 @@ def test_cli_json_is_the_api_shape_of_an_alert(web: Web, store_url: str) -> None
     seeded = seed(web)
     analyst = web.signed_in("analyst")
     analyst.post(f"/api/v1/alerts/{seeded.alert_id}/comments", json={"text": "looking"})
-    env = {
-        "OPENCASB_DATABASE_URL": store_url,
-        "OPENCASB_SECRET_KEY": KEY.decode(),
-        "OPENCASB_CONFIG": None,
-        "OPENCASB_DATA_DIR": str(web.ctx.settings.data_dir),
-    }
-
-    def cli(*args: str) -> list[dict[str, object]]:
-        result = CliRunner().invoke(app, list(args), env=env)
-        assert result.exit_code == 0, result.output
-        return [json.loads(line) for line in result.stdout.splitlines()]
+    cli = cli_json(store_url, KEY, str(web.ctx.settings.data_dir))
 
     assert cli("alerts", "--format", "json") == analyst.get("/api/v1/alerts").json()["items"]
     api = analyst.get(f"/api/v1/alerts/{seeded.alert_id}").json()

@@ -8,11 +8,9 @@ import json
 
 import pytest
 from tests.web.conftest import KEY, Web
-from tests.web.helpers import assert_problem
+from tests.web.helpers import assert_problem, cli_json
 from tests.web.seed import seed
-from typer.testing import CliRunner
 
-from opencasb.cli import app
 from opencasb.web.api import iptags as api_module
 
 
@@ -76,17 +74,7 @@ def test_cli_json_is_the_api_shape_of_a_range(web: Web, store_url: str) -> None:
         {"network": "10.9.8.0/24", "tag": "vpn"},
     ):
         assert c.post("/api/v1/iptags", json=body).status_code == 201
-    env = {
-        "OPENCASB_DATABASE_URL": store_url,
-        "OPENCASB_SECRET_KEY": KEY.decode(),
-        "OPENCASB_CONFIG": None,
-        "OPENCASB_DATA_DIR": str(web.ctx.settings.data_dir),
-    }
-
-    def cli(*args: str) -> list[dict[str, object]]:
-        result = CliRunner().invoke(app, list(args), env=env)
-        assert result.exit_code == 0, result.output
-        return [json.loads(line) for line in result.stdout.splitlines()]
+    cli = cli_json(store_url, KEY, str(web.ctx.settings.data_dir))
 
     listed = sorted(cli("iptags", "list", "--format", "json"), key=lambda r: str(r["id"]))
     api = sorted(c.get("/api/v1/iptags").json()["items"], key=lambda r: str(r["id"]))
