@@ -2,7 +2,7 @@
 each pass, interleaved in one run.
 
 Run: ``.venv/bin/python bench/bench_detection_cost.py [--seed 7] [--size 300] [--days 8]
-[--page 1000] [--pass-pages 5] [--rounds 3] [--profile out.html]``.
+[--page 1000] [--pass-pages 5] [--rounds 3] [--profile out.html] [--out alerts.json]``.
 
 Builds the sandbox's organisation (everyday activity and the labelled scenarios, Okta and
 Office 365), as served, raw. Each round ingests all of it into a fresh SQLite store the way
@@ -22,13 +22,16 @@ the ratio (acceptance: ingest with detection at least 0.7 x ingest alone, i.e. d
 costs at most 30%). ``--profile`` writes a pyinstrument profile of one detection round (text for a
 ``.txt`` file, else HTML). Each round also shows the processor time it used, and the report
 the ratio of those: on a machine shared with other work, wall-clock rounds vary with the
-load, processor time much less.
+load, processor time much less. ``--out`` writes what one more detection round ends with (every
+alert, and the stages' stored state) as JSON: compare two versions' files to show that a
+change to detection changed nothing it finds.
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
+import json
 import os
 import tempfile
 import time
@@ -43,7 +46,7 @@ from opencasb.apps.okta.normalize import normalize as normalize_okta
 from opencasb.clock import FakeClock
 from opencasb.crypto import generate_key
 from opencasb.detect.anomaly import AnomalySettings
-from opencasb.detect.stage import DetectionStage, store_policy
+from opencasb.detect.stage import ANOMALY_STAGE, STAGE, DetectionStage, store_policy
 from opencasb.detect.templates import load_templates
 from opencasb.enrich import Enricher, load_ip_ranges
 from opencasb.errors import DocumentError
@@ -87,6 +90,7 @@ def _round(
     directory: Path,
     enricher: Enricher,
     profile: Path | None = None,
+    out: Path | None = None,
 ) -> tuple[float, float, int, float]:
     """(seconds in all, seconds of them in detection, alerts, CPU seconds in all) of one
     round."""
@@ -130,9 +134,24 @@ def _round(
             profile.write_text(
                 profiler.output_text(show_all=False) if text else profiler.output_html()
             )
+        if out is not None:
+            _write_outcome(store, out)
         return total, in_detection, alerts, cpu
     finally:
         store.close()
+
+
+def _write_outcome(store: Store, out: Path) -> None:
+    """The store's alerts and detection stages' state, as JSON, to ``out``."""
+    det = store.detection
+    stages = {}
+    for name in (STAGE, ANOMALY_STAGE):
+        saved = det.get_stage(name)
+        if saved is not None:
+            stages[name] = {"cursor": saved.cursor, "state": saved.state}
+            stages[name]["partitions"] = det.get_partitions(name)
+    alerts = [dataclasses.asdict(a) for a in det.list_alerts(limit=1_000_000)]
+    out.write_text(json.dumps({"alerts": alerts, "stages": stages}, indent=1, default=str))
 
 
 def main() -> None:
@@ -144,6 +163,7 @@ def main() -> None:
     parser.add_argument("--pass-pages", type=int, default=5)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--profile", type=Path, default=None)
+    parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args()
     okta, o365 = records(args.seed, args.size, args.days)
     pages = _pages(okta, o365, args.page)
@@ -184,6 +204,10 @@ def main() -> None:
         with tempfile.TemporaryDirectory(prefix="opencasb-detcost-") as tmp:
             _round(pages, args.pass_pages, True, Path(tmp), enricher, profile=args.profile)
         print(f"profile of one detection round: {args.profile}")
+    if args.out is not None:
+        with tempfile.TemporaryDirectory(prefix="opencasb-detcost-") as tmp:
+            _round(pages, args.pass_pages, True, Path(tmp), enricher, out=args.out)
+        print(f"alerts and stage state of one detection round: {args.out}")
 
 
 def _report(
