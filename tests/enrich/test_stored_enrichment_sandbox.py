@@ -44,8 +44,20 @@ def test_stored_enrichment_equals_the_computed_one(tmp_path: Path) -> None:
         assert [i for i, _, _ in rows if stored[i] != computed[i]] == []
         # the detection stage's read (activities and enrichment in one query) agrees
         observed = store.detection.observed_after({}, 10_000_000)
-        assert [(i, iid, a) for i, iid, a, _ in observed] == rows
-        assert {i: e for i, _, _, e in observed} == stored
+        assert [(o.id, o.instance_id, o.activity()) for o in observed] == rows
+        assert {o.id: o.enrichment for o in observed} == stored
+        # what detection decides on without the body is what the body gives
+        heads = [(o.time, o.activity_type, o.category, o.user_key, o.email_key) for o in observed]
+        assert heads == [
+            (
+                a.time,
+                a.activity_type,
+                a.category,
+                a.actor.user_key,
+                a.actor.email and a.actor.user_key,
+            )
+            for _, _, a in rows
+        ]
         # the sandbox's places, networks and tags are all there
         values = [e for e in stored.values() if e is not None]
         assert {e.geo_source for e in values} >= {"app", "builtin"}

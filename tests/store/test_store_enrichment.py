@@ -118,11 +118,11 @@ def test_ingest_stores_the_place_network_client_and_tags(store: Store) -> None:
     assert {i: e.enrich(a) for i, a in back.items()} == got
     # the detection stage's read gives the same, with the activities, in one query
     observed = store.detection.observed_after({}, 100)
-    assert {i: e for i, _, _, e in observed} == got
-    assert {i: a for i, _, a, _ in observed} == back
+    assert {o.id: o.enrichment for o in observed} == got
+    assert {o.id: o.activity() for o in observed} == back
     # a cursor and a limit as activities_after
     later = store.detection.observed_after({okta: rows[1][0]}, 2)
-    assert [(i, e) for i, _, _, e in later] == [(r[0], got[r[0]]) for r in rows[2:4]]
+    assert [(o.id, o.enrichment) for o in later] == [(r[0], got[r[0]]) for r in rows[2:4]]
 
 
 def test_a_page_without_an_enricher_is_stored_not_enriched(store: Store) -> None:
@@ -131,7 +131,9 @@ def test_a_page_without_an_enricher_is_stored_not_enriched(store: Store) -> None
     (row,) = _stored(store)
     assert row[1:] == (None, None, None)
     assert store.stored_enrichments([row[0]]) == {row[0]: None}
-    assert [(i, e) for i, _, _, e in store.detection.observed_after({}, 10)] == [(row[0], None)]
+    assert [(o.id, o.enrichment) for o in store.detection.observed_after({}, 10)] == [
+        (row[0], None)
+    ]
 
 
 def test_interned_rows_are_reused_across_pages_and_processes(store: Store, store_url: str) -> None:

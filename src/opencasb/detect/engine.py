@@ -43,6 +43,7 @@ from typing import Protocol
 from opencasb.clock import Clock
 from opencasb.detect.dispatch import Dispatch
 from opencasb.detect.distinct import getter, text
+from opencasb.detect.observed import Observed
 from opencasb.detect.policy import (
     GroupBy,
     Policy,
@@ -87,21 +88,6 @@ def _micros(dt: datetime) -> int:
 
 def _time(us: int) -> datetime:
     return _EPOCH + timedelta(microseconds=us)
-
-
-@dataclass(frozen=True, slots=True)
-class Observed:
-    """One stored activity as detection sees it: its store id (what evidence refers to), the
-    activity and its enrichment (None: not enriched, so no IP tags and no ``enrich.*``)."""
-
-    id: int
-    activity: Activity
-    enrichment: Enrichment | None = None
-
-    @property
-    def ip_tags(self) -> frozenset[str]:
-        """The tags of the source address (the scope's IP tags are matched against these)."""
-        return frozenset(self.enrichment.ip_tags) if self.enrichment is not None else frozenset()
 
 
 class Directory(Protocol):
@@ -239,12 +225,13 @@ class PolicyEngine:
         todo: list[tuple[Observed, tuple[_Compiled, ...]]] = []
         newest: datetime | None = None
         for item in observed:
-            a = item.activity
-            if newest is None or a.time > newest:
-                newest = a.time
-            found_for = plans.get((a.activity_type, a.category))
+            # decided on the plain attributes: the activity is decoded only for a candidate
+            at = item.time
+            if newest is None or at > newest:
+                newest = at
+            found_for = plans.get((item.activity_type, item.category))
             if found_for is None:
-                found_for = self._candidates(a.activity_type, a.category)
+                found_for = self._candidates(item.activity_type, item.category)
             if found_for:
                 todo.append((item, found_for))
         if newest is not None:
@@ -527,7 +514,7 @@ def _predicate(policy: Policy) -> Callable[[Activity, Enrichment | None], bool]:
 
 
 def _time_of(pair: tuple[Observed, object]) -> datetime:
-    return pair[0].activity.time
+    return pair[0].time
 
 
 def _us(span: timedelta) -> int:

@@ -96,7 +96,7 @@ ANOMALY_STAGE = "detect.anomaly"
 """The anomaly engine's row in ``stage_state``."""
 
 _DEFAULT_ANOMALY = AnomalySettings()
-_EVENT_TIME = attrgetter("activity.time")  # an Observed's event time, read in C
+_EVENT_TIME = attrgetter("time")  # an Observed's event time, read in C
 
 
 @dataclass(frozen=True, slots=True)
@@ -329,10 +329,9 @@ class DetectionStage:
             observed, cursors = reader.read(a_cursors)
             if observed:
                 # in place: the state is this pass's own (parsed or kept, never shared)
-                empty = Enrichment()
                 now = self._clock.now()
                 for o in sorted(observed, key=_EVENT_TIME):
-                    findings += anomalies.observe(o, o.enrichment or empty, a_state, now)
+                    findings += anomalies.observe(o, None, a_state, now)
                 text = _dump_anomaly(cursors, a_state)
                 # only the users this pass changed (or all, once, from a row of before)
                 users = {k: a_state.user_json(k) for k in sorted(a_state.changed)}
@@ -438,6 +437,8 @@ class _Reader:
     today's detections without waiting for ``opencasb enrich --all`` to rewrite the stored
     tags. An activity stored without an enrichment (before it was kept, or by a writer
     without an enricher) is enriched here, as :meth:`Enricher.enrich` would have at ingest.
+    Both happen only for an activity an engine looks into (:meth:`Observed.stored`); the
+    engines decide which on the columns read with it (type, category, user).
     """
 
     def __init__(self, store: Store, enricher: Enricher, batch: int) -> None:
@@ -464,11 +465,13 @@ class _Reader:
         done = self._reads.get(key)
         if done is None:
             rows = self._det.observed_after(cursors, self._batch, upto)
-            observed = [Observed(i, a, self._enrichment(a, e)) for i, _, a, e in rows]
+            # decoded, and enriched, only when an engine looks into it
+            stored, enrich = Observed.stored, self._enrichment
+            observed = [stored(r, enrich) for r in rows]
             after = dict(cursors)
-            for i, iid, _, _ in rows:
-                after[iid] = max(after.get(iid, 0), i)
-            self._seen.update(i for i, _, _, _ in rows)
+            for r in rows:
+                after[r.instance_id] = max(after.get(r.instance_id, 0), r.id)
+            self._seen.update(r.id for r in rows)
             done = self._reads[key] = (observed, after)
         return done
 

@@ -50,6 +50,13 @@ class Actor:
     email: str | None = None
     type: str | None = None
 
+    @property
+    def user_key(self) -> str:
+        """The user this actor is, as detection keys its baselines: the e-mail case-folded (so
+        that Okta and Office 365 activities of one person share a key), else the id, else the
+        name; ``""`` for none. The store keeps it with each activity (``activities.user_key``)."""
+        return (self.email or "").casefold() or self.id or self.name or ""
+
 
 @dataclass(frozen=True, slots=True)
 class Target:

@@ -62,6 +62,9 @@ ACTIVITY_WRITE_COLUMNS: tuple[str, ...] = (
     "country",
     "country_code",
     "ip_key",
+    "category",
+    "user_key",
+    "key_is_email",
     "enrich_cc",
     "ip_tags",
     "body",
@@ -72,7 +75,19 @@ ACTIVITY_WRITE_COLUMNS: tuple[str, ...] = (
 
 # Order of the columns activity_from_row expects (the lookup keys and the stored enrichment,
 # which store.enrichment reads, are not read back).
-_WRITE_ONLY = frozenset({"actor_ref", "ip_key", "origin", "enrich_cc", "ip_tags", "enrich_ref"})
+_WRITE_ONLY = frozenset(
+    {
+        "actor_ref",
+        "ip_key",
+        "category",
+        "user_key",
+        "key_is_email",
+        "origin",
+        "enrich_cc",
+        "ip_tags",
+        "enrich_ref",
+    }
+)
 ACTIVITY_READ_COLUMNS: tuple[str, ...] = (
     "id",
     *(c for c in ACTIVITY_WRITE_COLUMNS if c not in _WRITE_ONLY),
@@ -219,10 +234,16 @@ def activity_head(instance_id: int, a: Activity) -> list[Any]:
         outcome = _OUTCOME_TEXT[a.outcome]
     except KeyError:
         raise ValueError(f"unknown outcome {a.outcome!r}") from None
+    try:
+        category = _CATEGORY_TEXT[a.category]
+    except KeyError:
+        raise ValueError(f"unknown category {a.category!r}") from None
     geo = a.geo or _NO_GEO
     country_code = geo.country_code
     src_ip = a.src_ip
     key = ip_key(src_ip) if src_ip else None
+    actor = a.actor
+    email = actor.email
     return [
         instance_id,
         a.source_event_id,
@@ -234,6 +255,11 @@ def activity_head(instance_id: int, a: Activity) -> list[Any]:
         geo.country,
         country_code.upper() if country_code else None,
         bytes.fromhex(key) if key is not None else None,
+        category,
+        # the user key of the actor a read gives back (its e-mail lower-cased: see
+        # body_plaintext), so that a reader of these columns keys the user as one of the body
+        email.lower().casefold() if email else (actor.id or actor.name or ""),
+        bool(email),
     ]
 
 

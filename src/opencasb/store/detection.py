@@ -3,7 +3,9 @@
 Contract:
     * :func:`activities_after` reads stored activities after a cursor per instance, in id
       order (the stage's input: an instance's ids commit in order, so "after" is "new");
-      :func:`observed_after` also gives each one's stored enrichment, in the same query.
+      :func:`observed_after` (:mod:`opencasb.store.observed`) gives each one as a
+      :class:`StoredActivity`: what detection decides on and the stored enrichment, from
+      the row's columns, the body decoded on demand.
     * :func:`commit_stages` writes one pass of one or more stages in ONE transaction: the
       alerts (new ones inserted; an alert that exists is extended, its evidence the union of
       both, so writing the same pass twice changes nothing), policies the stages disabled
@@ -22,32 +24,32 @@ This module knows rows, not the policy model: the detection stage
 
 from __future__ import annotations
 
-import gc
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
-    BigInteger,
     Connection,
-    Select,
     delete,
     insert,
     select,
-    type_coerce,
     update,
 )
 
-from opencasb.enrich.enricher import Enrichment
 from opencasb.errors import NotFound
 from opencasb.model.activity import Activity
 from opencasb.store import alerts as _alerts
 from opencasb.store._db import Database
 from opencasb.store.alerts import RESOLUTIONS, AlertPage, AlertRecord, Comment
-from opencasb.store.codec import ACTIVITY_READ_COLUMNS, activity_from_row, dumps, loads
-from opencasb.store.enrichment import enrichments_of_rows
+from opencasb.store.codec import activity_from_row, dumps, loads
 from opencasb.store.instances import instance_names
+from opencasb.store.observed import (
+    StoredActivity,
+    activity_columns,
+    after_statement,
+    observed_after,
+)
 from opencasb.store.outbox import append_event, lock_outbox
 from opencasb.store.schema import activities, alerts, policies, stage_partitions, stage_state
 
@@ -61,6 +63,7 @@ __all__ = [
     "PolicyRecord",
     "StageState",
     "StageWrite",
+    "StoredActivity",
     "activities_after",
     "activities_by_id",
     "after_statement",
@@ -129,20 +132,6 @@ class AlertWrite:
     historical: bool
 
 
-_RAW_TIME = type_coerce(activities.c.time, BigInteger)
-
-
-def _activity_cols() -> list[Any]:
-    cols: list[Any] = [activities.c[name] for name in ACTIVITY_READ_COLUMNS]
-    cols[ACTIVITY_READ_COLUMNS.index("time")] = _RAW_TIME.label("time")
-    return cols
-
-
-# What observed_after reads: the activity's columns, then its stored enrichment's two.
-_OBSERVED_COLS = [*_activity_cols(), activities.c.enrich_ref, activities.c.ip_tags]
-_REF, _TAGS = len(ACTIVITY_READ_COLUMNS), len(ACTIVITY_READ_COLUMNS) + 1
-
-
 def activities_after(
     db: Database,
     cursors: Mapping[int, int],
@@ -161,70 +150,7 @@ def activities_after(
 
     Each activity's ``raw`` is a :class:`~opencasb.store.lazy.LazyRecord`: parsed on first
     use, when a damaged one raises the :class:`~opencasb.errors.StoreError` naming its row."""
-    return [(i, iid, a) for i, iid, a, _ in observed_after(db, cursors, limit, upto)]
-
-
-def observed_after(
-    db: Database,
-    cursors: Mapping[int, int],
-    limit: int,
-    upto: Mapping[int, int] | None = None,
-) -> list[tuple[int, int, Activity, Enrichment | None]]:
-    """:func:`activities_after`, each activity with the enrichment stored with it (None:
-    not enriched), read in the same query (the row's ``enrich_ref`` and ``ip_tags``; the
-    interned enrichment from the process's cache, read only when not parsed yet)."""
-    # The batch's rows and activities form no reference cycles, but allocating them makes
-    # the cyclic collector run again and again over everything the process holds (the
-    # engines' state): measured as much as the decoding itself. It runs after the batch.
-    collecting = gc.isenabled()
-    gc.disable()
-    try:
-        return _observed_after(db, cursors, limit, upto)
-    finally:
-        if collecting:
-            gc.enable()
-
-
-def _observed_after(
-    db: Database,
-    cursors: Mapping[int, int],
-    limit: int,
-    upto: Mapping[int, int] | None,
-) -> list[tuple[int, int, Activity, Enrichment | None]]:
-    names = instance_names(db)
-    rows: list[Any] = []
-    with db.read() as conn:
-        for iid in sorted(names):
-            after = cursors.get(iid, 0)
-            last = None if upto is None else upto.get(iid, 0)
-            if last is not None and last <= after:
-                continue
-            rows += conn.execute(after_statement(iid, after, last, limit)).all()
-    rows.sort(key=_row_id)
-    del rows[limit:]
-    enriched = enrichments_of_rows(db, [(r[_REF], r[_TAGS]) for r in rows])
-    # raw parsed on first use: the engines look into few activities' raw records; equal
-    # actors and places built once for the batch
-    shared: dict[tuple[Any, ...], Any] = {}
-    return [
-        (int(r[0]), int(r[1]), activity_from_row(r, names, lazy_raw=True, shared=shared), e)
-        for r, e in zip(rows, enriched, strict=True)
-    ]
-
-
-def after_statement(instance_id: int, after: int, last: int | None, limit: int) -> Select[Any]:
-    """The query of :func:`observed_after` for one instance: at most ``limit`` of its rows
-    with ids after ``after`` (and up to ``last``), in id order; served by the index
-    ``(instance_id, id)``, so that it reads only those rows, never the instance's older ones."""
-    cols = activities.c
-    stmt = select(*_OBSERVED_COLS).where(cols.instance_id == instance_id, cols.id > after)
-    if last is not None:
-        stmt = stmt.where(cols.id <= last)
-    return stmt.order_by(cols.id).limit(limit)
-
-
-def _row_id(r: Any) -> int:
-    return int(r[0])
+    return [(s.id, s.instance_id, s.activity()) for s in observed_after(db, cursors, limit, upto)]
 
 
 def activities_by_id(db: Database, ids: Sequence[int]) -> dict[int, Activity]:
@@ -234,7 +160,7 @@ def activities_by_id(db: Database, ids: Sequence[int]) -> dict[int, Activity]:
     with db.read() as conn:
         for start in range(0, len(ids), 500):
             chunk = list(ids[start : start + 500])
-            stmt = select(*_activity_cols()).where(activities.c.id.in_(chunk))
+            stmt = select(*activity_columns()).where(activities.c.id.in_(chunk))
             for r in conn.execute(stmt):
                 out[int(r.id)] = activity_from_row(r, names)
     return out
@@ -487,7 +413,7 @@ class DetectionStore:
 
     def observed_after(
         self, cursors: Mapping[int, int], limit: int, upto: Mapping[int, int] | None = None
-    ) -> list[tuple[int, int, Activity, Enrichment | None]]:
+    ) -> list[StoredActivity]:
         return observed_after(self._db, cursors, limit, upto)
 
     def activities_by_id(self, ids: Sequence[int]) -> dict[int, Activity]:

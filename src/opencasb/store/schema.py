@@ -193,6 +193,13 @@ activities = Table(
     Column("enrich_ref", BigInteger),
     Column("enrich_cc", Text),
     Column("ip_tags", Text),
+    # What the detection stage decides on without decoding the body (most activities need
+    # nothing more; see store.detection.observed_after): the category's value, the actor's
+    # user key (Actor.user_key) and whether that key is the actor's e-mail. NULL: stored
+    # before they were kept (migration 0016); the reader then takes them from the body.
+    Column("category", Text),
+    Column("user_key", Text),
+    Column("key_is_email", Boolean),
     UniqueConstraint("instance_id", "source_event_id"),
     Index(None, "time", "id"),
     Index(None, "enrich_cc", "time", "id"),

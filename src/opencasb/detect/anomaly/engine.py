@@ -135,6 +135,7 @@ _Steps = tuple[tuple[tuple[_Step, Gate | None], ...], tuple[_Step, ...]]
 _MEMO_LIMIT = 4096  # activity types come from vendor data: bound the table
 _HOUR_US = 3_600_000_000
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_EMPTY = Enrichment()
 
 
 class AnomalyEngine:
@@ -178,14 +179,14 @@ class AnomalyEngine:
         return steps
 
     def evaluate(
-        self, items: Sequence[tuple[Observed, Enrichment]], state: AnomalyState
+        self, items: Sequence[tuple[Observed, Enrichment | None]], state: AnomalyState
     ) -> tuple[list[Finding], AnomalyState]:
         """The findings of ``items`` (sorted by event time; ties keep their order) and the new
         state. ``state`` is not changed."""
         st = state.copy()
         findings: list[Finding] = []
         now = self._clock.now()
-        for observed, enrichment in sorted(items, key=lambda it: it[0].activity.time):
+        for observed, enrichment in sorted(items, key=lambda it: it[0].time):
             findings.extend(self.observe(observed, enrichment, st, now))
         return findings, st
 
@@ -195,21 +196,22 @@ class AnomalyEngine:
         """:meth:`evaluate` over activities that carry their own enrichment (what the
         detection stage reads); one without is judged with an empty :class:`Enrichment`
         (no place, no tags)."""
-        empty = Enrichment()
-        return self.evaluate([(o, o.enrichment or empty) for o in observed], state)
+        return self.evaluate([(o, None) for o in observed], state)
 
     def observe(
         self,
         observed: Observed,
-        enrichment: Enrichment,
+        enrichment: Enrichment | None,
         state: AnomalyState,
         now: datetime | None = None,
     ) -> list[Finding]:
         """The findings of one activity; updates ``state`` in place (call in event-time
-        order; :meth:`evaluate` is the pure form). ``now``: the clock's time, when the
-        caller read it once for a batch."""
-        a = observed.activity
-        d = a.time - _EPOCH  # base.micros, inline: once per activity
+        order; :meth:`evaluate` is the pure form). ``enrichment``: None for the activity's
+        own (an empty one when it has none), taken only if a step runs. ``now``: the
+        clock's time, when the caller read it once for a batch."""
+        # decided on the plain attributes: the activity is decoded (and the enrichment
+        # worked out) only when a step runs, for its context
+        d = observed.time - _EPOCH  # base.micros, inline: once per activity
         t = (d.days * 86_400 + d.seconds) * 1_000_000 + d.microseconds
         watermark = state.watermark
         if t > watermark:
@@ -219,8 +221,7 @@ class AnomalyEngine:
         org = state.org
         if org.first == 0 or t < org.first:
             org.first = t
-        actor = a.actor
-        key = (actor.email or "").casefold() or actor.id or actor.name or ""  # actor_key
+        key = observed.user_key
         user: UserState | None = None
         status: str | None = None
         moved = False  # whether the user's state changed here (else the steps' doing)
@@ -234,9 +235,9 @@ class AnomalyEngine:
                 moved = True
             status = self._status.get(key)
         out: list[Finding] = []
-        steps = self._steps.get((a.activity_type, a.category))
+        steps = self._steps.get((observed.activity_type, observed.category))
         if steps is None:
-            steps = self._steps_for(a.activity_type, a.category)
+            steps = self._steps_for(observed.activity_type, observed.category)
         detectors, learners = steps
         ctx: Context | None = None  # made for the first step that runs (most: none)
         for detector, gate in detectors:
@@ -253,7 +254,8 @@ class AnomalyEngine:
             # only the steps (handed a context) and the lines above change a user's state:
             # a user none of them touched need not be stored again
             state.changed.add(key)
-        learn_domain(actor.email, org)
+        # the e-mail's domain: the key is the e-mail case-folded, which learn_domain does
+        learn_domain(observed.email_key, org)
         if out:
             out = apply_limit(out, t, self.settings.daily_alert_limit, state, user)
         return out
@@ -261,7 +263,7 @@ class AnomalyEngine:
     def _context(
         self,
         observed: Observed,
-        enrichment: Enrichment,
+        enrichment: Enrichment | None,
         state: AnomalyState,
         key: str,
         user: UserState | None,
@@ -272,7 +274,7 @@ class AnomalyEngine:
         return Context(
             activity_id=observed.id,
             activity=observed.activity,
-            enrichment=enrichment,
+            enrichment=enrichment if enrichment is not None else observed.enrichment or _EMPTY,
             state=state,
             user_key=key,
             user=user,
