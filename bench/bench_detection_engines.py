@@ -71,7 +71,9 @@ def _load(seed: int, size: int, days: int, cache: Path) -> tuple[list[Observed],
                 store.save_pages(
                     [PageWrite.of(ids[app], "logs", acts, {"page": n}, enricher=enricher)]
                 )
-            observed, _ = _Reader(store, enricher, 10**9).read({})
+            read, _ = _Reader(store, enricher, 10**9).read({})
+            # decoded now: a lazy Observed holds the store's row, which does not pickle
+            observed = [Observed(o.id, o.activity, o.enrichment) for o in read]
             policies = store.detection.list_policies()
         finally:
             store.close()
@@ -95,7 +97,7 @@ def _anomaly_round(
 ) -> tuple[list[Finding], AnomalyState]:
     state, findings, empty = AnomalyState(), [], Enrichment()
     for start in range(0, len(observed), batch):
-        for o in sorted(observed[start : start + batch], key=lambda o: o.activity.time):
+        for o in sorted(observed[start : start + batch], key=lambda o: o.time):
             findings += engine.observe(o, o.enrichment or empty, state, NOW)
         state.changed.clear()
     return findings, state
