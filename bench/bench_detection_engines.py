@@ -97,7 +97,7 @@ def _anomaly_round(
 ) -> tuple[list[Finding], AnomalyState]:
     state, findings, empty = AnomalyState(), [], Enrichment()
     for start in range(0, len(observed), batch):
-        for o in sorted(observed[start : start + batch], key=lambda o: o.time):
+        for o in sorted(observed[start : start + batch], key=lambda o: o.t):
             findings += engine.observe(o, o.enrichment or empty, state, NOW)
         state.changed.clear()
     return findings, state

@@ -15,6 +15,7 @@ from opencasb.crypto import generate_key
 from opencasb.ingest.pipeline import IngestPipeline
 from opencasb.sandbox.scenarios import sandbox_plan
 from opencasb.store import PageWrite, open_store
+from opencasb.store.micros import to_micros
 
 ANCHOR = datetime(2026, 10, 27, 12, 0, tzinfo=UTC)
 SEED, SIZE, DAYS = 7, 50, 4
@@ -47,10 +48,10 @@ def test_stored_enrichment_equals_the_computed_one(tmp_path: Path) -> None:
         assert [(o.id, o.instance_id, o.activity()) for o in observed] == rows
         assert {o.id: o.enrichment for o in observed} == stored
         # what detection decides on without the body is what the body gives
-        heads = [(o.time, o.activity_type, o.category, o.user_key, o.email_key) for o in observed]
+        heads = [(o.t, o.activity_type, o.category, o.user_key, o.email_key) for o in observed]
         assert heads == [
             (
-                a.time,
+                to_micros(a.time),
                 a.activity_type,
                 a.category,
                 a.actor.user_key,

@@ -223,19 +223,18 @@ class PolicyEngine:
         # end).
         plans = self._plans
         todo: list[tuple[Observed, tuple[_Compiled, ...]]] = []
-        newest: datetime | None = None
+        newest: int | None = None
         for item in observed:
             # decided on the plain attributes: the activity is decoded only for a candidate
-            at = item.time
-            if newest is None or at > newest:
-                newest = at
+            if newest is None or item.t > newest:
+                newest = item.t
             found_for = plans.get((item.activity_type, item.category))
             if found_for is None:
                 found_for = self._candidates(item.activity_type, item.category)
             if found_for:
                 todo.append((item, found_for))
         if newest is not None:
-            st.watermark = max(st.watermark, _micros(newest))
+            st.watermark = max(st.watermark, newest)
         todo.sort(key=_time_of)
         disabled = st.disabled
         for item, policies in todo:
@@ -256,7 +255,7 @@ class PolicyEngine:
                     if not self._in_scope(policy, a, item.ip_tags, groups or frozenset()):
                         continue
                 if t < 0:
-                    t = _micros(a.time)
+                    t = item.t
                 if not self._count_match(policy, st, t):
                     continue
                 found = (
@@ -513,8 +512,8 @@ def _predicate(policy: Policy) -> Callable[[Activity, Enrichment | None], bool]:
     return policy.matches
 
 
-def _time_of(pair: tuple[Observed, object]) -> datetime:
-    return pair[0].time
+def _time_of(pair: tuple[Observed, object]) -> int:
+    return pair[0].t
 
 
 def _us(span: timedelta) -> int:

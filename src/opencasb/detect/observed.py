@@ -1,6 +1,6 @@
 """:class:`Observed`: one stored activity as the detection engines see it.
 
-Contract: ``id``, ``time``, ``activity_type``, ``category``, ``user_key`` and ``email_key``
+Contract: ``id``, ``t``, ``activity_type``, ``category``, ``user_key`` and ``email_key``
 are plain attributes; ``activity`` and ``enrichment`` are the activity and its enrichment.
 An Observed made from a stored row (:meth:`Observed.stored`, the detection stage's reads)
 decodes the activity and works out its enrichment on the first use of either: the engines
@@ -15,6 +15,7 @@ from datetime import datetime
 
 from opencasb.enrich.enricher import Enrichment
 from opencasb.model.activity import Activity, Category
+from opencasb.store.micros import from_micros, to_micros
 from opencasb.store.observed import StoredActivity
 
 __all__ = ["EnrichStored", "Observed"]
@@ -29,13 +30,15 @@ class Observed:
     enrichment (None: not enriched, so no IP tags and no ``enrich.*``).
 
     Attributes:
-        time, activity_type, category: the activity's.
+        t: the activity's time in microseconds since the epoch (what the engines compare;
+            :attr:`time` is the datetime).
+        activity_type, category: the activity's.
         user_key: the actor's :attr:`~opencasb.model.activity.Actor.user_key`.
         email_key: ``user_key`` when it is the actor's e-mail, else None.
     """
 
     id: int
-    time: datetime
+    t: int
     activity_type: str
     category: Category
     user_key: str
@@ -50,7 +53,7 @@ class Observed:
         "category",
         "email_key",
         "id",
-        "time",
+        "t",
         "user_key",
     )
 
@@ -60,7 +63,7 @@ class Observed:
         self._enrichment = enrichment
         self._stored: StoredActivity | None = None
         self._enrich: EnrichStored | None = None
-        self.time = activity.time
+        self.t = to_micros(activity.time)
         self.activity_type = activity.activity_type
         self.category = activity.category
         actor = activity.actor
@@ -73,7 +76,7 @@ class Observed:
         ``enrich``, on first use."""
         o = cls.__new__(cls)
         o.id = row.id
-        o.time = row.time
+        o.t = row.t
         o.activity_type = row.activity_type
         o.category = row.category
         o.user_key = row.user_key
@@ -83,6 +86,11 @@ class Observed:
         o._stored = row
         o._enrich = enrich
         return o
+
+    @property
+    def time(self) -> datetime:
+        """The activity's time (from :attr:`t`, without decoding it)."""
+        return from_micros(self.t)
 
     @property
     def activity(self) -> Activity:

@@ -96,7 +96,7 @@ ANOMALY_STAGE = "detect.anomaly"
 """The anomaly engine's row in ``stage_state``."""
 
 _DEFAULT_ANOMALY = AnomalySettings()
-_EVENT_TIME = attrgetter("time")  # an Observed's event time, read in C
+_EVENT_TIME = attrgetter("t")  # an Observed's event time (microseconds), read in C
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,10 +5,10 @@ Contract:
     * :func:`observed_after` returns :class:`StoredActivity` objects in id order, at most
       ``limit``, per instance after its cursor (and up to ``upto``): see
       :func:`opencasb.store.detection.activities_after` for why per instance.
-    * A :class:`StoredActivity`'s ``time``, ``activity_type``, ``category``, ``user_key``
-      and ``email_key`` are exactly what the decoded activity would give
-      (``activity.time``, ..., ``activity.actor.user_key``, and that key when it is the
-      actor's e-mail, else None); the stored enrichment comes with it, read in the same
+    * A :class:`StoredActivity`'s ``t``, ``activity_type``, ``category``, ``user_key`` and
+      ``email_key`` are exactly what the decoded activity would give (``activity.time`` in
+      microseconds since the epoch, ..., ``activity.actor.user_key``, and that key when it
+      is the actor's e-mail, else None); the stored enrichment comes with it, read in the same
       query. :meth:`StoredActivity.activity` decodes the rest of the row on first call.
       Most activities of a pass are never decoded: no policy could match their type and
       category, and no anomaly detector acts on them beyond a gate on their user.
@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import gc
 from collections.abc import Mapping
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import BigInteger, Select, select, type_coerce
@@ -35,7 +34,7 @@ from opencasb.store._db import Database
 from opencasb.store.codec import ACTIVITY_READ_COLUMNS, CORRUPT_FIX, activity_from_row
 from opencasb.store.enrichment import enrichments_of_rows
 from opencasb.store.instances import instance_names
-from opencasb.store.micros import from_micros
+from opencasb.store.micros import to_micros
 from opencasb.store.schema import activities
 
 __all__ = ["StoredActivity", "activity_columns", "after_statement", "observed_after"]
@@ -74,7 +73,8 @@ class StoredActivity:
 
     Attributes:
         id, instance_id: the row's.
-        time, activity_type, category: the activity's.
+        t: the activity's time, in microseconds since the epoch (the engines' unit).
+        activity_type, category: the activity's.
         user_key: the actor's :attr:`~opencasb.model.activity.Actor.user_key`.
         email_key: ``user_key`` when it is the actor's e-mail (case-folded), else None.
         enrichment: the enrichment stored with it (None: not enriched).
@@ -82,7 +82,7 @@ class StoredActivity:
 
     id: int
     instance_id: int
-    time: datetime
+    t: int
     activity_type: str
     category: Category
     user_key: str
@@ -100,7 +100,7 @@ class StoredActivity:
         "enrichment",
         "id",
         "instance_id",
-        "time",
+        "t",
         "user_key",
     )
 
@@ -121,11 +121,15 @@ class StoredActivity:
         category = row[_CATEGORY]
         if category is None:  # stored before the columns were kept: from the body
             a = self.activity()
-            self.time, self.activity_type, self.category = a.time, a.activity_type, a.category
+            self.t, self.activity_type, self.category = (
+                to_micros(a.time),
+                a.activity_type,
+                a.category,
+            )
             key = a.actor.user_key
             self.user_key, self.email_key = key, key if a.actor.email else None
             return
-        self.time = from_micros(row[_TIME])
+        self.t = row[_TIME]
         self.activity_type = row[_TYPE]
         try:
             self.category = _CATEGORY_BY_VALUE[category]

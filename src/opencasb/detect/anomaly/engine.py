@@ -186,7 +186,7 @@ class AnomalyEngine:
         st = state.copy()
         findings: list[Finding] = []
         now = self._clock.now()
-        for observed, enrichment in sorted(items, key=lambda it: it[0].time):
+        for observed, enrichment in sorted(items, key=lambda it: it[0].t):
             findings.extend(self.observe(observed, enrichment, st, now))
         return findings, st
 
@@ -211,8 +211,7 @@ class AnomalyEngine:
         clock's time, when the caller read it once for a batch."""
         # decided on the plain attributes: the activity is decoded (and the enrichment
         # worked out) only when a step runs, for its context
-        d = observed.time - _EPOCH  # base.micros, inline: once per activity
-        t = (d.days * 86_400 + d.seconds) * 1_000_000 + d.microseconds
+        t = observed.t
         watermark = state.watermark
         if t > watermark:
             if t // _HOUR_US > watermark // _HOUR_US:
