@@ -151,12 +151,13 @@ class _Bounds:
 
 _UNKNOWN = _Bounds(true(), false(), False)
 
-# Fields stored as a plain column of ``activities`` (when the table still has it).
+# Fields stored as a plain column of ``activities`` (when the table still has it). Not
+# ``category``: its column (migration 0016, for detection) is NULL on the rows stored
+# before it, so only the body (the residual) knows theirs.
 _COLUMNS: dict[str, str] = {
     "app": "app",
     "source_event_id": "source_event_id",
     "activity_type": "activity_type",
-    "category": "category",
     "action": "action",
     "outcome": "outcome",
     "outcome_detail": "outcome_detail",
