@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
-from opencasb.detect.policy import GroupBy, Severity
+from opencasb.detect.policy import SINGLE_EPISODE_GAP, GroupBy, Severity
 from opencasb.detect.policy_file import dump_policies, load_policies, parse_duration, read_policies
 from opencasb.detect.templates import load_templates
 from opencasb.errors import ConfigError, DocumentError
@@ -177,3 +178,62 @@ def test_durations(text: object, seconds: int) -> None:
 def test_bad_durations(text: object) -> None:
     with pytest.raises(ValueError):
         parse_duration(text)
+
+
+SINGLE = """\
+policies:
+  - id: mfa-resets
+    name: MFA factors reset
+    severity: medium
+    category: threat_detection
+    filter: {field: activity_type, equals: user.mfa.factor.reset_all}
+"""
+
+
+@pytest.mark.parametrize(
+    ("line", "gap", "exported"),
+    [
+        ("    episode_gap: 0\n", timedelta(0), "episode_gap: 0s"),  # an alert per activity
+        ("    episode_gap: 30m\n", timedelta(minutes=30), "episode_gap: 30m"),
+        ("", SINGLE_EPISODE_GAP, None),  # the default
+        ("    episode_gap: 1h\n", SINGLE_EPISODE_GAP, None),  # the default, written out
+    ],
+    ids=["0", "30m", "default", "1h"],
+)
+def test_episode_gap_reads_back_from_an_export(
+    line: str, gap: timedelta, exported: str | None
+) -> None:
+    (policy,) = read_policies(SINGLE + line, "gap.yaml")
+    assert policy.episode_gap == gap
+    text = dump_policies([policy])
+    written = [s.strip() for s in text.splitlines() if "episode_gap" in s]
+    assert written == ([exported] if exported else [])
+    assert read_policies(text, "export.yaml") == [policy]
+    assert dump_policies(read_policies(text, "export.yaml")) == text
+
+
+@pytest.mark.parametrize(
+    ("line", "where", "message"),
+    [
+        ("    episode_gap: -5m\n", "7:18", "a duration is a number of seconds or text such as 5m"),
+        ("    episode_gap: -300\n", "7:18", "a duration must be positive"),
+        ("    episode_gap: soon\n", "7:18", "a duration is a number of seconds or text such as 5m"),
+        (
+            "    repeated: {threshold: 3, timeframe: 10m}\n    episode_gap: 30m\n",
+            "8:5",  # the key: it is there at all that is wrong
+            "episode_gap is for single-activity policies",
+        ),
+    ],
+    ids=["-5m", "-300", "soon", "repeated"],
+)
+def test_a_bad_episode_gap_is_refused_with_its_place(
+    tmp_path: Path, line: str, where: str, message: str
+) -> None:
+    path = tmp_path / "gap.yaml"
+    path.write_text(SINGLE + line, encoding="utf-8")
+    with pytest.raises(DocumentError) as info:
+        load_policies(path)
+    (problem,) = info.value.problems
+    assert (f"{problem.line}:{problem.column}", problem.path) == (where, "policies[0].episode_gap")
+    assert problem.message.startswith(message)
+    assert f"{path}:{where}: policies[0].episode_gap: {message}" in str(info.value)
