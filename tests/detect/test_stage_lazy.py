@@ -1,5 +1,5 @@
 """The detection stage decodes only the activities an engine looks into, on both engines
-(:mod:`opencasb.store.observed`, :class:`~opencasb.detect.observed.Observed`): rows stored
+(:mod:`opencasb.store.observed`, :class:`~opencasb.store.observed.Observed`): rows stored
 before migration 0016 (their detection columns NULL) give the same alerts and state as rows
 with them; a damaged body no policy or detector needs does not stop the stage, and one that
 an enabled policy, or a detector on a suspended user, needs stops the pass with a
@@ -24,7 +24,6 @@ from tests.store.conftest import T0, make_activity, okta_instance, save_page
 from opencasb.clock import FakeClock
 from opencasb.detect import read_policies
 from opencasb.detect.anomaly import AnomalySettings
-from opencasb.detect.observed import Observed
 from opencasb.detect.stage import ANOMALY_STAGE, STAGE, DetectionStage, store_policy
 from opencasb.enrich import Enrichment
 from opencasb.errors import StoreError
@@ -32,6 +31,7 @@ from opencasb.model.activity import Activity, Actor, Category, Outcome
 from opencasb.model.inventory import Account
 from opencasb.store import PageWrite, Store, open_store
 from opencasb.store.codec import CORRUPT_FIX
+from opencasb.store.observed import Observed
 
 NOW = T0 + timedelta(hours=2)
 DISABLED = "anomaly.disabled_user_activity"
@@ -330,7 +330,7 @@ def test_an_observed_row_is_the_eager_one_enriched_once(store: Store) -> None:
         calls.append(e)
         return enricher.enrich(a) if e is None else e
 
-    lazy = [Observed.stored(r, enrich) for r in rows]
+    lazy = store.detection.observed_after({}, 100, enrich=enrich)
     # the plain attributes need neither the body nor the enrichment
     heads = [
         (o.id, o.t, o.time, o.activity_type, o.category, o.user_key, o.email_key) for o in lazy

@@ -45,7 +45,7 @@ def test_stored_enrichment_equals_the_computed_one(tmp_path: Path) -> None:
         assert [i for i, _, _ in rows if stored[i] != computed[i]] == []
         # the detection stage's read (activities and enrichment in one query) agrees
         observed = store.detection.observed_after({}, 10_000_000)
-        assert [(o.id, o.instance_id, o.activity()) for o in observed] == rows
+        assert [(o.id, o.instance_id, o.activity) for o in observed] == rows
         assert {o.id: o.enrichment for o in observed} == stored
         # what detection decides on without the body is what the body gives
         heads = [(o.t, o.activity_type, o.category, o.user_key, o.email_key) for o in observed]

@@ -119,7 +119,7 @@ def test_ingest_stores_the_place_network_client_and_tags(store: Store) -> None:
     # the detection stage's read gives the same, with the activities, in one query
     observed = store.detection.observed_after({}, 100)
     assert {o.id: o.enrichment for o in observed} == got
-    assert {o.id: o.activity() for o in observed} == back
+    assert {o.id: o.activity for o in observed} == back
     # a cursor and a limit as activities_after
     later = store.detection.observed_after({okta: rows[1][0]}, 2)
     assert [(o.id, o.enrichment) for o in later] == [(r[0], got[r[0]]) for r in rows[2:4]]

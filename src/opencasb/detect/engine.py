@@ -43,7 +43,6 @@ from typing import Protocol
 from opencasb.clock import Clock
 from opencasb.detect.dispatch import Dispatch
 from opencasb.detect.distinct import getter, text
-from opencasb.detect.observed import Observed
 from opencasb.detect.policy import (
     GroupBy,
     Policy,
@@ -57,6 +56,7 @@ from opencasb.detect.state import Counters, Disabled, EngineState, Entry
 from opencasb.detect.wording import duration_text, from_text, names_text
 from opencasb.enrich.enricher import Enrichment
 from opencasb.model.activity import Activity
+from opencasb.store.observed import Observed
 
 __all__ = [
     "MAX_MATCHES_PER_BLOCK",

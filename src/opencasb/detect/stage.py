@@ -437,8 +437,9 @@ class _Reader:
     today's detections without waiting for ``opencasb enrich --all`` to rewrite the stored
     tags. An activity stored without an enrichment (before it was kept, or by a writer
     without an enricher) is enriched here, as :meth:`Enricher.enrich` would have at ingest.
-    Both happen only for an activity an engine looks into (:meth:`Observed.stored`); the
-    engines decide which on the columns read with it (type, category, user).
+    Both happen only for an activity an engine looks into (see
+    :mod:`opencasb.store.observed`); the engines decide which on the columns read with it
+    (type, category, user).
     """
 
     def __init__(self, store: Store, enricher: Enricher, batch: int) -> None:
@@ -464,14 +465,12 @@ class _Reader:
         )
         done = self._reads.get(key)
         if done is None:
-            rows = self._det.observed_after(cursors, self._batch, upto)
             # decoded, and enriched, only when an engine looks into it
-            stored, enrich = Observed.stored, self._enrichment
-            observed = [stored(r, enrich) for r in rows]
+            observed = self._det.observed_after(cursors, self._batch, upto, self._enrichment)
             after = dict(cursors)
-            for r in rows:
-                after[r.instance_id] = max(after.get(r.instance_id, 0), r.id)
-            self._seen.update(r.id for r in rows)
+            for o in observed:
+                after[o.instance_id] = max(after.get(o.instance_id, 0), o.id)
+            self._seen.update(o.id for o in observed)
             done = self._reads[key] = (observed, after)
         return done
 

@@ -4,8 +4,8 @@ Contract:
     * :func:`activities_after` reads stored activities after a cursor per instance, in id
       order (the stage's input: an instance's ids commit in order, so "after" is "new");
       :func:`observed_after` (:mod:`opencasb.store.observed`) gives each one as a
-      :class:`StoredActivity`: what detection decides on and the stored enrichment, from
-      the row's columns, the body decoded on demand.
+      :class:`~opencasb.store.observed.Observed`: what detection decides on from the row's
+      columns, the body decoded on demand.
     * :func:`commit_stages` writes one pass of one or more stages in ONE transaction: the
       alerts (new ones inserted; an alert that exists is extended, its evidence the union of
       both, so writing the same pass twice changes nothing), policies the stages disabled
@@ -45,7 +45,8 @@ from opencasb.store.alerts import RESOLUTIONS, AlertPage, AlertRecord, Comment
 from opencasb.store.codec import activity_from_row, dumps, loads
 from opencasb.store.instances import instance_names
 from opencasb.store.observed import (
-    StoredActivity,
+    EnrichStored,
+    Observed,
     activity_columns,
     after_statement,
     observed_after,
@@ -63,7 +64,6 @@ __all__ = [
     "PolicyRecord",
     "StageState",
     "StageWrite",
-    "StoredActivity",
     "activities_after",
     "activities_by_id",
     "after_statement",
@@ -150,7 +150,7 @@ def activities_after(
 
     Each activity's ``raw`` is a :class:`~opencasb.store.lazy.LazyRecord`: parsed on first
     use, when a damaged one raises the :class:`~opencasb.errors.StoreError` naming its row."""
-    return [(s.id, s.instance_id, s.activity()) for s in observed_after(db, cursors, limit, upto)]
+    return [(o.id, o.instance_id, o.activity) for o in observed_after(db, cursors, limit, upto)]
 
 
 def activities_by_id(db: Database, ids: Sequence[int]) -> dict[int, Activity]:
@@ -412,9 +412,13 @@ class DetectionStore:
         return activities_after(self._db, cursors, limit, upto)
 
     def observed_after(
-        self, cursors: Mapping[int, int], limit: int, upto: Mapping[int, int] | None = None
-    ) -> list[StoredActivity]:
-        return observed_after(self._db, cursors, limit, upto)
+        self,
+        cursors: Mapping[int, int],
+        limit: int,
+        upto: Mapping[int, int] | None = None,
+        enrich: EnrichStored | None = None,
+    ) -> list[Observed]:
+        return observed_after(self._db, cursors, limit, upto, enrich)
 
     def activities_by_id(self, ids: Sequence[int]) -> dict[int, Activity]:
         return activities_by_id(self._db, ids)

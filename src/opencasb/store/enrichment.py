@@ -28,10 +28,12 @@ from opencasb.store.enrich_codec import enrichment_from_key, enrichment_values, 
 from opencasb.store.schema import activities, enrichments, instances
 
 __all__ = [
+    "enrichment_docs",
     "enrichments_of_events",
     "enrichments_of_rows",
     "resolve_enrichments",
     "stored_enrichments",
+    "with_tags",
 ]
 
 _CACHE_LIMIT = 200_000
@@ -60,8 +62,13 @@ def resolve_enrichments(db: Database, keys: Sequence[str]) -> dict[str, int]:
     return {k: cache[k] for k in keys}
 
 
-def _docs(db: Database, refs: set[int]) -> dict[int, Enrichment]:
-    """The interned enrichments of ``refs`` (without tags), parsed once per process."""
+def enrichment_docs(db: Database, refs: set[int]) -> dict[int, Enrichment]:
+    """The interned enrichments of ``refs`` (without tags), parsed once per process; a ref
+    with no row is left out.
+
+    Raises:
+        StoreError: an interned row is damaged.
+    """
     docs = db.enrich_docs
     missing = [r for r in refs if r not in docs]
     if missing:
@@ -84,7 +91,8 @@ def _docs(db: Database, refs: set[int]) -> dict[int, Enrichment]:
     return {r: docs[r] for r in refs if r in docs}
 
 
-def _with_tags(doc: Enrichment | None, tags: str | None) -> Enrichment | None:
+def with_tags(doc: Enrichment | None, tags: str | None) -> Enrichment | None:
+    """``doc`` with the tags of an ``ip_tags`` column (``",tag,tag,"``; None or empty: as it is)."""
     if doc is None or not tags:
         return doc
     return replace(doc, ip_tags=tags_from_text(tags))
@@ -110,9 +118,9 @@ def enrichments_of_events(
                     .where(instances.c.name == name, cols.source_event_id.in_(chunk))
                 ).all()
                 found += [(name, sid, ref, tags) for sid, ref, tags in rows]
-    docs = _docs(db, {int(ref) for _, _, ref, _ in found if ref is not None})
+    docs = enrichment_docs(db, {int(ref) for _, _, ref, _ in found if ref is not None})
     return {
-        (name, sid): _with_tags(docs.get(int(ref)) if ref is not None else None, tags)
+        (name, sid): with_tags(docs.get(int(ref)) if ref is not None else None, tags)
         for name, sid, ref, tags in found
     }
 
@@ -142,7 +150,7 @@ def enrichments_of_rows(
     """The stored enrichment of activities given their ``(enrich_ref, ip_tags)`` columns,
     in order (None: not enriched). The interned rows come from the process's cache; only
     those not parsed yet are read (one query per 500)."""
-    docs = _docs(db, {int(ref) for ref, _ in columns if ref is not None})
+    docs = enrichment_docs(db, {int(ref) for ref, _ in columns if ref is not None})
     # most activities share their (enrichment, tags) with many others: build each once
     # (Enrichment is immutable, so they may share the object)
     made: dict[tuple[Any, str | None], Enrichment | None] = {}
@@ -150,6 +158,6 @@ def enrichments_of_rows(
     for pair in columns:
         if pair not in made:
             ref, tags = pair
-            made[pair] = _with_tags(docs.get(int(ref)) if ref is not None else None, tags)
+            made[pair] = with_tags(docs.get(int(ref)) if ref is not None else None, tags)
         out.append(made[pair])
     return out

@@ -1,28 +1,33 @@
-"""The detection stage's read: activities after a cursor per instance, each with what
-detection decides on taken from the row's columns and the body decoded only on demand.
+"""The detection stage's read: activities after a cursor per instance, as :class:`Observed`,
+with what detection decides on taken from the row's columns and the rest decoded on demand.
 
 Contract:
-    * :func:`observed_after` returns :class:`StoredActivity` objects in id order, at most
-      ``limit``, per instance after its cursor (and up to ``upto``): see
+    * :func:`observed_after` returns :class:`Observed` objects in id order, at most ``limit``,
+      per instance after its cursor (and up to ``upto``): see
       :func:`opencasb.store.detection.activities_after` for why per instance.
-    * A :class:`StoredActivity`'s ``t``, ``activity_type``, ``category``, ``user_key`` and
-      ``email_key`` are exactly what the decoded activity would give (``activity.time`` in
-      microseconds since the epoch, ..., ``activity.actor.user_key``, and that key when it
-      is the actor's e-mail, else None); the stored enrichment comes with it, read in the same
-      query. :meth:`StoredActivity.activity` decodes the rest of the row on first call.
-      Most activities of a pass are never decoded: no policy could match their type and
-      category, and no anomaly detector acts on them beyond a gate on their user.
+    * An Observed's ``t``, ``activity_type``, ``category``, ``user_key`` and ``email_key`` are
+      exactly what its activity gives (``activity.time`` in microseconds since the epoch,
+      ..., ``activity.actor.user_key``, and that key when it is the actor's e-mail, else
+      None). Read from the store, they come from the row's columns (migration 0016), and
+      ``activity`` and ``enrichment`` are worked out on the first use of either: most
+      activities of a pass are never looked into (no policy could match their type and
+      category, and no anomaly detector acts on them beyond a gate on their user), so most
+      bodies are never decompressed.
+    * ``enrichment`` is the one stored with the activity (None: not enriched), or what the
+      ``enrich`` hook of :func:`observed_after` makes of it (the detection stage's: the
+      current IP tags).
     * A row stored before migration 0016 has those columns NULL: it is decoded while it is
       read, and the fields are taken from the activity.
     * Damage in a row's columns raises :class:`~opencasb.errors.StoreError` when it is read;
-      damage in its body, when :meth:`~StoredActivity.activity` is first called (an activity
+      damage in its body, at the first use of ``activity`` or ``enrichment`` (an activity
       detection never looks into is never checked, and never stops the stage).
 """
 
 from __future__ import annotations
 
 import gc
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import BigInteger, Select, select, type_coerce
@@ -32,12 +37,16 @@ from opencasb.errors import StoreError
 from opencasb.model.activity import Activity, Category
 from opencasb.store._db import Database
 from opencasb.store.codec import ACTIVITY_READ_COLUMNS, CORRUPT_FIX, activity_from_row
-from opencasb.store.enrichment import enrichments_of_rows
+from opencasb.store.enrichment import enrichment_docs, with_tags
 from opencasb.store.instances import instance_names
-from opencasb.store.micros import to_micros
+from opencasb.store.micros import from_micros, to_micros
 from opencasb.store.schema import activities
 
-__all__ = ["StoredActivity", "activity_columns", "after_statement", "observed_after"]
+__all__ = ["EnrichStored", "Observed", "activity_columns", "after_statement", "observed_after"]
+
+EnrichStored = Callable[[Activity, Enrichment | None], Enrichment]
+"""How a reader turns an activity and the enrichment stored with it (None: not enriched)
+into the enrichment it uses."""
 
 _RAW_TIME = type_coerce(activities.c.time, BigInteger)
 
@@ -68,16 +77,43 @@ _TYPE = ACTIVITY_READ_COLUMNS.index("activity_type")
 _CATEGORY_BY_VALUE: dict[str, Category] = {c.value: c for c in Category}
 
 
-class StoredActivity:
-    """One stored activity as the detection stage reads it (module contract).
+class _Batch:
+    """What the rows of one read share: the instances' names, the actors and places decoded
+    once (see :func:`activity_from_row`), the interned enrichments and the reader's hook."""
+
+    __slots__ = ("docs", "enrich", "made", "names", "shared")
+
+    def __init__(
+        self, names: Mapping[int, str], docs: Mapping[int, Enrichment], enrich: EnrichStored | None
+    ) -> None:
+        self.names = names
+        self.docs = docs
+        self.enrich = enrich
+        self.shared: dict[tuple[Any, ...], Any] = {}
+        # most activities share their (enrichment, tags) with many others: built once
+        self.made: dict[tuple[Any, str | None], Enrichment | None] = {}
+
+    def stored(self, ref: Any, tags: str | None) -> Enrichment | None:
+        key = (ref, tags)
+        if key in self.made:
+            return self.made[key]
+        e = self.made[key] = with_tags(self.docs.get(int(ref)) if ref is not None else None, tags)
+        return e
+
+
+class Observed:
+    """One stored activity as detection sees it (module contract): its store id (what
+    evidence refers to), the activity and its enrichment (None: not enriched, so no IP tags
+    and no ``enrich.*``).
 
     Attributes:
-        id, instance_id: the row's.
-        t: the activity's time, in microseconds since the epoch (the engines' unit).
+        id: the activity's store id.
+        instance_id: its instance's id (0 for one made from an activity, not read).
+        t: the activity's time in microseconds since the epoch (what the engines compare;
+            :attr:`time` is the datetime).
         activity_type, category: the activity's.
         user_key: the actor's :attr:`~opencasb.model.activity.Actor.user_key`.
-        email_key: ``user_key`` when it is the actor's e-mail (case-folded), else None.
-        enrichment: the enrichment stored with it (None: not enriched).
+        email_key: ``user_key`` when it is the actor's e-mail, else None.
     """
 
     id: int
@@ -87,74 +123,126 @@ class StoredActivity:
     category: Category
     user_key: str
     email_key: str | None
-    enrichment: Enrichment | None
 
     __slots__ = (
         "_activity",
-        "_names",
+        "_batch",
+        "_enrichment",
         "_row",
-        "_shared",
         "activity_type",
         "category",
         "email_key",
-        "enrichment",
         "id",
         "instance_id",
         "t",
         "user_key",
     )
 
-    def __init__(
-        self,
-        row: Any,
-        names: Mapping[int, str],
-        shared: dict[tuple[Any, ...], Any],
-        enrichment: Enrichment | None,
-    ) -> None:
-        self.id = int(row[0])
-        self.instance_id = int(row[1])
-        self.enrichment = enrichment
-        self._row: Any = row
-        self._names = names
-        self._shared = shared
-        self._activity: Activity | None = None
-        category = row[_CATEGORY]
-        if category is None:  # stored before the columns were kept: from the body
-            a = self.activity()
-            self.t, self.activity_type, self.category = (
-                to_micros(a.time),
-                a.activity_type,
-                a.category,
-            )
-            key = a.actor.user_key
-            self.user_key, self.email_key = key, key if a.actor.email else None
-            return
-        self.t = row[_TIME]
-        self.activity_type = row[_TYPE]
-        try:
-            self.category = _CATEGORY_BY_VALUE[category]
-        except KeyError:
-            raise StoreError(
-                f"activities row {self.id} cannot be read: unknown category {category!r}",
-                fix=CORRUPT_FIX,
-            ) from None
-        key = row[_USER_KEY] or ""
-        self.user_key = key
-        self.email_key = key if row[_KEY_IS_EMAIL] else None
+    def __init__(self, id: int, activity: Activity, enrichment: Enrichment | None = None) -> None:
+        """An Observed of an activity in hand (tests, previews): nothing left to decode."""
+        self.id = id
+        self.instance_id = 0
+        self._set(activity, enrichment)
 
+    def _set(self, activity: Activity, enrichment: Enrichment | None) -> None:
+        self._activity: Activity | None = activity
+        self._enrichment = enrichment
+        self._row: Any = None
+        self._batch: _Batch | None = None
+        self.t = to_micros(activity.time)
+        self.activity_type = activity.activity_type
+        self.category = activity.category
+        actor = activity.actor
+        self.user_key = actor.user_key
+        self.email_key = self.user_key if actor.email else None
+
+    @property
+    def time(self) -> datetime:
+        """The activity's time (from :attr:`t`, without decoding anything)."""
+        return from_micros(self.t)
+
+    @property
     def activity(self) -> Activity:
-        """The whole activity, decoded on the first call (``raw`` parsed on first use).
+        """The activity (decoded now if it was not yet).
 
         Raises:
-            StoreError: the row's body is damaged; the message names the row.
+            StoreError: its stored body is damaged; the message names the row.
         """
         a = self._activity
         if a is None:
-            a = self._activity = activity_from_row(
-                self._row, self._names, lazy_raw=True, shared=self._shared
-            )
-            self._row = None  # the decoded activity holds all of it
+            a = self._load()
         return a
+
+    @property
+    def enrichment(self) -> Enrichment | None:
+        """Its enrichment (None: not enriched).
+
+        Raises:
+            StoreError: as :attr:`activity` (the hook may need the activity).
+        """
+        if self._batch is not None:
+            self._load()
+        return self._enrichment
+
+    @property
+    def ip_tags(self) -> frozenset[str]:
+        """The tags of the source address (the scope's IP tags are matched against these)."""
+        e = self.enrichment
+        return frozenset(e.ip_tags) if e is not None else frozenset()
+
+    def _load(self) -> Activity:
+        row, batch = self._row, self._batch
+        assert row is not None and batch is not None  # else the activity is in hand
+        a = activity_from_row(row, batch.names, lazy_raw=True, shared=batch.shared)
+        stored = batch.stored(row[_REF], row[_TAGS])
+        self._enrichment = stored if batch.enrich is None else batch.enrich(a, stored)
+        self._activity = a
+        self._row = self._batch = None  # the activity holds all of the row now
+        return a
+
+    def __repr__(self) -> str:
+        return f"Observed(id={self.id}, activity={self.activity!r})"
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Observed):
+            return NotImplemented
+        return (self.id, self.activity, self.enrichment) == (
+            other.id,
+            other.activity,
+            other.enrichment,
+        )
+
+    __hash__ = None  # type: ignore[assignment]  # a cache inside: comparable, not hashable
+
+
+def _observed(row: Any, batch: _Batch) -> Observed:
+    """The Observed of a row read by :func:`observed_after` (module contract)."""
+    o = Observed.__new__(Observed)
+    o.id = int(row[0])
+    o.instance_id = int(row[1])
+    category = row[_CATEGORY]
+    if category is None:  # stored before the columns were kept: from the body
+        o._row, o._batch = row, batch
+        o._load()
+        a = o._activity
+        assert a is not None
+        o._set(a, o._enrichment)
+        return o
+    try:
+        o.category = _CATEGORY_BY_VALUE[category]
+    except KeyError:
+        raise StoreError(
+            f"activities row {o.id} cannot be read: unknown category {category!r}",
+            fix=CORRUPT_FIX,
+        ) from None
+    o.t = row[_TIME]
+    o.activity_type = row[_TYPE]
+    key = o.user_key = row[_USER_KEY] or ""
+    o.email_key = key if row[_KEY_IS_EMAIL] else None
+    o._activity = o._enrichment = None
+    o._row = row
+    o._batch = batch
+    return o
 
 
 def observed_after(
@@ -162,9 +250,11 @@ def observed_after(
     cursors: Mapping[int, int],
     limit: int,
     upto: Mapping[int, int] | None = None,
-) -> list[StoredActivity]:
+    enrich: EnrichStored | None = None,
+) -> list[Observed]:
     """At most ``limit`` activities after ``cursors`` (and up to ``upto``), in id order, as
-    :class:`StoredActivity` (module contract).
+    :class:`Observed` (module contract); ``enrich``: the hook their ``enrichment`` goes
+    through (None: the stored one as it is).
 
     Raises:
         StoreError: a row's columns are damaged (an unknown category), or a row stored
@@ -176,7 +266,7 @@ def observed_after(
     collecting = gc.isenabled()
     gc.disable()
     try:
-        return _observed_after(db, cursors, limit, upto)
+        return _observed_after(db, cursors, limit, upto, enrich)
     finally:
         if collecting:
             gc.enable()
@@ -187,7 +277,8 @@ def _observed_after(
     cursors: Mapping[int, int],
     limit: int,
     upto: Mapping[int, int] | None,
-) -> list[StoredActivity]:
+    enrich: EnrichStored | None,
+) -> list[Observed]:
     names = instance_names(db)
     rows: list[Any] = []
     with db.read() as conn:
@@ -199,10 +290,9 @@ def _observed_after(
             rows += conn.execute(after_statement(iid, after, last, limit)).all()
     rows.sort(key=_row_id)
     del rows[limit:]
-    enriched = enrichments_of_rows(db, [(r[_REF], r[_TAGS]) for r in rows])
-    # equal actors and places of the rows decoded are built once for the batch
-    shared: dict[tuple[Any, ...], Any] = {}
-    return [StoredActivity(r, names, shared, e) for r, e in zip(rows, enriched, strict=True)]
+    docs = enrichment_docs(db, {int(r[_REF]) for r in rows if r[_REF] is not None})
+    batch = _Batch(names, docs, enrich)
+    return [_observed(r, batch) for r in rows]
 
 
 def after_statement(instance_id: int, after: int, last: int | None, limit: int) -> Select[Any]:
