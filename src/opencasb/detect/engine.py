@@ -81,11 +81,6 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MEMO_LIMIT = 4096  # activity types come from vendor data: bound the table
 
 
-def _micros(dt: datetime) -> int:
-    delta = dt - _EPOCH
-    return (delta.days * 86_400 + delta.seconds) * _US + delta.microseconds
-
-
 def _time(us: int) -> datetime:
     return _EPOCH + timedelta(microseconds=us)
 
