@@ -6,10 +6,10 @@ Run: ``.venv/bin/python bench/bench_detection_cost.py [--seed 7] [--size 300] [-
 
 Builds the sandbox's organisation (everyday activity and the labelled scenarios, Okta and
 Office 365), as served, raw. Each round ingests all of it into a fresh SQLite store the way
-``opencasb sync`` does, minus HTTP: pages of ``--page`` records are normalized and stored with
-their cursor (``Store.save_pages``, one page per transaction), each activity enriched as the
-pipeline enriches it (the enrichment is ingest's cost); an ingest *pass* is
-``--pass-pages`` pages. Rounds alternate between
+``opencasb sync`` does in one process, minus HTTP: pages of ``--page`` records are normalized,
+enriched and encoded as the pipeline does it (``ingest.pipeline.page_write``; the enrichment is
+ingest's cost) and stored with their cursor (``Store.save_pages``, one page per transaction);
+an ingest *pass* is ``--pass-pages`` pages. Rounds alternate between
 
 * **ingest**: passes only;
 * **ingest + detection**: after each pass, the detection stage runs until it has caught up
@@ -50,10 +50,10 @@ from opencasb.detect.stage import ANOMALY_STAGE, STAGE, DetectionStage, store_po
 from opencasb.detect.templates import load_templates
 from opencasb.enrich import Enricher, load_ip_ranges
 from opencasb.errors import DocumentError
+from opencasb.ingest.pipeline import page_write
 from opencasb.model import Activity
 from opencasb.sandbox.demo_lists import DEMO_LISTS, demo_list_path
 from opencasb.store import Store, open_store
-from opencasb.store.activities import PageWrite
 
 NOW = datetime(2026, 10, 27, 13, tzinfo=UTC)
 Normalize = Callable[[Mapping[str, Any]], Activity]
@@ -116,8 +116,8 @@ def _round(
         began, cpu_began = time.perf_counter(), time.process_time()
         for start in range(0, len(pages), pass_pages):
             for n, (app, normalize, raws) in enumerate(pages[start : start + pass_pages]):
-                acts = [normalize(r) for r in raws]
-                page = PageWrite.of(ids[app], "logs", acts, {"page": start + n}, enricher=enricher)
+                cursor = {"page": start + n}
+                page = page_write(normalize, ids[app], "logs", raws, cursor, enricher=enricher)
                 store.save_pages([page])
             if detect:
                 t0 = time.perf_counter()
