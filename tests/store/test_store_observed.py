@@ -197,3 +197,46 @@ def test_an_api_page_replacing_an_import_rewrites_the_columns(store: Store) -> N
     assert after.id == before.id
     assert _head(after) == _decoded_head(after)
     assert (after.category, after.user_key) == (Category.LOGON, "ann.lee@example.com")
+
+
+def test_several_instances_read_the_first_rows_in_id_order(store: Store) -> None:
+    """Over three instances whose rows interleave, every cursor, bound and limit reads the
+    first ``limit`` new rows in id order, as a scan of all of them would: what each
+    instance contributes is worked out before any row is read whole."""
+    iids = [okta_instance(store)] + [
+        store.add_instance("okta", f"other{n}", {}, {}).id for n in range(2)
+    ]
+    n = 0
+    for turn in range(4):  # pages of uneven sizes, instances taking turns
+        for k, iid in enumerate(iids):
+            size = 1 + (turn + k) % 3
+            save_page(store, iid, "logs", [make_activity(n + i) for i in range(size)], {"t": turn})
+            n += size
+    every = [(o.id, o.instance_id) for o in store.detection.observed_after({}, 1000)]
+    assert len(every) == n and [i for i, _ in every] == sorted(i for i, _ in every)
+    ids = {iid: [i for i, x in every if x == iid] for iid in iids}
+
+    def expected(cursors: dict[int, int], limit: int, upto: dict[int, int] | None) -> list[int]:
+        new = [
+            i
+            for i, iid in every
+            if i > cursors.get(iid, 0) and (upto is None or i <= upto.get(iid, 0))
+        ]
+        return new[:limit]
+
+    cases = 0
+    for a in (0, 1, 3):
+        for b in (0, 2, len(ids[iids[1]])):
+            cursors = {iids[0]: ids[iids[0]][a - 1] if a else 0}
+            if b:
+                cursors[iids[1]] = ids[iids[1]][b - 1]
+            for limit in (1, 2, 5, 100):
+                for upto in (
+                    None,
+                    {iid: ids[iid][-2] for iid in iids},
+                    {iids[2]: ids[iids[2]][-1]},
+                ):
+                    got = [o.id for o in store.detection.observed_after(cursors, limit, upto)]
+                    assert got == expected(cursors, limit, upto), (cursors, limit, upto)
+                    cases += 1
+    assert cases == 3 * 3 * 4 * 3

@@ -30,7 +30,7 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Select, select, type_coerce
+from sqlalchemy import BigInteger, Connection, Select, func, select, type_coerce, union_all
 
 from opencasb.enrich.enricher import Enrichment
 from opencasb.errors import StoreError
@@ -280,19 +280,45 @@ def _observed_after(
     enrich: EnrichStored | None,
 ) -> list[Observed]:
     names = instance_names(db)
+    bounds: dict[int, tuple[int, int | None]] = {}
+    for iid in sorted(names):
+        after = cursors.get(iid, 0)
+        last = None if upto is None else upto.get(iid, 0)
+        if last is None or last > after:
+            bounds[iid] = (after, last)
     rows: list[Any] = []
     with db.read() as conn:
-        for iid in sorted(names):
-            after = cursors.get(iid, 0)
-            last = None if upto is None else upto.get(iid, 0)
-            if last is not None and last <= after:
-                continue
+        if len(bounds) > 1:
+            bounds = _first_in_id_order(conn, bounds, limit)
+        for iid, (after, last) in bounds.items():
             rows += conn.execute(after_statement(iid, after, last, limit)).all()
     rows.sort(key=_row_id)
     del rows[limit:]
     docs = enrichment_docs(db, {int(r[_REF]) for r in rows if r[_REF] is not None})
     batch = _Batch(names, docs, enrich)
     return [_observed(r, batch) for r in rows]
+
+
+def _first_in_id_order(
+    conn: Connection, bounds: dict[int, tuple[int, int | None]], limit: int
+) -> dict[int, tuple[int, int | None]]:
+    """``bounds`` (instance id -> (after, last)) narrowed to the first ``limit`` new rows over
+    every instance in id order: each instance's last id among them (instances with none left
+    out). Ids only, from the index ``(instance_id, id)``: reading ``limit`` whole rows of each
+    instance and dropping the rest read as many rows again as there are instances (catching
+    up after a backfill), and merging whole rows in SQL copied their bodies into a sorter."""
+    parts = []
+    for iid, (after, last) in bounds.items():
+        q = select(_c.id, _c.instance_id).where(_c.instance_id == iid, _c.id > after)
+        if last is not None:
+            q = q.where(_c.id <= last)
+        parts.append(select(q.order_by(_c.id).limit(limit).subquery()))
+    merged = union_all(*parts).subquery()
+    first = select(merged).order_by(merged.c.id).limit(limit).subquery()
+    tops = conn.execute(
+        select(first.c.instance_id, func.max(first.c.id)).group_by(first.c.instance_id)
+    ).all()
+    return {int(iid): (bounds[int(iid)][0], int(top)) for iid, top in tops}
 
 
 def after_statement(instance_id: int, after: int, last: int | None, limit: int) -> Select[Any]:
