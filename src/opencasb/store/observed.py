@@ -94,6 +94,7 @@ class _Batch:
         self.made: dict[tuple[Any, str | None], Enrichment | None] = {}
 
     def stored(self, ref: Any, tags: str | None) -> Enrichment | None:
+        """The stored enrichment of a row's ``enrich_ref`` and ``ip_tags`` (None: none)."""
         key = (ref, tags)
         if key in self.made:
             return self.made[key]
