@@ -157,7 +157,10 @@ def page_alerts(
     after: tuple[datetime, str] | None = None,
 ) -> AlertPage:
     """At most ``limit`` alerts after ``after`` of the given status, severity, policy and
-    entities (exact values; None: any), in the module's order."""
+    entities (None: any), in the module's order. Status, severity and policy are exact
+    values; an alert is of ``entities`` when its entity equals one of them case-folded
+    (``str.casefold`` on both sides, so the same on both engines: the alert's is stored
+    folded, ``alerts.entity_key``), as the app may write an actor in any case."""
     stmt = select(alerts)
     if status:
         stmt = stmt.where(alerts.c.status == status)
@@ -166,7 +169,7 @@ def page_alerts(
     if policy_id:
         stmt = stmt.where(alerts.c.policy_id == policy_id)
     if entities is not None:
-        stmt = stmt.where(alerts.c.entity.in_(list(entities)))
+        stmt = stmt.where(alerts.c.entity_key.in_(sorted({e.casefold() for e in entities})))
     if after is not None:
         last_time, last_id = after
         stmt = stmt.where(

@@ -368,6 +368,7 @@ def _write_alert(conn: Connection, a: AlertWrite, now: datetime) -> str | None:
                 category=a.category,
                 tactic=a.tactic,
                 entity=a.entity,
+                entity_key=a.entity.casefold(),
                 explanation=a.explanation,
                 evidence=dumps(sorted(set(a.evidence))),
                 first_time=a.first_time,

@@ -73,11 +73,12 @@ class PersonEntry:
     accounts: tuple[AccountEntry, ...]
 
     def alert_entities(self) -> list[str]:
-        """The entities an alert about this person may name, sorted: an alert's entity is
-        the actor's e-mail or id as the app wrote it, so each account's e-mail and id, as
-        stored, lower-cased and case-folded."""
+        """The entities an alert about this person may name, case-folded and sorted: each
+        account's e-mail and id. An alert's entity is the actor's e-mail or id as the app
+        wrote it, in any case; :func:`opencasb.store.alerts.page_alerts` compares entities
+        case-folded."""
         values = {v for e in self.accounts for v in (e.account.email, e.account.id) if v}
-        return sorted({f(v) for v in values for f in (str, str.lower, str.casefold)})
+        return sorted({v.casefold() for v in values})
 
 
 @dataclass(frozen=True, slots=True)

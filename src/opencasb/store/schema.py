@@ -372,6 +372,9 @@ alerts = Table(
     Column("category", Text, nullable=False),
     Column("tactic", Text),
     Column("entity", Text, nullable=False),
+    # the entity case-folded (str.casefold, the same on both engines): a person's alerts are
+    # found by it, whatever case the app wrote the actor in (migration 0017)
+    Column("entity_key", Text, nullable=False),
     Column("explanation", Text, nullable=False),
     Column("evidence", Text, nullable=False),  # JSON list of activity ids
     Column("first_time", UtcMicros, nullable=False),
@@ -382,6 +385,7 @@ alerts = Table(
     Column("created_at", UtcMicros, nullable=False),
     Column("updated_at", UtcMicros, nullable=False),
     Index("ix_alerts_status_last_time", "status", "last_time"),
+    Index(None, "entity_key", "last_time", "id"),
 )
 
 alert_comments = Table(
