@@ -290,7 +290,7 @@ def _observed_after(
     rows: list[Any] = []
     with db.read() as conn:
         if len(bounds) > 1:
-            bounds = _first_in_id_order(conn, bounds, limit)
+            bounds = _narrowed(conn, bounds, limit)
         for iid, (after, last) in bounds.items():
             rows += conn.execute(after_statement(iid, after, last, limit)).all()
     rows.sort(key=_row_id)
@@ -300,26 +300,40 @@ def _observed_after(
     return [_observed(r, batch) for r in rows]
 
 
-def _first_in_id_order(
+def _narrowed(
     conn: Connection, bounds: dict[int, tuple[int, int | None]], limit: int
 ) -> dict[int, tuple[int, int | None]]:
-    """``bounds`` (instance id -> (after, last)) narrowed to the first ``limit`` new rows over
-    every instance in id order: each instance's last id among them (instances with none left
-    out). Ids only, from the index ``(instance_id, id)``: reading ``limit`` whole rows of each
-    instance and dropping the rest read as many rows again as there are instances (catching
-    up after a backfill), and merging whole rows in SQL copied their bodies into a sorter."""
-    parts = []
-    for iid, (after, last) in bounds.items():
-        q = select(_c.id, _c.instance_id).where(_c.instance_id == iid, _c.id > after)
-        if last is not None:
-            q = q.where(_c.id <= last)
-        parts.append(select(q.order_by(_c.id).limit(limit).subquery()))
+    """``bounds`` (instance id -> (after, last)) narrowed to the instances with new rows and,
+    when there are more than ``limit`` of them in all, to the first ``limit`` in id order
+    (each instance's last id among them). Reading ``limit`` whole rows of each instance and
+    dropping all but ``limit`` read as many rows again as there are instances, catching up
+    after a backfill; merging whole rows in SQL copied their bodies into a sorter. This
+    reads the index ``(instance_id, id)`` only: a count of each instance's new rows (up to
+    ``limit``; about a millisecond), and their ids only when the counts exceed ``limit``."""
+    news = [_new_ids(iid, after, last) for iid, (after, last) in bounds.items()]
+    counts = conn.execute(
+        select(
+            *(
+                select(func.count()).select_from(q.limit(limit).subquery()).scalar_subquery()
+                for q in news
+            )
+        )
+    ).one()
+    if sum(counts) <= limit:  # all of them fit: read them whole
+        return {iid: b for (iid, b), n in zip(bounds.items(), counts, strict=True) if n}
+    parts = [select(q.order_by(_c.id).limit(limit).subquery()) for q in news]
     merged = union_all(*parts).subquery()
     first = select(merged).order_by(merged.c.id).limit(limit).subquery()
     tops = conn.execute(
         select(first.c.instance_id, func.max(first.c.id)).group_by(first.c.instance_id)
     ).all()
     return {int(iid): (bounds[int(iid)][0], int(top)) for iid, top in tops}
+
+
+def _new_ids(instance_id: int, after: int, last: int | None) -> Select[Any]:
+    """The ids (and instance id) of an instance's rows after ``after`` (up to ``last``)."""
+    q = select(_c.id, _c.instance_id).where(_c.instance_id == instance_id, _c.id > after)
+    return q if last is None else q.where(_c.id <= last)
 
 
 def after_statement(instance_id: int, after: int, last: int | None, limit: int) -> Select[Any]:
