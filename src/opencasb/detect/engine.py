@@ -131,8 +131,7 @@ class Finding:
 
 
 def _actor(activity: Activity) -> str:
-    a = activity.actor
-    return (a.email or "").casefold() or a.id or a.name or ""
+    return activity.actor.user_key
 
 
 class PolicyEngine:

@@ -55,7 +55,12 @@ class Actor:
         """The user this actor is, as detection keys its baselines: the e-mail case-folded (so
         that Okta and Office 365 activities of one person share a key), else the id, else the
         name; ``""`` for none. The store keeps it with each activity (``activities.user_key``)."""
-        return (self.email or "").casefold() or self.id or self.name or ""
+        return Actor.key_of(self.id, self.name, self.email)
+
+    @staticmethod
+    def key_of(id: str | None, name: str | None, email: str | None) -> str:
+        """:attr:`user_key` of an actor with these fields, without building one."""
+        return (email or "").casefold() or id or name or ""
 
 
 @dataclass(frozen=True, slots=True)

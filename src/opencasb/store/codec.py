@@ -258,7 +258,7 @@ def activity_head(instance_id: int, a: Activity) -> list[Any]:
         category,
         # the user key of the actor a read gives back (its e-mail lower-cased: see
         # body_plaintext), so that a reader of these columns keys the user as one of the body
-        email.lower().casefold() if email else (actor.id or actor.name or ""),
+        Actor.key_of(actor.id, actor.name, email.lower() if email else None),
         bool(email),
     ]
 

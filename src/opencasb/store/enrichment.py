@@ -13,7 +13,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -28,12 +28,12 @@ from opencasb.store.enrich_codec import enrichment_from_key, enrichment_values, 
 from opencasb.store.schema import activities, enrichments, instances
 
 __all__ = [
+    "StoredEnrichments",
     "enrichment_docs",
     "enrichments_of_events",
     "enrichments_of_rows",
     "resolve_enrichments",
     "stored_enrichments",
-    "with_tags",
 ]
 
 _CACHE_LIMIT = 200_000
@@ -91,8 +91,7 @@ def enrichment_docs(db: Database, refs: set[int]) -> dict[int, Enrichment]:
     return {r: docs[r] for r in refs if r in docs}
 
 
-def with_tags(doc: Enrichment | None, tags: str | None) -> Enrichment | None:
-    """``doc`` with the tags of an ``ip_tags`` column (``",tag,tag,"``; None or empty: as it is)."""
+def _with_tags(doc: Enrichment | None, tags: str | None) -> Enrichment | None:
     if doc is None or not tags:
         return doc
     return replace(doc, ip_tags=tags_from_text(tags))
@@ -120,7 +119,7 @@ def enrichments_of_events(
                 found += [(name, sid, ref, tags) for sid, ref, tags in rows]
     docs = enrichment_docs(db, {int(ref) for _, _, ref, _ in found if ref is not None})
     return {
-        (name, sid): with_tags(docs.get(int(ref)) if ref is not None else None, tags)
+        (name, sid): _with_tags(docs.get(int(ref)) if ref is not None else None, tags)
         for name, sid, ref, tags in found
     }
 
@@ -150,14 +149,29 @@ def enrichments_of_rows(
     """The stored enrichment of activities given their ``(enrich_ref, ip_tags)`` columns,
     in order (None: not enriched). The interned rows come from the process's cache; only
     those not parsed yet are read (one query per 500)."""
-    docs = enrichment_docs(db, {int(ref) for ref, _ in columns if ref is not None})
-    # most activities share their (enrichment, tags) with many others: build each once
-    # (Enrichment is immutable, so they may share the object)
-    made: dict[tuple[Any, str | None], Enrichment | None] = {}
-    out: list[Enrichment | None] = []
-    for pair in columns:
-        if pair not in made:
-            ref, tags = pair
-            made[pair] = with_tags(docs.get(int(ref)) if ref is not None else None, tags)
-        out.append(made[pair])
-    return out
+    made = StoredEnrichments(
+        enrichment_docs(db, {int(ref) for ref, _ in columns if ref is not None})
+    )
+    return [made.of(ref, tags) for ref, tags in columns]
+
+
+class StoredEnrichments:
+    """The stored enrichment of rows given their ``enrich_ref`` and ``ip_tags`` columns, from
+    interned enrichments already read (:func:`enrichment_docs`). Most activities share their
+    (enrichment, tags) with many others: each pair is built once, and rows share the object
+    (Enrichment is immutable)."""
+
+    __slots__ = ("_docs", "_made")
+
+    def __init__(self, docs: Mapping[int, Enrichment]) -> None:
+        self._docs = docs
+        self._made: dict[tuple[Any, str | None], Enrichment | None] = {}
+
+    def of(self, ref: Any, tags: str | None) -> Enrichment | None:
+        """The enrichment of a row with these columns (None: not enriched)."""
+        key = (ref, tags)
+        if key in self._made:
+            return self._made[key]
+        doc = self._docs.get(int(ref)) if ref is not None else None
+        made = self._made[key] = _with_tags(doc, tags)
+        return made

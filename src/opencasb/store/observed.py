@@ -37,7 +37,7 @@ from opencasb.errors import StoreError
 from opencasb.model.activity import Activity, Category
 from opencasb.store._db import Database
 from opencasb.store.codec import ACTIVITY_READ_COLUMNS, CORRUPT_FIX, activity_from_row
-from opencasb.store.enrichment import enrichment_docs, with_tags
+from opencasb.store.enrichment import StoredEnrichments, enrichment_docs
 from opencasb.store.instances import instance_names
 from opencasb.store.micros import from_micros, to_micros
 from opencasb.store.schema import activities
@@ -79,27 +79,17 @@ _CATEGORY_BY_VALUE: dict[str, Category] = {c.value: c for c in Category}
 
 class _Batch:
     """What the rows of one read share: the instances' names, the actors and places decoded
-    once (see :func:`activity_from_row`), the interned enrichments and the reader's hook."""
+    once (see :func:`activity_from_row`), their stored enrichments and the reader's hook."""
 
-    __slots__ = ("docs", "enrich", "made", "names", "shared")
+    __slots__ = ("enrich", "enrichments", "names", "shared")
 
     def __init__(
-        self, names: Mapping[int, str], docs: Mapping[int, Enrichment], enrich: EnrichStored | None
+        self, names: Mapping[int, str], enrichments: StoredEnrichments, enrich: EnrichStored | None
     ) -> None:
         self.names = names
-        self.docs = docs
+        self.enrichments = enrichments
         self.enrich = enrich
         self.shared: dict[tuple[Any, ...], Any] = {}
-        # most activities share their (enrichment, tags) with many others: built once
-        self.made: dict[tuple[Any, str | None], Enrichment | None] = {}
-
-    def stored(self, ref: Any, tags: str | None) -> Enrichment | None:
-        """The stored enrichment of a row's ``enrich_ref`` and ``ip_tags`` (None: none)."""
-        key = (ref, tags)
-        if key in self.made:
-            return self.made[key]
-        e = self.made[key] = with_tags(self.docs.get(int(ref)) if ref is not None else None, tags)
-        return e
 
 
 class Observed:
@@ -195,7 +185,7 @@ class Observed:
         row, batch = self._row, self._batch
         assert row is not None and batch is not None  # else the activity is in hand
         a = activity_from_row(row, batch.names, lazy_raw=True, shared=batch.shared)
-        stored = batch.stored(row[_REF], row[_TAGS])
+        stored = batch.enrichments.of(row[_REF], row[_TAGS])
         self._enrichment = stored if batch.enrich is None else batch.enrich(a, stored)
         self._activity = a
         self._row = self._batch = None  # the activity holds all of the row now
@@ -296,7 +286,7 @@ def _observed_after(
     rows.sort(key=_row_id)
     del rows[limit:]
     docs = enrichment_docs(db, {int(r[_REF]) for r in rows if r[_REF] is not None})
-    batch = _Batch(names, docs, enrich)
+    batch = _Batch(names, StoredEnrichments(docs), enrich)
     return [_observed(r, batch) for r in rows]
 
 

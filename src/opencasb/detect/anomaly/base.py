@@ -79,8 +79,7 @@ def _day_text(day: int) -> str:
 def actor_key(activity: Activity) -> str:
     """The user an activity belongs to: the e-mail (lower case, so that Okta and Office 365
     sign-ins of one person share a baseline), else the actor's id or name; ``""`` for none."""
-    a = activity.actor
-    return (a.email or "").casefold() or a.id or a.name or ""
+    return activity.actor.user_key
 
 
 def is_interactive_signin(activity: Activity) -> bool:
