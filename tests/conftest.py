@@ -13,6 +13,7 @@ import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
@@ -79,3 +80,12 @@ def store(store_url: str, clock: FakeClock) -> Iterator[Store]:
         yield s
     finally:
         s.close()
+
+
+def sqlite_plan(store: Store, stmt: Any) -> list[str]:
+    """The steps of SQLite's EXPLAIN QUERY PLAN for ``stmt`` (a SQLAlchemy statement) on
+    ``store``, its parameters bound as the store would bind them."""
+    compiled = stmt.compile(store.engine)
+    params = tuple(compiled.params[k] for k in compiled.positiontup or ())
+    with store.engine.connect() as conn:
+        return [r[3] for r in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {compiled}", params)]

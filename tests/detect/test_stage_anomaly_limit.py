@@ -9,6 +9,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from tests.detect.helpers import CommitCrasher
 from tests.store.conftest import T0, make_activity, okta_instance, save_page
 
 from opencasb.clock import FakeClock
@@ -18,7 +19,6 @@ from opencasb.errors import StoreError
 from opencasb.model.activity import Actor
 from opencasb.model.inventory import Account
 from opencasb.store import Store
-from opencasb.store import detection as det_module
 
 DISABLED = "anomaly.disabled_user_activity"
 USERS = [f"zed{n}" for n in range(5)]
@@ -35,16 +35,7 @@ def _signin(i: int, user: str, at: timedelta) -> Any:
 
 def _run_with_crashes(store: Store, clock: FakeClock, monkeypatch: pytest.MonkeyPatch) -> None:
     """Passes of one activity each, every other commit killed before it happens."""
-    real = det_module.commit_stages
-    calls = [0]
-
-    def flaky(*args: Any, **kwargs: Any) -> bool:
-        calls[0] += 1
-        if calls[0] % 2:
-            raise StoreError("killed before the commit")
-        return bool(real(*args, **kwargs))
-
-    monkeypatch.setattr(det_module, "commit_stages", flaky)
+    crasher = CommitCrasher(monkeypatch)
     settings = AnomalySettings(daily_alert_limit=2)
     for _ in range(100):
         try:
@@ -55,8 +46,8 @@ def _run_with_crashes(store: Store, clock: FakeClock, monkeypatch: pytest.Monkey
             break
     else:
         pytest.fail("the stage never caught up")
-    monkeypatch.setattr(det_module, "commit_stages", real)
-    assert calls[0] > 5
+    crasher.stop()
+    assert crasher.calls > 5
 
 
 def test_the_limit_holds_across_crashes_and_starts_over_the_next_day(

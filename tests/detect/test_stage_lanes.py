@@ -10,6 +10,7 @@ from typing import Any
 
 import orjson
 import pytest
+from tests.detect.helpers import CommitCrasher
 from tests.store.conftest import T0, failed_sign_in, make_activity, okta_instance, save_page
 
 from opencasb.clock import FakeClock
@@ -19,7 +20,6 @@ from opencasb.errors import StoreError
 from opencasb.model.activity import Actor
 from opencasb.model.inventory import Account
 from opencasb.store import Store
-from opencasb.store import detection as det_module
 from opencasb.store.detection import StageState, StageWrite
 
 NOW = T0 + timedelta(days=3)
@@ -105,16 +105,7 @@ def test_catch_up_in_small_batches_with_crashes_at_every_other_commit_misses_not
     DetectionStage(store, clock).run_until_caught_up(batch=3)
     _policy(store, "later")
     save_page(store, iid, "logs", [failed_sign_in(i) for i in range(10, 17)], {"n": 2})
-    real = det_module.commit_stages
-    calls = [0]
-
-    def flaky(*args: Any, **kwargs: Any) -> bool:
-        calls[0] += 1
-        if calls[0] % 2:
-            raise StoreError("killed before the commit")
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(det_module, "commit_stages", flaky)
+    crasher = CommitCrasher(monkeypatch)
     written = 0  # alerts written (new or extended) by the committed passes
     for _ in range(100):
         try:
@@ -127,12 +118,12 @@ def test_catch_up_in_small_batches_with_crashes_at_every_other_commit_misses_not
     else:
         pytest.fail("the stage never caught up")
     assert written == 7 + 17  # "main" on the new failures, "later" on all: each once
-    monkeypatch.setattr(det_module, "commit_stages", real)
+    crasher.stop()
     alerts = _by_policy(store)
     for pid in ("main", "later"):
         evidence = sorted(i for a in alerts[pid] for i in a.evidence)
         assert evidence == list(range(1, 18)), pid
-    assert calls[0] > 6  # many passes, half of them killed
+    assert crasher.calls > 6  # many passes, half of them killed
 
 
 def test_two_stage_rows_commit_together_or_not_at_all(store: Store) -> None:

@@ -6,7 +6,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from tests.conftest import KEY, T0
+from tests.conftest import KEY, T0, sqlite_plan
 from tests.notify.conftest import alert, raise_alerts
 
 from opencasb.clock import FakeClock
@@ -155,10 +155,7 @@ def test_pruning_reads_old_events_and_their_deliveries_by_index(
 
     store = open_store(f"sqlite:///{tmp_path / 'plan.db'}", key=KEY)
     try:
-        compiled = prune_statement(T0, lowest).compile(store.engine)
-        params = tuple(compiled.params[k] for k in compiled.positiontup or ())
-        with store.engine.connect() as conn:
-            plan = [r[3] for r in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {compiled}", params)]
+        plan = sqlite_plan(store, prune_statement(T0, lowest))
     finally:
         store.close()
     text = "\n".join(plan)

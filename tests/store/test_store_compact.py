@@ -20,6 +20,7 @@ import orjson
 import pytest
 from alembic.script import ScriptDirectory
 from sqlalchemy import text
+from tests.conftest import sqlite_plan
 
 from opencasb.apps.office365.normalize import normalize as o365_normalize
 from opencasb.apps.okta.normalize import normalize as okta_normalize
@@ -257,10 +258,7 @@ def test_every_filter_is_served_by_an_index(
         names = {r.id: r.name for r in store.list_instances()}
         refs = [1] if query.user else None
         stmt = build_select(query, names, 101, refs, sqlite=True)
-        compiled = stmt.compile(store.engine)
-        params = tuple(compiled.params[k] for k in compiled.positiontup or ())
-        with store.engine.connect() as conn:
-            plan = [r[3] for r in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {compiled}", params)]
+        plan = sqlite_plan(store, stmt)
     finally:
         store.close()
     text_plan = "\n".join(plan)

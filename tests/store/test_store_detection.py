@@ -10,6 +10,7 @@ from typing import Any
 
 import orjson
 import pytest
+from tests.conftest import sqlite_plan
 from tests.store.conftest import (
     KEY,
     T0,
@@ -342,10 +343,7 @@ def test_the_stage_read_only_touches_new_rows(tmp_path: Any, last: int | None) -
     instance (the plan with (instance_id, time, id) did, and sorted them)."""
     store = open_store(f"sqlite:///{tmp_path / 'plan.db'}", key=KEY)
     try:
-        compiled = det_module.after_statement(1, 500, last, 5000).compile(store.engine)
-        params = tuple(compiled.params[k] for k in compiled.positiontup or ())
-        with store.engine.connect() as conn:
-            plan = [r[3] for r in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {compiled}", params)]
+        plan = sqlite_plan(store, det_module.after_statement(1, 500, last, 5000))
     finally:
         store.close()
     text_plan = "\n".join(plan)
